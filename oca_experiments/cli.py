@@ -1,0 +1,175 @@
+"""The ``oca`` command line: a thin typer layer over the runner.
+
+Exit codes (``oca_experiments.errors.EXIT_CODES``): 0 success; 1 a check ran and failed; 2 bad input (spec, data,
+contract); 3 estimation error; 4 report error; 70 internal error. Errors print one line to stderr, never a
+traceback (set ``OCA_DEBUG=1`` to see one) and never data values.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .errors import EXIT_CODES, DataError, OcaError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="Preregistered campaign-impact experiments: validate, run and report a study.")
+
+DataOption = Annotated[list[str] | None, typer.Option(
+    "--data", "-d", help="NAME=PATH for each data source declared in study.yaml (repeatable).")]
+StudyArg = Annotated[Path, typer.Argument(help="Study folder holding study.yaml and hypotheses/.")]
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _guarded(action: Callable[[], int | None]) -> None:
+    """Run a command body; map errors to one stderr line and the documented exit code."""
+    try:
+        code = action()
+    except OcaError as exc:
+        _fail(str(exc), exc.exit_code)
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        _fail("interrupted; no output was replaced", 130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence; the message may hold data, so only the type
+        if os.environ.get("OCA_DEBUG"):
+            raise
+        where = ""
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            where = f" in {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+        _fail(f"internal error ({type(exc).__name__}{where}); this is a bug in oca, please report it. "
+              "Rerun with OCA_DEBUG=1 for a traceback.", EXIT_CODES["internal_error"])
+    else:
+        if code:
+            raise typer.Exit(code)
+
+
+def _parse_data(pairs: list[str] | None) -> dict[str, Path]:
+    data: dict[str, Path] = {}
+    for pair in pairs or []:
+        name, sep, path = pair.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise DataError(f"--data '{pair}' is not NAME=PATH", fix="write e.g. --data survey=survey.csv")
+        if name.strip() in data:
+            raise DataError(f"--data names source '{name.strip()}' twice", fix="give each source once")
+        data[name.strip()] = Path(path.strip())
+    return data
+
+
+def _summary_lines(run: Any) -> list[str]:
+    lines = []
+    for h in run.hypotheses:
+        if h.result is not None:
+            r = h.result
+            lines.append(f"{h.id}: {h.verdict} (estimate {r.estimate:.3f}, {100 * r.ci_level:g}% CI "
+                         f"[{r.ci_low:.3f}, {r.ci_high:.3f}], p = {r.p_value:.3g})")
+        else:
+            lines.append(f"{h.id}: {h.status.replace('_', ' ')} - {h.reason}")
+    return lines
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Output folder (replaced only when the whole demo succeeds).")]
+    = Path("build/demo"),
+    seed: Annotated[int | None, typer.Option(help="Seed of the demo data generator.")] = None,
+    study: Annotated[Path | None, typer.Option(help="Study folder (default: the embedded demo study).")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")] = False,
+) -> None:
+    """Generate the demo study's data, run every hypothesis and build the report."""
+
+    def body() -> int:
+        from .runner import run_demo
+
+        run = run_demo(out, study_dir=study, seed=seed, build_html=not no_report)
+        for line in _summary_lines(run):
+            typer.echo(line)
+        typer.echo(f"wrote {out / 'results.json'}" + ("" if no_report else f" and {out / 'report' / 'index.html'}"))
+        return 0
+
+    _guarded(body)
+
+
+@app.command()
+def run(
+    study: StudyArg,
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Output folder for results.json and report/.")] = Path("build/run"),
+    strict: Annotated[bool, typer.Option(help="Exit 2 when any data contract fails.")] = False,
+    show_values: Annotated[bool, typer.Option(
+        "--show-values", help="Show example values of failing non-sensitive columns.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")] = False,
+) -> None:
+    """Run every hypothesis of a study on the given data; write results.json and report/index.html."""
+
+    def body() -> int:
+        from .runner import load_study, run_to_directory
+
+        parsed = _parse_data(data)
+        result = run_to_directory(load_study(study), parsed, out, build_html=not no_report,
+                                  show_values=show_values)
+        for line in _summary_lines(result):
+            typer.echo(line)
+        failed = [c for c in result.contracts if not c.get("passed")]
+        for record in failed:
+            typer.echo(f"warning: data contract failed for source '{record.get('source')}' "
+                       f"(suite {record.get('suite')}); its hypotheses were not estimated", err=True)
+        typer.echo(f"wrote {out / 'results.json'}")
+        return EXIT_CODES["ContractError"] if strict and failed else 0
+
+    _guarded(body)
+
+
+@app.command()
+def validate(
+    study: StudyArg,
+    data: DataOption = None,
+    show_values: Annotated[bool, typer.Option(
+        "--show-values", help="Show example values of failing non-sensitive columns.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the validation result as JSON.")] = False,
+) -> None:
+    """Check specs, columns and data contracts; estimate nothing. Exits 2 when anything fails."""
+
+    def body() -> int:
+        from .runner import load_study
+
+        result = load_study(study).validate(_parse_data(data), show_values=show_values)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        for problem in result.problems:
+            typer.echo(f"error: {problem}", err=True)
+        for record in result.contracts:
+            status = "passed" if record.get("passed") else "FAILED"
+            if not as_json:
+                typer.echo(f"{record.get('source')}: contract {record.get('suite')} {status} "
+                           f"({record.get('n_evaluated')}/{record.get('n_expectations')} expectations evaluated)")
+            if not record.get("passed"):
+                detail = record.get("error") or "; ".join(f.get("message", "") for f in record.get("failures", []))
+                typer.echo(f"error: {record.get('suite_path') or record.get('suite')}: source "
+                           f"'{record.get('source')}' failed its contract: {detail}", err=True)
+        return 0 if result.ok else EXIT_CODES["ContractError"]
+
+    _guarded(body)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":
+    main()

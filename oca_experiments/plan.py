@@ -1,0 +1,177 @@
+"""Plan stage: specs → a frozen plan of tasks. Pure: reads only the study's files, never data, runs no code.
+
+Every reference a spec makes is resolved here, so that mistakes fail in milliseconds with the file and field named:
+the data source, its contract suite, the estimator and its options, the SE type, and ``analysis/`` functions
+(checked by parsing the module, not importing it).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import SpecError
+from .estimators import CATALOG, EstimatorInfo
+from .spec import STUDY_FILE, HypothesisSpec, SpecFile, StudyConfig
+from .spec._load import validation_to_spec_error
+
+ANALYSIS_DIR = "analysis"
+
+
+@dataclass(frozen=True)
+class AnalysisFunction:
+    """A function in the study's analysis/ folder, resolved by file and name."""
+
+    reference: str
+    file: Path
+    name: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """One hypothesis, ready to estimate: the spec, its estimator and every column it reads (with the field)."""
+
+    spec_file: str
+    spec: HypothesisSpec
+    estimator: EstimatorInfo
+    options: BaseModel
+    column_fields: tuple[tuple[str, str], ...]
+    analysis_function: AnalysisFunction | None
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def source(self) -> str:
+        return self.spec.outcome.source
+
+    @property
+    def available(self) -> bool:
+        return self.estimator.available
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    name: str
+    contract: Path
+    contract_display: str
+    reader: tuple[tuple[str, Any], ...]
+    hypotheses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    study_dir: Path
+    config: StudyConfig
+    tasks: tuple[Task, ...]
+    sources: tuple[SourcePlan, ...]
+
+    def task(self, hypothesis_id: str) -> Task:
+        for task in self.tasks:
+            if task.id == hypothesis_id:
+                return task
+        raise KeyError(hypothesis_id)
+
+    def source(self, name: str) -> SourcePlan:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+def _column_fields(spec: HypothesisSpec, options: BaseModel) -> tuple[tuple[str, str], ...]:
+    construction = spec.outcome.construction
+    pairs: list[tuple[str, str]] = []
+    if construction.method == "mean":
+        pairs += [(c, "outcome.construction.items") for c in construction.items]
+    elif construction.method == "column":
+        pairs.append((construction.column or "", "outcome.construction.column"))
+    else:
+        pairs += [(c, "outcome.construction.inputs") for c in construction.inputs]
+    design = spec.design
+    for name in ("unit", "time", "treatment", "cluster", "group", "adoption"):
+        value = getattr(design, name)
+        if value:
+            pairs.append((value, f"design.{name}"))
+    pairs += [(c, "design.subset") for c in design.subset]
+    pairs += [(c, "covariates") for c in spec.covariates]
+    contrast = getattr(options, "by", None)
+    if contrast is not None:
+        pairs.append((contrast.column, "estimator.options.by.column"))
+    seen: dict[str, str] = {}
+    for column, field in pairs:
+        seen.setdefault(column, field)
+    return tuple(seen.items())
+
+
+def _resolve_function(study_dir: Path, reference: str, *, spec_file: str) -> AnalysisFunction:
+    module, _, name = reference.partition(":")
+    parts = module.split(".")
+    if parts[0] == ANALYSIS_DIR:
+        parts = parts[1:]
+    path = study_dir / ANALYSIS_DIR / Path(*parts).with_suffix(".py") if parts else study_dir / ANALYSIS_DIR
+    field = "outcome.construction.function"
+    if not path.is_file():
+        raise SpecError(f"analysis module '{module}' not found (looked for {ANALYSIS_DIR}/{'/'.join(parts)}.py)",
+                        file=spec_file, field=field, fix="write it as 'analysis.<module>:<function>'")
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if name not in defined:
+        raise SpecError(f"function '{name}' is not defined in {ANALYSIS_DIR}/{'/'.join(parts)}.py", file=spec_file,
+                        field=field, fix=f"define it or use one of: {', '.join(sorted(defined)) or 'none defined'}")
+    return AnalysisFunction(reference=reference, file=path, name=name)
+
+
+def _plan_task(study_dir: Path, config: StudyConfig, spec_file: SpecFile) -> Task:
+    spec, where = spec_file.spec, spec_file.path
+    if spec.outcome.source not in config.sources:
+        raise SpecError(f"unknown data source '{spec.outcome.source}'", file=where, field="outcome.source",
+                        fix=f"use one of the sources declared in {STUDY_FILE}: {', '.join(config.sources)}")
+    info = CATALOG.get(spec.estimator.name)
+    if info is None:
+        raise SpecError(f"unknown estimator '{spec.estimator.name}'", file=where, field="estimator.name",
+                        fix=f"use one of: {', '.join(sorted(CATALOG))}")
+    try:
+        options = info.options_model.model_validate(spec.estimator.options)
+    except ValidationError as exc:
+        error = validation_to_spec_error(exc, display=where, model=info.options_model)
+        raise SpecError(error.message, file=where, field=f"estimator.options.{error.field}", fix=error.fix) from None
+    for name in info.design_fields:
+        if getattr(spec.design, name) is None:
+            raise SpecError(f"estimator {info.name} needs design.{name}", file=where, field=f"design.{name}",
+                            fix={"pre": "name the baseline wave label, e.g. pre: baseline",
+                                 "post": "name the endline wave label, e.g. post: endline",
+                                 "adoption": "name the column holding each unit's treatment start date"}[name])
+    if spec.inference.se not in info.se_types:
+        raise SpecError(f"SE type '{spec.inference.se}' is not offered by {info.name}", file=where,
+                        field="inference.se", fix=f"use one of: {', '.join(info.se_types)}")
+    if spec.inference.se.startswith("CR") and not spec.design.cluster:
+        raise SpecError(f"SE type {spec.inference.se} needs a cluster column", file=where, field="design.cluster",
+                        fix="name the column of the unit of assignment, or use se: HC1")
+    function = None
+    if spec.outcome.construction.method == "function":
+        function = _resolve_function(study_dir, spec.outcome.construction.function or "", spec_file=where)
+    return Task(spec_file=where, spec=spec, estimator=info, options=options,
+                column_fields=_column_fields(spec, options), analysis_function=function)
+
+
+def make_plan(study_dir: Path, config: StudyConfig, spec_files: tuple[SpecFile, ...]) -> Plan:
+    """Resolve every spec against the study config and the estimator catalogue. Same inputs, same plan."""
+    tasks = tuple(_plan_task(study_dir, config, sf) for sf in spec_files)
+    sources = []
+    for name, source in config.sources.items():
+        contract = study_dir / source.contract
+        display = source.contract
+        if not contract.is_file():
+            raise SpecError(f"contract suite '{display}' not found", file=STUDY_FILE,
+                            field=f"sources.{name}.contract",
+                            fix="create the Great Expectations suite or correct the path")
+        users = tuple(t.id for t in tasks if t.source == name)
+        sources.append(SourcePlan(name=name, contract=contract, contract_display=display,
+                                  reader=tuple(sorted(source.reader.items())), hypotheses=users))
+    return Plan(study_dir=study_dir, config=config, tasks=tasks, sources=tuple(sources))

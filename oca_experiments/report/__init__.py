@@ -1,0 +1,11 @@
+"""Report stage: execute ``reports/*.ipynb`` on a run's artifacts and export self-contained HTML.
+
+``build_report(run_dir, notebook=...)`` writes ``run_dir/report/index.html`` (Quarto when on PATH, else
+nbconvert) and never re-estimates anything: the notebook reads only ``results.json`` and friends.
+"""
+
+from __future__ import annotations
+
+from oca_experiments.report._build import build_report
+
+__all__ = ["build_report"]

@@ -1,0 +1,229 @@
+"""Read-only results objects. They are return values: nothing here prints, writes files or mutates inputs.
+
+- ``EstimateResult``: what an estimator returns for one hypothesis (labelled numbers, counts, extras).
+- ``HypothesisResult``: the estimate plus the hypothesis' identity, status, verdict and reason.
+- ``RunResult``: every hypothesis of a study run, the contract results and the data fingerprints.
+- ``ValidationResult``: contracts and preflight only, no estimates.
+
+``tidy()`` returns a new DataFrame; ``to_dict()`` returns JSON-ready data (NaN becomes ``None``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+#: The keys of results.json that are kept forever (a public interface).
+STABLE_KEYS = ("id", "status", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n", "n_clusters",
+               "estimator", "verdict")
+
+#: Hypothesis statuses.
+STATUSES = ("estimated", "not_yet_estimable", "contract_failed", "not_testable", "estimation_failed")
+
+RESULTS_SCHEMA_VERSION = 1
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready copy: NaN/inf become None, tuples become lists, mappings become dicts."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
+def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class EstimateResult:
+    """One estimator's answer for one hypothesis. ``estimate`` is on the outcome's registered scale."""
+
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    p_value: float
+    p_value_two_sided: float
+    df: float | None
+    n: int
+    n_clusters: int | None
+    se_type: str
+    counts: Mapping[str, int] = field(default_factory=dict)
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", _freeze(self.counts))
+        object.__setattr__(self, "extras", _freeze(self.extras))
+
+    @property
+    def params(self) -> pd.Series:
+        return pd.Series({"effect": self.estimate}, name="estimate")
+
+    @property
+    def std_errors(self) -> pd.Series:
+        return pd.Series({"effect": self.std_error}, name="std_error")
+
+    def conf_int(self) -> pd.DataFrame:
+        return pd.DataFrame({"lower": [self.ci_low], "upper": [self.ci_high]}, index=["effect"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({
+            "estimate": self.estimate, "std_error": self.std_error, "ci_low": self.ci_low, "ci_high": self.ci_high,
+            "ci_level": self.ci_level, "p_value": self.p_value, "p_value_two_sided": self.p_value_two_sided,
+            "df": self.df, "n": self.n, "n_clusters": self.n_clusters, "se_type": self.se_type,
+            "counts": dict(self.counts), "extras": dict(self.extras),
+        })
+
+
+@dataclass(frozen=True)
+class HypothesisResult:
+    id: str
+    title: str
+    type: str
+    direction: str
+    estimator: str
+    outcome: str
+    source: str
+    spec_file: str
+    status: str
+    verdict: str | None
+    reason: str | None = None
+    verdict_reason: str | None = None
+    result: EstimateResult | None = None
+    alpha: float | None = None
+    tails: str | None = None
+    sesoi: float | None = None
+    family: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+
+    def _number(self, name: str) -> Any:
+        return getattr(self.result, name) if self.result is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        record: dict[str, Any] = {
+            "id": self.id,
+            "status": self.status,
+            "estimate": self._number("estimate"),
+            "std_error": self._number("std_error"),
+            "ci_low": self._number("ci_low"),
+            "ci_high": self._number("ci_high"),
+            "p_value": self._number("p_value"),
+            "n": self._number("n"),
+            "n_clusters": self._number("n_clusters"),
+            "estimator": self.estimator,
+            "verdict": self.verdict,
+            "title": self.title,
+            "type": self.type,
+            "direction": self.direction,
+            "outcome": self.outcome,
+            "source": self.source,
+            "spec_file": self.spec_file,
+            "reason": self.reason,
+            "verdict_reason": self.verdict_reason,
+            "alpha": self.alpha,
+            "tails": self.tails,
+            "sesoi": self.sesoi,
+            "family": self.family,
+            "ci_level": r.ci_level if r else None,
+            "p_value_two_sided": r.p_value_two_sided if r else None,
+            "df": r.df if r else None,
+            "se_type": r.se_type if r else None,
+            "counts": dict(r.counts) if r else {},
+            "extras": dict(r.extras) if r else {},
+        }
+        return _clean(record)
+
+
+def _tidy_rows(hypotheses: tuple[HypothesisResult, ...]) -> pd.DataFrame:
+    columns = ["id", "title", "type", "status", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n",
+               "n_clusters", "estimator", "se_type", "verdict", "reason"]
+    rows = [{k: h.to_dict().get(k) for k in columns} for h in hypotheses]
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in ("estimate", "std_error", "ci_low", "ci_high", "p_value"):
+        frame[col] = pd.to_numeric(frame[col]).astype("float64")
+    for col in ("n", "n_clusters"):
+        frame[col] = pd.array(frame[col], dtype="Int64")
+    return frame
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Contracts and preflight checks of a study's data; nothing estimated."""
+
+    study: str
+    contracts: tuple[Mapping[str, Any], ...]
+    data: Mapping[str, Mapping[str, Any]]
+    problems: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", _freeze(self.data))
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(c.get("passed") for c in self.contracts)
+
+    def tidy(self) -> pd.DataFrame:
+        rows = [{"source": c.get("source"), "suite": c.get("suite"), "passed": c.get("passed"),
+                 "n_expectations": c.get("n_expectations"), "n_evaluated": c.get("n_evaluated"),
+                 "n_failures": len(c.get("failures", ()))} for c in self.contracts]
+        return pd.DataFrame(rows, columns=["source", "suite", "passed", "n_expectations", "n_evaluated",
+                                           "n_failures"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({"study": self.study, "ok": self.ok, "problems": list(self.problems),
+                       "contracts": [dict(c) for c in self.contracts], "data": dict(self.data)})
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Every hypothesis of one study run. Index it by hypothesis id: ``run["h1_horizontal_trust"]``."""
+
+    study: str
+    oca_version: str
+    hypotheses: tuple[HypothesisResult, ...]
+    contracts: tuple[Mapping[str, Any], ...]
+    data: Mapping[str, Mapping[str, Any]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", _freeze(self.data))
+
+    def __getitem__(self, hypothesis_id: str) -> HypothesisResult:
+        for h in self.hypotheses:
+            if h.id == hypothesis_id:
+                return h
+        raise KeyError(f"no hypothesis '{hypothesis_id}'; known: {', '.join(h.id for h in self.hypotheses)}")
+
+    def __iter__(self) -> Iterator[HypothesisResult]:
+        return iter(self.hypotheses)
+
+    def __len__(self) -> int:
+        return len(self.hypotheses)
+
+    def tidy(self) -> pd.DataFrame:
+        return _tidy_rows(self.hypotheses)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": RESULTS_SCHEMA_VERSION,
+            "study": self.study,
+            "oca_version": self.oca_version,
+            "hypotheses": [h.to_dict() for h in self.hypotheses],
+            "contracts": _clean([dict(c) for c in self.contracts]),
+            "data": _clean(dict(self.data)),
+        }

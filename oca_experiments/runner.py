@@ -1,0 +1,321 @@
+"""The only orchestrator: spec → plan → load → contract → estimate → summarize (→ report, via ``run_to_directory``).
+
+Order of work for a run:
+
+1. parse the study and plan it (no data read; fails fast on any bad reference);
+2. read each data source once (a DataFrame given by the caller is copied, never mutated);
+3. preflight: every column a spec names exists in its source (else a one-line ``DataError``);
+4. run each source's contract suite (fail closed);
+5. estimate every hypothesis whose source passed and whose estimator is available;
+6. verdicts from the registered rule.
+
+A hypothesis that cannot be estimated keeps an explicit status (``contract_failed``, ``not_yet_estimable``,
+``not_testable``, ``estimation_failed``) with its reason; the others still run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .contracts import ContractResult, run_contract
+from .errors import ContractError, DataError, EstimationError
+from .estimators import FITTERS, NotTestable
+from .io import ReaderOptions, file_sha256, read_table
+from .outcomes import build_outcome
+from .plan import AnalysisFunction, Plan, Task, make_plan
+from .results import EstimateResult, HypothesisResult, RunResult, ValidationResult
+from .spec import SpecFile, StudyConfig, load_hypotheses, load_study_config
+from .summarize import frequentist_verdict
+
+log = logging.getLogger("oca_experiments")
+
+DataInput = str | Path | pd.DataFrame
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    name: str
+    frame: pd.DataFrame
+    display: str
+    fingerprint: Mapping[str, Any]
+
+
+def _frame_sha256(frame: pd.DataFrame) -> str:
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _load_sources(plan: Plan, data: Mapping[str, DataInput]) -> dict[str, LoadedSource]:
+    declared = {s.name for s in plan.sources}
+    unknown = sorted(set(data) - declared)
+    if unknown:
+        raise DataError(f"unknown data source '{unknown[0]}'",
+                        fix=f"use one of the sources declared in study.yaml: {', '.join(sorted(declared))}")
+    needed = {s.name for s in plan.sources if s.hypotheses}
+    missing = sorted(needed - set(data))
+    if missing:
+        raise DataError(f"no data given for source '{missing[0]}'", fix=f"pass --data {missing[0]}=PATH")
+    loaded: dict[str, LoadedSource] = {}
+    for source in plan.sources:
+        if source.name not in data:
+            continue
+        given = data[source.name]
+        if isinstance(given, pd.DataFrame):
+            frame = given.copy(deep=True)
+            display = f"<DataFrame '{source.name}'>"
+            fingerprint = {"file": None, "sha256": _frame_sha256(frame)}
+        else:
+            path = Path(given)
+            frame = read_table(path, ReaderOptions(**dict(source.reader)))
+            display = path.name
+            fingerprint = {"file": path.name, "sha256": file_sha256(path)}
+        fingerprint = {**fingerprint, "n_rows": len(frame), "n_columns": frame.shape[1]}
+        loaded[source.name] = LoadedSource(source.name, frame, display, fingerprint)
+    return loaded
+
+
+def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
+    """Every column a spec names must exist in its source; the first miss is a one-line DataError."""
+    for task in plan.tasks:
+        source = loaded[task.source]
+        present = set(map(str, source.frame.columns))
+        for column, field in task.column_fields:
+            if column not in present:
+                shown = sorted(present)
+                listing = ", ".join(shown[:40]) + (f", … ({len(shown) - 40} more)" if len(shown) > 40 else "")
+                raise DataError(f"column not found; {task.spec_file} needs it ({field}); columns in the file: "
+                                f"{listing}", file=source.display, column=column,
+                                fix="rename the column in the data or name the right column in the spec")
+
+
+def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,
+                   show_values: bool) -> dict[str, dict[str, Any]]:
+    outcomes: dict[str, dict[str, Any]] = {}
+    for source in plan.sources:
+        if source.name not in loaded:
+            continue
+        try:
+            result: ContractResult = run_contract(source.contract, loaded[source.name].frame, source=source.name,
+                                                  show_values=show_values)
+            record = result.to_dict()
+        except ContractError as exc:  # a suite that cannot even be loaded fails its source (fail closed)
+            record = {"source": source.name, "suite": exc.suite or source.contract_display,
+                      "suite_path": source.contract_display, "passed": False, "n_expectations": 0,
+                      "n_evaluated": 0, "failures": [], "error": str(exc)}
+        outcomes[source.name] = record
+    return outcomes
+
+
+def _contract_reason(record: Mapping[str, Any]) -> str:
+    if record.get("error"):
+        return f"data contract could not be run: {record['error']}"
+    failures = record.get("failures", [])
+    columns = sorted({f.get("column") for f in failures if f.get("column")})
+    detail = f"{len(failures)} failing expectation{'s' if len(failures) != 1 else ''}"
+    if columns:
+        detail += f" on {', '.join(columns[:5])}" + ("…" if len(columns) > 5 else "")
+    return f"data contract for source '{record.get('source')}' failed (suite {record.get('suite')}: {detail})"
+
+
+def _import_function(ref: AnalysisFunction) -> Callable[[pd.DataFrame], pd.Series]:
+    module_name = f"oca_study_analysis_{ref.file.stem}_{abs(hash(str(ref.file)))}"
+    spec = importlib.util.spec_from_file_location(module_name, ref.file)
+    if spec is None or spec.loader is None:
+        raise EstimationError(f"cannot import {ref.reference}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, ref.name)
+
+
+def _subset(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
+    keep = pd.Series(True, index=frame.index)
+    for column, allowed in task.spec.design.subset.items():
+        values = frame[column]
+        allowed_text = {str(v) for v in allowed}
+        keep &= values.astype("string").isin(allowed_text).fillna(False)
+    return frame.loc[keep]
+
+
+def _estimate(task: Task, source: LoadedSource) -> EstimateResult:
+    frame = _subset(source.frame, task)
+    function = _import_function(task.analysis_function) if task.analysis_function else None
+    built = build_outcome(frame, task.spec.outcome.construction, file=source.display, function=function)
+    fitter = FITTERS[task.estimator.name]
+    result = fitter(frame, built.values, task.spec, task.options, file=source.display)
+    counts = {"rows_after_subset": len(frame), "respondents_too_few_items": built.n_too_few_items,
+              **dict(result.counts)}
+    return EstimateResult(**{**result.__dict__, "counts": counts})
+
+
+def _hypothesis_result(task: Task, *, status: str, reason: str | None = None,
+                       result: EstimateResult | None = None) -> HypothesisResult:
+    spec = task.spec
+    verdict = verdict_reason = None
+    if result is not None:
+        v = frequentist_verdict(estimate=result.estimate, std_error=result.std_error, df=result.df,
+                                p_value=result.p_value, alpha=spec.inference.alpha, direction=spec.direction,
+                                sesoi=spec.inference.sesoi)
+        verdict, verdict_reason = v.verdict, v.reason
+    return HypothesisResult(
+        id=spec.id, title=spec.title, type=spec.type, direction=spec.direction, estimator=spec.estimator.name,
+        outcome=spec.outcome.name, source=spec.outcome.source, spec_file=task.spec_file, status=status,
+        verdict=verdict, reason=reason, verdict_reason=verdict_reason, result=result, alpha=spec.inference.alpha,
+        tails=spec.inference.tails, sesoi=spec.inference.sesoi, family=spec.inference.family,
+    )
+
+
+class Study:
+    """A study folder: ``study.yaml``, ``hypotheses/``, ``data_contracts/``, ``analysis/``, ``reports/``.
+
+    Loading parses and plans every spec, so a bad spec fails here, before any data is read.
+    """
+
+    def __init__(self, path: Path, config: StudyConfig, specs: tuple[SpecFile, ...], plan: Plan) -> None:
+        self.path = path
+        self.config = config
+        self.specs = specs
+        self.plan = plan
+
+    def __repr__(self) -> str:
+        return f"Study({self.config.name!r}, hypotheses={[s.spec.id for s in self.specs]})"
+
+    @property
+    def hypothesis_ids(self) -> tuple[str, ...]:
+        return tuple(s.spec.id for s in self.specs)
+
+    def validate(self, data: Mapping[str, DataInput], *, show_values: bool = False) -> ValidationResult:
+        """Read the data, check columns and contracts; estimate nothing."""
+        loaded = _load_sources(self.plan, data)
+        problems: list[str] = []
+        try:
+            _preflight_columns(self.plan, loaded)
+        except DataError as exc:
+            problems.append(str(exc))
+        contracts = _run_contracts(self.plan, loaded, show_values=show_values)
+        return ValidationResult(study=self.config.name, contracts=tuple(contracts.values()),
+                                data={k: v.fingerprint for k, v in loaded.items()}, problems=tuple(problems))
+
+    def run(self, data: Mapping[str, DataInput], *, show_values: bool = False) -> RunResult:
+        """Run every hypothesis. Returns a read-only ``RunResult``; writes nothing."""
+        loaded = _load_sources(self.plan, data)
+        _preflight_columns(self.plan, loaded)
+        contracts = _run_contracts(self.plan, loaded, show_values=show_values)
+        results = []
+        for task in self.plan.tasks:
+            record = contracts[task.source]
+            if not record.get("passed"):
+                results.append(_hypothesis_result(task, status="contract_failed", reason=_contract_reason(record)))
+                continue
+            if not task.available:
+                results.append(_hypothesis_result(
+                    task, status="not_yet_estimable",
+                    reason=f"not yet estimable: estimator {task.estimator.name} not available"))
+                continue
+            try:
+                estimate = _estimate(task, loaded[task.source])
+            except NotTestable as exc:
+                results.append(_hypothesis_result(task, status="not_testable", reason=exc.message))
+                continue
+            except EstimationError as exc:
+                results.append(_hypothesis_result(task, status="estimation_failed", reason=exc.message))
+                continue
+            results.append(_hypothesis_result(task, status="estimated", result=estimate))
+        return RunResult(study=self.config.name, oca_version=__version__, hypotheses=tuple(results),
+                         contracts=tuple(contracts.values()), data={k: v.fingerprint for k, v in loaded.items()})
+
+
+def load_study(path: str | Path) -> Study:
+    """Parse and plan a study folder. Raises ``SpecError`` (file and field named) on any bad spec."""
+    study_dir = Path(path).resolve()
+    config = load_study_config(study_dir)
+    specs = load_hypotheses(study_dir)
+    return Study(study_dir, config, specs, make_plan(study_dir, config, specs))
+
+
+RESULTS_FILE = "results.json"
+REPORT_DIR = "report"
+
+
+def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html: bool,
+                       annotate: Mapping[str, Any] | None) -> None:
+    from ._atomic import atomic_write_json
+    from .report import build_report
+
+    payload = run.to_dict()
+    if annotate:
+        payload.update(annotate)
+    atomic_write_json(stage / RESULTS_FILE, payload)
+    if build_html:
+        build_report(stage, notebook=study.path / study.config.report, out_dir=stage / REPORT_DIR)
+
+
+def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str | Path, *, build_html: bool = True,
+                     show_values: bool = False, annotate: Mapping[str, Any] | None = None) -> RunResult:
+    """Run the study and write ``results.json`` and ``report/`` into ``out_dir``.
+
+    Everything is built in a staging folder first; the previous results and report are replaced only when the
+    whole run succeeded. Other files in ``out_dir`` (for example the input data) are left alone.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    from ._atomic import staged_directory
+
+    run = study.run(data, show_values=show_values)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".oca-run-", dir=out))
+    try:
+        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate)
+        if build_html:
+            with staged_directory(out / REPORT_DIR) as report_stage:
+                report_stage.rmdir()
+                os.rename(stage / REPORT_DIR, report_stage)
+        os.replace(stage / RESULTS_FILE, out / RESULTS_FILE)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return run
+
+
+def run_demo(out_dir: str | Path, *, study_dir: str | Path | None = None, seed: int | None = None,
+             build_html: bool = True) -> RunResult:
+    """Generate the embedded demo's data, run its study and build the report, all into ``out_dir``.
+
+    ``out_dir`` is owned by the demo and replaced as a whole, only when everything succeeded.
+    """
+    import json
+
+    from ._atomic import staged_directory
+    from .demo import DEFAULT_SEED, generate_demo
+
+    study = load_study(study_dir if study_dir is not None else demo_study_dir())
+    with staged_directory(out_dir) as stage:
+        files = generate_demo(stage / "data", seed=DEFAULT_SEED if seed is None else seed)
+        data = {"survey": files.survey, "engagement": files.engagement}
+        run = study.run(data)
+        truth = json.loads(Path(files.truth).read_text(encoding="utf-8"))
+        annotate = {"truth": truth.get("hypotheses", {}), "demo_seed": truth.get("seed")}
+        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate)
+    return run
+
+
+def demo_study_dir() -> Path:
+    """The embedded demo study: the repository root in a source checkout."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir / "_demo_study", package_dir.parent):
+        if (candidate / "study.yaml").is_file() and (candidate / "hypotheses").is_dir():
+            return candidate
+    raise DataError("the embedded demo study is not installed next to the package",
+                    fix="run from a source checkout (pip install -e .) or pass --study DIR")

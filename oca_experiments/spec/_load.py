@@ -1,0 +1,151 @@
+"""Read ``study.yaml`` and ``hypotheses/*.yaml`` into frozen models, with errors that name file and field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import SpecError
+from ._models import HypothesisSpec, StudyConfig
+
+STUDY_FILE = "study.yaml"
+HYPOTHESES_DIR = "hypotheses"
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys: PyYAML would silently keep the last one."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}' (line {mark.line + 1})", mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path, *, display: str) -> Any:
+    """Parse one YAML file; syntax errors become a one-line SpecError with line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("file not found", file=display, fix="check the path") from None
+    except UnicodeDecodeError:
+        raise SpecError("not UTF-8 text", file=display, fix="save the spec as UTF-8") from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise SpecError(f"{where}YAML syntax error: {problem}", file=display,
+                        fix="correct the YAML at that position") from None
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def validation_to_spec_error(exc: ValidationError, *, display: str, model: type[BaseModel]) -> SpecError:
+    """Turn pydantic's multi-line report into one line naming the first bad field (and how many more)."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    loc = tuple(first.get("loc", ()))
+    kind = first.get("type", "")
+    field = _field_path(loc)
+    if kind == "extra_forbidden":
+        message = f"unknown key '{loc[-1] if loc else field}'"
+        fix = f"remove or rename it; allowed keys here: {', '.join(_allowed_keys(model, loc[:-1]))}"
+    elif kind == "missing":
+        message = "required field is missing"
+        fix = f"add '{loc[-1]}'"
+    else:
+        message = str(first.get("msg", "invalid value"))
+        fix = None
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} in this file)"
+    return SpecError(message, file=display, field=field, fix=fix)
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Walk the model along loc to list the keys allowed at that level (for the 'unknown key' fix)."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = field.annotation
+        # unwrap Optional[...] / X | None
+        args = getattr(current, "__args__", ())
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if models:
+            current = models[0]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def parse_model(raw: Any, model: type[_Model], *, display: str) -> _Model:
+    if raw is None:
+        raise SpecError("file is empty", file=display,
+                        fix=f"write a mapping with the keys: {', '.join(model.model_fields)}")
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"top level is a {type(raw).__name__}, expected a mapping of keys to values", file=display,
+                        fix="start the file with 'id: ...' style keys")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_to_spec_error(exc, display=display, model=model) from None
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    """A parsed hypothesis spec and the file it came from (relative to the study folder)."""
+
+    path: str
+    spec: HypothesisSpec
+
+
+def load_study_config(study_dir: Path) -> StudyConfig:
+    path = study_dir / STUDY_FILE
+    if not path.is_file():
+        raise SpecError("no study.yaml in the study folder", file=str(study_dir),
+                        fix="point to the folder that holds study.yaml and hypotheses/")
+    return parse_model(read_yaml(path, display=STUDY_FILE), StudyConfig, display=STUDY_FILE)
+
+
+def load_hypotheses(study_dir: Path) -> tuple[SpecFile, ...]:
+    folder = study_dir / HYPOTHESES_DIR
+    if not folder.is_dir():
+        raise SpecError("no hypotheses/ folder", file=str(study_dir), fix="add hypotheses/*.yaml specs")
+    files = sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+    if not files:
+        raise SpecError("no *.yaml hypothesis specs", file=HYPOTHESES_DIR, fix="add at least one spec")
+    specs: list[SpecFile] = []
+    seen: dict[str, str] = {}
+    for path in files:
+        display = f"{HYPOTHESES_DIR}/{path.name}"
+        spec = parse_model(read_yaml(path, display=display), HypothesisSpec, display=display)
+        if spec.id in seen:
+            raise SpecError(f"hypothesis id '{spec.id}' is also used by {seen[spec.id]}", file=display, field="id",
+                            fix="give every hypothesis a unique id")
+        seen[spec.id] = display
+        specs.append(SpecFile(path=display, spec=spec))
+    return tuple(specs)
