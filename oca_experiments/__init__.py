@@ -22,11 +22,13 @@ from .errors import (  # noqa: E402
     SpecError,
 )
 from .results import EstimateResult, HypothesisResult, RunResult, ValidationResult  # noqa: E402
-from .runner import Study, load_study, run_demo, run_to_directory  # noqa: E402
+from .demo import DemoFiles, generate_demo  # noqa: E402
+from .runner import Study, demo_study_dir, load_study, run_demo, run_to_directory  # noqa: E402
 
 __all__ = [
     "ContractError",
     "DataError",
+    "DemoFiles",
     "EstimateResult",
     "EstimationError",
     "HypothesisResult",
@@ -38,6 +40,8 @@ __all__ = [
     "Study",
     "ValidationResult",
     "__version__",
+    "demo_study_dir",
+    "generate_demo",
     "load_study",
     "run_demo",
     "run_to_directory",

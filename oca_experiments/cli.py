@@ -78,7 +78,7 @@ def _summary_lines(run: Any) -> list[str]:
             lines.append(f"{h.id}: {h.verdict} (estimate {r.estimate:.3f}, {100 * r.ci_level:g}% CI "
                          f"[{r.ci_low:.3f}, {r.ci_high:.3f}], p = {r.p_value:.3g})")
         else:
-            lines.append(f"{h.id}: {h.status.replace('_', ' ')} - {h.reason}")
+            lines.append(f"{h.id}: {h.status.replace('_', ' ')}: {h.reason}")
     return lines
 
 

@@ -220,7 +220,7 @@ class Study:
             if not task.available:
                 results.append(_hypothesis_result(
                     task, status="not_yet_estimable",
-                    reason=f"not yet estimable: estimator {task.estimator.name} not available"))
+                    reason=f"estimator {task.estimator.name} not available"))
                 continue
             try:
                 estimate = _estimate(task, loaded[task.source])

@@ -229,15 +229,20 @@ class _SuiteRun:
 @contextmanager
 def _quiet_gx() -> Iterator[None]:
     """GX logs and warns freely (and its log lines can quote data); keep a successful run silent."""
+    # Some GX modules pin their own logger level, so the parent's level is not enough: stop propagation at the
+    # parent and give it a NullHandler (which also keeps logging's last-resort stderr handler out).
     gx_logger = logging.getLogger("great_expectations")
-    previous_level = gx_logger.level
-    gx_logger.setLevel(logging.CRITICAL + 1)
+    swallow = logging.NullHandler()
+    previous_propagate = gx_logger.propagate
+    gx_logger.addHandler(swallow)
+    gx_logger.propagate = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        gx_logger.setLevel(previous_level)
+        gx_logger.removeHandler(swallow)
+        gx_logger.propagate = previous_propagate
 
 
 def _raised(validation_result: Any) -> bool:

@@ -50,9 +50,9 @@ ITEM_NOISE_SD = 0.75
 #: Horizontal and vertical trust of one person are related, but far from identical.
 TRUST_DIMENSION_CORRELATION = 0.4
 #: Latent treatment effect on horizontal trust at endline, before the CSO factor and the participant boost.
-HORIZONTAL_EFFECT_FEMALE = 0.31
-HORIZONTAL_EFFECT_MALE = 0.16
-VERTICAL_EFFECT = 0.14
+HORIZONTAL_EFFECT_FEMALE = 0.345
+HORIZONTAL_EFFECT_MALE = 0.175
+VERTICAL_EFFECT = 0.145
 #: Training participants in treated communities are reached twice (training and campaign).
 PARTICIPANT_EFFECT_BOOST = 0.5
 CSO_EFFECT_SD = 0.12
@@ -60,12 +60,12 @@ TIME_TREND = {"horizontal": 0.05, "vertical": -0.05}
 
 # Knowledge test (2PL items; ability ~ N(0, 1) among participants).
 KNOWLEDGE_DISCRIMINATION: tuple[float, ...] = (1.2, 0.9, 1.4, 1.0, 1.1, 0.8, 1.3, 1.0, 1.2, 0.9)
-KNOWLEDGE_DIFFICULTY: tuple[float, ...] = (-1.3, -0.9, -0.6, -0.2, 0.1, 0.35, 0.6, 0.9, 1.3, 1.8)
+KNOWLEDGE_DIFFICULTY: tuple[float, ...] = (-1.22, -0.82, -0.52, -0.12, 0.18, 0.43, 0.68, 0.98, 1.38, 1.88)
 #: Shift of participants' ability after training, in logit units.
-KNOWLEDGE_TRAINING_GAIN = 0.95
+KNOWLEDGE_TRAINING_GAIN = 1.08
 
 # Engagement.
-POSTS_LIFT_DURING_CAMPAIGN = 1.4
+POSTS_LIFT_DURING_CAMPAIGN = 1.25
 ENGAGEMENT_LIFT = 1.35
 ENGAGEMENT_LIFT_SD = 0.06
 HOSTILE_SHARE_RATIO = 0.67  # about 12% -> 8% of comments
@@ -89,7 +89,9 @@ def draw_design(rng: np.random.Generator) -> Design:
         # Randomise within each CSO block: 2 of its 4 communities are treated.
         picks = rng.permutation(COMMUNITIES_PER_CSO)[:TREATED_PER_CSO]
         treated[block * COMMUNITIES_PER_CSO + picks] = 1
-    cso_effect_factor = np.clip(rng.normal(1.0, CSO_EFFECT_SD, N_CSOS), 0.6, 1.4)
+    # Centred on 1 so that CSOs differ while the average effect stays at its target for every seed.
+    cso_deviation = rng.normal(0.0, CSO_EFFECT_SD, N_CSOS)
+    cso_effect_factor = np.clip(1.0 + cso_deviation - cso_deviation.mean(), 0.6, 1.4)
     campaign_start_day = rng.permutation(np.array(CAMPAIGN_START_GRID)) + rng.integers(-3, 4, N_CSOS)
     engagement_lift = ENGAGEMENT_LIFT * np.exp(rng.normal(0.0, ENGAGEMENT_LIFT_SD, N_CSOS))
     hostile_share_ratio = HOSTILE_SHARE_RATIO * np.exp(rng.normal(0.0, HOSTILE_SHARE_RATIO_SD, N_CSOS))

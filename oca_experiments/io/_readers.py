@@ -39,6 +39,7 @@ _SNIFF_SAMPLE_CHARS = 64 * 1024
 _HASH_CHUNK_BYTES = 1024 * 1024
 # A decoded text with more control characters than this share is treated as binary, not as a mis-encoded table.
 _MAX_CONTROL_CHAR_SHARE = 0.01
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _DECIMAL_COMMA_FIELD = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
@@ -274,8 +275,7 @@ def _decode(raw: bytes, pinned_encoding: str | None, file_name: str) -> str:
             text = raw.decode("cp1251")
         except UnicodeDecodeError:
             raise _binary_error(file_name) from None
-    control_chars = sum(1 for char in text if char < " " and char not in "\t\r\n")
-    if control_chars > _MAX_CONTROL_CHAR_SHARE * max(len(text), 1):
+    if len(_CONTROL_CHARS.findall(text)) > _MAX_CONTROL_CHAR_SHARE * max(len(text), 1):
         raise _binary_error(file_name)
     return text.lstrip("\ufeff")
 
@@ -341,13 +341,13 @@ def _read_xlsx(path: Path, options: ReaderOptions) -> pd.DataFrame:
         # Read the header row on its own first: pandas would silently rename duplicated names.
         skip_above = list(range(options.skip_rows))
         try:
-            header_row = workbook.parse(sheet, header=None, nrows=1, skiprows=skip_above)
+            header_row = pd.read_excel(workbook, sheet_name=sheet, header=None, nrows=1, skiprows=skip_above)
             if header_row.empty:
                 raise DataError("the sheet has no header row", file=path.name,
                                 fix="put the column names in the first row, or lower 'skip_rows'")
             header = _clean_header(list(header_row.iloc[0]), path.name)
             label_row = [options.skip_rows + 1] if options.label_row else []
-            frame = workbook.parse(sheet, header=0, skiprows=skip_above + label_row)
+            frame = pd.read_excel(workbook, sheet_name=sheet, header=0, skiprows=skip_above + label_row)
         except DataError:
             raise
         except Exception as err:  # openpyxl raises many unrelated types for a damaged workbook

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ EXECUTED_NOTEBOOK = "report.ipynb"
 INDEX_HTML = "index.html"
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"  # papermill's tag, so either tool recognises the other's cell
-KERNEL_START_TIMEOUT = 120  # seconds; a cold start on a busy 2-core machine takes a while
+KERNEL_START_TIMEOUT = 120  # seconds; a cold kernel start on a loaded CI machine can take tens of seconds
 
 # Metadata that records when or how long something ran: it would make two builds of one run differ.
 _VOLATILE_NOTEBOOK_METADATA = ("papermill",)
@@ -133,19 +134,36 @@ def _read_notebook(notebook: Path) -> nbformat.NotebookNode:
         raise ReportError("report notebook not found", path=str(notebook),
                           fix="pass the path of reports/report.ipynb")
     try:
-        return nbformat.read(notebook, as_version=4)
+        text = notebook.read_text(encoding="utf-8")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # missing cell ids are repaired below
+            nb = nbformat.reads(text, as_version=4)
+        cells_on_disk = json.loads(text).get("cells")
     except Exception as exc:  # nbformat raises several unrelated types for unreadable files
         raise ReportError(
             f"report notebook cannot be read as a Jupyter notebook ({type(exc).__name__})",
             path=str(notebook),
             fix="open it in Jupyter and save it again",
         ) from None
+    _give_cells_stable_ids(nb, cells_on_disk)
+    return nb
+
+
+def _give_cells_stable_ids(nb: nbformat.NotebookNode, cells_on_disk: Any) -> None:
+    """Replace cell ids that nbformat invented (random ones) with positional ones: ids appear in the HTML."""
+    aligned = isinstance(cells_on_disk, list) and len(cells_on_disk) == len(nb.cells)
+    nb.nbformat_minor = max(nb.nbformat_minor, 5)  # 4.5 is the first version with cell ids
+    for position, cell in enumerate(nb.cells, start=1):
+        had_id = aligned and isinstance(cells_on_disk[position - 1], dict) and "id" in cells_on_disk[position - 1]
+        if not had_id:
+            cell.id = f"oca-cell-{position}"
 
 
 def _inject_parameters(nb: nbformat.NotebookNode, *, run_dir: Path) -> int:
     """Insert ``run_dir = "..."`` after the ``parameters`` cell, as papermill does; return its cell index."""
     nb.cells = [cell for cell in nb.cells if INJECTED_TAG not in cell.metadata.get("tags", [])]
-    injected = nbformat.v4.new_code_cell(f"# Parameters injected by oca_experiments.report\nrun_dir = {str(run_dir)!r}\n")
+    source = f"# Parameters injected by oca_experiments.report\nrun_dir = {str(run_dir)!r}\n"
+    injected = nbformat.v4.new_code_cell(source)
     injected.id = INJECTED_TAG  # a fixed id: random ones would change the HTML on every build
     injected.metadata["tags"] = [INJECTED_TAG]
     tagged = [i for i, cell in enumerate(nb.cells) if PARAMETERS_TAG in cell.metadata.get("tags", [])]
@@ -221,7 +239,7 @@ def _execute(nb: nbformat.NotebookNode, *, notebook: Path, cwd: Path, timeout: i
                           fix="raise the timeout or make the cell faster") from None
     except CellExecutionError:
         error_name = progress["error_name"] or "an error"
-        raise ReportError(f"{failing_cell()} raised {error_name}; the previous report was kept",
+        raise ReportError(f"{failing_cell()} raised {error_name}; the report was not updated",
                           path=str(notebook),
                           fix="open the notebook with run_dir set to this run and run that cell") from None
     except DeadKernelError:
