@@ -166,6 +166,10 @@ def validate(
     _guarded(body)
 
 
+# Sub-command groups live in their own modules and register here (one line each), so that areas stay apart.
+# e.g. from ._cli_prereg import prereg_app; app.add_typer(prereg_app, name="prereg")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
     app()
