@@ -8,11 +8,10 @@ the data source, its contract suite, the estimator and its options, the SE type,
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import SpecError
 from .estimators import CATALOG, EstimatorInfo
@@ -22,8 +21,12 @@ from .spec._load import validation_to_spec_error
 ANALYSIS_DIR = "analysis"
 
 
-@dataclass(frozen=True)
-class AnalysisFunction:
+class _FrozenPlanModel(BaseModel):
+    # Plans hold resolved references (paths, estimator catalogue entries, validated option models).
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class AnalysisFunction(_FrozenPlanModel):
     """A function in the study's analysis/ folder, resolved by file and name."""
 
     reference: str
@@ -31,8 +34,7 @@ class AnalysisFunction:
     name: str
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(_FrozenPlanModel):
     """One hypothesis, ready to estimate: the spec, its estimator and every column it reads (with the field)."""
 
     spec_file: str
@@ -55,8 +57,7 @@ class Task:
         return self.estimator.available
 
 
-@dataclass(frozen=True)
-class SourcePlan:
+class SourcePlan(_FrozenPlanModel):
     name: str
     contract: Path
     contract_display: str
@@ -64,8 +65,7 @@ class SourcePlan:
     hypotheses: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(_FrozenPlanModel):
     study_dir: Path
     config: StudyConfig
     tasks: tuple[Task, ...]
