@@ -19,6 +19,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/oca demo --out build/demo
+	$(VENV)/bin/oca summary build/demo --lang en --lang ru --lang ky --out build/demo/summary
 
 test: $(STAMP)
 	$(PY) -m pytest

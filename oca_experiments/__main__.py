@@ -1,3 +1,5 @@
 from .cli import main
 
-main()
+# Guarded: worker processes started with "spawn" import this module as __mp_main__ and must not rerun the CLI.
+if __name__ == "__main__":
+    main()

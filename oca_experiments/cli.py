@@ -7,7 +7,6 @@ traceback (set ``OCA_DEBUG=1`` to see one) and never data values.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -75,10 +74,18 @@ def _summary_lines(run: Any) -> list[str]:
     for h in run.hypotheses:
         if h.result is not None:
             r = h.result
-            lines.append(f"{h.id}: {h.verdict} (estimate {r.estimate:.3f}, {100 * r.ci_level:g}% CI "
-                         f"[{r.ci_low:.3f}, {r.ci_high:.3f}], p = {r.p_value:.3g})")
+            # Bayesian results have no p-value: show the posterior probability of an effect beyond zero instead.
+            tail = (f"p = {r.p_value:.3g}" if r.p_value == r.p_value else
+                    f"P(effect > 0) = {r.extras.get('posterior', {}).get('p_gt_0', float('nan')):.3f}")
+            lines.append(f"{h.id}: {h.verdict} (estimate {r.estimate:.3f}, {100 * r.ci_level:g}% "
+                         f"{'credible interval' if r.p_value != r.p_value else 'CI'} "
+                         f"[{r.ci_low:.3f}, {r.ci_high:.3f}], {tail})")
         else:
             lines.append(f"{h.id}: {h.status.replace('_', ' ')}: {h.reason}")
+        if getattr(h, "type", None) == "exploratory":  # the firewall's label, on every surface
+            why = {"unregistered": "not in the registry lock", "amended": "changed since the lock"}.get(
+                getattr(h, "variant", None) or "", "registered as exploratory")
+            lines[-1] += f" [exploratory: {why}]"
     return lines
 
 
@@ -109,7 +116,9 @@ def run(
     study: StudyArg,
     data: DataOption = None,
     out: Annotated[Path, typer.Option(help="Output folder for results.json and report/.")] = Path("build/run"),
-    strict: Annotated[bool, typer.Option(help="Exit 2 when any data contract fails.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit 2 when any data contract fails, or before running when a "
+                                              "confirmatory spec changed without a declared deviation or the "
+                                              "registry lock does not verify.")] = False,
     show_values: Annotated[bool, typer.Option(
         "--show-values", help="Show example values of failing non-sensitive columns.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip the HTML report.")] = False,
@@ -120,14 +129,20 @@ def run(
         from .runner import load_study, run_to_directory
 
         parsed = _parse_data(data)
-        result = run_to_directory(load_study(study), parsed, out, build_html=not no_report,
+        loaded_study = load_study(study)
+        if strict:  # the firewall: fail before estimating anything (PreregistrationError, exit 2)
+            from .prereg import registry_state
+
+            registry_state(loaded_study.path, loaded_study.specs, loaded_study.config).require()
+        result = run_to_directory(loaded_study, parsed, out, build_html=not no_report,
                                   show_values=show_values)
         for line in _summary_lines(result):
             typer.echo(line)
         failed = [c for c in result.contracts if not c.get("passed")]
-        for record in failed:
-            typer.echo(f"warning: data contract failed for source '{record.get('source')}' "
-                       f"(suite {record.get('suite')}); its hypotheses were not estimated", err=True)
+        if failed:  # one line naming the data file, the column and the suite (issue 4)
+            from ._cli_data import contract_failure_line
+
+            typer.echo(contract_failure_line(result, strict=strict), err=True)
         typer.echo(f"wrote {out / 'results.json'}")
         return EXIT_CODES["ContractError"] if strict and failed else 0
 
@@ -141,33 +156,35 @@ def validate(
     show_values: Annotated[bool, typer.Option(
         "--show-values", help="Show example values of failing non-sensitive columns.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the validation result as JSON.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for validation.json and validation.html (one section per source).")] = None,
+    testability: Annotated[bool, typer.Option(
+        help="Check each hypothesis' registered testability (--no-testability: the files alone, e.g. a baseline "
+             "delivered before the endline exists).")] = True,
 ) -> None:
-    """Check specs, columns and data contracts; estimate nothing. Exits 2 when anything fails."""
+    """Check specs, columns, data contracts and each hypothesis' testability for the sources given; estimate
+    nothing. Exits 2 when anything fails, with one line on stderr (every detail is on stdout)."""
 
     def body() -> int:
-        from .runner import load_study
+        from ._cli_data import run_validate
 
-        result = load_study(study).validate(_parse_data(data), show_values=show_values)
-        if as_json:
-            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-        for problem in result.problems:
-            typer.echo(f"error: {problem}", err=True)
-        for record in result.contracts:
-            status = "passed" if record.get("passed") else "FAILED"
-            if not as_json:
-                typer.echo(f"{record.get('source')}: contract {record.get('suite')} {status} "
-                           f"({record.get('n_evaluated')}/{record.get('n_expectations')} expectations evaluated)")
-            if not record.get("passed"):
-                detail = record.get("error") or "; ".join(f.get("message", "") for f in record.get("failures", []))
-                typer.echo(f"error: {record.get('suite_path') or record.get('suite')}: source "
-                           f"'{record.get('source')}' failed its contract: {detail}", err=True)
-        return 0 if result.ok else EXIT_CODES["ContractError"]
+        return run_validate(study, data, show_values=show_values, as_json=as_json, out=out,
+                            testability=testability)
 
     _guarded(body)
 
 
 # Sub-command groups live in their own modules and register here (one line each), so that areas stay apart.
 # e.g. from ._cli_prereg import prereg_app; app.add_typer(prereg_app, name="prereg")
+from ._cli_report import check, report_app, summary  # noqa: E402  (needs the helpers above)
+
+app.add_typer(report_app, name="report")
+app.command("summary")(summary)
+# `oca check`: issue 3's lock check plugs in through oca_experiments.prereg (see report/_gate.py).
+app.command("check")(check)
+from ._cli_design import design_app; app.add_typer(design_app, name="design")  # noqa: E402, E702
+from ._cli_data import data_app; app.add_typer(data_app, name="data")  # noqa: E402, E702
+from ._cli_prereg import prereg_app, spec_app; app.add_typer(prereg_app, name="prereg"); app.add_typer(spec_app, name="spec")  # noqa: E402, E702, E501
 
 
 def main() -> None:

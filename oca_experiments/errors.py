@@ -164,5 +164,12 @@ EXIT_CODES: dict[str, int] = {
     "ContractError": 2,
     "EstimationError": 3,
     "ReportError": 4,
+    # `oca check` (the first failing class in this order decides) and `oca report verify`; see docs/ci-github-actions.md
+    "check_spec_changed": 10,  # a locked spec changed without a declared deviation
+    "check_contract_failed": 11,  # a data contract failed
+    "check_not_rerun": 12,  # a confirmatory hypothesis did not rerun to an estimate
+    "check_result_drifted": 13,  # a result left the committed expected-results file's tolerances
+    "check_diagnostics_failed": 14,  # a Bayesian model failed its diagnostics gate
+    "verify_mismatch": 15,  # `oca report verify`: the rebuild differs from the recorded run
     "internal_error": 70,
 }

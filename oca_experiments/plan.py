@@ -87,7 +87,7 @@ class Plan(_FrozenPlanModel):
 def _column_fields(spec: HypothesisSpec, options: BaseModel) -> tuple[tuple[str, str], ...]:
     construction = spec.outcome.construction
     pairs: list[tuple[str, str]] = []
-    if construction.method == "mean":
+    if construction.method in ("mean", "zscore", "icw"):
         pairs += [(c, "outcome.construction.items") for c in construction.items]
     elif construction.method == "column":
         pairs.append((construction.column or "", "outcome.construction.column"))
@@ -100,6 +100,10 @@ def _column_fields(spec: HypothesisSpec, options: BaseModel) -> tuple[tuple[str,
             pairs.append((value, f"design.{name}"))
     pairs += [(c, "design.subset") for c in design.subset]
     pairs += [(c, "covariates") for c in spec.covariates]
+    pairs += [(c, "fixed_effects") for c in spec.fixed_effects]
+    pairs += [(c, "disaggregate") for c in spec.disaggregate]
+    if spec.inference.randomization is not None and spec.inference.randomization.blocks:
+        pairs.append((spec.inference.randomization.blocks, "inference.randomization.blocks"))
     contrast = getattr(options, "by", None)
     if contrast is not None:
         pairs.append((contrast.column, "estimator.options.by.column"))
@@ -125,6 +129,55 @@ def _resolve_function(study_dir: Path, reference: str, *, spec_file: str) -> Ana
         raise SpecError(f"function '{name}' is not defined in {ANALYSIS_DIR}/{'/'.join(parts)}.py", file=spec_file,
                         field=field, fix=f"define it or use one of: {', '.join(sorted(defined)) or 'none defined'}")
     return AnalysisFunction(reference=reference, file=path, name=name)
+
+
+def _check_bayes(spec: HypothesisSpec, info: EstimatorInfo, where: str) -> None:
+    """A ``bayes`` section belongs to Bayesian estimators only, and names only priors the model has."""
+    if spec.bayes is None:
+        return
+    if not info.bayesian:
+        raise SpecError(f"estimator {info.name} is not Bayesian; the 'bayes' section does not apply", file=where,
+                        field="bayes", fix="remove the section or use bayes_did, ordinal_did or bayes_its")
+    from .bayes._priors import PRIORS_BY_ESTIMATOR
+
+    known = PRIORS_BY_ESTIMATOR.get(info.name, {})
+    unknown = sorted(set(spec.bayes.priors) - set(known))
+    if unknown:
+        raise SpecError(f"unknown prior '{unknown[0]}' for {info.name}", file=where, field=f"bayes.priors.{unknown[0]}",
+                        fix=f"use one of: {', '.join(known)}")
+
+
+def _check_survey_inference(spec: HypothesisSpec, config: StudyConfig, where: str) -> None:
+    """The survey-effects settings that can be checked without data (issue 5)."""
+    if (spec.inference.se == "wild" or spec.inference.randomization is not None) and not spec.design.cluster:
+        field = "inference.se" if spec.inference.se == "wild" else "inference.randomization"
+        raise SpecError("the wild cluster bootstrap and randomization inference need a cluster column", file=where,
+                        field=field, fix="name the column of the unit of assignment in design.cluster")
+    if spec.outcome.construction.method in ("zscore", "icw") and spec.design.pre is None:
+        raise SpecError(f"index method '{spec.outcome.construction.method}' standardizes against the comparison "
+                        "arm at the pre wave", file=where, field="design.pre",
+                        fix="name the baseline wave label, e.g. pre: baseline, or use method: mean")
+    registered = set(config.sources[spec.outcome.source].post_treatment)
+    for position, column in enumerate(spec.covariates):
+        if column in registered:
+            raise SpecError(f"covariate '{column}' is registered as measured after treatment (study.yaml "
+                            f"sources.{spec.outcome.source}.post_treatment) and could absorb part of the effect",
+                            file=where, field=f"covariates[{position}]",
+                            fix="use a baseline measurement of it or drop it from covariates")
+
+
+def _check_families(tasks: tuple[Task, ...]) -> None:
+    """All hypotheses of a multiple-testing family register the same adjustment method."""
+    methods: dict[str, tuple[str, str]] = {}
+    for task in tasks:
+        family, method = task.spec.inference.family, task.spec.inference.adjustment
+        if family is None:
+            continue
+        first = methods.setdefault(family, (method, task.spec_file))
+        if first[0] != method:
+            raise SpecError(f"family '{family}' registers adjustment '{method}' here but '{first[0]}' in "
+                            f"{first[1]}", file=task.spec_file, field="inference.adjustment",
+                            fix="register one multiple-testing adjustment per family")
 
 
 def _plan_task(study_dir: Path, config: StudyConfig, spec_file: SpecFile) -> Task:
@@ -153,6 +206,13 @@ def _plan_task(study_dir: Path, config: StudyConfig, spec_file: SpecFile) -> Tas
     if spec.inference.se.startswith("CR") and not spec.design.cluster:
         raise SpecError(f"SE type {spec.inference.se} needs a cluster column", file=where, field="design.cluster",
                         fix="name the column of the unit of assignment, or use se: HC1")
+    _check_survey_inference(spec, config, where)
+    _check_bayes(spec, info, where)
+    if spec.fixed_effects and not getattr(info, "fixed_effects", False):
+        # A registered fixed effect the estimator would ignore must fail here, not vanish from the analysis.
+        raise SpecError(f"estimator {info.name} does not absorb additional fixed effects", file=where,
+                        field="fixed_effects", fix="remove them (the design's own fixed effects are implied) or "
+                                                   "use an estimator that takes them")
     function = None
     if spec.outcome.construction.method == "function":
         function = _resolve_function(study_dir, spec.outcome.construction.function or "", spec_file=where)
@@ -163,6 +223,7 @@ def _plan_task(study_dir: Path, config: StudyConfig, spec_file: SpecFile) -> Tas
 def make_plan(study_dir: Path, config: StudyConfig, spec_files: tuple[SpecFile, ...]) -> Plan:
     """Resolve every spec against the study config and the estimator catalogue. Same inputs, same plan."""
     tasks = tuple(_plan_task(study_dir, config, sf) for sf in spec_files)
+    _check_families(tasks)
     sources = []
     for name, source in config.sources.items():
         contract = study_dir / source.contract

@@ -3,7 +3,7 @@
 - ``EstimateResult``: what an estimator returns for one hypothesis (labelled numbers, counts, extras).
 - ``HypothesisResult``: the estimate plus the hypothesis' identity, status, verdict and reason.
 - ``RunResult``: every hypothesis of a study run, the contract results and the data fingerprints.
-- ``ValidationResult``: contracts and preflight only, no estimates.
+- ``ValidationResult``: contracts, preflight and per-hypothesis testability only, no estimates.
 
 ``tidy()`` returns a new DataFrame; ``to_dict()`` returns JSON-ready data (NaN becomes ``None``).
 """
@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -62,10 +62,18 @@ class EstimateResult:
     se_type: str
     counts: Mapping[str, int] = field(default_factory=dict)
     extras: Mapping[str, Any] = field(default_factory=dict)
+    #: Files for the run directory, relative path -> bytes (e.g. a posterior's NetCDF); not part of to_dict().
+    artifacts: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    #: (observed t, bootstrap t-statistics under the null) for Romano-Wolf across a family; not part of to_dict().
+    null_draws: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "counts", _freeze(self.counts))
         object.__setattr__(self, "extras", _freeze(self.extras))
+        object.__setattr__(self, "artifacts", _freeze(self.artifacts))
+        for item in (self.null_draws if isinstance(self.null_draws, tuple) else (self.null_draws,)):
+            if hasattr(item, "setflags"):
+                item.setflags(write=False)
 
     @property
     def params(self) -> pd.Series:
@@ -106,6 +114,18 @@ class HypothesisResult:
     tails: str | None = None
     sesoi: float | None = None
     family: str | None = None
+    # Preregistration (oca_experiments/prereg): ``type`` above is the effective type the lock allows; these say why.
+    spec_id: str | None = None  # the spec's id; differs from ``id`` for an amended variant (``<id>__amended``)
+    declared_type: str | None = None  # what the YAML says
+    registered_type: str | None = None  # what the registry lock says (None: not locked)
+    confirmatory: bool | None = None  # enters a confirmatory multiple-testing family (None: not evaluated)
+    lock_status: str | None = None  # locked_unchanged, changed_with_deviation, unregistered, ... (prereg/_status.py)
+    variant: str | None = None  # registered | amended | unregistered
+    changes: tuple[Mapping[str, Any], ...] = ()  # fields changed since the lock: {field, before, after}
+    equivalence: str | None = None  # ROPE reading against the registered SESOI (summarize/_verdict.py)
+    equivalence_reason: str | None = None
+    # Registered requirements checked before estimation, with the rows each rule excluded (contracts/_testability.py)
+    testability: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -140,14 +160,40 @@ class HypothesisResult:
             "tails": self.tails,
             "sesoi": self.sesoi,
             "family": self.family,
+            "spec_id": self.spec_id,
+            "declared_type": self.declared_type,
+            "registered_type": self.registered_type,
+            "confirmatory": self.confirmatory,
+            "lock_status": self.lock_status,
+            "variant": self.variant,
+            "changes": [dict(c) for c in self.changes],
+            "equivalence": self.equivalence,
+            "equivalence_reason": self.equivalence_reason,
             "ci_level": r.ci_level if r else None,
             "p_value_two_sided": r.p_value_two_sided if r else None,
             "df": r.df if r else None,
             "se_type": r.se_type if r else None,
-            "counts": dict(r.counts) if r else {},
+            "counts": dict(r.counts) if r else dict((self.testability or {}).get("counts") or {}),
             "extras": dict(r.extras) if r else {},
+            "testability": self.testability,
         }
         return _clean(record)
+
+
+def multiple_testing_families(hypotheses: Iterable[Any]) -> dict[str, dict[str, list[str]]]:
+    """Result ids per multiple-testing family, confirmatory and exploratory apart (the preregistration firewall).
+
+    Only results the registry lock makes confirmatory (``confirmatory is True``) enter a confirmatory family;
+    everything else (unregistered, amended, registered as exploratory) is grouped under "exploratory" and must
+    never be adjusted together with confirmatory results. A result without a family is a family of one (its id).
+    Accepts ``HypothesisResult`` objects or results.json records.
+    """
+    families: dict[str, dict[str, list[str]]] = {"confirmatory": {}, "exploratory": {}}
+    for record in hypotheses:
+        get = record.get if isinstance(record, Mapping) else lambda key, r=record: getattr(r, key, None)
+        side = "confirmatory" if get("confirmatory") is True else "exploratory"
+        families[side].setdefault(get("family") or get("id"), []).append(get("id"))
+    return families
 
 
 def _tidy_rows(hypotheses: tuple[HypothesisResult, ...]) -> pd.DataFrame:
@@ -170,13 +216,15 @@ class ValidationResult:
     contracts: tuple[Mapping[str, Any], ...]
     data: Mapping[str, Mapping[str, Any]]
     problems: tuple[str, ...] = ()
+    testability: tuple[Mapping[str, Any], ...] = ()  # one record per hypothesis whose data was checked
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", _freeze(self.data))
 
     @property
     def ok(self) -> bool:
-        return not self.problems and all(c.get("passed") for c in self.contracts)
+        return (not self.problems and all(c.get("passed") for c in self.contracts)
+                and all(t.get("testable") for t in self.testability))
 
     def tidy(self) -> pd.DataFrame:
         rows = [{"source": c.get("source"), "suite": c.get("suite"), "passed": c.get("passed"),
@@ -187,7 +235,8 @@ class ValidationResult:
 
     def to_dict(self) -> dict[str, Any]:
         return _clean({"study": self.study, "ok": self.ok, "problems": list(self.problems),
-                       "contracts": [dict(c) for c in self.contracts], "data": dict(self.data)})
+                       "contracts": [dict(c) for c in self.contracts], "data": dict(self.data),
+                       "testability": [dict(t) for t in self.testability]})
 
 
 @dataclass(frozen=True)
@@ -199,9 +248,12 @@ class RunResult:
     hypotheses: tuple[HypothesisResult, ...]
     contracts: tuple[Mapping[str, Any], ...]
     data: Mapping[str, Mapping[str, Any]]
+    #: One record per multiple-testing family: raw, Holm, BH and Romano-Wolf p-values (summarize/_multiple.py).
+    multiple_testing: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", _freeze(self.data))
+        object.__setattr__(self, "multiple_testing", tuple(_freeze(f) for f in self.multiple_testing))
 
     def __getitem__(self, hypothesis_id: str) -> HypothesisResult:
         for h in self.hypotheses:
@@ -226,4 +278,6 @@ class RunResult:
             "hypotheses": [h.to_dict() for h in self.hypotheses],
             "contracts": _clean([dict(c) for c in self.contracts]),
             "data": _clean(dict(self.data)),
+            "families": multiple_testing_families(self.hypotheses),
+            "multiple_testing": _clean([dict(f) for f in self.multiple_testing]),
         }

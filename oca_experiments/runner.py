@@ -26,15 +26,16 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
-from .contracts import ContractResult, run_contract
+from .contracts import ContractResult, TestabilityResult, assess_task, run_contract, sensitive_columns_of
 from .errors import ContractError, DataError, EstimationError
 from .estimators import FITTERS, NotTestable
-from .io import ReaderOptions, file_sha256, read_table
+from .io import file_sha256, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
 from .results import EstimateResult, HypothesisResult, RunResult, ValidationResult
 from .spec import SpecFile, StudyConfig, load_hypotheses, load_study_config
-from .summarize import frequentist_verdict
+from .prereg import apply_firewall
+from .summarize import adjust_families, bayesian_verdict, equivalence_reading, frequentist_verdict, hypothesis_extras
 
 log = logging.getLogger("oca_experiments")
 
@@ -56,13 +57,15 @@ def _frame_sha256(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _load_sources(plan: Plan, data: Mapping[str, DataInput]) -> dict[str, LoadedSource]:
+def _load_sources(plan: Plan, data: Mapping[str, DataInput], *,
+                  require_all: bool = True) -> dict[str, LoadedSource]:
+    """Read each given source once. ``require_all=False`` (validation) accepts a subset of the sources."""
     declared = {s.name for s in plan.sources}
     unknown = sorted(set(data) - declared)
     if unknown:
         raise DataError(f"unknown data source '{unknown[0]}'",
                         fix=f"use one of the sources declared in study.yaml: {', '.join(sorted(declared))}")
-    needed = {s.name for s in plan.sources if s.hypotheses}
+    needed = {s.name for s in plan.sources if s.hypotheses} if require_all else set()
     missing = sorted(needed - set(data))
     if missing:
         raise DataError(f"no data given for source '{missing[0]}'", fix=f"pass --data {missing[0]}=PATH")
@@ -77,7 +80,7 @@ def _load_sources(plan: Plan, data: Mapping[str, DataInput]) -> dict[str, Loaded
             fingerprint = {"file": None, "sha256": _frame_sha256(frame)}
         else:
             path = Path(given)
-            frame = read_table(path, ReaderOptions(**dict(source.reader)))
+            frame = read_table(path, _reader_options(source))
             display = path.name
             fingerprint = {"file": path.name, "sha256": file_sha256(path)}
         fingerprint = {**fingerprint, "n_rows": len(frame), "n_columns": frame.shape[1]}
@@ -88,6 +91,8 @@ def _load_sources(plan: Plan, data: Mapping[str, DataInput]) -> dict[str, Loaded
 def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
     """Every column a spec names must exist in its source; the first miss is a one-line DataError."""
     for task in plan.tasks:
+        if task.source not in loaded:
+            continue  # validation of a subset of the sources
         source = loaded[task.source]
         present = set(map(str, source.frame.columns))
         for column, field in task.column_fields:
@@ -147,32 +152,111 @@ def _subset(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
     return frame.loc[keep]
 
 
-def _estimate(task: Task, source: LoadedSource) -> EstimateResult:
+def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10) -> EstimateResult:
     frame = _subset(source.frame, task)
     function = _import_function(task.analysis_function) if task.analysis_function else None
-    built = build_outcome(frame, task.spec.outcome.construction, file=source.display, function=function)
+    built = build_outcome(frame, task.spec.outcome.construction, file=source.display, function=function,
+                          design=task.spec.design, reliability_seed=task.spec.inference.bootstrap.seed)
     fitter = FITTERS[task.estimator.name]
     result = fitter(frame, built.values, task.spec, task.options, file=source.display)
-    counts = {"rows_after_subset": len(frame), "respondents_too_few_items": built.n_too_few_items,
+    counts = {"rows_excluded_by_subset": len(source.frame) - len(frame), "rows_after_subset": len(frame),
+              "respondents_too_few_items": built.n_too_few_items,
               **dict(result.counts)}
-    return EstimateResult(**{**result.__dict__, "counts": counts})
+    # Reliability, attrition and disaggregation, with small cells suppressed before anything leaves the run.
+    extras = {**result.extras, **hypothesis_extras(frame, built.values, built, task, result, fitter,
+                                                   file=source.display, threshold=threshold)}
+    return EstimateResult(**{**result.__dict__, "counts": counts, "extras": extras})
+
+
+def _primary_interval(result: EstimateResult) -> dict[str, Any]:
+    """The 1 - 2*alpha interval of the primary inference when it is not a t interval (e.g. the wild bootstrap)."""
+    record = result.extras.get("inference")
+    if not isinstance(record, Mapping):  # other estimators may describe their inference in words
+        return {}
+    interval = record.get("sesoi_interval")
+    found: dict[str, Any] = {"interval": tuple(interval)} if interval and None not in interval else {}
+    if record.get("null") is not None:
+        found["null"] = float(record["null"])
+    return found
 
 
 def _hypothesis_result(task: Task, *, status: str, reason: str | None = None,
-                       result: EstimateResult | None = None) -> HypothesisResult:
+                       result: EstimateResult | None = None,
+                       testability: TestabilityResult | None = None) -> HypothesisResult:
     spec = task.spec
     verdict = verdict_reason = None
-    if result is not None:
+    if result is not None and task.estimator.bayesian:
+        decision = spec.bayes.decision if spec.bayes is not None else None
+        v = bayesian_verdict(posterior=result.extras.get("posterior", {}),
+                             diagnostics=result.extras.get("diagnostics", {}), direction=spec.direction,
+                             sesoi=spec.inference.sesoi, probability=decision.probability if decision else 0.95,
+                             against=decision.against if decision else "sesoi")
+        verdict, verdict_reason = v.verdict, v.reason
+    elif result is not None:
         v = frequentist_verdict(estimate=result.estimate, std_error=result.std_error, df=result.df,
                                 p_value=result.p_value, alpha=spec.inference.alpha, direction=spec.direction,
-                                sesoi=spec.inference.sesoi)
+                                sesoi=spec.inference.sesoi, **_primary_interval(result))
         verdict, verdict_reason = v.verdict, v.reason
+    reading = None if result is None or task.estimator.bayesian else equivalence_reading(
+        estimate=result.estimate, std_error=result.std_error, df=result.df, alpha=spec.inference.alpha,
+        sesoi=spec.inference.sesoi, interval=_primary_interval(result).get("interval"))
     return HypothesisResult(
         id=spec.id, title=spec.title, type=spec.type, direction=spec.direction, estimator=spec.estimator.name,
         outcome=spec.outcome.name, source=spec.outcome.source, spec_file=task.spec_file, status=status,
         verdict=verdict, reason=reason, verdict_reason=verdict_reason, result=result, alpha=spec.inference.alpha,
         tails=spec.inference.tails, sesoi=spec.inference.sesoi, family=spec.inference.family,
+        equivalence=reading.verdict if reading else None, equivalence_reason=reading.reason if reading else None,
+        testability=testability.to_dict() if testability is not None else None,
     )
+
+
+def _run_task(task: Task, contracts: Mapping[str, Mapping[str, Any]], loaded: Mapping[str, LoadedSource], *,
+              preflight: bool = False,
+              testability: Callable[[Task], TestabilityResult] | None = None,
+              threshold: int = 10) -> HypothesisResult:
+    """Estimate one task. ``preflight`` checks its columns first (the registered version of a changed spec was not
+    part of the run's preflight: a column it needs may be gone, which makes it not testable, not the run a failure)."""
+    record = contracts.get(task.source)
+    if record is None or task.source not in loaded:
+        return _hypothesis_result(task, status="not_testable", reason=f"no data for source '{task.source}'")
+    if not record.get("passed"):
+        return _hypothesis_result(task, status="contract_failed", reason=_contract_reason(record))
+    if not task.available:
+        return _hypothesis_result(task, status="not_yet_estimable",
+                                  reason=f"estimator {task.estimator.name} not available")
+    if preflight:
+        present = set(map(str, loaded[task.source].frame.columns))
+        missing = [(column, field) for column, field in task.column_fields if column not in present]
+        if missing:
+            column, field = missing[0]
+            return _hypothesis_result(task, status="not_testable",
+                                      reason=f"column '{column}' ({field}) is not in the {task.source} data")
+    check = testability(task) if testability is not None else None
+    if check is not None and not check.testable:  # registered requirements, checked before estimation
+        return _hypothesis_result(task, status="not_testable", reason=check.reason, testability=check)
+    try:
+        estimate = _estimate(task, loaded[task.source], threshold=threshold)
+    except NotTestable as exc:
+        return _hypothesis_result(task, status="not_testable", reason=exc.message)
+    except EstimationError as exc:
+        return _hypothesis_result(task, status="estimation_failed", reason=exc.message)
+    return _hypothesis_result(task, status="estimated", result=estimate, testability=check)
+
+
+def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
+                         show_values: bool) -> Callable[[Task], TestabilityResult]:
+    suites = {source.name: source.contract for source in study.plan.sources}
+
+    def check(task: Task) -> TestabilityResult:
+        return assess_task(task, loaded[task.source].frame, study.config, show_values=show_values,
+                           sensitive_columns=sensitive_columns_of(suites[task.source]))
+
+    return check
+
+
+def _reader_options(source: Any) -> Any:
+    """The source's reader pins from study.yaml; a bad key is a SpecError naming ``sources.<name>.reader.<key>``."""
+    return reader_options(dict(source.reader), field=f"sources.{source.name}.reader")
 
 
 class Study:
@@ -195,44 +279,42 @@ class Study:
         return tuple(s.spec.id for s in self.specs)
 
     def validate(self, data: Mapping[str, DataInput], *, show_values: bool = False) -> ValidationResult:
-        """Read the data, check columns and contracts; estimate nothing."""
-        loaded = _load_sources(self.plan, data)
+        """Read the given sources (any subset of study.yaml's), check columns, contracts and each hypothesis'
+        registered testability; estimate nothing."""
+        loaded = _load_sources(self.plan, data, require_all=False)
         problems: list[str] = []
         try:
             _preflight_columns(self.plan, loaded)
         except DataError as exc:
             problems.append(str(exc))
         contracts = _run_contracts(self.plan, loaded, show_values=show_values)
+        check = _testability_checker(self, loaded, show_values=show_values)
+        testability = tuple(
+            check(task).to_dict() for task in self.plan.tasks
+            if task.source in loaded and contracts[task.source].get("passed")
+            and {column for column, _ in task.column_fields} <= set(map(str, loaded[task.source].frame.columns)))
         return ValidationResult(study=self.config.name, contracts=tuple(contracts.values()),
-                                data={k: v.fingerprint for k, v in loaded.items()}, problems=tuple(problems))
+                                data={k: v.fingerprint for k, v in loaded.items()}, problems=tuple(problems),
+                                testability=testability)
 
     def run(self, data: Mapping[str, DataInput], *, show_values: bool = False) -> RunResult:
         """Run every hypothesis. Returns a read-only ``RunResult``; writes nothing."""
         loaded = _load_sources(self.plan, data)
         _preflight_columns(self.plan, loaded)
         contracts = _run_contracts(self.plan, loaded, show_values=show_values)
-        results = []
-        for task in self.plan.tasks:
-            record = contracts[task.source]
-            if not record.get("passed"):
-                results.append(_hypothesis_result(task, status="contract_failed", reason=_contract_reason(record)))
-                continue
-            if not task.available:
-                results.append(_hypothesis_result(
-                    task, status="not_yet_estimable",
-                    reason=f"estimator {task.estimator.name} not available"))
-                continue
-            try:
-                estimate = _estimate(task, loaded[task.source])
-            except NotTestable as exc:
-                results.append(_hypothesis_result(task, status="not_testable", reason=exc.message))
-                continue
-            except EstimationError as exc:
-                results.append(_hypothesis_result(task, status="estimation_failed", reason=exc.message))
-                continue
-            results.append(_hypothesis_result(task, status="estimated", result=estimate))
+        check = _testability_checker(self, loaded, show_values=show_values)
+        threshold = self.config.suppression_threshold
+        results = [_run_task(task, contracts, loaded, testability=check, threshold=threshold)
+                   for task in self.plan.tasks]
+        # The lock decides what is confirmatory; changed locked specs also run in their registered version.
+        results = apply_firewall(self.path, self.config, self.specs, self.plan, results,
+                                 run_task=lambda task: _run_task(task, contracts, loaded, preflight=True,
+                                                                 testability=check, threshold=threshold))
+        # Multiple testing runs after every hypothesis, on the firewall's families (summarize/_multiple.py).
+        adjustments = {task.id: task.spec.inference.adjustment for task in self.plan.tasks}
         return RunResult(study=self.config.name, oca_version=__version__, hypotheses=tuple(results),
-                         contracts=tuple(contracts.values()), data={k: v.fingerprint for k, v in loaded.items()})
+                         contracts=tuple(contracts.values()), data={k: v.fingerprint for k, v in loaded.items()},
+                         multiple_testing=adjust_families(results, adjustments))
 
 
 def load_study(path: str | Path) -> Study:
@@ -240,49 +322,87 @@ def load_study(path: str | Path) -> Study:
     study_dir = Path(path).resolve()
     config = load_study_config(study_dir)
     specs = load_hypotheses(study_dir)
-    return Study(study_dir, config, specs, make_plan(study_dir, config, specs))
+    plan = make_plan(study_dir, config, specs)
+    for source in plan.sources:  # reader pins fail here, before any data is read
+        _reader_options(source)
+    return Study(study_dir, config, specs, plan)
 
 
 RESULTS_FILE = "results.json"
 REPORT_DIR = "report"
 
 
+ARTIFACTS_DIR = "artifacts"
+
+
+def _write_artifacts(run: RunResult, stage: Path) -> None:
+    """Files estimators returned (e.g. a posterior's NetCDF, check plots), under ``stage/artifacts/``."""
+    from ._atomic import atomic_write_bytes
+
+    for hypothesis in run.hypotheses:
+        for relative, content in (hypothesis.result.artifacts if hypothesis.result is not None else {}).items():
+            parts = Path(relative).parts
+            if not parts or parts[0] != ARTIFACTS_DIR or ".." in parts or Path(relative).is_absolute():
+                raise ValueError(f"artifact path {relative!r} must lie under {ARTIFACTS_DIR}/")
+            target = stage.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, content)
+
+
 def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html: bool,
-                       annotate: Mapping[str, Any] | None) -> None:
+                       annotate: Mapping[str, Any] | None, data: Mapping[str, DataInput] | None = None,
+                       run_dir: Path | None = None) -> None:
     from ._atomic import atomic_write_json
     from .report import build_report
+    from .report._manifest import MANIFEST_FILE, collect_manifest, finish_manifest
 
     payload = run.to_dict()
     if annotate:
         payload.update(annotate)
     atomic_write_json(stage / RESULTS_FILE, payload)
+    _write_artifacts(run, stage)
+    # Provenance before the report, so the report can show it; output hashes are added once the report exists.
+    manifest = collect_manifest(study, payload, data or {}, run_dir=run_dir or stage, stage=stage, annotate=annotate)
+    atomic_write_json(stage / MANIFEST_FILE, manifest)
     if build_html:
         build_report(stage, notebook=study.path / study.config.report, out_dir=stage / REPORT_DIR)
+    finish_manifest(manifest, stage, build_html=build_html)
 
 
 def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str | Path, *, build_html: bool = True,
-                     show_values: bool = False, annotate: Mapping[str, Any] | None = None) -> RunResult:
-    """Run the study and write ``results.json`` and ``report/`` into ``out_dir``.
+                     show_values: bool = False, annotate: Mapping[str, Any] | None = None,
+                     reuse: bool = True) -> RunResult:
+    """Run the study and write ``results.json``, ``manifest.json`` and ``report/`` into ``out_dir``.
 
     Everything is built in a staging folder first; the previous results and report are replaced only when the
-    whole run succeeded. Other files in ``out_dir`` (for example the input data) are left alone.
+    whole run succeeded. Other files in ``out_dir`` (for example the input data) are left alone. With ``reuse``,
+    a previous run in ``out_dir`` whose manifest shows the same inputs is returned instead of recomputed.
     """
     import os
     import shutil
     import tempfile
 
     from ._atomic import staged_directory
+    from .report._manifest import MANIFEST_FILE, reuse_outputs
 
+    if reuse and not show_values:
+        reused = reuse_outputs(study, data, Path(out_dir), build_html=build_html, annotate=annotate)
+        if reused is not None:
+            return reused
     run = study.run(data, show_values=show_values)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".oca-run-", dir=out))
     try:
-        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate)
+        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data, run_dir=out)
         if build_html:
             with staged_directory(out / REPORT_DIR) as report_stage:
                 report_stage.rmdir()
                 os.rename(stage / REPORT_DIR, report_stage)
+        shutil.rmtree(out / ARTIFACTS_DIR, ignore_errors=True)  # artifacts of the previous run go with it
+        if (stage / ARTIFACTS_DIR).is_dir():
+            os.rename(stage / ARTIFACTS_DIR, out / ARTIFACTS_DIR)
+        os.replace(stage / MANIFEST_FILE, out / MANIFEST_FILE)
         os.replace(stage / RESULTS_FILE, out / RESULTS_FILE)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -290,24 +410,32 @@ def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str |
 
 
 def run_demo(out_dir: str | Path, *, study_dir: str | Path | None = None, seed: int | None = None,
-             build_html: bool = True) -> RunResult:
+             build_html: bool = True, reuse: bool = True) -> RunResult:
     """Generate the embedded demo's data, run its study and build the report, all into ``out_dir``.
 
-    ``out_dir`` is owned by the demo and replaced as a whole, only when everything succeeded.
+    ``out_dir`` is owned by the demo and replaced as a whole, only when everything succeeded. With ``reuse``,
+    a previous demo in ``out_dir`` built from the same code, seed and study files is returned as it is.
     """
     import json
 
     from ._atomic import staged_directory
     from .demo import DEFAULT_SEED, generate_demo
+    from .report._manifest import reuse_demo_outputs
 
     study = load_study(study_dir if study_dir is not None else demo_study_dir())
+    if reuse:
+        reused = reuse_demo_outputs(study, Path(out_dir), seed=DEFAULT_SEED if seed is None else seed,
+                                    build_html=build_html)
+        if reused is not None:
+            return reused
     with staged_directory(out_dir) as stage:
         files = generate_demo(stage / "data", seed=DEFAULT_SEED if seed is None else seed)
         data = {"survey": files.survey, "engagement": files.engagement}
         run = study.run(data)
         truth = json.loads(Path(files.truth).read_text(encoding="utf-8"))
         annotate = {"truth": truth.get("hypotheses", {}), "demo_seed": truth.get("seed")}
-        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate)
+        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data,
+                           run_dir=Path(out_dir))
     return run
 
 

@@ -171,9 +171,39 @@ class _SuiteRun:
             problem = (f"refers to column(s) {names} that the data does not have; "
                        "fix the column name in the suite or the data file")
         else:
+            text_failure = self._text_in_numeric_check(entry)
+            if text_failure is not None:
+                return text_failure
             # GX's exception text can quote cell values, so it is not passed on.
             problem = "raised an error inside Great Expectations (e.g. wrong column type for this check)"
         return self._entry_failure(entry, problem)
+
+    def _text_in_numeric_check(self, entry: Any) -> ContractFailure | None:
+        """A range check on a column holding text (e.g. "agree" in a Likert item) raises inside GX; count the cells
+        that are not numbers instead, so the failure says how many and where, like any unmet expectation."""
+        kwargs = _kwargs(entry)
+        column = kwargs.get("column")
+        if not isinstance(column, str) or not ({"min_value", "max_value"} & set(kwargs)):
+            return None
+        values = self.data[column]
+        if pd.api.types.is_numeric_dtype(values):
+            return None
+        numbers = pd.to_numeric(values, errors="coerce")
+        not_numbers = values.notna() & numbers.isna()
+        count = int(not_numbers.sum())
+        if count == 0:
+            return None
+        positions = tuple(int(i) for i in not_numbers.to_numpy().nonzero()[0][:MAX_EXAMPLES])
+        percent = 100.0 * count / max(len(values), 1)
+        allowed = self.show_values and column not in self.suite.sensitive_columns
+        examples = tuple(json_safe(v) for v in values[not_numbers].iloc[:MAX_EXAMPLES]) if allowed else None
+        text = (f"{_describe(entry)} in suite '{self.suite.name}': {count} value(s) are not numbers "
+                f"({percent:.2f}%), e.g. rows " + ", ".join(map(str, positions)))
+        if examples:
+            text += "; values " + ", ".join(_short(value) for value in examples)
+        return ContractFailure(expectation=_expectation_type(entry), column=column, unexpected_count=count,
+                               unexpected_percent=percent, example_rows=positions, example_values=examples,
+                               message=text)
 
     def _unmet_failure(self, entry: Any, gx_result: dict[str, Any]) -> ContractFailure:
         columns = _columns_of(entry)

@@ -11,7 +11,7 @@ from typing import Any
 
 from oca_experiments.errors import ContractError
 
-__all__ = ["ContractFailure", "ContractResult", "ContractSuite", "load_suite"]
+__all__ = ["ContractFailure", "ContractResult", "ContractSuite", "load_suite", "sensitive_columns_of"]
 
 
 @dataclass(frozen=True)
@@ -163,3 +163,11 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(item) for item in value]
     return str(value)
+
+
+def sensitive_columns_of(suite_path: str | Path) -> frozenset[str]:
+    """The suite's sensitive columns, or none when it cannot be loaded (its contract then fails anyway)."""
+    try:
+        return load_suite(suite_path).sensitive_columns
+    except ContractError:
+        return frozenset()

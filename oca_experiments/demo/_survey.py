@@ -8,8 +8,9 @@ Latent trust of respondent i in community c at wave w (0 = baseline, 1 = endline
 with var(v_c) : var(u_i) : var(d_iw) = 0.05 : 0.60 : 0.35 (ICC 0.05 on the latent scale; u_i and v_c correlate
 0.4 across the two dimensions), small community-wave shocks s_cw and a common trend. Each item answer is ``1 + #(cutpoints below loading * eta + intercept + e)``
 with independent item noise e; ``h_trust_3`` is stored reversed (6 - answer), as the questionnaire asks it
-negatively. The true effects are sample ATTs on the observed 1-5 index computed from both potential outcomes
-of each treated endline respondent with the same noise draws and the same missing items.
+negatively. The true effects are sample ATTs on the registered Kling-Liebman-Katz index (SD units of the comparison
+arm at baseline, constants from the sample as the analysis computes them) from both potential outcomes of each
+treated endline respondent with the same noise draws and the same missing items.
 """
 
 from __future__ import annotations
@@ -108,12 +109,17 @@ def simulate_survey(rng: np.random.Generator, design: d.Design, n_respondents: i
         rng, design, people, "horizontal", person_effects[:, 0], community_effects[:, 0])
     v_observed, v_untreated, v_treated = _trust_answers(
         rng, design, people, "vertical", person_effects[:, 1], community_effects[:, 1])
+    # The registered KLK indices standardize against the comparison arm at baseline, as observed (latent order,
+    # i.e. after the analysis reverse-codes h_trust_3); the truth uses the same constants.
+    reference = people.treated == 0
+    h_scale = klk_scale(h_observed[0], reference)
+    v_scale = klk_scale(v_observed[0], reference)
     # Reverse h_trust_3 in the stored answers only; the potential-outcome indices below use the latent order.
     h_observed[..., H_REVERSED_POSITION] = 6 - h_observed[..., H_REVERSED_POSITION]
     knowledge = _knowledge_answers(rng, people.participant)
 
     frame = _build_frame(rng, design, people, stays, h_observed, v_observed, knowledge)
-    truth = _survey_truth(design, people, stays, h_untreated, h_treated, v_untreated, v_treated)
+    truth = _survey_truth(design, people, stays, h_untreated, h_treated, v_untreated, v_treated, h_scale, v_scale)
     return SurveySimulation(frame, truth)
 
 
@@ -201,6 +207,39 @@ def _index(items: np.ndarray) -> np.ndarray:
     total = np.nansum(items, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(answered >= MIN_TRUST_ITEMS, total / answered, np.nan)
+
+
+@dataclass(frozen=True)
+class KlkScale:
+    """Constants of a Kling-Liebman-Katz index: item means/SDs and the SD of the mean z-score (reference group)."""
+
+    item_mean: np.ndarray
+    item_sd: np.ndarray
+    index_mean: float
+    index_sd: float
+
+
+def klk_scale(baseline_items: np.ndarray, reference: np.ndarray) -> KlkScale:
+    """Standardization constants from the reference group's baseline answers (NaN = missing), SDs with ddof 1.
+
+    Mirrors hypotheses/h1, h2, h6 (method zscore): each item is a z-score against the comparison arm at baseline,
+    the index is the mean of the answered z-scores (at least MIN_TRUST_ITEMS), standardized again against the
+    same group.
+    """
+    items = baseline_items[reference]
+    item_mean = np.nanmean(items, axis=0)
+    item_sd = np.nanstd(items, axis=0, ddof=1)
+    raw = _mean_z(items, item_mean, item_sd)
+    raw = raw[~np.isnan(raw)]
+    return KlkScale(item_mean, item_sd, float(raw.mean()), float(raw.std(ddof=1)))
+
+
+def _mean_z(items: np.ndarray, item_mean: np.ndarray, item_sd: np.ndarray) -> np.ndarray:
+    return _index((items - item_mean) / item_sd)
+
+
+def klk_index(items: np.ndarray, scale: KlkScale) -> np.ndarray:
+    return (_mean_z(items, scale.item_mean, scale.item_sd) - scale.index_mean) / scale.index_sd
 
 
 def _knowledge_answers(rng: np.random.Generator, participant: np.ndarray) -> np.ndarray:
@@ -304,10 +343,13 @@ def _interview_dates(rng: np.random.Generator, respondent_community: np.ndarray,
 
 
 def _survey_truth(design: d.Design, people: _Respondents, stays: np.ndarray, h_untreated: np.ndarray,
-                  h_treated: np.ndarray, v_untreated: np.ndarray, v_treated: np.ndarray) -> dict[str, Any]:
+                  h_treated: np.ndarray, v_untreated: np.ndarray, v_treated: np.ndarray, h_scale: KlkScale,
+                  v_scale: KlkScale) -> dict[str, Any]:
     in_sample = (people.treated == 1) & stays
-    h_effect = _index(h_treated) - _index(h_untreated)
-    v_effect = _index(v_treated) - _index(v_untreated)
+    # Both potential outcomes go through the same standardization (the sample's, as the analysis computes it).
+    h_effect = klk_index(h_treated, h_scale) - klk_index(h_untreated, h_scale)
+    v_effect = klk_index(v_treated, v_scale) - klk_index(v_untreated, v_scale)
+    h_mean_effect = _index(h_treated) - _index(h_untreated)
     h_ok = in_sample & ~np.isnan(h_effect)
     v_ok = in_sample & ~np.isnan(v_effect)
     cso = np.array(d.COMMUNITY_CSO)[people.community]
@@ -315,7 +357,15 @@ def _survey_truth(design: d.Design, people: _Respondents, stays: np.ndarray, h_u
     h1_male = float(h_effect[h_ok & ~people.female].mean())
     before, after = expected_knowledge_scores()
     treated_people = people.treated == 1
+    # h_trust_1 (first item, not reverse-coded) for the Bayesian ordinal hypothesis: answered at endline.
+    item_ok = in_sample & ~np.isnan(h_untreated[:, 0])
+    item_treated, item_untreated = h_treated[item_ok, 0], h_untreated[item_ok, 0]
+    item_latent = H_LOADINGS[0] * _latent_effect(design, people, "horizontal")[item_ok] / d.ITEM_NOISE_SD
     return {
+        "h7c_trust_item_ordinal": float(np.mean(item_treated >= 4) - np.mean(item_untreated >= 4)),
+        "h7c_category_change": {str(k): float(np.mean(item_treated == k) - np.mean(item_untreated == k))
+                                for k in range(1, 6)},
+        "h7c_latent_effect": float(item_latent.mean()),
         "h1_horizontal_trust": float(h_effect[h_ok].mean()),
         "h2_vertical_trust": float(v_effect[v_ok].mean()),
         "h3_knowledge_gain": after / before - 1.0,
@@ -333,4 +383,10 @@ def _survey_truth(design: d.Design, people: _Respondents, stays: np.ndarray, h_u
             "treated": float(people.participant[treated_people].mean()),
             "comparison": float(people.participant[~treated_people].mean()),
         },
+        # The same effects on the 1-5 mean index (h7a, h7b register method: mean).
+        "h1_mean_scale": float(h_mean_effect[h_ok].mean()),
+        "h1_by_cso_mean_scale": {cid: float(h_mean_effect[h_ok & (cso == k)].mean())
+                                 for k, cid in enumerate(d.CSO_IDS)},
+        "h2_mean_scale": float((_index(v_treated) - _index(v_untreated))[v_ok].mean()),
+        "klk_index_sd": {"horizontal": h_scale.index_sd, "vertical": v_scale.index_sd},
     }

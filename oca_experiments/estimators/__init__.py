@@ -6,9 +6,15 @@ are reported as "not yet estimable".
 """
 
 from ._catalog import CATALOG, SE_TYPES, Contrast, EstimatorInfo, SurveyDiDOptions
+from ._bayes import fit_bayes_did, fit_bayes_its, fit_ordinal_did
+from ._engagement import fit_its, fit_staggered_did
 from ._survey_did import NotTestable, fit_survey_did
+from ._ancova import fit_ancova
+from ._gain import fit_knowledge_gain, fit_share
 
-FITTERS = {"survey_did": fit_survey_did}
+FITTERS = {"survey_did": fit_survey_did, "ancova": fit_ancova, "knowledge_gain": fit_knowledge_gain,
+           "share": fit_share, "bayes_did": fit_bayes_did, "ordinal_did": fit_ordinal_did,
+           "bayes_its": fit_bayes_its, "staggered_did": fit_staggered_did, "its": fit_its}
 
 __all__ = ["CATALOG", "FITTERS", "SE_TYPES", "Contrast", "EstimatorInfo", "NotTestable", "SurveyDiDOptions",
-           "fit_survey_did"]
+           "fit_survey_did", "fit_staggered_did", "fit_its"]

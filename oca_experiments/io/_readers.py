@@ -1,4 +1,4 @@
-"""Read one data file into a DataFrame, detecting encoding, delimiter and decimal comma.
+"""Read one data file into a DataFrame, detecting encoding, delimiter, decimal comma and date formats.
 
 Type conventions (the same for every format):
 
@@ -6,7 +6,13 @@ Type conventions (the same for every format):
   missing cells (e.g. a Likert item someone skipped) is ``float64`` with ``NaN``. Nullable extension dtypes such as
   ``Int64`` (e.g. from Parquet) are normalised to the same two cases, so downstream code sees one convention.
 - Text columns use pandas' default string dtype.
-- Columns named in ``ReaderOptions.date_columns`` are parsed to ``datetime64``; every other date stays text.
+- Columns named in ``ReaderOptions.date_columns`` are parsed to ``datetime64`` (ISO, ``DD.MM.YYYY`` and other
+  common formats; see ``_dates``). Every other date stays text; XLSX date cells become ISO text (``2026-02-25``), so
+  a date reads the same from a CSV and from a workbook.
+
+Every option can be pinned (in ``study.yaml``: ``sources.<name>.reader``); what is not pinned is detected.
+Row numbers in errors count data rows from 0 (the first row under the header and label row, as in contract
+failures); "line" numbers are lines of a text file, from 1.
 
 Errors are :class:`~oca_experiments.errors.DataError` with the file *name* (never the full path, never a cell value).
 """
@@ -15,33 +21,36 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import hashlib
 import io
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, field_validator
 
-from oca_experiments.errors import DataError
+from oca_experiments.errors import DataError, SpecError
+from oca_experiments.io._dates import parse_date_column
+from oca_experiments.io._text import (
+    check_header_split,
+    check_row_lengths,
+    decode,
+    detect_decimal,
+    detect_delimiter,
+)
 
-__all__ = ["ReaderOptions", "read_table", "file_sha256"]
+__all__ = ["ReaderOptions", "read_table", "reader_options", "file_sha256"]
 
 DELIMITED_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 EXCEL_SUFFIXES = frozenset({".xlsx"})
 PARQUET_SUFFIXES = frozenset({".parquet"})
 SUPPORTED_SUFFIXES = DELIMITED_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES
 
-_CANDIDATE_DELIMITERS = (",", ";", "\t")
-_SNIFF_SAMPLE_CHARS = 64 * 1024
 _HASH_CHUNK_BYTES = 1024 * 1024
-# A decoded text with more control characters than this share is treated as binary, not as a mis-encoded table.
-_MAX_CONTROL_CHAR_SHARE = 0.01
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_DECIMAL_COMMA_FIELD = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 class ReaderOptions(BaseModel):
@@ -49,7 +58,9 @@ class ReaderOptions(BaseModel):
 
     ``encoding``, ``delimiter`` and ``decimal`` apply to delimited text only; ``sheet`` to XLSX only.
     ``skip_rows`` drops that many lines above the header. ``label_row`` drops the one row right under the header
-    that Kobo/ODK exports fill with question labels, so that the columns below it can be numeric.
+    that Kobo/ODK exports fill with question labels, so that the columns below it can be numeric; an undeclared
+    label row is refused (it would turn numeric columns into text), and so is a declared one that holds data.
+    ``date_format`` (strftime, e.g. ``%d.%m.%Y``) pins the format of every column in ``date_columns``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -60,6 +71,7 @@ class ReaderOptions(BaseModel):
     sheet: str | NonNegativeInt | None = None
     label_row: bool = False
     date_columns: tuple[str, ...] = ()
+    date_format: str | None = Field(default=None, pattern=r"%")
     skip_rows: NonNegativeInt = 0
 
     @field_validator("encoding")
@@ -73,6 +85,24 @@ class ReaderOptions(BaseModel):
         return value
 
 
+def reader_options(pins: Mapping[str, Any] | None, *, file: str = "study.yaml", field: str = "reader") -> ReaderOptions:
+    """Reader pins as written in a config file, turned into ``ReaderOptions`` or a one-line ``SpecError``.
+
+    ``field`` is where the pins live (e.g. ``sources.survey.reader``); the error names the bad key under it.
+    """
+    try:
+        return ReaderOptions.model_validate(dict(pins or {}))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        key = ".".join(str(part) for part in first.get("loc", ()))
+        where = f"{field}.{key}" if key else field
+        if first.get("type") == "extra_forbidden":
+            raise SpecError("unknown reader option", file=file, field=where,
+                            fix=f"use one of: {', '.join(ReaderOptions.model_fields)}") from None
+        raise SpecError(str(first.get("msg", "invalid value")), file=file, field=where,
+                        fix="see the reader options in docs/data.md") from None
+
+
 def file_sha256(path: str | Path) -> str:
     """Hex SHA-256 of the file's bytes, read in chunks so large files do not sit in memory."""
     path = Path(path)
@@ -84,11 +114,15 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def read_table(path: str | Path, options: ReaderOptions | None = None) -> pd.DataFrame:
+def read_table(path: str | Path, options: ReaderOptions | None = None, *, as_text: bool = False) -> pd.DataFrame:
     """Read a .csv/.tsv/.txt, .xlsx or .parquet file into a new DataFrame with a RangeIndex.
 
-    Raises DataError for a missing, empty, header-only, binary or unparseable file, an unsupported suffix,
-    duplicated column names, or a ``date_columns`` entry that is absent or does not parse.
+    With ``as_text`` every cell comes back as text exactly as the file holds it (missing cells missing, no numeric
+    or date conversion): for tools that rewrite a file, such as ``oca data pseudonymize``.
+
+    Raises DataError for a missing, empty, header-only, binary, truncated or unparseable file, an unsupported
+    suffix, mixed encodings, a wrong delimiter, rows with the wrong number of fields, duplicated column names, an
+    undeclared label row, or a ``date_columns`` entry that is absent or does not parse.
     """
     path = Path(path)
     options = options or ReaderOptions()
@@ -104,20 +138,23 @@ def read_table(path: str | Path, options: ReaderOptions | None = None) -> pd.Dat
         raise DataError("the file is empty", file=path.name, fix="export the data again; the file has no bytes")
 
     if suffix in DELIMITED_SUFFIXES:
-        frame = _read_delimited(path, options)
+        frame, decimal = _read_delimited(path, options, as_text=as_text)
     elif suffix in EXCEL_SUFFIXES:
-        frame = _read_xlsx(path, options)
+        frame, decimal = _read_xlsx(path, options, as_text=as_text), "."
     else:
-        frame = _read_parquet(path)
-
-    frame = _normalise_numeric(frame)
-    frame = _parse_dates(frame, options.date_columns, path.name)
+        frame, decimal = _read_parquet(path), "."
     if len(frame) == 0:
         raise DataError(
             "the file has a header but no data rows",
             file=path.name,
             fix="export the data again with its rows, or check 'skip_rows'/'label_row'",
         )
+    if not options.label_row and suffix not in PARQUET_SUFFIXES:
+        _refuse_undeclared_label_row(frame, decimal, path.name)
+    if as_text:
+        return frame.reset_index(drop=True)
+    frame = _normalise_numeric(frame)
+    frame = _parse_dates(frame, options, path.name)
     return frame.reset_index(drop=True)
 
 
@@ -147,7 +184,7 @@ def _clean_header(names: list[Any], file_name: str) -> list[str]:
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
 def _drop_unnamed_empty_columns(frame: pd.DataFrame, file_name: str) -> pd.DataFrame:
@@ -180,26 +217,79 @@ def _normalise_numeric(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**converted) if converted else frame
 
 
-def _parse_dates(frame: pd.DataFrame, date_columns: tuple[str, ...], file_name: str) -> pd.DataFrame:
+def _parse_dates(frame: pd.DataFrame, options: ReaderOptions, file_name: str) -> pd.DataFrame:
     parsed = {}
-    for name in date_columns:
+    for name in options.date_columns:
         if name not in frame.columns:
             raise DataError("a pinned date column is missing", file=file_name, column=name,
                             fix="fix the name in the reader's 'date_columns' or add the column")
-        try:
-            parsed[name] = pd.to_datetime(frame[name], format="ISO8601")
-        except (ValueError, TypeError) as err:
-            raise DataError("the column has values that are not ISO dates (YYYY-MM-DD)", file=file_name,
-                            column=name, fix="write dates as YYYY-MM-DD or remove the column from 'date_columns'",
-                            ) from err
+        parsed[name] = parse_date_column(frame[name], date_format=options.date_format, file_name=file_name,
+                                         name=name)
     return frame.assign(**parsed) if parsed else frame
+
+
+def _is_number_text(value: Any, decimal: str) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return not _is_missing(value)
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if decimal == ",":
+        text = text.replace(",", ".")
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return bool(text)
+
+
+def _refuse_undeclared_label_row(frame: pd.DataFrame, decimal: str, file_name: str) -> None:
+    """Kobo/ODK exports can carry question labels in the row under the header. Read as data, that row turns every
+    numeric column into text; refuse it when it is text over columns that are numbers everywhere below it.
+
+    Two or more such columns, making up at least half of the numeric columns, are needed: one stray word in one
+    column is a data error for the contract to report, not a label row.
+    """
+    if len(frame) < 2:
+        return
+    label_like = numeric = 0
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            numeric += 1
+            continue
+        first, below = column.iloc[0], column.iloc[1:].dropna()
+        if below.empty or _is_missing(first) or not str(first).strip() or _is_number_text(first, decimal):
+            continue
+        if all(_is_number_text(value, decimal) for value in below):
+            label_like += 1
+    if label_like >= 2 and 2 * label_like >= label_like + numeric:
+        raise DataError(f"the row under the header looks like a second header (text over {label_like} columns "
+                        "that hold numbers below it, as in Kobo/ODK exports with question labels)", file=file_name,
+                        fix="declare it with label_row: true in the reader options of this source in study.yaml, "
+                            "or delete that row")
+
+
+def _refuse_data_as_label_row(labels: list[Any], frame: pd.DataFrame, file_name: str) -> None:
+    """A declared label row must not be data: over numeric columns it should hold text (or nothing)."""
+    numeric = [i for i, name in enumerate(frame.columns)
+               if pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])]
+    if not numeric:
+        return
+    numbers = sum(1 for i in numeric if i < len(labels) and _is_number_text(labels[i], "."))
+    if numbers and 2 * numbers >= len(numeric):
+        raise DataError(f"label_row is declared but the row under the header holds numbers in {numbers} of "
+                        f"{len(numeric)} numeric columns: it looks like data, which would be dropped", file=file_name,
+                        fix="remove label_row: true from the reader options if this file has no label row")
 
 
 # --------------------------------------------------------------------------- delimited text
 
 
-def _read_delimited(path: Path, options: ReaderOptions) -> pd.DataFrame:
-    text = _decode(path.read_bytes(), options.encoding, path.name)
+def _read_delimited(path: Path, options: ReaderOptions, *, as_text: bool) -> tuple[pd.DataFrame, str]:
+    text = decode(path.read_bytes(), options.encoding, path.name)
     lines = io.StringIO(text)
     for _ in range(options.skip_rows):
         lines.readline()
@@ -213,19 +303,24 @@ def _read_delimited(path: Path, options: ReaderOptions) -> pd.DataFrame:
     elif path.suffix.lower() == ".tsv":
         delimiter = "\t"
     else:
-        delimiter = _detect_delimiter(body)
-    header = _clean_header(next(csv.reader(io.StringIO(body), delimiter=delimiter)), path.name)
-    decimal = options.decimal or _detect_decimal(body, delimiter)
+        delimiter = detect_delimiter(body)
+    check_header_split(body.splitlines()[0], delimiter, pinned=bool(options.delimiter), file_name=path.name)
+    header = _clean_header(next(csv.reader(io.StringIO(body), delimiter=delimiter, skipinitialspace=True)),
+                           path.name)
+    check_row_lengths(body, delimiter, len(header), first_line=options.skip_rows + 1, file_name=path.name)
+    decimal = options.decimal or detect_decimal(body, delimiter)
+    text_options: dict[str, Any] = {"dtype": "str", "keep_default_na": False, "na_values": [""]} \
+        if as_text else {"decimal": decimal}
 
     try:
         frame = pd.read_csv(
             io.StringIO(body),
             sep=delimiter,
-            decimal=decimal,
             header=0,
             skiprows=[1] if options.label_row else None,
             index_col=False,
             skipinitialspace=True,
+            **text_options,
         )
     except pd.errors.EmptyDataError as err:
         raise DataError("the file has no header row", file=path.name, fix="export the data again") from err
@@ -245,92 +340,25 @@ def _read_delimited(path: Path, options: ReaderOptions) -> pd.DataFrame:
             fix="check for stray delimiters, or pin 'delimiter' in the reader options",
         )
     frame.columns = header
-    return _drop_unnamed_empty_columns(frame, path.name)
-
-
-def _decode(raw: bytes, pinned_encoding: str | None, file_name: str) -> str:
-    """Decode with the pinned encoding, else by BOM, else UTF-8, else cp1251 (common for Russian-language Excel)."""
-    if pinned_encoding:
-        try:
-            text = raw.decode(pinned_encoding)
-        except UnicodeDecodeError as err:
-            raise DataError(f"the file is not valid {pinned_encoding} text", file=file_name,
-                            fix="remove the 'encoding' pin to detect it, or pin the file's real encoding") from err
-        return text.lstrip("\ufeff")
-
-    if raw.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif raw.startswith(_UTF16_BOMS):
-        encoding = "utf-16"
-    else:
-        if b"\x00" in raw:
-            raise _binary_error(file_name)
-        encoding = "utf-8"
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError:
-        if encoding != "utf-8":
-            raise _binary_error(file_name) from None
-        try:
-            text = raw.decode("cp1251")
-        except UnicodeDecodeError:
-            raise _binary_error(file_name) from None
-    if len(_CONTROL_CHARS.findall(text)) > _MAX_CONTROL_CHAR_SHARE * max(len(text), 1):
-        raise _binary_error(file_name)
-    return text.lstrip("\ufeff")
-
-
-def _binary_error(file_name: str) -> DataError:
-    return DataError(
-        "the file is binary or in an unknown text encoding",
-        file=file_name,
-        fix="save it as CSV in UTF-8, or pin 'encoding' in the reader options",
-    )
-
-
-def _detect_delimiter(body: str) -> str:
-    sample = body[:_SNIFF_SAMPLE_CHARS]
-    if len(body) > _SNIFF_SAMPLE_CHARS and "\n" in sample:
-        sample = sample[: sample.rindex("\n")]  # a cut line would look like a different field count
-    header_line = sample.splitlines()[0] if sample else ""
-    try:
-        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(_CANDIDATE_DELIMITERS)).delimiter
-    except csv.Error:
-        sniffed = None
-    if sniffed in _CANDIDATE_DELIMITERS and _count_fields(header_line, sniffed) > 1:
-        return sniffed
-    # Fallback: the candidate that splits the header into the most fields; a one-column file is plain CSV.
-    counts = {candidate: _count_fields(header_line, candidate) for candidate in _CANDIDATE_DELIMITERS}
-    best = max(_CANDIDATE_DELIMITERS, key=lambda candidate: counts[candidate])
-    return best if counts[best] > 1 else ","
-
-
-def _count_fields(line: str, delimiter: str) -> int:
-    return len(next(csv.reader([line], delimiter=delimiter), []))
-
-
-def _detect_decimal(body: str, delimiter: str) -> str:
-    """Semicolon files from locales that write 1,5 for one and a half use the decimal comma."""
-    if delimiter != ";":
-        return "."
-    rows = csv.reader(io.StringIO(body[:_SNIFF_SAMPLE_CHARS]), delimiter=delimiter)
-    next(rows, None)
-    for row in rows:
-        if any(_DECIMAL_COMMA_FIELD.match(field) for field in row):
-            return ","
-    return "."
+    frame = _drop_unnamed_empty_columns(frame, path.name)
+    if options.label_row and len(frame):
+        records = csv.reader(io.StringIO(body), delimiter=delimiter, skipinitialspace=True)
+        next(records, None)
+        label_cells = next(records, [])
+        _refuse_data_as_label_row(label_cells, frame, path.name)
+    return frame, decimal
 
 
 # --------------------------------------------------------------------------- XLSX and Parquet
 
 
-def _read_xlsx(path: Path, options: ReaderOptions) -> pd.DataFrame:
+def _read_xlsx(path: Path, options: ReaderOptions, *, as_text: bool) -> pd.DataFrame:
     sheet = options.sheet if options.sheet is not None else 0
     try:
         workbook = pd.ExcelFile(path, engine="openpyxl")
     except Exception as err:  # zipfile/openpyxl raise many unrelated types for a file that is not a workbook
-        raise DataError("the file is not a readable XLSX workbook", file=path.name,
-                        fix="open it in a spreadsheet program and save it again as .xlsx") from err
+        raise DataError("the file is not a readable XLSX workbook (damaged, truncated or another format)",
+                        file=path.name, fix="open it in a spreadsheet program and save it again as .xlsx") from err
     with workbook:
         if isinstance(sheet, str) and sheet not in workbook.sheet_names:
             raise DataError(f"the workbook has no sheet named '{sheet}'", file=path.name,
@@ -341,13 +369,14 @@ def _read_xlsx(path: Path, options: ReaderOptions) -> pd.DataFrame:
         # Read the header row on its own first: pandas would silently rename duplicated names.
         skip_above = list(range(options.skip_rows))
         try:
-            header_row = pd.read_excel(workbook, sheet_name=sheet, header=None, nrows=1, skiprows=skip_above)
-            if header_row.empty:
+            top = pd.read_excel(workbook, sheet_name=sheet, header=None, nrows=2, skiprows=skip_above)
+            if top.empty:
                 raise DataError("the sheet has no header row", file=path.name,
                                 fix="put the column names in the first row, or lower 'skip_rows'")
-            header = _clean_header(list(header_row.iloc[0]), path.name)
+            header = _clean_header(list(top.iloc[0]), path.name)
             label_row = [options.skip_rows + 1] if options.label_row else []
-            frame = pd.read_excel(workbook, sheet_name=sheet, header=0, skiprows=skip_above + label_row)
+            frame = pd.read_excel(workbook, sheet_name=sheet, header=0, skiprows=skip_above + label_row,
+                                  dtype=object if as_text else None)
         except DataError:
             raise
         except Exception as err:  # openpyxl raises many unrelated types for a damaged workbook
@@ -358,15 +387,55 @@ def _read_xlsx(path: Path, options: ReaderOptions) -> pd.DataFrame:
     frame.columns = header[: len(frame.columns)]
     frame = _drop_unnamed_empty_columns(frame, path.name)
     # Formatted but empty spreadsheet rows come back as all-missing rows.
-    return frame.dropna(how="all")
+    frame = frame.dropna(how="all")
+    frame = _cells_as_text(frame) if as_text else _dates_as_iso_text(frame, keep=options.date_columns)
+    if options.label_row and len(frame) and len(top) > 1:
+        _refuse_data_as_label_row(list(top.iloc[1]), frame, path.name)
+    return frame
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _dates_as_iso_text(frame: pd.DataFrame, *, keep: tuple[str, ...]) -> pd.DataFrame:
+    """Workbook date cells as ISO text (columns in ``date_columns`` are parsed later and keep their type)."""
+    converted = {}
+    for name in frame.columns:
+        if name in keep:
+            continue
+        column = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            converted[name] = column.map(_iso, na_action="ignore").astype("str")
+        elif column.dtype == object and column.map(lambda v: isinstance(v, (dt.date, dt.datetime))).any():
+            converted[name] = column.map(_iso, na_action="ignore")
+    return frame.assign(**converted) if converted else frame
+
+
+def _cell_text(value: Any) -> Any:
+    if _is_missing(value):
+        return pd.NA
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(_iso(value))
+
+
+def _cells_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.apply(lambda column: column.map(_cell_text).astype("str"))
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises its own error types for corrupt files
-        raise DataError("the file is not a readable Parquet file", file=path.name,
-                        fix="write it again with pandas/pyarrow, or export it as CSV") from err
+        raise DataError("the file is not a readable Parquet file (damaged, truncated or another format)",
+                        file=path.name, fix="write it again with pandas/pyarrow, or export it as CSV") from err
     header = _clean_header(list(frame.columns), path.name)
     frame = frame.reset_index(drop=True)
     frame.columns = header

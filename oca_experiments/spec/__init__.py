@@ -1,8 +1,15 @@
 """Spec stage: frozen models for the study config and preregistered hypothesis specs, and their YAML loading."""
 
-from ._load import HYPOTHESES_DIR, STUDY_FILE, SpecFile, load_hypotheses, load_study_config, read_yaml
+from ._load import HYPOTHESES_DIR, NOT_SPECS, STUDY_FILE, SpecFile, load_hypotheses, load_study_config, read_yaml
 from ._models import (
+    Bayes,
+    BayesDecision,
+    BayesDiagnostics,
+    BayesSampler,
+    Bootstrap,
     Construction,
+    FewClusters,
+    Randomization,
     Design,
     EstimatorSpec,
     HypothesisSpec,
@@ -11,19 +18,34 @@ from ._models import (
     SourceConfig,
     StudyConfig,
 )
+from ._pap import DataRules, Exclusions, Power, RobustnessCheck, Subgroup, Wave
 
 __all__ = [
+    "Bayes",
+    "BayesDecision",
+    "BayesDiagnostics",
+    "BayesSampler",
+    "Bootstrap",
     "Construction",
+    "FewClusters",
+    "Randomization",
+    "DataRules",
     "Design",
     "EstimatorSpec",
+    "Exclusions",
     "HYPOTHESES_DIR",
     "HypothesisSpec",
     "Inference",
+    "NOT_SPECS",
     "Outcome",
+    "Power",
+    "RobustnessCheck",
     "STUDY_FILE",
     "SourceConfig",
     "SpecFile",
     "StudyConfig",
+    "Subgroup",
+    "Wave",
     "load_hypotheses",
     "load_study_config",
     "read_yaml",

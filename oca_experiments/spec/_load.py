@@ -15,6 +15,8 @@ from ._models import HypothesisSpec, StudyConfig
 
 STUDY_FILE = "study.yaml"
 HYPOTHESES_DIR = "hypotheses"
+#: Files in hypotheses/ that are not specs: the deviations log (oca_experiments/prereg) is YAML too.
+NOT_SPECS = frozenset({"deviations.yaml", "deviations.yml"})
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -64,6 +66,8 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def validation_to_spec_error(exc: ValidationError, *, display: str, model: type[BaseModel]) -> SpecError:
     """Turn pydantic's multi-line report into one line naming the first bad field (and how many more)."""
     errors = exc.errors(include_url=False, include_input=False)
+    # An unknown key is usually a typo of a key the model then reports as missing: name the typo first.
+    errors.sort(key=lambda error: error.get("type") != "extra_forbidden")
     first = errors[0]
     loc = tuple(first.get("loc", ()))
     kind = first.get("type", "")
@@ -86,6 +90,8 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Walk the model along loc to list the keys allowed at that level (for the 'unknown key' fix)."""
     current: Any = model
     for part in loc:
+        if isinstance(part, int):  # a list position: the element's model is already current
+            continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return []
         field = current.model_fields.get(str(part))
@@ -135,7 +141,8 @@ def load_hypotheses(study_dir: Path) -> tuple[SpecFile, ...]:
     folder = study_dir / HYPOTHESES_DIR
     if not folder.is_dir():
         raise SpecError("no hypotheses/ folder", file=str(study_dir), fix="add hypotheses/*.yaml specs")
-    files = sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+    files = sorted(p for p in folder.iterdir()
+                   if p.suffix in {".yaml", ".yml"} and p.is_file() and p.name not in NOT_SPECS)
     if not files:
         raise SpecError("no *.yaml hypothesis specs", file=HYPOTHESES_DIR, fix="add at least one spec")
     specs: list[SpecFile] = []

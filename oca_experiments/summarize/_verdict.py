@@ -9,6 +9,11 @@ The rule, stated once:
   (``decrease``), or inside ``(-SESOI, SESOI)`` (``any``; two one-sided tests). Without a SESOI, an effect
   significantly in the opposite direction is "not supported".
 - **inconclusive**: neither.
+
+Where a SESOI is registered, ``equivalence_reading`` adds the equivalence (ROPE) reading of the same ``1 - 2*alpha``
+interval against the region of practical equivalence ``(-SESOI, SESOI)``: *practically equivalent* (inside it: two
+one-sided tests reject effects as large as the SESOI), *practically relevant* (entirely beyond it), or *undecided*.
+It complements the verdict, never replaces it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from scipy import stats
 
 VERDICTS = ("supported", "not supported", "inconclusive")
+EQUIVALENCE_READINGS = ("practically equivalent", "practically relevant", "undecided")
 
 
 @dataclass(frozen=True)
@@ -27,10 +33,14 @@ class Verdict:
 
 
 def frequentist_verdict(*, estimate: float, std_error: float, df: float | None, p_value: float, alpha: float,
-                        direction: str, sesoi: float | None) -> Verdict:
-    dist = stats.t(df) if df else stats.norm()
-    crit = float(dist.ppf(1 - alpha))
-    low, high = estimate - crit * std_error, estimate + crit * std_error
+                        direction: str, sesoi: float | None,
+                        interval: tuple[float, float] | None = None, null: float = 0.0) -> Verdict:
+    """``interval``: the 1 - 2*alpha interval when the primary inference is not a t interval (e.g. the wild
+    cluster bootstrap's inverted test); otherwise it is estimate +- t(1 - alpha, df) * std_error. ``null``: the
+    value of "no effect" when it is not zero (a share tested against a registered share); effects are measured
+    from it."""
+    low, high = interval if interval is not None else _t_band(estimate, std_error, df, alpha)
+    estimate, low, high = estimate - null, low - null, high - null
     level = f"{100 * (1 - 2 * alpha):g}%"
     wrong_sign = (direction == "increase" and estimate < 0) or (direction == "decrease" and estimate > 0)
     if p_value < alpha and wrong_sign:
@@ -52,3 +62,24 @@ def frequentist_verdict(*, estimate: float, std_error: float, df: float | None, 
         return Verdict("not supported", f"the {level} CI lower bound {low:.3g} is above zero")
     return Verdict("inconclusive",
                    f"p = {p_value:.3g} >= alpha = {alpha:g} and the data do not rule out an effect of interest")
+
+
+def _t_band(estimate: float, std_error: float, df: float | None, alpha: float) -> tuple[float, float]:
+    dist = stats.t(df) if df else stats.norm()
+    crit = float(dist.ppf(1 - alpha))
+    return estimate - crit * std_error, estimate + crit * std_error
+
+
+def equivalence_reading(*, estimate: float, std_error: float, df: float | None, alpha: float,
+                        sesoi: float | None, interval: tuple[float, float] | None = None) -> Verdict | None:
+    """The ROPE reading against ``(-SESOI, SESOI)``; ``None`` when no positive SESOI is registered."""
+    if sesoi is None or not sesoi > 0:
+        return None
+    low, high = interval if interval is not None else _t_band(estimate, std_error, df, alpha)
+    interval = f"the {100 * (1 - 2 * alpha):g}% CI [{low:.3g}, {high:.3g}]"
+    if -sesoi < low and high < sesoi:
+        return Verdict("practically equivalent", f"{interval} lies within +/-SESOI {sesoi:g}: effects as large as "
+                                                 "the SESOI are ruled out")
+    if low >= sesoi or high <= -sesoi:
+        return Verdict("practically relevant", f"{interval} lies entirely beyond +/-SESOI {sesoi:g}")
+    return Verdict("undecided", f"{interval} overlaps the SESOI band +/-{sesoi:g}")

@@ -1,24 +1,50 @@
-"""The demo's survey intervals cover the truth at about the nominal rate across seeds (not only the default)."""
+"""The demo's survey intervals cover the truth at about the nominal rate across seeds (not only the default).
+
+Only the survey hypotheses h1 and h2 are estimated, with their registered outcome construction and primary inference
+(the wild cluster bootstrap, since the demo has 24 < 30 communities). Contracts, attrition, disaggregation and
+randomization inference do not change the primary interval and are left out so that the 30 runs stay fast.
+"""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 
 import oca_experiments as oca
 from oca_experiments.demo import simulate_demo
+from oca_experiments.estimators import FITTERS
+from oca_experiments.outcomes import build_outcome
 
 SEEDS = range(1, 31)
+CHECKED = ("h1_horizontal_trust", "h2_vertical_trust")
+
+
+def _survey_only(repo: Path, target: Path) -> Path:
+    target.mkdir()
+    shutil.copy(repo / "study.yaml", target / "study.yaml")
+    for folder in ("data_contracts", "analysis", "reports"):
+        shutil.copytree(repo / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (target / "hypotheses").mkdir()
+    for hid in CHECKED:
+        lines = (repo / "hypotheses" / f"{hid}.yaml").read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if not line.startswith("disaggregate:") and "randomization:" not in line]
+        (target / "hypotheses" / f"{hid}.yaml").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return target
 
 
 @pytest.mark.slow
-def test_survey_did_coverage_across_demo_seeds(repo_root) -> None:
-    study = oca.load_study(repo_root)
-    hits = {"h1_horizontal_trust": 0, "h2_vertical_trust": 0}
+def test_survey_did_coverage_across_demo_seeds(repo_root, tmp_path) -> None:
+    study = oca.load_study(_survey_only(repo_root, tmp_path / "study"))
+    hits = dict.fromkeys(CHECKED, 0)
     for seed in SEEDS:
         demo = simulate_demo(seed=seed)
-        run = study.run({"survey": demo.survey, "engagement": demo.engagement})
         for hid in hits:
-            r = run[hid].result
+            task = study.plan.task(hid)
+            spec = task.spec
+            built = build_outcome(demo.survey, spec.outcome.construction, file="survey.csv", design=spec.design)
+            r = FITTERS[spec.estimator.name](demo.survey, built.values, spec, task.options, file="survey.csv")
             hits[hid] += r.ci_low < demo.truth["hypotheses"][hid] < r.ci_high
     for hid, count in hits.items():
         # 30 draws of a ~95% event: 24+ covered has probability > 0.99 if coverage is really >= 0.9.

@@ -293,3 +293,47 @@ def test_files_read_back_by_the_reader_pass_the_suite(tmp_path, clean_survey, su
         clean_survey.to_parquet(path)
     result = run_contract(SURVEY_SUITE, read_table(path), source="survey")
     assert result.passed, [failure.message for failure in result.failures]
+
+
+# --------------------------------------------------------------------------- text in numbers, one-line problems, pages
+
+
+def test_text_in_a_likert_column_is_counted_with_rows(clean_survey):
+    data = clean_survey.assign(h_trust_2=clean_survey["h_trust_2"].astype(object))
+    data.loc[[4, 9], "h_trust_2"] = "agree"
+    result = run_contract(SURVEY_SUITE, data, source="survey")
+    (failure,) = [f for f in result.failures if f.column == "h_trust_2"]
+    assert failure.unexpected_count == 2 and failure.example_rows == (4, 9)
+    assert "2 value(s) are not numbers" in failure.message and "agree" not in failure.message
+    assert result.n_evaluated < result.n_expectations, "an expectation that raised is still not evaluated"
+    shown = run_contract(SURVEY_SUITE, data, source="survey", show_values=True)
+    assert [f.example_values for f in shown.failures if f.column == "h_trust_2"] == [("agree", "agree")]
+
+
+def test_one_line_problem_names_file_column_and_suite(clean_survey):
+    from oca_experiments.contracts._validation import contract_problem
+
+    data = planted_frame(clean_survey)
+    record = run_contract(SURVEY_SUITE, data, source="survey").to_dict()
+    line = contract_problem(record, data_file="survey_march.csv", suite_display="data_contracts/survey.json")
+    assert line.startswith("survey_march.csv: column 'respondent_id': the data contract 'survey' "
+                           "(data_contracts/survey.json) failed: ")
+    assert "more failing expectation(s)" in line and "\n" not in line
+    for secret in (SECRET_ID, SECRET_PHONE, SECRET_COMMENT):
+        assert secret not in line
+
+
+def test_validation_page_has_a_section_per_source_and_escapes_text(clean_survey, tmp_path):
+    from oca_experiments.contracts._validation import write_validation
+
+    data = clean_survey.copy()
+    data.loc[3, "site"] = "<script>alert(1)</script>"
+    survey = run_contract(SURVEY_SUITE, data, source="survey", show_values=True).to_dict()
+    engagement = run_contract(ENGAGEMENT_SUITE, engagement_frame(), source="engagement").to_dict()
+    payload = {"study": "s", "ok": False, "problems": [], "contracts": [survey, engagement],
+               "data": {"survey": {"file": "survey.csv", "n_rows": len(data)}}, "testability": []}
+    json_path, html_path = write_validation(payload, tmp_path / "val")
+    page = html_path.read_text(encoding="utf-8")
+    assert page.count("<section>") == 2 and "Source survey" in page and "Source engagement" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert json.loads(json_path.read_text(encoding="utf-8"))["contracts"][0]["source"] == "survey"

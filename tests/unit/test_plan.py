@@ -20,7 +20,7 @@ def test_demo_plan(repo_root: Path) -> None:
     available = {t.id: t.available for t in plan.tasks}
     assert available["h1_horizontal_trust"] and available["h2_vertical_trust"]
     assert available["h6_horizontal_trust_by_sex"]
-    assert not available["h3_knowledge_gain"] and not available["h5_hostile_share"]
+    assert available["h4_engagement_per_post"] and available["h5_hostile_share"]
     assert plan.source("survey").hypotheses
     h6 = plan.task("h6_horizontal_trust_by_sex")
     assert ("sex", "estimator.options.by.column") in h6.column_fields

@@ -257,3 +257,124 @@ def test_header_only_xlsx(tmp_path):
     with pytest.raises(DataError, match="no data rows") as info:
         read_table(path)
     assert_clean_error(info.value, "header_only.xlsx", tmp_path)
+
+
+# --------------------------------------------------------------------------- detection added for field exports
+
+
+def test_utf16_without_bom_is_detected(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(f"id,name\n1,{CYRILLIC}\n".encode("utf-16-le"))
+    assert read_table(path)["name"].tolist() == [CYRILLIC]
+
+
+def test_mixed_encodings_are_refused_with_the_line(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(f"id,name\n1,{CYRILLIC}\n".encode() + f"2,{SECRET} Бакыт\n".encode("cp1251"))
+    with pytest.raises(DataError, match="mixes two text encodings.*line 3") as info:
+        read_table(path)
+    assert_clean_error(info.value, "mixed.csv", tmp_path)
+
+
+def test_an_unguessed_delimiter_is_named(tmp_path):
+    path = write_text(tmp_path / "pipe.csv", f"id|name|score\n{SECRET}|a|1\n")
+    with pytest.raises(DataError, match="'\\|' splits it into 3 columns") as info:
+        read_table(path)
+    assert_clean_error(info.value, "pipe.csv", tmp_path)
+
+
+def test_a_wrong_delimiter_pin_is_named(tmp_path):
+    path = write_text(tmp_path / "comma.csv", "id,name,score\n1,a,2\n")
+    with pytest.raises(DataError, match="pinned delimiter ';'"):
+        read_table(path, ReaderOptions(delimiter=";"))
+
+
+def test_truncated_and_short_rows_are_refused(tmp_path):
+    truncated = write_text(tmp_path / "cut.csv", f"a,b,c\n1,2,3\n{SECRET},5")
+    with pytest.raises(DataError, match="truncated") as info:
+        read_table(truncated)
+    assert_clean_error(info.value, "cut.csv", tmp_path)
+    short = write_text(tmp_path / "short.csv", "a,b,c\n1,2\n4,5,6\n")
+    with pytest.raises(DataError, match="line 2 has 2 fields but the header has 3"):
+        read_table(short)
+
+
+def test_an_undeclared_label_row_is_refused_and_a_declared_one_checked(tmp_path):
+    text = "q1,q2,q3\nHow much do you trust?,Sex,Age\n3,female,4\n5,male,6\n"
+    with pytest.raises(DataError, match="second header") as info:
+        read_table(write_text(tmp_path / "kobo.csv", text))
+    assert "label_row: true" in str(info.value)
+    no_labels = write_text(tmp_path / "plain.csv", "q1,q2,q3\n3,female,4\n5,male,6\n7,male,8\n")
+    with pytest.raises(DataError, match="label_row is declared"):
+        read_table(no_labels, ReaderOptions(label_row=True))
+    # One stray word over one numeric column is a data error for the contract, not a label row.
+    stray = read_table(write_text(tmp_path / "stray.csv", "q1,q2,q3\nagree,female,4\n5,male,6\n7,male,8\n"))
+    assert stray["q1"].tolist() == ["agree", "5", "7"]
+
+
+def test_an_undeclared_label_row_in_xlsx_is_refused(tmp_path):
+    path = tmp_path / "kobo.xlsx"
+    pd.DataFrame({"q1": ["Trust?", 3, 4], "q2": ["Age", 30, 40], "q3": ["Sex", "f", "m"]}).to_excel(path, index=False)
+    with pytest.raises(DataError, match="second header"):
+        read_table(path)
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    (["2026-02-25", "2026-03-01"], ["2026-02-25", "2026-03-01"]),
+    (["25.02.2026", "01.03.2026"], ["2026-02-25", "2026-03-01"]),              # Russian-locale Excel
+    (["25/02/2026", "01/03/2026"], ["2026-02-25", "2026-03-01"]),              # day first: 25 cannot be a month
+    (["02/25/2026", "03/01/2026"], ["2026-02-25", "2026-03-01"]),              # month first: 25 cannot be a month
+    (["2026-02-25T10:15:32.000+06:00", "2026-03-01T09:00:00.000+06:00"], ["2026-02-25", "2026-03-01"]),  # Kobo
+])
+def test_dates_in_common_formats(tmp_path, values, expected):
+    path = write_text(tmp_path / "dates.csv", "d,n\n" + "".join(f"{v},{i}\n" for i, v in enumerate(values)))
+    parsed = read_table(path, ReaderOptions(date_columns=["d"]))["d"]
+    assert pd.api.types.is_datetime64_any_dtype(parsed)
+    assert parsed.dt.strftime("%Y-%m-%d").tolist() == expected
+
+
+def test_ambiguous_dates_need_a_pinned_format(tmp_path):
+    path = write_text(tmp_path / "dates.csv", "d,n\n01/02/2026,1\n03/04/2026,2\n")
+    with pytest.raises(DataError, match="day/month or month/day") as info:
+        read_table(path, ReaderOptions(date_columns=["d"]))
+    assert info.value.column == "d"
+    pinned = read_table(path, ReaderOptions(date_columns=["d"], date_format="%m/%d/%Y"))["d"]
+    assert pinned.dt.strftime("%Y-%m-%d").tolist() == ["2026-01-02", "2026-03-04"]
+
+
+def test_unparseable_dates_give_counts_and_rows(tmp_path):
+    path = write_text(tmp_path / "dates.csv", f"d,n\n2026-02-25,1\n{SECRET},2\n2026-02-31,3\n")
+    with pytest.raises(DataError, match="2 of 3 values are not dates.*rows 1, 2") as info:
+        read_table(path, ReaderOptions(date_columns=["d"]))
+    assert_clean_error(info.value, "dates.csv", tmp_path)
+
+
+def test_xlsx_date_cells_read_as_iso_text_like_a_csv(tmp_path):
+    import datetime as dt
+
+    path = tmp_path / "dates.xlsx"
+    pd.DataFrame({"interview_date": [dt.datetime(2026, 2, 25), dt.datetime(2026, 3, 1)],
+                  "n": [1, 2]}).to_excel(path, index=False)
+    assert read_table(path)["interview_date"].tolist() == ["2026-02-25", "2026-03-01"]
+    parsed = read_table(path, ReaderOptions(date_columns=["interview_date"]))["interview_date"]
+    assert pd.api.types.is_datetime64_any_dtype(parsed)
+
+
+def test_as_text_keeps_cells_exactly(tmp_path):
+    path = write_text(tmp_path / "ids.csv", "id,score,note\n007,1.50,NA\n008,,x\n")
+    frame = read_table(path, as_text=True)
+    assert frame["id"].tolist() == ["007", "008"]
+    assert frame["score"].iloc[0] == "1.50" and pd.isna(frame["score"].iloc[1])
+    assert frame["note"].tolist() == ["NA", "x"]
+
+
+def test_reader_pins_from_a_config_give_one_line_spec_errors():
+    from oca_experiments.errors import SpecError
+    from oca_experiments.io import reader_options
+
+    assert reader_options({"encoding": "cp1251", "label_row": True}).label_row is True
+    with pytest.raises(SpecError) as info:
+        reader_options({"encodng": "cp1251"}, field="sources.survey.reader")
+    assert str(info.value).startswith("study.yaml: sources.survey.reader.encodng: unknown reader option")
+    with pytest.raises(SpecError, match="sources.survey.reader.delimiter"):
+        reader_options({"delimiter": ";;"}, field="sources.survey.reader")

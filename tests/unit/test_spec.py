@@ -15,7 +15,7 @@ def test_demo_specs_parse(repo_root: Path) -> None:
     ids = [s.spec.id for s in specs]
     assert ids == sorted(ids)
     assert {"h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h4_engagement_per_post",
-            "h5_hostile_share", "h6_horizontal_trust_by_sex"} == set(ids)
+            "h5_hostile_share", "h6_horizontal_trust_by_sex"} <= set(ids)  # other issues add specs
     config = load_study_config(repo_root)
     assert set(config.sources) == {"survey", "engagement"}
 
@@ -95,3 +95,21 @@ def test_duplicate_ids_are_refused(study_copy: Path) -> None:
     _write(study_copy, "h1_copy.yaml", source)
     with pytest.raises(SpecError, match="also used by"):
         load_hypotheses(study_copy)
+
+
+@pytest.mark.parametrize("old, new, field, allowed", [
+    ("  planned_respondents:", "  planned_respondent:", "power.planned_respondent", "planned_respondents"),
+    ("{name: by_sex, column: sex,", "{name: by_sex, colum: sex,", "subgroups.0.colum", "column"),
+    ("{label: baseline,", "{lable: baseline,", "design.waves.0.lable", "label"),
+    ("    speeders:", "    speeder:", "data_rules.exclusions.speeder", "attention_checks"),
+])
+def test_unknown_keys_in_plan_sections_are_named(study_copy: Path, old: str, new: str, field: str,
+                                                 allowed: str) -> None:
+    path = study_copy / "hypotheses" / "h1_horizontal_trust.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        load_hypotheses(study_copy)
+    assert err.value.file == "hypotheses/h1_horizontal_trust.yaml" and err.value.field.startswith(field)
+    assert allowed in str(err.value) and "\n" not in str(err.value)

@@ -1,0 +1,157 @@
+"""Engagement benchmarks (issue 6). Not run by the test suite.
+
+1. Panel DiD with cluster-robust SEs (``y ~ D | page + day``, CR1 by page) on 1M and 5M page-day rows:
+   oca's TWFE path against pyfixest's ``feols`` on the same data, and against one demeaning pass. Prints medians
+   and ratios. Goal: at least as fast as pyfixest (5x at 5M rows), within 10x of one demeaning pass.
+2. Ingest: 20M raw post rows (generated here with DuckDB into a Parquet file in a temporary folder) into the
+   Asia/Bishkek page x day panel, in a child process whose peak memory (max RSS) is reported. Goal: < 4 GB.
+
+    .venv/bin/python benchmarks/engagement.py                 # everything (a few minutes on 2 cores)
+    .venv/bin/python benchmarks/engagement.py --rows 1000000 --ingest-rows 2000000 --repeats 2   # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DAYS = 200
+
+
+def make_panel(rows: int, seed: int = 1) -> pd.DataFrame:
+    """A balanced page x day panel with staggered campaign starts (a third of pages never treated)."""
+    rng = np.random.default_rng(seed)
+    pages = rows // DAYS
+    page = np.repeat(np.arange(pages, dtype=np.int64), DAYS)
+    day = np.tile(np.arange(DAYS, dtype=np.int64), pages)
+    start = np.where(rng.random(pages) < 1 / 3, DAYS + 1, rng.integers(30, 170, pages))
+    d = (day >= start[page]).astype(np.float64)
+    y = rng.normal(0, 1, pages)[page] + 0.01 * day + 0.5 * d + rng.normal(0, 1, page.size)
+    return pd.DataFrame({"y": y, "d": d, "page": page, "day": day})
+
+
+def _median_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_did(rows: int, repeats: int) -> dict[str, float]:
+    import pyfixest as pf
+
+    from oca_experiments.estimators._staggered import _two_way_demean, twfe_did
+
+    data = make_panel(rows)
+    y, d = data["y"].to_numpy(), data["d"].to_numpy()
+    page, day = data["page"].to_numpy(), data["day"].to_numpy()
+
+    def ours():
+        return twfe_did(y, page, day, d, page)
+
+    def fixest():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pf.feols("y ~ d | page + day", data=data, vcov={"CRV1": "page"})
+
+    unit_codes = page.astype(np.intp)
+    time_codes = day.astype(np.intp)
+    n_unit, n_time = int(unit_codes.max()) + 1, int(time_codes.max()) + 1
+
+    def one_pass():
+        return _two_way_demean(y, unit_codes, time_codes, n_unit, n_time, True)
+
+    check_ours, check_fixest = ours(), fixest()  # warm-up (numba compilation in pyfixest) and agreement check
+    difference = abs(check_ours.estimate - float(check_fixest.coef().iloc[0]))
+    se_difference = abs(check_ours.std_error - float(check_fixest.se().iloc[0]))
+    t_ours = _median_seconds(ours, repeats)
+    t_fixest = _median_seconds(fixest, repeats)
+    t_pass = _median_seconds(one_pass, repeats)
+    return {"rows": rows, "oca_s": t_ours, "pyfixest_s": t_fixest, "one_demeaning_pass_s": t_pass,
+            "speedup_vs_pyfixest": t_fixest / t_ours, "oca_over_one_pass": t_ours / t_pass,
+            "abs_diff_estimate": difference, "abs_diff_se": se_difference}
+
+
+GENERATE_SQL = """
+COPY (
+  -- every 50th row re-exports the previous post (same page and post id, grown counts): a duplicate to remove
+  SELECT 'P' || lpad(CAST(j % {pages} AS VARCHAR), 5, '0') AS page_id, CAST(j AS VARCHAR) AS post_id,
+         strftime(TIMESTAMP '2026-03-01 00:00:00' + to_seconds(CAST(hash(j) % 15552000 AS BIGINT)),
+                  '%Y-%m-%dT%H:%M:%SZ') AS created_at,
+         CAST(hash(j * 7) % 40 AS BIGINT) + CAST(i - j AS BIGINT) AS reactions,
+         CAST(hash(j * 11) % 8 AS BIGINT) AS comments,
+         CAST(hash(j * 13) % 5 AS BIGINT) AS shares,
+         CAST(hash(j * 11) % 8 AS BIGINT) // 4 AS hostile_comments
+  FROM (SELECT i, CASE WHEN i % 50 = 0 AND i > 0 THEN i - 1 ELSE i END AS j FROM range({rows}) t(i))
+) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)
+"""
+
+
+def _child_ingest(path: str) -> None:
+    from oca_experiments.engagement import build_daily_panel
+
+    start = time.perf_counter()
+    panel = build_daily_panel(path, kind="posts")
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"seconds": elapsed, "rows_out": panel.report.rows_out, "rows_read": panel.report.rows_read,
+                      "duplicates_removed": panel.report.duplicates_removed, "pages": panel.report.pages}))
+
+
+def bench_ingest(rows: int, pages: int = 2000) -> dict[str, float]:
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="oca-bench-") as folder:
+        path = Path(folder) / "posts.parquet"
+        start = time.perf_counter()
+        duckdb.connect().execute(GENERATE_SQL.format(rows=rows, pages=pages, path=path)).fetchall()
+        generate_s = time.perf_counter() - start
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        proc = subprocess.run([sys.executable, __file__, "--child-ingest", str(path)], capture_output=True,
+                              text=True, check=True)
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        result.update(generate_s=generate_s, parquet_mb=path.stat().st_size / 2**20,
+                      peak_rss_gb=peak_kb / 2**20, peak_rss_note="max RSS of the ingest child process"
+                      if peak_kb > before else "max RSS of all children (the ingest child was not the largest)")
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 5_000_000])
+    parser.add_argument("--ingest-rows", type=int, default=20_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child-ingest", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_ingest:
+        _child_ingest(args.child_ingest)
+        return
+    for rows in args.rows:
+        r = bench_did(rows, args.repeats)
+        print(f"panel DiD, {rows:>10,} rows: oca {r['oca_s']:.3f}s  pyfixest {r['pyfixest_s']:.3f}s  "
+              f"speed-up x{r['speedup_vs_pyfixest']:.1f}  one demeaning pass {r['one_demeaning_pass_s']:.3f}s "
+              f"(oca = {r['oca_over_one_pass']:.1f} passes)  |diff| estimate {r['abs_diff_estimate']:.1e} "
+              f"SE {r['abs_diff_se']:.1e}  [median of {args.repeats}]", flush=True)
+    if args.ingest_rows:
+        r = bench_ingest(args.ingest_rows)
+        print(f"ingest, {r['rows_read']:,} raw post rows -> {r['rows_out']:,} page-days ({r['pages']} pages, "
+              f"{r['duplicates_removed']:,} duplicates removed): {r['seconds']:.1f}s, peak memory "
+              f"{r['peak_rss_gb']:.2f} GB ({r['peak_rss_note']}); parquet {r['parquet_mb']:.0f} MB generated in "
+              f"{r['generate_s']:.1f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,398 @@
+"""Per-hypothesis testability: can this data test this hypothesis as registered? Checked before estimation.
+
+The suites check each source on its own; these checks need the hypothesis' design (arms, waves, units, clusters,
+implementing groups, adoption dates), so they run per hypothesis. A miss gives the status "not testable" with every
+failing reason; the other hypotheses still run. Requirements are registered (``testability:`` in a spec, with
+defaults per source and per study in ``study.yaml``); oca's own defaults below only refuse what no estimate could
+survive (an empty arm or wave, a unit whose treatment flips).
+
+What each rule means:
+
+- ``min_units_per_arm_wave``: distinct units (``design.unit``) in each arm in each registered wave (``design.pre``,
+  ``design.post``); per arm for time series. With ``arms: pooled`` (a pre/post design without a comparison arm) every
+  rule counts both arms together.
+- ``min_clusters_per_arm``: distinct clusters (``design.cluster``) in each arm, in each registered wave.
+- ``max_attrition`` / ``max_differential_attrition``: panels only (units followed across waves): the share of pre-wave
+  units absent at the post wave, overall and as the difference between the arms.
+- ``min_pre_period_days``: time series with ``design.adoption``: days each adopting unit is observed before its
+  adoption date.
+- ``no_treatment_reversal``: the treatment (and adoption date) is constant within each unit and each cluster.
+- ``balanced_panel``: every unit observed in every registered wave (every period for time series); when unset,
+  required only if the estimator declares ``needs_balanced_panel``.
+- ``complete_groups``: every implementing group (``design.group``, e.g. the CSO) present in the data is observed in
+  every arm in every registered wave. This is the registered sample frame: when the endline survey of one CSO is
+  missing, every hypothesis that registers the CSO as its group is not testable, while hypotheses on other sources
+  still run. (A group absent from the whole file is a matter for the suite, e.g.
+  ``expect_column_distinct_values_to_contain_set``.)
+
+Messages carry counts, column names and the wave labels the spec registered, never data values; implementing-group
+labels are named only with ``show_values`` and when the group column is not sensitive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Requirements", "TestabilityCheck", "TestabilityResult", "assess_task", "assess_testability",
+           "resolve_requirements"]
+
+ARMS = ((1, "treated"), (0, "comparison"))
+_MAX_NAMED = 5
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """Concrete requirements after the spec > source > study > default resolution."""
+
+    min_units_per_arm_wave: int = 1
+    min_clusters_per_arm: int | None = None
+    max_attrition: float | None = None
+    max_differential_attrition: float | None = None
+    min_pre_period_days: int | None = None
+    no_treatment_reversal: bool = True
+    balanced_panel: bool | None = None
+    complete_groups: bool = False
+    arms: str = "both"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def resolve_requirements(*layers: Any) -> Requirements:
+    """The first layer (most specific first) that sets a field decides it; ``None`` layers are skipped."""
+    values: dict[str, Any] = {}
+    for f in fields(Requirements):
+        for layer in layers:
+            value = getattr(layer, f.name, None) if layer is not None else None
+            if value is not None:
+                values[f.name] = value
+                break
+    return Requirements(**values)
+
+
+@dataclass(frozen=True)
+class TestabilityCheck:
+    __test__ = False  # not a pytest test class, despite its name
+
+    rule: str
+    passed: bool
+    required: Any
+    observed: Any
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "passed": self.passed, "required": self.required, "observed": self.observed,
+                "message": self.message}
+
+
+@dataclass(frozen=True)
+class TestabilityResult:
+    """Every check of one hypothesis; ``counts`` are the rows each registered rule excluded."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    hypothesis_id: str
+    source: str
+    checks: tuple[TestabilityCheck, ...]
+    counts: Mapping[str, int] = field(default_factory=dict)
+    requirements: Requirements = Requirements()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
+
+    @property
+    def testable(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def failed(self) -> tuple[TestabilityCheck, ...]:
+        return tuple(check for check in self.checks if not check.passed)
+
+    @property
+    def reason(self) -> str | None:
+        if self.testable:
+            return None
+        return "; ".join(f"{check.message} (testability.{check.rule})" for check in self.failed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hypothesis": self.hypothesis_id, "source": self.source, "testable": self.testable,
+                "reason": self.reason, "checks": [check.to_dict() for check in self.checks],
+                "counts": dict(self.counts), "requirements": self.requirements.to_dict()}
+
+
+def subset_mask(frame: pd.DataFrame, subset: Mapping[str, Any]) -> pd.Series:
+    """Rows a spec's ``design.subset`` keeps (values compared as text, the runner's rule)."""
+    keep = pd.Series(True, index=frame.index)
+    for column, allowed in subset.items():
+        allowed_text = {str(v) for v in allowed}
+        keep &= frame[column].astype("string").isin(allowed_text).fillna(False)
+    return keep
+
+
+def assess_testability(frame: pd.DataFrame, spec: Any, requirements: Requirements, *, panel: bool | None = None,
+                       needs_balanced_panel: bool = False, show_values: bool = False,
+                       sensitive_columns: frozenset[str] = frozenset()) -> TestabilityResult:
+    """Check ``spec``'s registered requirements on ``frame`` (the whole source; the spec's subset is applied here).
+
+    ``panel`` says whether the estimator follows units across waves (``None``: infer from the data).
+    """
+    return _Assessment(frame, spec, requirements, panel=panel, needs_balanced_panel=needs_balanced_panel,
+                       show_values=show_values, sensitive_columns=sensitive_columns).run()
+
+
+class _Assessment:
+    def __init__(self, frame: pd.DataFrame, spec: Any, requirements: Requirements, *, panel: bool | None,
+                 needs_balanced_panel: bool, show_values: bool, sensitive_columns: frozenset[str]) -> None:
+        self.spec = spec
+        self.design = spec.design
+        self.requirements = requirements
+        self.panel = panel
+        self.needs_balanced_panel = needs_balanced_panel
+        self.show_values = show_values
+        self.sensitive = sensitive_columns
+        self.checks: list[TestabilityCheck] = []
+        self.counts: dict[str, int] = {"rows_in_source": len(frame)}
+        keep = subset_mask(frame, self.design.subset)
+        self.counts["rows_excluded_by_subset"] = int((~keep).sum())
+        self.data = frame.loc[keep]
+        self.waves = (self.design.pre, self.design.post) if self.design.pre and self.design.post else None
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self) -> TestabilityResult:
+        self._prepare()
+        if self.requirements.no_treatment_reversal:
+            self._no_reversal()
+        self._min_units()
+        if self.requirements.min_clusters_per_arm is not None and self.design.cluster:
+            self._min_clusters()
+        if self.requirements.complete_groups and self.design.group:
+            self._complete_groups()
+        if self.waves and (self.requirements.max_attrition is not None
+                           or self.requirements.max_differential_attrition is not None):
+            self._attrition()
+        balanced = self.requirements.balanced_panel
+        if balanced if balanced is not None else self.needs_balanced_panel:
+            self._balanced_panel()
+        if self.requirements.min_pre_period_days is not None and self.design.adoption:
+            self._pre_period()
+        return TestabilityResult(self.spec.id, self.spec.outcome.source, tuple(self.checks), dict(self.counts),
+                                 self.requirements)
+
+    def _add(self, rule: str, passed: bool, required: Any, observed: Any, message: str) -> None:
+        self.checks.append(TestabilityCheck(rule, bool(passed), required, observed, message))
+
+    def _prepare(self) -> None:
+        """Arms from the 0/1 treatment column and, for wave designs, the rows in the registered waves."""
+        design = self.design
+        treatment = pd.to_numeric(self.data[design.treatment], errors="coerce")
+        coded = treatment.isin([0, 1])
+        invalid = int((~coded).sum())
+        self.counts["rows_with_treatment_not_0_or_1"] = invalid
+        self._add("treatment_coded", invalid == 0, "0 or 1", invalid,
+                  f"{invalid} row(s) have a treatment value ('{design.treatment}') other than 0 or 1"
+                  if invalid else f"treatment '{design.treatment}' is coded 0/1 in every row")
+        self.data = self.data.loc[coded]
+        self.arm = treatment[coded].astype(int)
+        if self.waves:
+            wave = self.data[design.time].astype("string")
+            in_waves = wave.isin(list(self.waves)).fillna(False)
+            self.counts["rows_outside_registered_waves"] = int((~in_waves).sum())
+            self.wave_data = self.data.loc[in_waves]
+            self.wave = wave[in_waves]
+            self.wave_arm = self.arm[in_waves]
+        else:
+            self.wave_data, self.wave, self.wave_arm = self.data, None, self.arm
+
+    def _cells(self) -> list[tuple[int | None, str, str | None]]:
+        """(arm, arm label, wave label) for every registered cell; arm ``None`` pools both arms."""
+        arms = ARMS if self.requirements.arms == "both" else ((None, "both arms"),)
+        if self.waves:
+            return [(arm, label, wave) for wave in self.waves for arm, label in arms]
+        return [(arm, label, None) for arm, label in arms]
+
+    def _cell_mask(self, arm: int | None, wave: str | None) -> pd.Series:
+        mask = self.wave_arm == arm if arm is not None else pd.Series(True, index=self.wave_arm.index)
+        if wave is not None and self.wave is not None:
+            mask &= (self.wave == wave).fillna(False)
+        return mask
+
+    @staticmethod
+    def _cell_name(label: str, wave: str | None) -> str:
+        return f"{wave} × {label}" if wave is not None else label
+
+    # ------------------------------------------------------------------ rules
+
+    def _no_reversal(self) -> None:
+        design = self.design
+        problems = []
+        per_unit = self.arm.groupby(self.data[design.unit]).nunique()
+        flips = int((per_unit > 1).sum())
+        if flips:
+            problems.append(f"treatment '{design.treatment}' changes within {flips} unit(s) of '{design.unit}'")
+        if design.cluster and design.cluster != design.unit:
+            per_cluster = self.arm.groupby(self.data[design.cluster]).nunique()
+            mixed = int((per_cluster > 1).sum())
+            if mixed:
+                problems.append(f"treatment '{design.treatment}' differs within {mixed} cluster(s) of "
+                                f"'{design.cluster}', the unit of assignment")
+        if design.adoption:
+            starts = self.data[design.adoption].astype("string").groupby(self.data[design.unit]).nunique()
+            moved = int((starts > 1).sum())
+            if moved:
+                problems.append(f"adoption date '{design.adoption}' changes within {moved} unit(s)")
+        self._add("no_treatment_reversal", not problems, True, flips,
+                  "; ".join(problems) if problems else "treatment is constant within every unit and cluster")
+
+    def _min_units(self) -> None:
+        required = self.requirements.min_units_per_arm_wave
+        observed = {}
+        for arm, label, wave in self._cells():
+            units = self.wave_data.loc[self._cell_mask(arm, wave), self.design.unit].nunique()
+            observed[self._cell_name(label, wave)] = int(units)
+        short = {cell: n for cell, n in observed.items() if n < required}
+        per = "arm and wave" if self.waves else "arm"
+        if short:
+            listing = ", ".join(f"{cell} has {n}" for cell, n in short.items())
+            message = f"too few units ('{self.design.unit}') per {per}: {listing}; at least {required} registered"
+        else:
+            message = f"every {per} has at least {required} units (fewest {min(observed.values())})"
+        self._add("min_units_per_arm_wave", not short, required, observed, message)
+
+    def _min_clusters(self) -> None:
+        required = self.requirements.min_clusters_per_arm
+        observed = {}
+        for arm, label, wave in self._cells():
+            clusters = self.wave_data.loc[self._cell_mask(arm, wave), self.design.cluster].nunique()
+            observed[self._cell_name(label, wave)] = int(clusters)
+        short = {cell: n for cell, n in observed.items() if n < required}
+        if short:
+            listing = ", ".join(f"{cell} has {n}" for cell, n in short.items())
+            message = (f"too few clusters ('{self.design.cluster}') per arm: {listing}; at least {required} "
+                       "registered")
+        else:
+            message = f"every arm has at least {required} clusters (fewest {min(observed.values())})"
+        self._add("min_clusters_per_arm", not short, required, observed, message)
+
+    def _complete_groups(self) -> None:
+        column = self.design.group
+        groups = self.wave_data[column]
+        present = sorted(groups.dropna().astype(str).unique())
+        missing: dict[str, list[str]] = {}
+        for arm, label, wave in self._cells():
+            seen = set(groups[self._cell_mask(arm, wave)].dropna().astype(str))
+            for group in present:
+                if group not in seen:
+                    missing.setdefault(group, []).append(self._cell_name(label, wave))
+        if not missing:
+            self._add("complete_groups", True, True, {"groups": len(present), "incomplete": 0},
+                      f"all {len(present)} groups ('{column}') are observed in every arm"
+                      + (" and wave" if self.waves else ""))
+            return
+        name_groups = self.show_values and column not in self.sensitive
+        patterns: dict[tuple[str, ...], list[str]] = {}
+        for group, cells in missing.items():
+            patterns.setdefault(tuple(cells), []).append(group)
+        parts = []
+        for cells, members in patterns.items():
+            who = (", ".join(members[:_MAX_NAMED]) + ("…" if len(members) > _MAX_NAMED else "")) if name_groups \
+                else f"{len(members)} group(s)"
+            parts.append(f"{who} with no rows in {', '.join(cells)}")
+        hint = "" if name_groups else " (rerun with --show-values to name them)"
+        cells = ("arm" if self.requirements.arms == "both" else "") + (" and wave" if self.waves else "")
+        message = (f"{len(missing)} of {len(present)} implementing groups ('{column}') are not observed in every "
+                   f"{cells.strip().removeprefix('and ')}: {'; '.join(parts)}{hint}; the registered sample frame "
+                   "needs each group in all of them")
+        self._add("complete_groups", False, True, {"groups": len(present), "incomplete": len(missing)}, message)
+
+    def _followed_units(self) -> tuple[pd.Series, pd.Series]:
+        pre, post = self.waves  # type: ignore[misc]
+        unit = self.wave_data[self.design.unit]
+        pre_rows = (self.wave == pre).fillna(False)
+        post_units = set(unit[(self.wave == post).fillna(False)].dropna())
+        baseline = pd.DataFrame({"unit": unit[pre_rows], "arm": self.wave_arm[pre_rows]}).dropna()
+        baseline = baseline.drop_duplicates("unit")
+        return baseline["arm"], baseline["unit"].isin(post_units)
+
+    def _attrition(self) -> None:
+        arm, stayed = self._followed_units()
+        followed = self.panel if self.panel is not None else bool(stayed.any())
+        if not followed or arm.empty:
+            return  # repeated cross-sections: nobody is followed, so nobody attrits
+        overall = 1.0 - float(stayed.mean())
+        by_arm = {label: 1.0 - float(stayed[arm == value].mean()) if (arm == value).any() else None
+                  for value, label in ARMS}
+        observed = {"overall": round(overall, 6), **{k: None if v is None else round(v, 6) for k, v in by_arm.items()}}
+        limit = self.requirements.max_attrition
+        if limit is not None:
+            ok = overall <= limit
+            self._add("max_attrition", ok, limit, observed,
+                      f"attrition {100 * overall:.1f}% of pre-wave units {'is within' if ok else 'exceeds'} the "
+                      f"registered maximum {100 * limit:.1f}%")
+        limit = self.requirements.max_differential_attrition
+        if limit is not None and None not in by_arm.values() and self.requirements.arms == "both":
+            gap = abs(by_arm["treated"] - by_arm["comparison"])  # type: ignore[operator]
+            ok = gap <= limit
+            self._add("max_differential_attrition", ok, limit, observed,
+                      f"differential attrition {100 * gap:.1f} points (treated {100 * by_arm['treated']:.1f}%, "
+                      f"comparison {100 * by_arm['comparison']:.1f}%) {'is within' if ok else 'exceeds'} the "
+                      f"registered maximum {100 * limit:.1f} points")
+
+    def _balanced_panel(self) -> None:
+        unit = self.wave_data[self.design.unit]
+        periods = self.wave if self.wave is not None else self.wave_data[self.design.time].astype("string")
+        n_periods = periods.nunique()
+        per_unit = periods.groupby(unit).nunique()
+        incomplete = int((per_unit < n_periods).sum())
+        self._add("balanced_panel", incomplete == 0, True, incomplete,
+                  f"{incomplete} of {len(per_unit)} units are not observed in all {n_periods} periods"
+                  if incomplete else f"all {len(per_unit)} units are observed in all {n_periods} periods")
+
+    def _pre_period(self) -> None:
+        design, required = self.design, self.requirements.min_pre_period_days
+        time = _as_dates(self.data[design.time])
+        adoption = _as_dates(self.data[design.adoption])
+        bad_time = int((self.data[design.time].notna() & time.isna()).sum())
+        bad_adoption = int((self.data[design.adoption].notna() & adoption.isna()).sum())
+        if bad_time or bad_adoption:
+            self._add("min_pre_period_days", False, required, None,
+                      f"{bad_time} value(s) of '{design.time}' and {bad_adoption} of '{design.adoption}' are not "
+                      "dates, so the pre-period cannot be measured")
+            return
+        frame = pd.DataFrame({"unit": self.data[design.unit], "time": time, "adoption": adoption})
+        adopting = frame.dropna(subset=["adoption"]).groupby("unit").agg(first=("time", "min"),
+                                                                          adoption=("adoption", "min"))
+        if adopting.empty:
+            self._add("min_pre_period_days", False, required, None,
+                      f"no unit has an adoption date in '{design.adoption}'")
+            return
+        days = (adopting["adoption"] - adopting["first"]).dt.days
+        short = int((days < required).sum())
+        fewest = int(days.min())
+        columns = f"(adoption dates in '{design.adoption}', days in '{design.time}')"
+        self._add("min_pre_period_days", short == 0, required, {"units": len(days), "fewest_days": fewest},
+                  f"{short} of {len(days)} adopting units have fewer than {required} days of data before their "
+                  f"adoption date (fewest {fewest}) {columns}" if short else
+                  f"every adopting unit has at least {required} pre-period days (fewest {fewest}) {columns}")
+
+
+def _as_dates(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
+    return pd.to_datetime(values.astype("string"), format="ISO8601", errors="coerce")
+
+
+def assess_task(task: Any, frame: pd.DataFrame, config: Any, *, show_values: bool = False,
+                sensitive_columns: frozenset[str] = frozenset()) -> TestabilityResult:
+    """Testability of a planned task: requirements from its spec, its source and the study (in that order)."""
+    source = config.sources.get(task.source)
+    requirements = resolve_requirements(getattr(task.spec, "testability", None),
+                                        getattr(source, "testability", None), getattr(config, "testability", None))
+    return assess_testability(frame, task.spec, requirements, panel=getattr(task.options, "panel", None),
+                              needs_balanced_panel=bool(getattr(task.estimator, "needs_balanced_panel", False)),
+                              show_values=show_values, sensitive_columns=sensitive_columns)

@@ -1,0 +1,10 @@
+"""Engagement time series: raw page exports -> Asia/Bishkek page x day panel (DuckDB), derived metrics, plots.
+
+The estimators that use the panel are ``staggered_did`` and ``its`` (see ``oca_experiments.estimators``).
+"""
+
+from ._ingest import LOCAL_TIMEZONE, DailyPanel, IngestReport, build_daily_panel, derive_metrics
+from ._plots import plot_counterfactual, plot_event_study, save_engagement_plots
+
+__all__ = ["LOCAL_TIMEZONE", "DailyPanel", "IngestReport", "build_daily_panel", "derive_metrics",
+           "plot_counterfactual", "plot_event_study", "save_engagement_plots"]

@@ -1,0 +1,227 @@
+"""Attrition in a baseline/endline panel: who left, whether it differs by arm, and bounds on the effect.
+
+Units are those with an answered outcome at the pre wave; a *leaver* has no answered outcome at the post wave.
+
+- **Differential attrition**: ``leaver = c + d * treated``, clustered; d is the difference in attrition rates and
+  its test follows the hypothesis' registered inference rule (few-cluster rule included), two-sided.
+- **Balance of stayers and leavers by arm**: pre-wave means of the outcome and each numeric covariate for treated
+  stayers, treated leavers, comparison stayers and comparison leavers, with the p-value of the treated x leaver
+  interaction (does attrition select differently by arm?).
+- **Lee (2009) bounds** for the effect on units that would answer in either arm. The arm that keeps more units is
+  trimmed by ``p = (q_more - q_less) / q_more`` of its observed outcomes from the top (lower bound) or the bottom
+  (upper bound), with fractional weight at the cut (ties are common in Likert indices). The outcome is the one the
+  estimator compares: the change ``post - pre`` for panel DiD and change scores, the post outcome for ANCOVA (whose
+  baseline adjustment the bounds do not make; the record says so). The interval is Imbens & Manski's (2004) for
+  the identified set, with the bounds' standard errors from a cluster bootstrap stratified by arm (seeded).
+
+Everything is computed on raw counts; small cells are suppressed afterwards (summarize/_disaggregate.py) before any
+of it leaves the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import optimize, stats
+
+from ..spec import HypothesisSpec
+from ._inference import regression_inference
+from ._linalg import fit_within
+from ._survey_frame import cluster_codes
+
+LEE_DRAWS = 999
+
+
+def _two_sided(spec: HypothesisSpec) -> HypothesisSpec:
+    inference = spec.inference.model_copy(update={"tails": "two", "randomization": None})
+    return spec.model_copy(update={"direction": "any", "inference": inference})
+
+
+def _regression_test(y: NDArray[np.float64], x: NDArray[np.float64], index: int, clusters: NDArray[Any] | None,
+                     spec: HypothesisSpec) -> dict[str, Any]:
+    labels, codes = cluster_codes(clusters) if clusters is not None else (None, None)
+    try:
+        fit = fit_within(y, x, fixed_effects=[], clusters=codes)
+        primary = regression_inference(fit, index, _two_sided(spec), cluster_labels=labels, null_draws=False)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        return {"error": str(exc)}
+    return {"estimate": float(fit.params[index]), "std_error": primary.std_error, "ci_low": primary.ci_low,
+            "ci_high": primary.ci_high, "p_value": primary.p_value_two_sided, "inference": primary.se_type,
+            "rule_fired": bool(primary.record["rule"].get("fired"))}
+
+
+def _trimmed_means(values: NDArray[np.float64], weights: NDArray[np.float64], share: NDArray[np.float64], *,
+                   top: bool) -> NDArray[np.float64]:
+    """Weighted means after removing ``share`` of the weight from the top (or bottom), fractionally at the cut.
+
+    ``weights`` is (B, m), one row per bootstrap draw (or a single row); ``share`` is (B,).
+    """
+    order = np.argsort(values, kind="stable")
+    if top:
+        order = order[::-1]
+    v, w = values[order], np.atleast_2d(weights)[:, order]
+    remove = np.asarray(share, dtype=np.float64).reshape(-1, 1) * w.sum(axis=1, keepdims=True)
+    cumulative = np.cumsum(w, axis=1)
+    removed = np.clip(remove - (cumulative - w), 0.0, w)  # weight removed from each value, in trimming order
+    kept = w - removed
+    return (kept @ v) / kept.sum(axis=1)
+
+
+def _trimmed_mean(values: NDArray[np.float64], weights: NDArray[np.float64], share: float, *, top: bool) -> float:
+    return float(_trimmed_means(values, weights, np.array([share]), top=top)[0])
+
+
+def _lee_batch(outcome: NDArray[np.float64], stays: NDArray[np.bool_], treated: NDArray[np.bool_],
+               weights: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
+                                                      NDArray[np.bool_]]:
+    """Lower and upper bounds, trimming share and trimmed arm (True: treated) for each row of ``weights`` (B, n)."""
+    w = np.atleast_2d(weights)
+    retained = {arm: (w[:, stays & (treated == arm)].sum(axis=1) / w[:, treated == arm].sum(axis=1))
+                for arm in (True, False)}
+    treated_more = retained[True] >= retained[False]
+    lower, upper = np.empty(w.shape[0]), np.empty(w.shape[0])
+    share = np.empty(w.shape[0])
+    for more in (True, False):
+        rows = treated_more == more
+        if not rows.any():
+            continue
+        q_more, q_less = retained[more][rows], retained[not more][rows]
+        share[rows] = np.where(q_more > 0, (q_more - q_less) / np.where(q_more > 0, q_more, 1.0), 0.0)
+        trimmed = stays & (treated == more)
+        other = stays & (treated != more)
+        other_mean = (w[rows][:, other] @ outcome[other]) / w[rows][:, other].sum(axis=1)
+        low_mean = _trimmed_means(outcome[trimmed], w[rows][:, trimmed], share[rows], top=True)
+        high_mean = _trimmed_means(outcome[trimmed], w[rows][:, trimmed], share[rows], top=False)
+        if more:  # treated trimmed: effect = treated - comparison
+            lower[rows], upper[rows] = low_mean - other_mean, high_mean - other_mean
+        else:  # comparison trimmed: trimming the top of the comparison arm raises the effect
+            lower[rows], upper[rows] = other_mean - high_mean, other_mean - low_mean
+    return lower, upper, share, treated_more
+
+
+def _imbens_manski(lower: float, upper: float, se_lower: float, se_upper: float, level: float) -> tuple[float, float]:
+    width = max(upper - lower, 0.0)
+    spread = max(se_lower, se_upper)
+    if not spread > 0:
+        return lower, upper
+
+    def gap(c: float) -> float:
+        return float(stats.norm.cdf(c + width / spread) - stats.norm.cdf(-c) - level)
+
+    critical = optimize.brentq(gap, 0.0, 10.0)
+    return lower - critical * se_lower, upper + critical * se_upper
+
+
+def lee_bounds(outcome: NDArray[np.float64], stays: NDArray[np.bool_], treated: NDArray[np.bool_],
+               clusters: NDArray[Any] | None, *, level: float, seed: int, draws: int = LEE_DRAWS) -> dict[str, Any]:
+    """Lee bounds with an Imbens-Manski interval; ``outcome`` is NaN for leavers."""
+    values = np.where(stays, outcome, 0.0)  # leavers carry zero weight in every mean below
+    lower, upper, share, treated_more = (float(a[0]) if a.dtype != bool else bool(a[0])
+                                         for a in _lee_batch(values, stays, treated, np.ones(outcome.size)))
+    groups = cluster_codes(clusters)[1] if clusters is not None else np.arange(outcome.size)
+    rng = np.random.default_rng(seed)
+    arms_of_group = pd.Series(treated).groupby(groups).first().to_numpy()
+    counts = np.zeros((draws, arms_of_group.size))
+    for arm in (True, False):  # stratified by arm so both arms are always present
+        ids = np.flatnonzero(arms_of_group == arm)
+        picks = rng.integers(0, ids.size, (draws, ids.size))
+        np.add.at(counts, (np.repeat(np.arange(draws), ids.size), ids[picks].ravel()), 1.0)
+    weights = counts[:, groups]
+    usable = ((weights[:, stays & treated].sum(axis=1) > 0) & (weights[:, stays & ~treated].sum(axis=1) > 0))
+    low_b, high_b, _, _ = _lee_batch(values, stays, treated, weights[usable])
+    se_lower, se_upper = float(low_b.std(ddof=1)), float(high_b.std(ddof=1))
+    ci_low, ci_high = _imbens_manski(lower, upper, se_lower, se_upper, level)
+    return {"lower": lower, "upper": upper, "trim_share": share,
+            "trimmed_arm": "treated" if treated_more else "comparison",
+            "se_lower": se_lower, "se_upper": se_upper, "ci_low": ci_low, "ci_high": ci_high, "ci_level": level,
+            "interval": "Imbens-Manski (2004) for the identified set; bound SEs from a cluster bootstrap "
+                        "stratified by arm", "draws": int(usable.sum()), "seed": int(seed)}
+
+
+def attrition_analysis(units: pd.DataFrame, spec: HypothesisSpec, *, outcome_kind: str,
+                       covariates: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Raw (unsuppressed) attrition record from a unit table with y_pre, y_post, treated, cluster and covariates.
+
+    ``outcome_kind``: "change" (post - pre) or "post" (the post outcome), the quantity the bounds are on.
+    """
+    base = units.loc[units["y_pre"].notna()].reset_index(drop=True)
+    leaver = base["y_post"].isna().to_numpy()
+    treated = base["treated"].to_numpy(dtype=np.float64)
+    clusters = base["cluster"].to_numpy() if "cluster" in base else None
+    arms: dict[str, dict[str, Any]] = {}
+    for value, label in ((1.0, "treated"), (0.0, "comparison")):
+        in_arm = treated == value
+        total, left = int(in_arm.sum()), int((leaver & in_arm).sum())
+        arms[label] = {"baseline_n": total, "stayers": total - left, "leavers": left,
+                       "rate": left / total if total else None}
+    record: dict[str, Any] = {"unit_of_count": "units with an answered pre-wave outcome", "by_arm": arms,
+                              "leaver_definition": "no answered outcome at the post wave"}
+    if min(a["baseline_n"] for a in arms.values()) == 0:
+        record["note"] = "one arm has no units at the pre wave"
+        return record
+    x = np.column_stack([np.ones(treated.size), treated])
+    record["differential_test"] = {
+        "what": "difference in attrition rates, treated minus comparison",
+        **_regression_test(leaver.astype(np.float64), x, 1, clusters, spec)}
+    rows = []
+    variables = [("outcome (pre wave)", base["y_pre"].to_numpy(dtype=np.float64))]
+    for col in covariates:
+        if col in base and pd.api.types.is_numeric_dtype(base[col]):
+            variables.append((col, base[col].to_numpy(dtype=np.float64)))
+    for name, values in variables:
+        ok = ~np.isnan(values)
+        row: dict[str, Any] = {"variable": name, "cells": {}}
+        for value, arm in ((1.0, "treated"), (0.0, "comparison")):
+            for left, status in ((False, "stayers"), (True, "leavers")):
+                members = ok & (treated == value) & (leaver == left)
+                row["cells"][f"{arm} {status}"] = {"n": int(members.sum()),
+                                                  "mean": float(values[members].mean()) if members.any() else None}
+        design = np.column_stack([np.ones(treated.size), treated, leaver, treated * leaver])[ok]
+        test = _regression_test(values[ok], design, 3, clusters[ok] if clusters is not None else None, spec)
+        row["selective_attrition_p_value"] = test.get("p_value")
+        if "error" in test:
+            row["selective_attrition_error"] = test["error"]
+        rows.append(row)
+    record["balance"] = rows
+    rates = [a["rate"] for a in arms.values()]
+    if rates[0] == rates[1]:
+        record["lee_bounds"] = {"note": "attrition rates are equal in both arms: no trimming is needed"}
+    else:
+        stays = ~leaver
+        if outcome_kind == "change":
+            quantity = (base["y_post"] - base["y_pre"]).to_numpy(dtype=np.float64)
+            described = "change in the outcome, post minus pre"
+        else:
+            quantity = base["y_post"].to_numpy(dtype=np.float64)
+            described = "post-wave outcome (the bounds ignore ANCOVA's baseline adjustment)"
+        bounds = lee_bounds(quantity, stays, treated == 1.0, clusters, level=spec.inference.ci_level,
+                            seed=spec.inference.bootstrap.seed)
+        record["lee_bounds"] = {"outcome": described, **bounds}
+    return record
+
+
+def unit_table_for(spec: HypothesisSpec, frame: pd.DataFrame, outcome: pd.Series, *, file: str,
+                   covariates: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The unit table attrition needs, from the survey frame (one row per unit at the pre wave)."""
+    from ._ancova import unit_panel
+
+    units, _ = unit_panel(frame, outcome, spec, file=file, extra_columns=covariates)
+    return units
+
+
+def applicable(spec: HypothesisSpec, options: Any) -> str | None:
+    """The outcome the bounds are on for this estimator, or None when attrition is not defined (cross-sections)."""
+    name = spec.estimator.name
+    if spec.design.pre is None or spec.design.post is None:
+        return None
+    if name == "survey_did":
+        return "change" if getattr(options, "panel", True) and getattr(options, "by", None) is None else None
+    if name == "ancova":
+        return "change" if getattr(options, "model", "ancova") == "change_score" else "post"
+    return None  # knowledge gain and shares compare waves, not arms: attrition by arm does not bound them
+
+
+__all__ = ["LEE_DRAWS", "applicable", "attrition_analysis", "lee_bounds", "unit_table_for"]

@@ -1,0 +1,385 @@
+"""Fitters for the engagement hypotheses: ``staggered_did`` (Callaway-Sant'Anna) and ``its`` (counterfactual ITS).
+
+Both read the page x day rows of the engagement source and the per-row outcome the runner built, validate them,
+and return an ``EstimateResult`` whose ``extras`` hold everything the report and the tutorial show (JSON-ready):
+ATT(g,t) table, event study with uniform bands, per-campaign effects, pre-trend test, TWFE beside it, sensitivity
+bounds, per-campaign counterfactual paths. Randomness (the multiplier bootstrap) is seeded from the registered
+options and the seed is recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import DataError, EstimationError
+from ..results import EstimateResult
+from ..spec import HypothesisSpec
+from ._counts import fit_ppml
+from ._engagement_options import ItsModelOptions, ItsOptions, StaggeredDiDOptions, StaggeredOptions
+from ._its import fit_counterfactual, its_p_value, placebo_in_time
+from ._staggered import (NEVER, StaggeredPanel, aggregate, att_gt, multiplier_bootstrap, prepare_panel,
+                         pretrend_test, relative_magnitude_bounds, twfe_did)
+from ._survey_did import NotTestable
+
+__all__ = ["fit_staggered_did", "fit_its"]
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+
+
+def _inference(estimate: float, std_error: float, *, df: float | None, ci_level: float, tails: str,
+               direction: str) -> tuple[float, float, float, float]:
+    """(ci_low, ci_high, p_value in the registered tails/direction, two-sided p)."""
+    dist = stats.t(df) if df else stats.norm()
+    if not (math.isfinite(std_error) and std_error > 0):
+        raise EstimationError("the standard error is zero or undefined",
+                              fix="check that treated and comparison units vary over time")
+    crit = float(dist.ppf(1 - (1 - ci_level) / 2))
+    t_stat = estimate / std_error
+    p_two = float(2 * dist.sf(abs(t_stat)))
+    if tails == "one":
+        p = float(dist.sf(t_stat)) if direction == "increase" else float(dist.cdf(t_stat))
+    else:
+        p = p_two
+    return estimate - crit * std_error, estimate + crit * std_error, p, p_two
+
+
+def _transform(outcome: pd.Series, count_model: str, *, file: str, name: str) -> pd.Series:
+    values = pd.to_numeric(outcome, errors="coerce").astype("float64")
+    if count_model in ("log1p", "ppml"):
+        negative = int((values < 0).sum())
+        if negative:
+            raise DataError(f"{negative} negative outcome values; count_model {count_model} needs y >= 0",
+                            file=file, column=name, fix="use count_model: none for outcomes that can be negative")
+    if count_model == "log1p":
+        return np.log1p(values)
+    return values
+
+
+def _period_panel(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, *, period: str,
+                  file: str, covariates: tuple[str, ...] = ()) -> StaggeredPanel:
+    design = spec.design
+    if not design.adoption:
+        raise EstimationError("design.adoption is required", hypothesis_id=spec.id)
+    return prepare_panel(frame, outcome, unit=design.unit, time=design.time, adoption=design.adoption,
+                         treatment=design.treatment, cluster=design.cluster, covariates=covariates, period=period,
+                         file=file)
+
+
+def _unit_groups(frame: pd.DataFrame, spec: HypothesisSpec, panel: StaggeredPanel) -> dict[str, str]:
+    """Each unit's implementing group (design.group, e.g. the CSO), for labelling campaigns."""
+    if not spec.design.group:
+        return {u: u for u in panel.unit_labels}
+    mapping = frame.groupby(frame[spec.design.unit].astype("string"))[spec.design.group].first()
+    return {u: str(mapping.get(u, u)) for u in panel.unit_labels}
+
+
+def _finite(values: np.ndarray) -> list[float | None]:
+    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64)]
+
+
+# --------------------------------------------------------------------------------------------------- staggered
+
+
+def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: HypothesisSpec,
+                        groups_of_unit: dict[str, str]) -> dict[str, Any]:
+    """Everything the staggered DiD reports; the headline is picked by the caller."""
+    never = panel.cohort == NEVER
+    treated_cohorts = sorted({int(c) for c in panel.cohort if c != NEVER})
+    if not treated_cohorts:
+        raise NotTestable("no unit adopts within the panel window")
+    if options.control_group == "never_treated" and not never.any():
+        raise NotTestable("no never-treated (comparison) units; register control_group: not_yet_treated")
+    try:
+        cells = att_gt(panel, control_group=options.control_group, method=options.method,
+                       base_period=options.base_period, anticipation=options.anticipation)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(f"a covariate model is singular ({exc})",
+                              fix="drop covariates that do not vary within cohorts") from None
+    if not cells.post.any():
+        raise NotTestable("no post-adoption periods with both treated and comparison units observed")
+    alpha = 1 - spec.inference.ci_level
+    simple = aggregate(cells, "simple")
+    dynamic = aggregate(cells, "event_time", event_window=options.event_window)
+    by_group = aggregate(cells, "group")
+    n_clusters = int(np.unique(panel.cluster).size)
+    df = n_clusters - 1 if n_clusters > 1 else None
+    crit = float((stats.t(df) if df else stats.norm()).ppf(1 - alpha / 2))
+
+    boot = multiplier_bootstrap(dynamic.psi, dynamic.row_cluster, draws=options.bootstrap_draws, seed=options.seed,
+                                alpha=alpha)
+    se_dyn = dynamic.std_errors()
+    band = boot.uniform_critical_value if math.isfinite(boot.uniform_critical_value) else float("nan")
+    labels = np.array(dynamic.labels)
+    pre = labels < 0
+    if options.base_period == "universal":
+        pre &= labels != -1 - options.anticipation  # the reference period is 0 by construction
+    pre_boot = type(boot)(boot.std_errors[pre], boot.uniform_critical_value, boot.draws[:, pre])
+    pretrend = pretrend_test(dynamic.estimate[pre], dynamic.psi[:, pre], dynamic.row_cluster, pre_boot)
+
+    period_labels = panel.period_labels
+    se_cells = cells.std_errors()
+    att_table = {
+        "cohort": [period_labels[g] for g in cells.group], "period": [period_labels[t] for t in cells.time],
+        "event_time": [int(t - g) for g, t in zip(cells.group, cells.time, strict=True)],
+        "att": _finite(cells.att), "std_error": _finite(se_cells),
+        "n_treated": [int(v) for v in cells.n_treated], "n_comparison": [int(v) for v in cells.n_control],
+    }
+    se_group = by_group.std_errors()
+    per_campaign = []
+    for g, est, se in zip(by_group.labels, by_group.estimate, se_group, strict=True):
+        units = [panel.unit_labels[i] for i in np.flatnonzero(panel.cohort == g)]
+        per_campaign.append({"cohort": period_labels[g], "units": units,
+                             "groups": sorted({groups_of_unit.get(u, u) for u in units}),
+                             "estimate": float(est), "std_error": float(se),
+                             "ci_low": float(est - crit * se), "ci_high": float(est + crit * se)})
+
+    # TWFE beside it, on the same unit x period panel.
+    rows, cols = np.nonzero(np.isfinite(panel.y))
+    treated_now = np.array([panel.cohort[i] != NEVER and t >= panel.cohort[i] for i, t in zip(rows, cols,
+                                                                                              strict=True)])
+    twfe_record: dict[str, Any]
+    try:
+        twfe = twfe_did(panel.y[rows, cols], rows, cols, treated_now.astype(float), panel.cluster[rows])
+        note = None
+        if twfe.weights_negative:
+            note = (f"TWFE puts negative weight on {twfe.weights_negative} of {twfe.treated_cells} treated "
+                    f"unit-periods (sum {twfe.weights_negative_sum:.3f}): as the Goodman-Bacon decomposition shows, "
+                    "it then also compares later- with earlier-treated units, so with effects that change over "
+                    "time it can be biased, even in sign. The Callaway-Sant'Anna estimate is the registered one.")
+        twfe_record = {"estimate": twfe.estimate, "std_error": twfe.std_error,
+                       "ci_low": twfe.estimate - crit * twfe.std_error, "ci_high": twfe.estimate + crit * twfe.std_error,
+                       "n": twfe.n_obs, "n_clusters": twfe.n_clusters, "negative_weights": twfe.weights_negative,
+                       "negative_weight_sum": twfe.weights_negative_sum, "note": note,
+                       "model": "y ~ treated_post | unit + period, CR1 by cluster"}
+    except EstimationError as exc:
+        twfe_record = {"estimate": None, "note": exc.message}
+
+    record: dict[str, Any] = {
+        "cells": cells, "simple": simple, "dynamic": dynamic, "group": by_group, "df": df, "crit": crit,
+        "n_clusters": n_clusters,
+        "extras": {
+            "model": (f"Callaway-Sant'Anna ATT(g,t), {cells.method}, {options.control_group.replace('_', '-')} "
+                      f"comparison units, {options.base_period} base period, period = {options.period}"),
+            "att_gt": att_table,
+            "aggregations": {
+                "simple": {"estimate": simple.overall, "std_error": simple.overall_std_error()},
+                "event_time": {"estimate": dynamic.overall, "std_error": dynamic.overall_std_error(),
+                               "note": "average of the post-treatment event-time effects"},
+                "group": {"estimate": by_group.overall, "std_error": by_group.overall_std_error()},
+            },
+            "by_campaign": per_campaign,
+            "event_study": {
+                "event_time": [int(e) for e in labels], "estimate": _finite(dynamic.estimate),
+                "std_error": _finite(se_dyn), "ci_low": _finite(dynamic.estimate - crit * se_dyn),
+                "ci_high": _finite(dynamic.estimate + crit * se_dyn),
+                "band_low": _finite(dynamic.estimate - band * se_dyn),
+                "band_high": _finite(dynamic.estimate + band * se_dyn),
+                "uniform_critical_value": band, "period": options.period,
+            },
+            "pretrend_test": pretrend,
+            "twfe": twfe_record,
+            "bootstrap": {"draws": options.bootstrap_draws, "seed": options.seed, "weights": "Mammen",
+                          "clusters": n_clusters},
+            "pooled_variance_cohorts": [period_labels[g] for g in cells.pooled_cohorts],
+            "inference": f"influence function, clustered by {spec.design.cluster or spec.design.unit}; t with "
+                         f"{df} df" if df else "influence function; normal",
+        },
+    }
+    if cells.pooled_cohorts:
+        record["extras"]["pooled_variance_note"] = (
+            "cohorts with a single unit have no treated-side variance in the influence function; it is taken from "
+            "the comparison units of each cell (the treated unit's noise assumed like a comparison unit's)")
+    if options.relative_magnitudes:
+        record["extras"]["sensitivity"] = relative_magnitude_bounds(
+            dynamic.labels, dynamic.estimate, dynamic.psi, dynamic.row_cluster, factors=options.relative_magnitudes,
+            alpha=alpha, boot_draws=options.bootstrap_draws, seed=options.seed)
+    return record
+
+
+def _fit_ppml(panel: StaggeredPanel, options: StaggeredOptions, spec: HypothesisSpec) -> dict[str, Any]:
+    """Poisson pseudo-likelihood, unit and period effects, one post indicator per cohort (Wooldridge 2023's
+    extended TWFE aggregated over time); the estimate is the treated-observation-weighted mean of exp(tau_g) - 1."""
+    rows, cols = np.nonzero(np.isfinite(panel.y))
+    y = panel.y[rows, cols]
+    cohorts = sorted({int(c) for c in panel.cohort if c != NEVER})
+    x = np.column_stack([((panel.cohort[rows] == g) & (cols >= g)).astype(float) for g in cohorts])
+    fit = fit_ppml(y, x, fixed_effects=[rows, cols], clusters=panel.cluster[rows])
+    weights = x.sum(axis=0) / x.sum()
+    ratios = np.exp(fit.params) - 1
+    estimate = float(weights @ ratios)
+    gradient = weights * np.exp(fit.params)
+    std_error = float(math.sqrt(gradient @ fit.vcov @ gradient))
+    return {"estimate": estimate, "std_error": std_error, "n": fit.n_obs, "n_clusters": fit.n_clusters,
+            "df": fit.n_clusters - 1,
+            "extras": {"model": "PPML: y ~ sum_g post_g | unit + period (Poisson pseudo-likelihood), CR1; estimate "
+                                "= mean proportional change exp(tau_g) - 1 weighted by treated observations",
+                       "by_cohort": [{"cohort": panel.period_labels[g], "tau": float(b), "std_error": float(s),
+                                      "proportional_change": float(math.exp(b) - 1)}
+                                     for g, b, s in zip(cohorts, fit.params, np.sqrt(np.diag(fit.vcov)),
+                                                        strict=True)],
+                       "dropped_all_zero_units": fit.n_dropped}}
+
+
+def fit_staggered_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: StaggeredDiDOptions,
+                      *, file: str) -> EstimateResult:
+    """Callaway-Sant'Anna staggered DiD; the registered aggregation is the estimate."""
+    values = _transform(outcome, options.count_model, file=file, name=spec.outcome.name)
+    panel = _period_panel(frame, values, spec, period=options.period, file=file, covariates=spec.covariates)
+    counts = dict(panel.counts)
+    groups_of_unit = _unit_groups(frame, spec, panel)
+    inference_kw = {"ci_level": spec.inference.ci_level, "tails": spec.inference.tails, "direction": spec.direction}
+    if options.count_model == "ppml":
+        record = _fit_ppml(panel, options, spec)
+        low, high, p, p_two = _inference(record["estimate"], record["std_error"], df=record["df"], **inference_kw)
+        return EstimateResult(estimate=record["estimate"], std_error=record["std_error"], ci_low=low, ci_high=high,
+                              ci_level=spec.inference.ci_level, p_value=p, p_value_two_sided=p_two,
+                              df=float(record["df"]), n=record["n"], n_clusters=record["n_clusters"], se_type="CR1",
+                              counts=counts, extras={**record["extras"], "count_model": "ppml"})
+
+    analysis = _staggered_analysis(panel, options, spec, groups_of_unit)
+    chosen = analysis[{"simple": "simple", "event_time": "dynamic", "group": "group"}[options.aggregation]]
+    estimate, std_error = float(chosen.overall), float(chosen.overall_std_error())
+    df = analysis["df"]
+    low, high, p, p_two = _inference(estimate, std_error, df=df, **inference_kw)
+    extras = dict(analysis["extras"])
+    extras.update(headline=options.aggregation, count_model=options.count_model,
+                  scale="log(1 + y)" if options.count_model == "log1p" else "outcome units")
+    if options.its_by_campaign is not None:
+        daily = _transform(outcome, options.its_by_campaign.count_model, file=file, name=spec.outcome.name)
+        day_panel = _period_panel(frame, daily, spec, period="day", file=file)
+        extras["its_by_campaign"] = _its_campaigns(day_panel, options.its_by_campaign, spec,
+                                                   _unit_groups(frame, spec, day_panel))
+    cells = analysis["cells"]
+    n_obs = int(np.isfinite(panel.y).sum())
+    counts.update(unit_periods=n_obs, cohorts=int(np.unique(cells.group).size), cells=int(cells.att.size))
+    return EstimateResult(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high,
+                          ci_level=spec.inference.ci_level, p_value=p, p_value_two_sided=p_two,
+                          df=float(df) if df else None, n=n_obs, n_clusters=analysis["n_clusters"],
+                          se_type="influence function (clustered)", counts=counts, extras=extras)
+
+
+# --------------------------------------------------------------------------------------------------- ITS
+
+
+def _comparison_regressor(panel: StaggeredPanel) -> tuple[np.ndarray | None, int]:
+    comparison = panel.y[panel.cohort == NEVER]
+    if comparison.shape[0] == 0:
+        return None, 0
+    counts = np.isfinite(comparison).sum(axis=0)
+    # Mean over the comparison units observed that day (NaN when none is).
+    mean = np.where(counts > 0, np.nansum(comparison, axis=0) / np.maximum(counts, 1), np.nan)
+    missing = ~np.isfinite(mean)
+    if missing.all():
+        return None, int(missing.sum())
+    # A day no comparison unit observed gets the regressor's average (counted; the outcome itself is never filled).
+    mean[missing] = float(np.nanmean(mean))
+    return mean[:, None], int(missing.sum())
+
+
+def _its_campaigns(panel: StaggeredPanel, options: ItsModelOptions, spec: HypothesisSpec,
+                   groups_of_unit: dict[str, str]) -> dict[str, Any]:
+    exog, imputed = (None, 0) if options.comparison == "none" else _comparison_regressor(panel)
+    if options.comparison == "mean" and exog is None:
+        raise NotTestable("no comparison (never-treated) units to build the counterfactual regressor from",
+                          fix="add comparison pages or register comparison: none")
+    z = float(stats.norm.ppf(1 - (1 - spec.inference.ci_level) / 2))
+    campaigns: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    for i in np.flatnonzero(panel.cohort != NEVER):
+        unit = panel.unit_labels[i]
+        n_pre = int(panel.cohort[i])
+        series = panel.y[i]
+        if np.isfinite(series[:n_pre]).sum() < options.min_pre_periods:
+            skipped.append({"unit": unit, "reason": f"fewer than {options.min_pre_periods} observed pre-period "
+                                                    "days"})
+            continue
+        fit = fit_counterfactual(series, exog, n_pre, level=options.level,
+                                 weekly_seasonality=options.weekly_seasonality)
+        placebo = placebo_in_time(series, exog, n_pre, fraction=options.placebo_fraction,
+                                  min_pre=options.min_pre_periods, level=options.level,
+                                  weekly_seasonality=options.weekly_seasonality)
+        if placebo.get("available"):
+            placebo["placebo_start"] = panel.period_labels[placebo.pop("placebo_start_index")]
+            placebo["rejects_at_alpha"] = bool(placebo["p_value"] < spec.inference.alpha)
+        avg, se = fit.average_effect, fit.average_se
+        effect = fit.pointwise_effect()
+        campaigns.append({
+            "unit": unit, "group": groups_of_unit.get(unit, unit), "start": panel.period_labels[n_pre],
+            "n_pre": fit.n_pre_observed, "n_post": fit.n_post_observed,
+            "average_effect": avg, "std_error": se, "ci_low": avg - z * se, "ci_high": avg + z * se,
+            "p_value": its_p_value(avg, se),
+            "cumulative_effect": fit.cumulative_effect, "cumulative_ci_low": fit.cumulative_effect - z *
+            fit.cumulative_se, "cumulative_ci_high": fit.cumulative_effect + z * fit.cumulative_se,
+            "relative_effect": fit.relative_effect, "relative_ci_low": fit.relative_ci[0],
+            "relative_ci_high": fit.relative_ci[1],
+            "placebo_in_time": placebo, "params": fit.params, "converged": fit.converged,
+            "path": {"dates": list(panel.period_labels), "observed": _finite(series),
+                     "counterfactual": _finite(np.concatenate([fit.fitted_pre, fit.predicted])),
+                     "start_index": n_pre,
+                     "lower": _finite(fit.predicted - z * fit.predicted_sd),
+                     "upper": _finite(fit.predicted + z * fit.predicted_sd),
+                     "pointwise_effect": _finite(effect),
+                     "pointwise_low": _finite(effect - z * fit.predicted_sd),
+                     "pointwise_high": _finite(effect + z * fit.predicted_sd)},
+        })
+    if not campaigns:
+        raise NotTestable("no campaign has enough observed pre-period days for a counterfactual",
+                          fix="lower estimator.options.min_pre_periods or collect a longer baseline")
+    model = (f"UnobservedComponents: {options.level.replace('_', ' ')}"
+             + (", fixed day-of-week effects" if options.weekly_seasonality else "")
+             + (", comparison-page mean as regressor" if exog is not None else "")
+             + "; exact-diffuse MLE on the pre-period; plug-in variances")
+    return {"model": model, "campaigns": campaigns, "skipped": skipped, "comparison_days_imputed": imputed,
+            "scale": "log(1 + y)" if options.count_model == "log1p" else "outcome units"}
+
+
+def fit_its(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: ItsOptions, *,
+            file: str) -> EstimateResult:
+    """Counterfactual ITS per campaign; the estimate pools the campaigns' average effects, weighted by their
+    observed campaign days (independent campaigns assumed; they share only the comparison regressor)."""
+    values = _transform(outcome, options.count_model, file=file, name=spec.outcome.name)
+    panel = _period_panel(frame, values, spec, period="day", file=file)
+    groups_of_unit = _unit_groups(frame, spec, panel)
+    result = _its_campaigns(panel, options, spec, groups_of_unit)
+    campaigns = [c for c in result["campaigns"] if c["n_post"] > 0 and math.isfinite(c["std_error"])]
+    if not campaigns:
+        raise NotTestable("no campaign has observed outcome days after its start")
+    weights = np.array([c["n_post"] for c in campaigns], dtype=float)
+    weights /= weights.sum()
+    estimate = float(weights @ np.array([c["average_effect"] for c in campaigns]))
+    std_error = float(math.sqrt(np.sum((weights * np.array([c["std_error"] for c in campaigns])) ** 2)))
+    low, high, p, p_two = _inference(estimate, std_error, df=None, ci_level=spec.inference.ci_level,
+                                     tails=spec.inference.tails, direction=spec.direction)
+    placebo_p = [c["placebo_in_time"].get("p_value") for c in result["campaigns"]
+                 if c["placebo_in_time"].get("available")]
+    extras: dict[str, Any] = {
+        **{k: v for k, v in result.items() if k != "campaigns"},
+        "by_campaign": result["campaigns"],
+        "pooling": "average of campaign average effects weighted by observed campaign days; normal inference",
+        "placebo_rejections": int(sum(1 for v in placebo_p if v is not None and v < spec.inference.alpha)),
+        "placebo_tests": len(placebo_p),
+        "count_model": options.count_model,
+    }
+    if options.staggered_did is not None:
+        day_values = _transform(outcome, options.staggered_did.count_model if options.staggered_did.count_model !=
+                                "ppml" else "none", file=file, name=spec.outcome.name)
+        did_panel = _period_panel(frame, day_values, spec, period=options.staggered_did.period, file=file)
+        analysis = _staggered_analysis(did_panel, options.staggered_did, spec, groups_of_unit)
+        chosen = analysis[{"simple": "simple", "event_time": "dynamic",
+                           "group": "group"}[options.staggered_did.aggregation]]
+        est, se = float(chosen.overall), float(chosen.overall_std_error())
+        crit = analysis["crit"]
+        extras["staggered_did"] = {"estimate": est, "std_error": se, "ci_low": est - crit * se,
+                                   "ci_high": est + crit * se, **analysis["extras"]}
+    n_obs = int(sum(c["n_pre"] + c["n_post"] for c in result["campaigns"]))
+    counts = {**panel.counts, "campaigns": len(result["campaigns"]), "campaigns_skipped": len(result["skipped"])}
+    return EstimateResult(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high,
+                          ci_level=spec.inference.ci_level, p_value=p, p_value_two_sided=p_two, df=None, n=n_obs,
+                          n_clusters=len(campaigns), se_type="state-space forecast variance", counts=counts,
+                          extras=extras)

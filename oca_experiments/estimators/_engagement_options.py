@@ -1,0 +1,70 @@
+"""Registered options of the engagement estimators (``staggered_did``, ``its``). Pydantic only, no numerics, so that
+the plan stage can validate a spec's options in milliseconds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ItsModelOptions(_Options):
+    """The structural time-series model fitted on each campaign page's pre-campaign days."""
+
+    level: Literal["local_level", "local_linear_trend"] = Field(
+        default="local_level", description="stochastic level, or level and slope")
+    weekly_seasonality: bool = Field(default=True, description="fixed day-of-week effects")
+    comparison: Literal["mean", "none"] = Field(
+        default="mean", description="regressor: the daily mean outcome of the comparison (never-treated) units")
+    count_model: Literal["none", "log1p"] = Field(
+        default="none", description="log1p: model log(1 + y) and report effects on that scale")
+    min_pre_periods: int = Field(default=28, ge=8, description="observed pre-campaign days a campaign needs")
+    placebo_fraction: float = Field(
+        default=0.33, gt=0, lt=0.8,
+        description="placebo-in-time test: a fake start this share of the pre-period before the real one")
+
+
+class StaggeredOptions(_Options):
+    """Callaway-Sant'Anna ATT(g,t) settings."""
+
+    control_group: Literal["never_treated", "not_yet_treated"] = "never_treated"
+    method: Literal["dr", "or"] = Field(
+        default="dr", description="doubly robust or outcome regression on the spec's covariates (the same "
+        "without covariates)")
+    base_period: Literal["varying", "universal"] = "varying"
+    anticipation: int = Field(default=0, ge=0, description="periods before adoption already affected")
+    period: Literal["day", "week"] = Field(
+        default="day", description="week: average each unit's days by calendar week (Monday start) first")
+    aggregation: Literal["simple", "event_time", "group"] = Field(
+        default="simple", description="which aggregate of ATT(g,t) is the hypothesis' estimate")
+    count_model: Literal["none", "log1p", "ppml"] = Field(
+        default="none", description="log1p: ATT on log(1 + y); ppml: Poisson pseudo-likelihood with unit and "
+        "period effects and cohort-specific post indicators, reported as a proportional change")
+    event_window: tuple[int, int] | None = Field(
+        default=None, description="[first, last] event time (in periods) shown and used for the pre-trend test")
+    bootstrap_draws: int = Field(default=999, ge=99, le=100_000)
+    seed: int = Field(default=20260307, ge=0, description="seed of the multiplier bootstrap")
+    relative_magnitudes: tuple[float, ...] = Field(
+        default=(), description="HonestDiD-style sensitivity: Mbar values for relative-magnitude bounds")
+
+    @model_validator(mode="after")
+    def _check_window(self) -> StaggeredOptions:
+        if self.event_window is not None and self.event_window[0] >= self.event_window[1]:
+            raise ValueError("event_window must be [first, last] with first < last")
+        if any(m < 0 for m in self.relative_magnitudes):
+            raise ValueError("relative_magnitudes must be >= 0")
+        return self
+
+
+class StaggeredDiDOptions(StaggeredOptions):
+    its_by_campaign: ItsModelOptions | None = Field(
+        default=None, description="also fit each campaign's counterfactual ITS (robustness; not the verdict)")
+
+
+class ItsOptions(ItsModelOptions):
+    staggered_did: StaggeredOptions | None = Field(
+        default=None, description="also estimate the staggered DiD (robustness; not the verdict)")

@@ -1,0 +1,306 @@
+"""Knowledge gain (relative change in the mean score) and the share reporting an outcome (Wilson interval).
+
+**Knowledge gain** ``R = mean(post) / mean(pre) - 1`` over the units answering at both waves (``paired: true``) or
+over every answer of each wave (``paired: false``), reported the way evaluations in this field report it:
+"knowledge increased by X% (95% CI a-b)".
+
+- Delta method: ``R - R_hat ~ mean(z) / mean(pre)`` with ``z_i = post_i - theta_hat * pre_i`` (theta = R + 1), whose
+  variance is that of a mean: CR1 over clusters (t with G - 1 df), CR2 with Satterthwaite df, or iid.
+- Bootstrap: percentile interval from resampling whole clusters (or units without clusters), seeded; shown beside
+  the primary interval. With few clusters it is optimistic, which is why it is not the primary one.
+- Few clusters (the registered rule): a Fieller-type wild cluster bootstrap. ``theta = theta0`` holds exactly when
+  ``E[post - theta0 * pre] = 0``, a mean whose wild bootstrap test (null imposed, Webb weights, CR1-studentized) is
+  cheap for every theta0, so the interval is the set of theta0 not rejected; it is never symmetric by construction.
+
+**Share** reporting an outcome (a 0/1 column): Wilson score interval with the effective sample size ``n / deff``,
+where the design effect ``deff`` is the cluster-robust variance of the mean over the binomial one (at least 1),
+as Korn & Graubard (1998) adapt Wilson's interval to clustered samples; the p-value is the score test of the
+registered ``null_share`` with the same effective n.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+from .._blas import small_blas
+from ..errors import DataError
+from ..results import EstimateResult
+from ..spec import HypothesisSpec
+from ._ancova import unit_panel
+from ._catalog import KnowledgeGainOptions, ShareOptions
+from ._cluster_inference import (
+    _TIE_TOLERANCE,
+    _invert,
+    bootstrap_weights,
+    enumerable,
+    enumerated_weights,
+)
+from ._inference import few_cluster_decision, t_inference, t_interval
+from ._linalg import covariance, fit_within, satterthwaite_df
+from ._survey_frame import NotTestable, cluster_codes
+
+# --------------------------------------------------------------------------- knowledge gain
+
+
+class _RatioWildBootstrap:
+    """Wild cluster bootstrap test of E[post - theta * pre] = 0 for any theta (all pieces affine in theta)."""
+
+    def __init__(self, post: NDArray[np.float64], pre: NDArray[np.float64], clusters: NDArray[np.intp],
+                 weights: NDArray[np.float64]) -> None:
+        n_groups = int(clusters.max()) + 1
+        self.n = post.size
+        self.sizes = np.bincount(clusters, minlength=n_groups).astype(np.float64)
+        self.p = np.bincount(clusters, weights=post, minlength=n_groups)
+        self.q = np.bincount(clusters, weights=pre, minlength=n_groups)
+        share = self.sizes / self.n
+        vp, vq = weights @ self.p, weights @ self.q  # numerators: sum_g v_g a_g(theta) = vp - theta vq
+        z0 = weights * self.p - np.outer(vp, share)
+        z1 = weights * self.q - np.outer(vq, share)
+        self.vp, self.vq = vp, vq
+        self.sq00, self.sq01, self.sq11 = (z0 * z0).sum(1), (z0 * z1).sum(1), (z1 * z1).sum(1)
+
+    def t_draws(self, theta: float) -> NDArray[np.float64]:
+        spread = np.sqrt(np.clip(self.sq00 - 2 * theta * self.sq01 + theta * theta * self.sq11, 0.0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (self.vp - theta * self.vq) / spread
+
+    def t_observed(self, theta: float) -> float:
+        a = self.p - theta * self.q
+        scores = a - self.sizes * a.sum() / self.n
+        return float(a.sum() / np.sqrt(np.sum(scores**2)))
+
+    def p_two_sided(self, theta: float) -> float:
+        observed = abs(self.t_observed(theta))
+        return float(np.mean(np.abs(self.t_draws(theta)) >= observed * (1 - _TIE_TOLERANCE)))
+
+    def p_one_sided(self, theta: float, direction: str) -> float:
+        observed, draws = self.t_observed(theta), self.t_draws(theta)
+        slack = abs(observed) * _TIE_TOLERANCE
+        return float(np.mean(draws >= observed - slack) if direction == "increase" else
+                     np.mean(draws <= observed + slack))
+
+
+def _gain_sample(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: KnowledgeGainOptions, *,
+                 file: str) -> tuple[NDArray[np.float64], NDArray[np.float64], pd.DataFrame, dict[str, int]]:
+    """Arrays for the ratio: paired (post_i, pre_i) per unit, or stacked answers with wave indicators."""
+    design = spec.design
+    if options.paired:
+        units, counts = unit_panel(frame, outcome, spec, file=file)
+        both = units["y_pre"].notna() & units["y_post"].notna()
+        work = units.loc[both].reset_index(drop=True)
+        counts["units"] = int(len(work))
+        if work.empty:
+            raise NotTestable("no unit answered the outcome at both registered waves")
+        return work["y_post"].to_numpy(np.float64), work["y_pre"].to_numpy(np.float64), work, counts
+    wave = frame[design.time].astype("string")
+    rows = pd.DataFrame({"y": outcome.to_numpy(np.float64), "post": (wave == design.post).to_numpy(),
+                         "pre": (wave == design.pre).to_numpy(), "unit": frame[design.unit].astype("string")})
+    if design.cluster:
+        rows["cluster"] = frame[design.cluster].astype("string").to_numpy()
+    rows = rows.loc[(rows["post"] | rows["pre"]) & rows["y"].notna()].reset_index(drop=True)
+    if not rows["post"].any() or not rows["pre"].any():
+        raise NotTestable("no answered outcome in one of the registered waves")
+    # Stacked form: post_i = y * 1{post} / share_post, pre_i = y * 1{pre} / share_pre keeps the ratio of means.
+    n = len(rows)
+    share_post, share_pre = rows["post"].mean(), rows["pre"].mean()
+    post = np.where(rows["post"], rows["y"], 0.0) / share_post
+    pre = np.where(rows["pre"], rows["y"], 0.0) / share_pre
+    counts = {"units": int(rows["unit"].nunique()), "answers_pre": int(rows["pre"].sum()),
+              "answers_post": int(rows["post"].sum()), "observations": n}
+    return post, pre, rows, counts
+
+
+@small_blas
+def fit_knowledge_gain(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec,
+                       options: KnowledgeGainOptions, *, file: str) -> EstimateResult:
+    inference = spec.inference
+    post, pre, work, counts = _gain_sample(frame, outcome, spec, options, file=file)
+    counts = {"rows_in_source": len(frame), **counts}
+    mean_pre, mean_post = float(pre.mean()), float(post.mean())
+    if not mean_pre > 0:
+        raise NotTestable("the mean score at the pre wave is not positive, so a relative change is undefined")
+    theta = mean_post / mean_pre
+    estimate = theta - 1.0
+    clusters = None
+    labels: tuple[str, ...] = ()
+    if spec.design.cluster:
+        labels, clusters = cluster_codes(work["cluster"].to_numpy())
+        if len(labels) < 2:
+            raise NotTestable("knowledge gain with cluster-robust inference needs at least 2 clusters")
+    n_clusters = len(labels) if clusters is not None else None
+    primary_method, rule = few_cluster_decision(spec, n_clusters)
+    # Delta method: the variance of mean(z) / mean(pre) with z = post - theta * pre.
+    z = (post - theta * pre) / mean_pre
+    design = fit_within(z, np.ones((z.size, 1)), fixed_effects=[], clusters=clusters)
+    alternatives: dict[str, Any] = {}
+    for se_type in ["iid"] + (["CR1", "CR2"] if clusters is not None else []):
+        std_error = float(np.sqrt(covariance(design, se_type)[0, 0]))
+        df = {"iid": z.size - 1.0, "CR1": (n_clusters or 0) - 1.0}.get(se_type) if se_type != "CR2" else \
+            satterthwaite_df(design, design.contrast(0))
+        result = t_inference(estimate, std_error, df, ci_level=inference.ci_level, tails=inference.tails,
+                             direction=spec.direction)
+        alternatives[se_type] = {"std_error": std_error, "df": df, "ci_low": result.ci_low,
+                                 "ci_high": result.ci_high, "p_value": result.p_value,
+                                 "p_value_two_sided": result.p_value_two_sided}
+    alternatives["cluster_bootstrap_percentile"] = _percentile_bootstrap(post, pre, clusters, spec)
+    null_draws = None
+    wild = None
+    if clusters is not None:
+        weights_kind = primary_method.removeprefix("wild_") if primary_method.startswith("wild_") else "webb"
+        wild, null_draws = _wild_ratio(post, pre, clusters, labels, spec, theta, weights_kind)
+        alternatives[f"wild_{weights_kind}"] = wild
+    record: dict[str, Any] = {"primary": primary_method, "registered_se": inference.se, "rule": rule,
+                              "alternatives": alternatives, "estimate": estimate,
+                              "delta_method": "z_i = post_i - theta * pre_i; se(R) = se(mean z) / mean(pre)"}
+    if primary_method.startswith("wild_"):
+        chosen = {**wild, "std_error": alternatives["CR1"]["std_error"], "df": None}  # type: ignore[dict-item]
+        record["sesoi_interval"] = wild["sesoi_interval"]  # type: ignore[index]
+        record["std_error_note"] = ("std_error is the CR1 delta-method standard error; the p-value and the CI "
+                                    "come from the wild bootstrap (Fieller-type inversion)")
+    else:
+        chosen = alternatives[primary_method]
+        record["sesoi_interval"] = list(t_interval(estimate, chosen["std_error"], chosen["df"],
+                                                   1.0 - 2.0 * inference.alpha))
+    low, high = chosen["ci_low"], chosen["ci_high"]
+    record["statement"] = _statement(estimate, low, high, inference.ci_level)
+    extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta, "inference": record,
+              "statement": record["statement"], "paired": options.paired}
+    counts["observations"] = int(z.size)
+    return EstimateResult(
+        estimate=estimate, std_error=float(chosen["std_error"]), ci_low=float(low), ci_high=float(high),
+        ci_level=inference.ci_level, p_value=float(chosen["p_value"]),
+        p_value_two_sided=float(chosen["p_value_two_sided"]), df=chosen["df"], n=int(z.size),
+        n_clusters=n_clusters, se_type=primary_method, counts=counts, extras=extras, null_draws=null_draws)
+
+
+def _statement(estimate: float, low: float, high: float, level: float) -> str:
+    verb = "increased" if estimate >= 0 else "decreased"
+
+    def pct(value: float) -> str:
+        return "unbounded" if not math.isfinite(value) else f"{100 * value:.0f}%"
+
+    return f"knowledge {verb} by {abs(100 * estimate):.0f}% ({100 * level:g}% CI {pct(low)} to {pct(high)})"
+
+
+def _percentile_bootstrap(post: NDArray[np.float64], pre: NDArray[np.float64], clusters: NDArray[np.intp] | None,
+                          spec: HypothesisSpec) -> dict[str, Any]:
+    boot = spec.inference.bootstrap
+    groups = clusters if clusters is not None else np.arange(post.size)
+    n_groups = int(groups.max()) + 1
+    sums_post = np.bincount(groups, weights=post, minlength=n_groups)
+    sums_pre = np.bincount(groups, weights=pre, minlength=n_groups)
+    rng = np.random.default_rng(boot.seed)
+    picks = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=boot.draws).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gains = (picks @ sums_post) / (picks @ sums_pre) - 1.0
+    gains = gains[np.isfinite(gains)]
+    tail = (1.0 - spec.inference.ci_level) / 2.0
+    return {"ci_low": float(np.quantile(gains, tail)), "ci_high": float(np.quantile(gains, 1 - tail)),
+            "draws": int(boot.draws), "seed": int(boot.seed),
+            "resampled": "clusters" if clusters is not None else "units"}
+
+
+def _wild_ratio(post: NDArray[np.float64], pre: NDArray[np.float64], clusters: NDArray[np.intp],
+                labels: tuple[str, ...], spec: HypothesisSpec, theta: float,
+                kind: str) -> tuple[dict[str, Any], tuple[float, NDArray[np.float64]]]:
+    inference = spec.inference
+    boot = inference.bootstrap
+    enumerated = enumerable(len(labels), boot.draws, kind)
+    weights = enumerated_weights(len(labels), kind) if enumerated else \
+        bootstrap_weights(labels, boot.draws, kind, boot.seed)
+    test = _RatioWildBootstrap(post, pre, clusters, weights)
+    scale = abs(theta) * 0.05 + 1e-9
+    p_two = test.p_two_sided(1.0)
+    p = p_two if inference.tails == "two" or spec.direction == "any" else test.p_one_sided(1.0, spec.direction)
+    low, high = _invert(test.p_two_sided, theta, scale, inference.ci_level)
+    s_low, s_high = _invert(test.p_two_sided, theta, scale, 1.0 - 2.0 * inference.alpha)
+    null_test = test if not enumerated else _RatioWildBootstrap(
+        post, pre, clusters, bootstrap_weights(labels, boot.draws, kind, boot.seed))
+    null_draws = np.asarray(null_test.t_draws(1.0), dtype=np.float64)
+    null_draws.setflags(write=False)
+    record = {"p_value": p, "p_value_two_sided": p_two, "ci_low": low - 1.0, "ci_high": high - 1.0,
+              "sesoi_interval": [s_low - 1.0, s_high - 1.0], "draws": int(weights.shape[0]), "weights": kind,
+              "seed": int(boot.seed), "enumerated": enumerated, "t_stat": test.t_observed(1.0),
+              "type": "WCR test of E[post - theta0 * pre] = 0, inverted over theta0 (Fieller-type)"}
+    return record, (test.t_observed(1.0), null_draws)
+
+
+# --------------------------------------------------------------------------- share with a Wilson interval
+
+
+def wilson_interval(share: float, n_effective: float, level: float) -> tuple[float, float]:
+    z = float(stats.norm.ppf(1 - (1 - level) / 2))
+    denominator = 1 + z * z / n_effective
+    centre = (share + z * z / (2 * n_effective)) / denominator
+    half = z * math.sqrt(share * (1 - share) / n_effective + z * z / (4 * n_effective**2)) / denominator
+    return centre - half, centre + half
+
+
+@small_blas
+def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: ShareOptions, *,
+              file: str) -> EstimateResult:
+    design, inference = spec.design, spec.inference
+    wave_label = options.wave or design.post
+    if wave_label is not None:
+        keep = (frame[design.time].astype("string") == wave_label).fillna(False).to_numpy(dtype=bool)
+    else:
+        keep = np.ones(len(frame), dtype=bool)
+    values = outcome.to_numpy(np.float64)[keep]
+    answered = ~np.isnan(values)
+    values = values[answered]
+    if values.size == 0:
+        raise NotTestable(f"no answered outcome in wave '{wave_label}'")
+    if not np.isin(values, [0.0, 1.0]).all():
+        raise DataError("a share needs a 0/1 outcome", file=file, column=spec.outcome.name,
+                        fix="code the outcome 1 = reported, 0 = not reported")
+    n = values.size
+    share = float(values.mean())
+    counts = {"rows_in_source": len(frame), "observations": n, "rows_missing_outcome": int((~answered).sum())}
+    n_clusters = None
+    rule: dict[str, Any]
+    se_type = inference.se
+    deff = 1.0
+    if design.cluster:
+        clusters = cluster_codes(frame.loc[keep, design.cluster].astype("string").to_numpy()[answered])[1]
+        n_clusters = int(clusters.max()) + 1
+        method, rule = few_cluster_decision(spec, n_clusters)
+        if rule["fired"]:  # a Wilson interval has no bootstrap form: use the bias-reduced CR2 design effect
+            se_type = "CR2"
+            rule["reason"] += "; for a share the CR2 variance sets the design effect of the Wilson interval"
+        if se_type != "iid" and share not in (0.0, 1.0):
+            fit = fit_within(values, np.ones((n, 1)), fixed_effects=[], clusters=clusters)
+            cluster_var = float(covariance(fit, se_type)[0, 0])
+            deff = max(1.0, cluster_var / (share * (1 - share) / n))
+    else:
+        rule = {"name": "few_clusters", "fired": False, "reason": "no cluster column: the rule does not apply"}
+    n_effective = n / deff
+    low, high = wilson_interval(share, n_effective, inference.ci_level)
+    p0 = options.null_share
+    score = (share - p0) / math.sqrt(p0 * (1 - p0) / n_effective)
+    p_two = float(2 * stats.norm.sf(abs(score)))
+    if inference.tails == "one" and spec.direction != "any":
+        p = float(stats.norm.sf(score) if spec.direction == "increase" else stats.norm.cdf(score))
+    else:
+        p = p_two
+    std_error = math.sqrt(share * (1 - share) / n_effective)
+    s_low, s_high = wilson_interval(share, n_effective, 1 - 2 * inference.alpha)
+    record = {"primary": f"wilson ({se_type} design effect)", "registered_se": inference.se, "rule": rule,
+              "design_effect": deff, "effective_n": n_effective, "null_share": p0,
+              "sesoi_interval": [s_low, s_high], "null": p0, "statement": f"{100 * share:.0f}% "
+              f"({100 * inference.ci_level:g}% CI {100 * low:.0f}% to {100 * high:.0f}%)"}
+    if wave_label is not None:
+        record["wave"] = wave_label
+    extras = {"share": share, "inference": record, "statement": record["statement"],
+              "note": "estimate is the share; the p-value tests the registered null share"}
+    return EstimateResult(estimate=share, std_error=std_error, ci_low=low, ci_high=high, ci_level=inference.ci_level,
+                          p_value=p, p_value_two_sided=p_two, df=None, n=n, n_clusters=n_clusters,
+                          se_type=f"wilson_{se_type}", counts=counts, extras=extras)
+
+
+__all__ = ["fit_knowledge_gain", "fit_share", "wilson_interval"]

@@ -1,0 +1,711 @@
+"""Staggered-adoption difference-in-differences (Callaway and Sant'Anna 2021) on a unit x period panel.
+
+``ATT(g, t)`` is the average effect at period ``t`` for the cohort first treated at period ``g``. Each cell compares
+the cohort's change from a base period with the change of a comparison set (never-treated units, or units not yet
+treated by ``max(t, base)``), unconditionally, by outcome regression (OR) or doubly robust (DR, Sant'Anna and Zhao
+2020) on pre-treatment covariates. The numbers follow R's ``did`` package (``att_gt`` / ``aggte``): the same cells,
+base periods, influence functions and aggregation weights (including the estimation effect of the weights); the
+tests check this on the minimum-wage county panel to 1e-6.
+
+Inference is by the influence function, summed within clusters. Uniform bands and the joint pre-trend test use a
+seeded multiplier bootstrap (Mammen weights) over clusters.
+
+One departure from ``did``, because campaign designs have it: a cohort with a single unit has no estimable
+treated-side variance (its influence function is identically zero), which would make intervals far too narrow.
+For such a cohort the treated unit's idiosyncratic variance is taken from the comparison units of each cell
+("pooled" variance, assuming the treated unit's noise is like a comparison unit's): the cell's comparison
+deviations enter as extra, independent rows of the influence function. The cohorts this applies to are listed
+in the results.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+from ..errors import DataError, EstimationError
+from ..outcomes import numeric_column
+
+__all__ = [
+    "StaggeredPanel", "AttGT", "Aggregate", "prepare_panel", "att_gt", "aggregate", "multiplier_bootstrap",
+    "twfe_did", "TwfeResult", "relative_magnitude_bounds", "pretrend_test",
+]
+
+NEVER = -1  # cohort code of never-treated units
+MAMMEN_P = (math.sqrt(5) + 1) / (2 * math.sqrt(5))
+
+
+# --------------------------------------------------------------------------------------------------- panel
+
+
+@dataclass(frozen=True)
+class StaggeredPanel:
+    """A unit x period panel in wide form: ``y[i, t]`` (NaN where unobserved), each unit's cohort and cluster.
+
+    ``cohort[i]`` is the index of unit i's first treated period, or ``NEVER``. ``covariates`` are time-invariant
+    unit characteristics (N x k). ``period_labels`` name the columns of ``y``.
+    """
+
+    y: NDArray[np.float64]
+    cohort: NDArray[np.intp]
+    cluster: NDArray[np.intp]
+    covariates: NDArray[np.float64]
+    unit_labels: tuple[str, ...]
+    period_labels: tuple[str, ...]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_units(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def n_periods(self) -> int:
+        return self.y.shape[1]
+
+
+def _dates(frame: pd.DataFrame, column: str, *, file: str, allow_missing: bool) -> pd.Series:
+    raw = frame[column]
+    text = raw.astype("string").str.strip()
+    text = text.mask(text == "")
+    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+    bad = int((parsed.isna() & text.notna()).sum())
+    if bad:
+        raise DataError(f"{bad} value{'s' if bad != 1 else ''} not readable as dates", file=file, column=column,
+                        fix="write dates as YYYY-MM-DD")
+    if not allow_missing and parsed.isna().any():
+        raise DataError(f"{int(parsed.isna().sum())} missing dates", file=file, column=column,
+                        fix="every row needs a date")
+    return parsed.dt.tz_localize(None) if parsed.dt.tz is not None else parsed
+
+
+def _period_index(dates: pd.Series, period: str, origin: pd.Timestamp) -> NDArray[np.int64]:
+    days = ((dates - origin) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
+    if period == "day":
+        return np.floor(days).astype(np.int64)
+    # Calendar weeks starting on Monday, counted from the Monday on or before the first date.
+    monday = origin - pd.Timedelta(days=int(origin.weekday()))
+    return np.floor(((dates - monday) / pd.Timedelta(days=1)).to_numpy(dtype="float64") / 7).astype(np.int64)
+
+
+def prepare_panel(frame: pd.DataFrame, outcome: pd.Series, *, unit: str, time: str, adoption: str,
+                  treatment: str | None, cluster: str | None, covariates: tuple[str, ...] = (),
+                  period: Literal["day", "week"] = "day", file: str = "<data>") -> StaggeredPanel:
+    """Validate a long unit-day frame and turn it into a wide unit x period panel.
+
+    Rows whose outcome is missing are skipped (counted). With ``period="week"`` the period value is the mean
+    over the week's observed days; in a unit's adoption week only the days from its adoption date on are used,
+    so that untreated days do not dilute the first treated period.
+    """
+    if len(outcome) != len(frame):
+        raise EstimationError("the outcome has a different number of rows than the data")
+    counts: dict[str, int] = {"rows_in_source": len(frame)}
+    units = frame[unit].astype("string")
+    if units.isna().any():
+        raise DataError(f"{int(units.isna().sum())} missing unit identifiers", file=file, column=unit,
+                        fix="every row needs a unit id")
+    dates = _dates(frame, time, file=file, allow_missing=False)
+    if frame.duplicated([unit, time]).any() if len(frame) else False:
+        dup = int(frame.duplicated([unit, time]).sum())
+        raise DataError(f"{dup} duplicate unit-{time} rows", file=file, column=time,
+                        fix="remove duplicates first (oca_experiments.engagement.build_daily_panel counts them)")
+    starts = _dates(frame, adoption, file=file, allow_missing=True)
+    per_unit_starts = starts.groupby(units.to_numpy()).nunique(dropna=True)
+    if (per_unit_starts > 1).any():
+        raise DataError(f"{int((per_unit_starts > 1).sum())} units have more than one adoption date", file=file,
+                        column=adoption, fix="each unit adopts once: give the same start date on all its rows")
+    if treatment is not None:
+        treated = numeric_column(frame, treatment, file=file)
+        if treated.isna().any() or not treated.isin([0.0, 1.0]).all():
+            raise DataError("treatment must be coded 0/1 on every row", file=file, column=treatment,
+                            fix="recode the treatment column to 0 (comparison) and 1 (treated)")
+        has_start = starts.groupby(units.to_numpy()).transform(lambda s: s.notna().any()).to_numpy(dtype=bool)
+        mismatch = int(((treated.to_numpy() == 1) != has_start).sum())
+        if mismatch:
+            raise DataError(f"{mismatch} rows where treatment and adoption date disagree (treated units need an "
+                            "adoption date, comparison units none)", file=file, column=adoption,
+                            fix=f"give every unit with {treatment} = 1 its start date and leave it empty otherwise")
+    y_daily = pd.to_numeric(outcome, errors="coerce").to_numpy(dtype="float64")
+    observed = np.isfinite(y_daily)
+    counts["rows_missing_outcome"] = int((~observed).sum())
+
+    origin = dates.min()
+    unit_codes, unit_labels = pd.factorize(units, sort=True)
+    period_of_row = _period_index(dates, period, origin)
+    start_by_unit = starts.groupby(unit_codes).min().reindex(range(len(unit_labels)))
+    start_period = np.full(len(unit_labels), NEVER, dtype=np.int64)
+    has = start_by_unit.notna().to_numpy()
+    if has.any():
+        start_period[has] = _period_index(start_by_unit[has], period, origin)
+    if period == "week":
+        # In the adoption week keep only the treated days (from the adoption date on).
+        row_start = start_by_unit.to_numpy()[unit_codes]
+        row_start_period = start_period[unit_codes]
+        early = (row_start_period == period_of_row) & (dates.to_numpy() < row_start)
+        counts["adoption_week_days_before_start_skipped"] = int((early & observed).sum())
+        observed = observed & ~early
+
+    first_period, last_period = int(period_of_row.min()), int(period_of_row.max())
+    n_periods = last_period - first_period + 1
+    keep = observed
+    sums = np.zeros((len(unit_labels), n_periods))
+    hits = np.zeros((len(unit_labels), n_periods))
+    np.add.at(sums, (unit_codes[keep], period_of_row[keep] - first_period), y_daily[keep])
+    np.add.at(hits, (unit_codes[keep], period_of_row[keep] - first_period), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = np.where(hits > 0, sums / np.where(hits > 0, hits, 1.0), np.nan)
+
+    cohort = np.where(start_period == NEVER, NEVER, start_period - first_period).astype(np.intp)
+    # A unit adopting after the panel ends is untreated throughout the window (as R's did does).
+    late = cohort >= n_periods
+    counts["units_adopting_after_window"] = int(late.sum())
+    cohort[late] = NEVER
+    if period == "day":
+        labels = tuple(str((origin + pd.Timedelta(days=int(p))).date()) for p in range(first_period, last_period + 1))
+    else:
+        monday = origin - pd.Timedelta(days=int(origin.weekday()))
+        labels = tuple(str((monday + pd.Timedelta(weeks=int(p))).date()) for p in range(first_period, last_period + 1))
+
+    if cluster:
+        cl = frame[cluster].astype("string")
+        if cl.isna().any():
+            raise DataError(f"{int(cl.isna().sum())} missing cluster identifiers", file=file, column=cluster,
+                            fix="every row needs a cluster id")
+        per_unit = cl.groupby(unit_codes).nunique()
+        if (per_unit > 1).any():
+            raise DataError(f"{int((per_unit > 1).sum())} units belong to more than one cluster", file=file,
+                            column=cluster, fix="cluster at the unit or a coarser level (e.g. the page)")
+        cluster_codes = pd.factorize(cl.groupby(unit_codes).first().reindex(range(len(unit_labels))),
+                                     sort=True)[0].astype(np.intp)
+    else:
+        cluster_codes = np.arange(len(unit_labels), dtype=np.intp)
+
+    cov = np.empty((len(unit_labels), 0))
+    if covariates:
+        blocks = []
+        for name in covariates:
+            values = numeric_column(frame, name, file=file)
+            if values.isna().any():
+                raise DataError(f"{int(values.isna().sum())} missing covariate values", file=file, column=name,
+                                fix="impute or drop the covariate in the spec")
+            varying = values.groupby(unit_codes).nunique()
+            if (varying > 1).any():
+                raise DataError(f"covariate varies within {int((varying > 1).sum())} units", file=file,
+                                column=name, fix="use pre-treatment unit characteristics that are constant per unit")
+            blocks.append(values.groupby(unit_codes).first().reindex(range(len(unit_labels))).to_numpy())
+        cov = np.column_stack(blocks)
+    counts["units"] = len(unit_labels)
+    counts["periods"] = n_periods
+    return StaggeredPanel(y=y, cohort=cohort, cluster=cluster_codes, covariates=cov,
+                          unit_labels=tuple(map(str, unit_labels)), period_labels=labels, counts=counts)
+
+
+# --------------------------------------------------------------------------------------------------- ATT(g,t)
+
+
+@dataclass(frozen=True)
+class AttGT:
+    """Every estimable ATT(g, t) cell, with its influence-function contributions.
+
+    ``psi`` has one row per unit plus one row per pooled-variance pseudo-unit: the estimation error of cell k is
+    approximately ``psi[:, k].sum()``; its variance is the sum of squares of the cluster sums. ``row_cluster``
+    maps rows to clusters (pseudo-units are clusters of their own).
+    """
+
+    group: NDArray[np.intp]
+    time: NDArray[np.intp]
+    base: NDArray[np.intp]
+    att: NDArray[np.float64]
+    psi: NDArray[np.float64]
+    row_cluster: NDArray[np.intp]
+    n_treated: NDArray[np.intp]
+    n_control: NDArray[np.intp]
+    unit_cohort: NDArray[np.intp]
+    n_units: int
+    pooled_cohorts: tuple[int, ...]
+    control_group: str
+    method: str
+    base_period: str
+
+    @property
+    def post(self) -> NDArray[np.bool_]:
+        return self.time >= self.group
+
+    def std_errors(self) -> NDArray[np.float64]:
+        return cluster_std_errors(self.psi, self.row_cluster)
+
+
+def cluster_std_errors(psi: NDArray[np.float64], row_cluster: NDArray[np.intp]) -> NDArray[np.float64]:
+    summed = _cluster_sums(psi, row_cluster)
+    return np.sqrt(np.sum(summed ** 2, axis=0))
+
+
+def _cluster_sums(psi: NDArray[np.float64], row_cluster: NDArray[np.intp]) -> NDArray[np.float64]:
+    n_clusters = int(row_cluster.max()) + 1
+    out = np.zeros((n_clusters, psi.shape[1]))
+    np.add.at(out, row_cluster, psi)
+    return out
+
+
+def _logit(d: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Logistic regression coefficients by Newton-Raphson (converged to machine precision, as glm is close to)."""
+    beta = np.zeros(x.shape[1])
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(x @ beta)))
+        w = p * (1 - p)
+        step = np.linalg.solve((x * w[:, None]).T @ x, x.T @ (d - p))
+        beta += step
+        if np.max(np.abs(step)) < 1e-13 * (1 + np.max(np.abs(beta))):
+            break
+    return beta
+
+
+def _cell_unconditional(dy: NDArray[np.float64], d: NDArray[np.bool_]) -> tuple[float, NDArray[np.float64]]:
+    treated, control = dy[d], dy[~d]
+    att = float(treated.mean() - control.mean())
+    psi = np.empty_like(dy)
+    psi[d] = (treated - treated.mean()) / treated.size
+    psi[~d] = -(control - control.mean()) / control.size
+    return att, psi
+
+
+def _cell_or(dy: NDArray[np.float64], d: NDArray[np.bool_], x: NDArray[np.float64]) -> tuple[float,
+                                                                                              NDArray[np.float64]]:
+    """Outcome regression (DRDID::reg_did_panel); returns the ATT and psi = IF / n."""
+    n = dy.size
+    df = d.astype(np.float64)
+    xc = x[~d]
+    beta = np.linalg.lstsq(xc, dy[~d], rcond=None)[0]
+    out_delta = x @ beta
+    w_treat = df
+    w_cont = df
+    att_treat = w_treat * dy
+    att_cont = w_cont * out_delta
+    eta_treat = att_treat.mean() / w_treat.mean()
+    eta_cont = att_cont.mean() / w_cont.mean()
+    w_ols = 1.0 - df
+    xpx_inv = np.linalg.inv((x * w_ols[:, None]).T @ x / n)
+    lin_ols = (w_ols * (dy - out_delta))[:, None] * x @ xpx_inv
+    inf_treat = (att_treat - w_treat * eta_treat) / w_treat.mean()
+    m1 = (w_cont[:, None] * x).mean(axis=0)
+    inf_control = ((att_cont - w_cont * eta_cont) + lin_ols @ m1) / w_cont.mean()
+    return float(eta_treat - eta_cont), (inf_treat - inf_control) / n
+
+
+def _cell_dr(dy: NDArray[np.float64], d: NDArray[np.bool_], x: NDArray[np.float64]) -> tuple[float,
+                                                                                              NDArray[np.float64]]:
+    """Doubly robust DiD (DRDID::drdid_panel, logit propensity score); returns the ATT and psi = IF / n."""
+    n = dy.size
+    df = d.astype(np.float64)
+    gamma = _logit(df, x)
+    ps = 1.0 / (1.0 + np.exp(-(x @ gamma)))
+    ps = np.minimum(ps, 1 - 1e-6)
+    beta = np.linalg.lstsq(x[~d], dy[~d], rcond=None)[0]
+    out_delta = x @ beta
+    w_treat = df
+    w_cont = ps * (1 - df) / (1 - ps)
+    resid = dy - out_delta
+    att_treat = w_treat * resid
+    att_cont = w_cont * resid
+    eta_treat = att_treat.mean() / w_treat.mean()
+    eta_cont = att_cont.mean() / w_cont.mean()
+    w_ols = 1.0 - df
+    xpx_inv = np.linalg.inv((x * w_ols[:, None]).T @ x / n)
+    lin_ols = (w_ols * resid)[:, None] * x @ xpx_inv
+    hessian = np.linalg.inv((x * (ps * (1 - ps))[:, None]).T @ x) * n
+    lin_ps = ((df - ps)[:, None] * x) @ hessian
+    inf_treat = ((att_treat - w_treat * eta_treat) - lin_ols @ (w_treat[:, None] * x).mean(axis=0)) / w_treat.mean()
+    m2 = (w_cont * (resid - eta_cont))[:, None] * x
+    inf_control = ((att_cont - w_cont * eta_cont) + lin_ps @ m2.mean(axis=0)
+                   - lin_ols @ (w_cont[:, None] * x).mean(axis=0)) / w_cont.mean()
+    return float(eta_treat - eta_cont), (inf_treat - inf_control) / n
+
+
+def att_gt(panel: StaggeredPanel, *, control_group: Literal["never_treated", "not_yet_treated"] = "never_treated",
+           method: Literal["dr", "or"] = "dr", base_period: Literal["varying", "universal"] = "varying",
+           anticipation: int = 0, pool_singleton_cohorts: bool = True) -> AttGT:
+    """All ATT(g, t) cells of the panel (R did's ``att_gt`` with ``panel = TRUE``).
+
+    A cell uses the units observed in both its periods. Without covariates the OR and DR estimators reduce to
+    the difference of mean changes (computed directly).
+    """
+    # Units treated before their first possible pre-period are dropped entirely, as in did.
+    usable = (panel.cohort == NEVER) | (panel.cohort - anticipation >= 1)
+    y, cohort = panel.y[usable], panel.cohort[usable]
+    unit_cluster = pd.factorize(panel.cluster[usable])[0].astype(np.intp)
+    n_units, n_periods = y.shape
+    x_full = np.column_stack([np.ones(n_units), panel.covariates[usable]])
+    has_cov = panel.covariates.shape[1] > 0
+    cohorts = sorted(int(g) for g in np.unique(cohort) if g != NEVER)
+    # Cohorts treated in the first period (after anticipation) have no pre-period and are dropped, as in did.
+    groups = [g for g in cohorts if g - anticipation >= 1]
+    if not groups:
+        raise EstimationError("no treated cohort has a pre-treatment period in the panel",
+                              fix="the panel must start before the first adoption date")
+    never = cohort == NEVER
+    cells: list[tuple[int, int, int]] = []
+    for g in groups:
+        for t in range(n_periods):
+            if base_period == "universal":
+                base = g - 1 - anticipation  # the reference cell t == base is kept as 0, as did reports it
+            else:
+                base = g - 1 - anticipation if t >= g else t - 1
+                if base < 0:
+                    continue
+            cells.append((g, t, base))
+
+    att = np.full(len(cells), np.nan)
+    psi = np.zeros((n_units, len(cells)))
+    n_treated = np.zeros(len(cells), dtype=np.intp)
+    n_control = np.zeros(len(cells), dtype=np.intp)
+    singleton = {g for g in groups if int((cohort == g).sum()) == 1} if pool_singleton_cohorts else set()
+    pseudo = {g: np.zeros((n_units, len(cells))) for g in singleton}
+    keep = np.zeros(len(cells), dtype=bool)
+    for k, (g, t, base) in enumerate(cells):
+        if control_group == "never_treated":
+            control = never
+        else:
+            control = never | ((cohort > max(t, base) + anticipation) & (cohort != g))
+        if t == base:
+            att[k], keep[k] = 0.0, True
+            continue
+        in_cell = ((cohort == g) | control) & np.isfinite(y[:, t]) & np.isfinite(y[:, base])
+        d = (cohort == g)[in_cell]
+        if d.sum() == 0 or (~d).sum() == 0:
+            continue
+        dy = y[in_cell, t] - y[in_cell, base]
+        if not has_cov:
+            estimate, contribution = _cell_unconditional(dy, d)
+        elif (~d).sum() <= x_full.shape[1] or d.sum() < 1:
+            continue
+        elif method == "or":
+            estimate, contribution = _cell_or(dy, d, x_full[in_cell])
+        else:
+            estimate, contribution = _cell_dr(dy, d, x_full[in_cell])
+        att[k] = estimate
+        psi[in_cell, k] = contribution
+        n_treated[k], n_control[k] = int(d.sum()), int((~d).sum())
+        keep[k] = True
+        if g in singleton and (~d).sum() > 1:
+            # Pooled variance: the treated unit's noise is taken to be like a comparison unit's.
+            controls = dy[~d]
+            pseudo[g][np.flatnonzero(in_cell)[~d], k] = (controls - controls.mean()) / math.sqrt(controls.size - 1)
+    # One pseudo-row per (singleton cohort, comparison unit), independent of everything else.
+    pseudo_rows = [pseudo[g] for g in sorted(singleton)]
+    index = np.flatnonzero(keep)
+    psi = psi[:, index]
+    row_cluster = unit_cluster.copy()
+    if pseudo_rows:
+        extra = np.vstack([rows[:, index] for rows in pseudo_rows])
+        used = np.any(extra != 0, axis=1)
+        extra = extra[used]
+        psi = np.vstack([psi, extra])
+        row_cluster = np.concatenate([row_cluster, row_cluster.max() + 1 + np.arange(extra.shape[0])])
+    cells_arr = np.array(cells, dtype=np.intp).reshape(-1, 3)[index]
+    return AttGT(group=cells_arr[:, 0], time=cells_arr[:, 1], base=cells_arr[:, 2], att=att[index], psi=psi,
+                 row_cluster=row_cluster.astype(np.intp), n_treated=n_treated[index], n_control=n_control[index],
+                 unit_cohort=cohort, n_units=n_units, pooled_cohorts=tuple(sorted(singleton)),
+                 control_group=control_group, method=method if has_cov else "unconditional",
+                 base_period=base_period)
+
+
+# --------------------------------------------------------------------------------------------------- aggregation
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """Aggregated effects (one or more), each a weighted sum of ATT(g, t) cells, with psi like ``AttGT.psi``."""
+
+    kind: str
+    labels: tuple[int, ...]
+    estimate: NDArray[np.float64]
+    psi: NDArray[np.float64]
+    row_cluster: NDArray[np.intp]
+    overall: float
+    overall_psi: NDArray[np.float64]
+
+    def std_errors(self) -> NDArray[np.float64]:
+        return cluster_std_errors(self.psi, self.row_cluster)
+
+    def overall_std_error(self) -> float:
+        return float(cluster_std_errors(self.overall_psi[:, None], self.row_cluster)[0])
+
+
+def _weights_influence(cells: NDArray[np.intp], cell_group: NDArray[np.intp], unit_cohort: NDArray[np.intp],
+                       n_rows: int, prob: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Estimation effect of the cohort-share weights (did's ``wif``), per row, in psi units (IF / n)."""
+    n_units = unit_cohort.size
+    pk = prob[cells]
+    total = pk.sum()
+    member = (unit_cohort[:, None] == cell_group[cells][None, :]).astype(np.float64)
+    if1 = (member - pk[None, :]) / total
+    if2 = np.sum(member - pk[None, :], axis=1)[:, None] * (pk / total ** 2)[None, :]
+    out = np.zeros((n_rows, cells.size))
+    out[:n_units] = (if1 - if2) / n_units
+    return out
+
+
+def aggregate(cells: AttGT, kind: Literal["simple", "event_time", "group"], *,
+              event_window: tuple[int, int] | None = None) -> Aggregate:
+    """R did's ``aggte``: simple (post cells weighted by cohort size), event-time (dynamic) or by group."""
+    n_rows = cells.psi.shape[0]
+    share = {int(g): float(np.mean(cells.unit_cohort == g)) for g in np.unique(cells.group)}
+    prob = np.array([share[int(g)] for g in cells.group])
+    post = cells.post
+
+    def combine(which: NDArray[np.intp], weights: NDArray[np.float64], with_wif: bool) -> tuple[float, NDArray]:
+        est = float(cells.att[which] @ weights)
+        contrib = cells.psi[:, which] @ weights
+        if with_wif:
+            contrib = contrib + _weights_influence(which, cells.group, cells.unit_cohort, n_rows, prob) @ \
+                cells.att[which]
+        return est, contrib
+
+    if kind == "simple":
+        which = np.flatnonzero(post)
+        est, contrib = combine(which, prob[which] / prob[which].sum(), True)
+        return Aggregate("simple", (), np.array([est]), contrib[:, None], cells.row_cluster, est, contrib)
+    if kind == "event_time":
+        event = cells.time - cells.group
+        lo, hi = (int(event.min()), int(event.max())) if event_window is None else event_window
+        labels, estimates, contribs = [], [], []
+        for e in range(lo, hi + 1):
+            which = np.flatnonzero(event == e)
+            if which.size == 0:
+                continue
+            est, contrib = combine(which, prob[which] / prob[which].sum(), True)
+            labels.append(e)
+            estimates.append(est)
+            contribs.append(contrib)
+        psi = np.column_stack(contribs)
+        est_arr = np.array(estimates)
+        post_idx = [i for i, e in enumerate(labels) if e >= 0]
+        if not post_idx:
+            raise EstimationError("no post-treatment event times in the window")
+        overall = float(est_arr[post_idx].mean())
+        overall_psi = psi[:, post_idx].mean(axis=1)
+        return Aggregate("event_time", tuple(labels), est_arr, psi, cells.row_cluster, overall, overall_psi)
+    if kind == "group":
+        groups = sorted({int(g) for g in cells.group})
+        estimates, contribs = [], []
+        for g in groups:
+            which = np.flatnonzero((cells.group == g) & post)
+            estimates.append(float(cells.att[which].mean()))
+            contribs.append(cells.psi[:, which].mean(axis=1))
+        est_arr = np.array(estimates)
+        psi = np.column_stack(contribs)
+        pg = np.array([share[g] for g in groups])
+        weights = pg / pg.sum()
+        overall = float(est_arr @ weights)
+        # Weight estimation effect with one "cell" per group.
+        unit_cohort = cells.unit_cohort
+        member = (unit_cohort[:, None] == np.array(groups)[None, :]).astype(np.float64)
+        if1 = (member - pg[None, :]) / pg.sum()
+        if2 = np.sum(member - pg[None, :], axis=1)[:, None] * (pg / pg.sum() ** 2)[None, :]
+        wif = np.zeros((n_rows, len(groups)))
+        wif[:unit_cohort.size] = (if1 - if2) / unit_cohort.size
+        overall_psi = psi @ weights + wif @ est_arr
+        return Aggregate("group", tuple(groups), est_arr, psi, cells.row_cluster, overall, overall_psi)
+    raise ValueError(f"unknown aggregation {kind!r}")
+
+
+# --------------------------------------------------------------------------------------------------- bootstrap
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    std_errors: NDArray[np.float64]
+    uniform_critical_value: float
+    draws: NDArray[np.float64]  # (B, K) bootstrap estimation errors
+
+
+def multiplier_bootstrap(psi: NDArray[np.float64], row_cluster: NDArray[np.intp], *, draws: int, seed: int,
+                         alpha: float) -> Bootstrap:
+    """Multiplier bootstrap over clusters with Mammen weights (as did's ``mboot``).
+
+    Standard errors are the bootstrap interquartile range over that of the normal; the uniform critical value is
+    the 1 - alpha quantile of the largest absolute t-statistic across the columns.
+    """
+    sums = _cluster_sums(psi, row_cluster)
+    rng = np.random.default_rng(seed)
+    # Mammen's two-point weights: mean 0, variance 1, third moment 1.
+    low, high = (1 - math.sqrt(5)) / 2, (1 + math.sqrt(5)) / 2
+    v = np.where(rng.random((draws, sums.shape[0])) < MAMMEN_P, low, high)
+    boot = v @ sums
+    q75, q25 = np.quantile(boot, [0.75, 0.25], axis=0)
+    se = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
+    usable = se > np.sqrt(np.finfo(float).eps) * (1 + np.abs(boot).max())
+    if not usable.any():
+        return Bootstrap(se, float("nan"), boot)
+    t_max = np.max(np.abs(boot[:, usable]) / se[usable], axis=1)
+    crit = float(np.quantile(t_max, 1 - alpha))
+    return Bootstrap(se, crit, boot)
+
+
+def pretrend_test(estimates: NDArray[np.float64], psi: NDArray[np.float64], row_cluster: NDArray[np.intp],
+                  boot: Bootstrap | None) -> dict[str, Any]:
+    """Joint test that every pre-treatment estimate is zero.
+
+    A Wald chi-square test when the covariance matrix has full rank (fewer estimates than clusters); the sup-t
+    bootstrap test (largest |t| against its bootstrap distribution) always, since with many periods and few
+    clusters the Wald covariance is singular.
+    """
+    k = estimates.size
+    result: dict[str, Any] = {"n_estimates": int(k)}
+    if k == 0:
+        return {**result, "wald_stat": None, "wald_p_value": None, "sup_t_p_value": None}
+    sums = _cluster_sums(psi, row_cluster)
+    vcov = sums.T @ sums
+    rank = int(np.linalg.matrix_rank(vcov)) if k else 0
+    if rank == k and sums.shape[0] > k:
+        stat = float(estimates @ np.linalg.solve(vcov, estimates))
+        result.update(wald_stat=stat, wald_df=k, wald_p_value=float(stats.chi2.sf(stat, k)))
+    else:
+        result.update(wald_stat=None, wald_df=k, wald_p_value=None,
+                      wald_note=f"covariance rank {rank} < {k} estimates: Wald test not available")
+    if boot is not None:
+        se = np.sqrt(np.diag(vcov))
+        ok = se > 0
+        observed = float(np.max(np.abs(estimates[ok]) / se[ok])) if ok.any() else float("nan")
+        t_boot = np.max(np.abs(boot.draws[:, ok]) / se[ok], axis=1) if ok.any() else np.array([np.nan])
+        result.update(sup_t_stat=observed, sup_t_p_value=float(np.mean(t_boot >= observed)))
+    return result
+
+
+# --------------------------------------------------------------------------------------------------- TWFE
+
+
+@dataclass(frozen=True)
+class TwfeResult:
+    estimate: float
+    std_error: float
+    n_obs: int
+    n_clusters: int
+    df: int
+    weights_negative: int
+    weights_negative_sum: float
+    treated_cells: int
+
+
+def _two_way_demean(values: NDArray[np.float64], unit: NDArray[np.intp], time: NDArray[np.intp], n_unit: int,
+                    n_time: int, balanced: bool, tol: float = 1e-12, max_iter: int = 10_000) -> NDArray[np.float64]:
+    """Within transformation for unit and time effects: exact in one pass when the panel is balanced, otherwise
+    alternating projections (as fixest) until the largest group mean is below ``tol``."""
+    out = values.astype(np.float64, copy=True)
+    unit_n = np.bincount(unit, minlength=n_unit).astype(np.float64)
+    time_n = np.bincount(time, minlength=n_time).astype(np.float64)
+    if balanced:
+        unit_mean = np.bincount(unit, weights=out, minlength=n_unit) / unit_n
+        time_mean = np.bincount(time, weights=out, minlength=n_time) / time_n
+        return out - unit_mean[unit] - time_mean[time] + out.mean()
+    for _ in range(max_iter):
+        unit_mean = np.bincount(unit, weights=out, minlength=n_unit) / unit_n
+        out -= unit_mean[unit]
+        time_mean = np.bincount(time, weights=out, minlength=n_time) / time_n
+        out -= time_mean[time]
+        if max(np.abs(unit_mean).max(), np.abs(time_mean).max()) < tol:
+            break
+    return out
+
+
+def twfe_did(y: NDArray[np.float64], unit: NDArray, time: NDArray, treated: NDArray[np.float64],
+             cluster: NDArray | None = None) -> TwfeResult:
+    """``y ~ D | unit + time`` with CR1 standard errors (fixest's small-sample conventions: K counts the
+    non-nested fixed effects), plus the implicit weights TWFE puts on each treated cell (de Chaisemartin and
+    D'Haultfoeuille 2020): negative weights mean later-vs-earlier "forbidden" comparisons (Goodman-Bacon 2021).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    d = np.asarray(treated, dtype=np.float64)
+    unit_codes, unit_levels = pd.factorize(np.asarray(unit))
+    time_codes, time_levels = pd.factorize(np.asarray(time))
+    n_unit, n_time = len(unit_levels), len(time_levels)
+    n = y.size
+    balanced = n == n_unit * n_time and not np.any(
+        np.bincount(unit_codes.astype(np.int64) * n_time + time_codes, minlength=n_unit * n_time) != 1)
+    d_t = _two_way_demean(d, unit_codes, time_codes, n_unit, n_time, balanced)
+    y_t = _two_way_demean(y, unit_codes, time_codes, n_unit, n_time, balanced)
+    dd = float(d_t @ d_t)
+    if dd <= 1e-12 * n:
+        raise EstimationError("the treatment indicator is collinear with the unit and period effects")
+    beta = float(d_t @ y_t) / dd
+    resid = y_t - beta * d_t
+    cl_codes = unit_codes if cluster is None else pd.factorize(np.asarray(cluster))[0]
+    n_cl = int(cl_codes.max()) + 1
+    score = np.bincount(cl_codes, weights=d_t * resid, minlength=n_cl)
+    # fixest: unit effects nested in the clusters cost no degrees of freedom; time effects do (minus one shared).
+    unit_nested = bool(np.all(np.bincount(unit_codes, minlength=n_unit) > 0)) and _nested(unit_codes, cl_codes)
+    k = 1 + (n_time - 1) + (1 if unit_nested else n_unit)
+    factor = n_cl / (n_cl - 1) * (n - 1) / (n - k)
+    var = factor * float(score @ score) / dd ** 2
+    treated_cells = d > 0
+    w = d_t[treated_cells] / float(d_t[treated_cells].sum())
+    return TwfeResult(beta, math.sqrt(var), n, n_cl, n_cl - 1, int((w < 0).sum()), float(w[w < 0].sum()),
+                      int(treated_cells.sum()))
+
+
+def _nested(inner: NDArray[np.intp], outer: NDArray[np.intp]) -> bool:
+    first = np.full(int(inner.max()) + 1, -1, dtype=np.int64)
+    first[inner] = outer
+    return bool(np.all(first[inner] == outer))
+
+
+# --------------------------------------------------------------------------------------------------- sensitivity
+
+
+def relative_magnitude_bounds(labels: tuple[int, ...], estimates: NDArray[np.float64], psi: NDArray[np.float64],
+                              row_cluster: NDArray[np.intp], *, factors: tuple[float, ...], alpha: float,
+                              boot_draws: int, seed: int) -> dict[str, Any]:
+    """HonestDiD-style relative-magnitude bounds (Rambachan and Roth 2023, Delta^RM(Mbar)).
+
+    The post-treatment violation of parallel trends may change from one period to the next by at most ``Mbar``
+    times the largest such change seen before treatment. For the average post-period event-time effect that
+    bounds the bias by ``Mbar * max_pre |delta_s - delta_{s-1}| * mean_e (e + 1)``. The interval is the bias-
+    widened set plus bootstrap sampling error of its bounds (conservative; not HonestDiD's conditional test).
+    ``breakdown_mbar`` is the largest Mbar whose interval still excludes zero.
+    """
+    events = np.array(labels)
+    pre = events < 0
+    post = events >= 0
+    if pre.sum() < 2 or post.sum() == 0:
+        return {"available": False, "reason": "needs at least two pre-treatment and one post-treatment event time"}
+    order = np.argsort(events[pre])
+    pre_est = estimates[pre][order]
+    pre_psi = psi[:, pre][:, order]
+    # Changes in the pre-period violation between adjacent event times, with the reference -1 normalised to 0
+    # when it is estimated (varying base periods estimate the one-period changes directly).
+    diffs = np.diff(np.concatenate([pre_est, [0.0]]))
+    diffs_psi = np.diff(np.column_stack([pre_psi, np.zeros(pre_psi.shape[0])]), axis=1)
+    max_change = float(np.max(np.abs(diffs)))
+    theta = float(estimates[post].mean())
+    theta_psi = psi[:, post].mean(axis=1)
+    horizon = float(np.mean(events[post] + 1))
+    sums_theta = _cluster_sums(theta_psi[:, None], row_cluster)[:, 0]
+    sums_diffs = _cluster_sums(diffs_psi, row_cluster)
+    rng = np.random.default_rng(seed)
+    low_w, high_w = (1 - math.sqrt(5)) / 2, (1 + math.sqrt(5)) / 2
+    v = np.where(rng.random((boot_draws, sums_theta.size)) < MAMMEN_P, low_w, high_w)
+    theta_b = theta + v @ sums_theta
+    max_b = np.max(np.abs(diffs[None, :] + v @ sums_diffs), axis=1)
+    rows = []
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    for mbar in factors:
+        lower_b = theta_b - mbar * horizon * max_b
+        upper_b = theta_b + mbar * horizon * max_b
+        lower = theta - mbar * horizon * max_change
+        upper = theta + mbar * horizon * max_change
+        ci_low = lower - z * float(np.std(lower_b))
+        ci_high = upper + z * float(np.std(upper_b))
+        rows.append({"mbar": float(mbar), "bound_low": lower, "bound_high": upper, "ci_low": ci_low,
+                     "ci_high": ci_high, "excludes_zero": bool(ci_low > 0 or ci_high < 0)})
+    se_theta = float(np.std(theta_b))
+    room = abs(theta) - z * se_theta
+    breakdown = room / (horizon * (max_change + z * float(np.std(max_b)))) if room > 0 and max_change > 0 else 0.0
+    return {"available": True, "target": "average of post-treatment event-time effects", "estimate": theta,
+            "max_pre_period_change": max_change, "mean_horizon": horizon, "bounds": rows,
+            "breakdown_mbar": float(max(breakdown, 0.0)), "method": "relative magnitudes (Delta^RM), conservative "
+            "bias-widened interval with multiplier-bootstrap sampling error", "seed": seed}

@@ -1,0 +1,158 @@
+"""Shared preparation for the survey estimators: waves, treatment, clusters, covariates, validated before fitting.
+
+**Covariates must be measured before treatment.** A covariate that moved because of the campaign would absorb part
+of its effect. oca knows a covariate is post-treatment in two ways:
+
+1. the study registers it: ``sources.<name>.post_treatment`` in study.yaml lists columns measured after treatment
+   began (refused when the study is planned, before any data is read);
+2. the data show it: in a panel, a covariate whose value differs between the pre and the post wave within a unit
+   was measured (also) after treatment. Baseline characteristics are constant within a unit; use the baseline
+   value as its own column (e.g. ``age_baseline``) if the survey asks again at endline.
+
+Repeated cross-sections interview different people per wave, so only rule 1 can catch them there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ..errors import DataError, EstimationError
+from ..outcomes import numeric_column
+from ..spec import HypothesisSpec
+from ._cluster_inference import randomization_test
+from ._linalg import demean
+
+
+class NotTestable(EstimationError):
+    """The data cannot test the hypothesis as registered (e.g. an arm without clusters)."""
+
+
+def treatment_indicator(frame: pd.DataFrame, column: str, *, file: str) -> pd.Series:
+    values = numeric_column(frame, column, file=file)
+    if values.isna().any():
+        raise DataError(f"{int(values.isna().sum())} missing treatment values", file=file, column=column,
+                        fix="every row needs a 0/1 treatment assignment")
+    if not values.isin([0.0, 1.0]).all():
+        raise DataError("treatment must be coded 0/1", file=file, column=column,
+                        fix="recode the treatment column to 0 (comparison) and 1 (treated)")
+    return values
+
+
+def covariate_matrix(frame: pd.DataFrame, covariates: Sequence[str], *, file: str) -> tuple[np.ndarray, list[str]]:
+    """Numeric covariates as they are; text covariates as dummies (first level dropped)."""
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    for col in covariates:
+        series = frame[col]
+        if series.isna().any():
+            raise DataError(f"{int(series.isna().sum())} missing covariate values", file=file, column=col,
+                            fix="impute or drop the covariate in the spec")
+        if pd.api.types.is_numeric_dtype(series):
+            blocks.append(series.astype("float64").to_numpy()[:, None])
+            names.append(col)
+        else:
+            dummies = pd.get_dummies(series.astype(str), prefix=col, drop_first=True, dtype="float64")
+            blocks.append(dummies.to_numpy())
+            names.extend(dummies.columns)
+    if not blocks:
+        return np.empty((len(frame), 0)), []
+    return np.column_stack(blocks), names
+
+
+def refuse_post_treatment_covariates(frame: pd.DataFrame, covariates: Sequence[str], *, unit: str, time: str,
+                                     waves: Sequence[str], file: str) -> None:
+    """A covariate that changes between the registered waves within a unit was measured after treatment."""
+    if not covariates:
+        return
+    in_waves = frame[time].astype("string").isin(list(waves)).fillna(False).to_numpy(dtype=bool)
+    rows = frame.loc[in_waves, [unit, *covariates]]
+    for col in covariates:
+        values = rows[col].astype("string")
+        changed = values.groupby(rows[unit].astype("string")).nunique(dropna=False)
+        count = int((changed > 1).sum())
+        if count:
+            raise DataError(f"covariate differs between the {' and '.join(waves)} waves within {count} unit"
+                            f"{'s' if count != 1 else ''}: it was measured after treatment began and could absorb "
+                            "part of the effect", file=file, column=col,
+                            fix="use its baseline value as a column that is constant within a unit, or drop it "
+                            "from covariates")
+
+
+@dataclass(frozen=True)
+class Regressor:
+    """One column of a survey regression. ``multiplier`` is set when the column is treatment x multiplier."""
+
+    name: str
+    values: NDArray[np.float64]
+    multiplier: NDArray[np.float64] | None = None
+
+
+@dataclass(frozen=True)
+class ClusterAssignment:
+    labels: tuple[str, ...]
+    codes: NDArray[np.intp]
+    treatment: NDArray[np.float64] | None  # per cluster; None when treatment varies within a cluster
+    blocks: NDArray[np.intp] | None
+    problems: tuple[str, ...] = field(default=())
+
+
+def cluster_codes(values: NDArray[Any]) -> tuple[tuple[str, ...], NDArray[np.intp]]:
+    labels, codes = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+    return tuple(str(v) for v in labels), codes.astype(np.intp)
+
+
+def cluster_assignment(clusters: NDArray[Any], treated: NDArray[np.float64],
+                       blocks: NDArray[Any] | None) -> ClusterAssignment:
+    labels, codes = cluster_codes(clusters)
+    problems = []
+    per_cluster = pd.Series(treated).groupby(codes).agg(["min", "max"])
+    treatment = None
+    if (per_cluster["min"] != per_cluster["max"]).any():
+        problems.append("treatment varies within a cluster, so it was not assigned by cluster")
+    else:
+        treatment = per_cluster["min"].to_numpy(dtype=np.float64)
+    block_codes = None
+    if blocks is not None:
+        block_labels, block_of_row = np.unique(np.asarray(blocks, dtype=str), return_inverse=True)
+        per_block = pd.Series(block_of_row).groupby(codes).nunique()
+        if (per_block > 1).any():
+            problems.append("a cluster lies in more than one randomization block")
+        else:
+            block_codes = pd.Series(block_of_row).groupby(codes).first().to_numpy(dtype=np.intp)
+    return ClusterAssignment(labels, codes, treatment, block_codes, tuple(problems))
+
+
+def randomization_record(spec: HypothesisSpec, y_within: NDArray[np.float64], regressors: Sequence[Regressor],
+                         target: str, *, assignment: ClusterAssignment, fixed_effects: list[NDArray[np.intp]],
+                         observed: float) -> dict[str, Any] | None:
+    """Randomization inference for the target coefficient, when the spec registers it."""
+    settings = spec.inference.randomization
+    if settings is None:
+        return None
+    if assignment.problems:
+        return {"error": "; ".join(assignment.problems)}
+    if settings.blocks and assignment.blocks is None:
+        return {"error": f"blocks column '{settings.blocks}' is not constant within clusters"}
+    n_clusters = len(assignment.labels)
+    onehot = np.zeros((assignment.codes.size, n_clusters))
+    onehot[np.arange(assignment.codes.size), assignment.codes] = 1.0
+    fixed_cols, bases, names = [], [], []
+    for regressor in regressors:
+        if regressor.multiplier is None:
+            fixed_cols.append(regressor.values)
+        else:
+            bases.append(demean(onehot * regressor.multiplier[:, None], fixed_effects))
+            names.append(regressor.name)
+    fixed = demean(np.column_stack(fixed_cols), fixed_effects) if fixed_cols else np.empty((y_within.size, 0))
+    assert assignment.treatment is not None  # no problems recorded: treatment is constant within clusters
+    test = randomization_test(y_within, fixed, bases, assignment.treatment, target=names.index(target),
+                              blocks=assignment.blocks, blocks_label=settings.blocks, draws=settings.draws,
+                              seed=spec.inference.bootstrap.seed, tails=spec.inference.tails,
+                              direction=spec.direction, observed=observed)
+    return test.record()

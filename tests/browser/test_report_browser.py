@@ -1,0 +1,238 @@
+"""The built HTML report and trainer summaries in headless Chromium: no console errors, every image loads.
+
+Chromium is driven over the DevTools protocol with tornado's websocket client (already a dependency of the
+Jupyter kernel), so the test needs no browser-automation package. Debian's ``chromium`` is installed with
+apt-get when missing; the test skips, saying why, only where that is impossible. Screenshots of the first screen
+go to the test's tmp folder and are copied to ``build/browser/`` for humans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "build" / "browser"
+VIEWPORT = {"width": 1280, "height": 900}
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+LOAD_TIMEOUT = 90  # seconds; a cold Chromium on a loaded CI machine is slow
+
+
+def _find_browser() -> str | None:
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _install_chromium() -> str:
+    """Debian's chromium via apt-get, or a skip that says why it cannot be installed here."""
+    if shutil.which("apt-get") is None:
+        pytest.skip("Chromium is not installed and this system has no apt-get to install it "
+                    "(install Debian's 'chromium' package to run the browser check)")
+    if os.geteuid() != 0:
+        pytest.skip("Chromium is not installed and installing it with apt-get needs root "
+                    "(run 'sudo apt-get install chromium')")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            pytest.skip(f"Chromium could not be installed ({' '.join(command)} exited {done.returncode}: {tail[0]})")
+    browser = _find_browser()
+    if browser is None:
+        pytest.skip("apt-get installed 'chromium' but no chromium binary is on PATH")
+    return browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> str:
+    return _find_browser() or _install_chromium()
+
+
+class Chromium:
+    """One headless Chromium with a fresh profile, started and stopped by this test."""
+
+    def __init__(self, binary: str) -> None:
+        self.profile = Path(tempfile.mkdtemp(prefix="oca-chromium-"))
+        self.process = subprocess.Popen(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--disable-dev-shm-usage", f"--user-data-dir={self.profile}", "--remote-debugging-port=0",
+             f"--window-size={VIEWPORT['width']},{VIEWPORT['height']}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.port = self._wait_for_port()
+
+    def _wait_for_port(self) -> int:
+        port_file = self.profile / "DevToolsActivePort"
+        deadline = time.monotonic() + LOAD_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"chromium exited with {self.process.returncode} before it was ready")
+            if port_file.is_file():
+                lines = port_file.read_text(encoding="utf-8").split()
+                if lines:
+                    return int(lines[0])
+            time.sleep(0.1)
+        raise RuntimeError("chromium did not open its DevTools port in time")
+
+    def page_websocket(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/list", timeout=30) as response:
+            targets = json.loads(response.read().decode("utf-8"))
+        return next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=20)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+async def _inspect(websocket_url: str, page: Path, screenshot: Path) -> dict[str, Any]:
+    """Open ``page``; return console errors, external requests and the state of every image; save a screenshot."""
+    from tornado.websocket import websocket_connect
+
+    connection = await websocket_connect(websocket_url, max_message_size=256 * 1024 * 1024)
+    ids = itertools.count(1)
+    events: list[dict[str, Any]] = []
+
+    async def call(method: str, **params: Any) -> dict[str, Any]:
+        message_id = next(ids)
+        await connection.write_message(json.dumps({"id": message_id, "method": method, "params": params}))
+        while True:
+            raw = await asyncio.wait_for(connection.read_message(), timeout=LOAD_TIMEOUT)
+            if raw is None:
+                raise RuntimeError("chromium closed the DevTools connection")
+            message = json.loads(raw)
+            if message.get("id") == message_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            events.append(message)
+
+    async def wait_for(method: str) -> None:
+        if any(e.get("method") == method for e in events):
+            return
+        while True:
+            raw = await asyncio.wait_for(connection.read_message(), timeout=LOAD_TIMEOUT)
+            if raw is None:
+                raise RuntimeError("chromium closed the DevTools connection")
+            message = json.loads(raw)
+            events.append(message)
+            if message.get("method") == method:
+                return
+
+    for domain in ("Page", "Runtime", "Log", "Network"):
+        await call(f"{domain}.enable")
+    await call("Emulation.setDeviceMetricsOverride", width=VIEWPORT["width"], height=VIEWPORT["height"],
+               deviceScaleFactor=1, mobile=False)
+    await call("Page.navigate", url=page.resolve().as_uri())
+    await wait_for("Page.loadEventFired")
+    images = (await call("Runtime.evaluate", returnByValue=True, expression=(
+        "Array.from(document.images).map(i => ({complete: i.complete, width: i.naturalWidth, "
+        "height: i.naturalHeight, alt: i.alt, src: i.currentSrc.slice(0, 40)}))")))["result"]["value"]
+    title = (await call("Runtime.evaluate", expression="document.title", returnByValue=True))["result"]["value"]
+    shot = await call("Page.captureScreenshot", format="png")
+    screenshot.write_bytes(base64.b64decode(shot["data"]))
+    await call("Runtime.evaluate", expression="0")  # drain events emitted while the screenshot was taken
+    connection.close()
+
+    errors = []
+    for event in events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in {"error", "assert"}:
+            errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+        elif method == "Runtime.exceptionThrown":
+            errors.append(params.get("exceptionDetails", {}).get("text", "exception"))
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            errors.append(params["entry"].get("text", "error"))
+    requests = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
+    external = [url for url in requests if not url.startswith(("file:", "data:", "about:"))]
+    return {"errors": errors, "images": images, "external": external, "title": title}
+
+
+def _open(browser: str, page: Path, screenshot: Path) -> dict[str, Any]:
+    chromium = Chromium(browser)
+    try:
+        return asyncio.run(_inspect(chromium.page_websocket(), page, screenshot))
+    finally:
+        chromium.close()
+
+
+FAST_HYPOTHESES = ("h1_horizontal_trust", "h2_vertical_trust", "h6_horizontal_trust_by_sex")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's report and summaries, on a copy of the study with its fast hypotheses only (the sampled models
+    would take minutes). Set OCA_BROWSER_DEMO=1 to check the whole demo instead."""
+    from oca_experiments import run_demo
+    from oca_experiments.summarize._plain import write_summaries
+
+    root = tmp_path_factory.mktemp("browser")
+    study = REPO
+    if not os.environ.get("OCA_BROWSER_DEMO"):
+        study = root / "study"
+        study.mkdir()
+        shutil.copy(REPO / "study.yaml", study / "study.yaml")
+        for folder in ("data_contracts", "analysis", "reports", "locale"):
+            shutil.copytree(REPO / folder, study / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        (study / "hypotheses").mkdir()
+        for hid in FAST_HYPOTHESES:
+            shutil.copy(REPO / "hypotheses" / f"{hid}.yaml", study / "hypotheses" / f"{hid}.yaml")
+    out = root / "demo"
+    run_demo(out, study_dir=study)
+    for lang in ("en", "ru", "ky"):
+        write_summaries(out, lang=lang, out_dir=out / "summary" / lang)
+    return out
+
+
+def _keep_for_humans(screenshot: Path) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(screenshot, SCREENSHOTS / screenshot.name)
+
+
+def _assert_clean(seen: dict[str, Any], screenshot: Path) -> None:
+    assert not seen["errors"], f"console errors: {seen['errors']}"
+    assert not seen["external"], f"the page fetched external resources: {seen['external']}"
+    assert seen["images"], "no images on the page"
+    broken = [i for i in seen["images"] if not i["complete"] or i["width"] == 0]
+    assert not broken, f"images that did not load: {broken}"
+    png = screenshot.read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000  # a real picture of the first screen, not a blank
+
+
+def test_report_renders_without_errors_and_every_image_loads(browser: str, built: Path, tmp_path: Path) -> None:
+    screenshot = tmp_path / "report-first-screen.png"
+    seen = _open(browser, built / "report" / "index.html", screenshot)
+    _keep_for_humans(screenshot)
+    _assert_clean(seen, screenshot)
+    assert "campaign impact report" in seen["title"]
+    assert all(image["alt"] for image in seen["images"])
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "ky"])
+def test_trainer_summary_renders_without_errors(browser: str, built: Path, tmp_path: Path, lang: str) -> None:
+    screenshot = tmp_path / f"summary-{lang}-h1.png"
+    seen = _open(browser, built / "summary" / lang / "h1_horizontal_trust.html", screenshot)
+    _keep_for_humans(screenshot)
+    _assert_clean(seen, screenshot)
+    assert len(seen["images"]) == 1 and seen["images"][0]["width"] > 100
