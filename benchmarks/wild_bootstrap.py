@@ -8,7 +8,7 @@ numba on its first call):
 
 - *oca, p-value*: the bootstrap test alone, as pyfixest's ``wildboottest`` computes it;
 - *oca, full*: fitting the model, the p-value, the 95% and 90% intervals by test inversion and the Romano-Wolf null
-  draws, i.e. everything the few-cluster rule reports.
+  draws, i.e. everything a registered wild bootstrap (`inference.se: wild`) reports.
 
 Exits 1 when oca's full call takes more than 1 second.
 """

@@ -5,7 +5,9 @@ The primary inference is what the verdict and the headline numbers use:
 1. the registered SE type (``inference.se``: iid, HC1, HC3, CR1, CR2 or wild);
 2. **the few-cluster rule**: with a cluster column and fewer clusters than ``inference.few_clusters.threshold``
    (default 30), a registered iid/HC/CR1 is replaced by the wild cluster bootstrap with Webb weights
-   (``method: wild_webb``, the default) or by CR2 with Satterthwaite degrees of freedom (``method: cr2``). CR1's
+   (``method: wild_webb``, the default) or by CR2 with Satterthwaite degrees of freedom (``method: cr2``). Below
+   ``few_clusters.cr2_below`` clusters (default 10) the Webb bootstrap itself over-rejects (about 92% coverage with
+   6 clusters, 3 treated), so the default rule uses CR2-Satterthwaite there (about 95%). CR1's
    t(G-1) intervals are too short with few or unequal clusters (coverage study: benchmarks/coverage_study.py); a
    registered CR2 or wild bootstrap is already built for few clusters and is kept. The record says whether the rule fired and
    why, and every alternative is kept beside the primary one (``extras.inference.alternatives``).
@@ -32,7 +34,6 @@ from ._linalg import WithinDesign, covariance, satterthwaite_df
 REGRESSION_SE_TYPES = ("CR1", "CR2", "HC1", "HC3", "iid", "wild")
 _SWITCHABLE = ("iid", "HC1", "HC3", "CR1")  # the few-cluster rule replaces these; CR2 and wild are kept
 #: Below this many clusters the record warns that Webb weights over-reject (see benchmarks/coverage_study.py).
-VERY_FEW_CLUSTERS = 10
 
 
 @dataclass(frozen=True)
@@ -97,16 +98,18 @@ def few_cluster_decision(spec: HypothesisSpec, n_clusters: int | None) -> tuple[
         return "CR2", rule
     if threshold and n_clusters < threshold and registered in _SWITCHABLE:
         rule["fired"] = True
+        cr2_below = inference.few_clusters.cr2_below
+        if method == "wild_webb" and n_clusters < cr2_below:
+            method = "cr2"
+            rule["method"] = "cr2"
+            rule["tier"] = (f"{n_clusters} clusters < cr2_below {cr2_below}: the Webb wild bootstrap over-rejects with "
+                            "so few clusters (benchmarks/coverage_study.py: about 92% coverage of 95% intervals with 6 "
+                            "clusters, CR2-Satterthwaite about 95%), so CR2-Satterthwaite is used")
         chosen = "wild cluster bootstrap with Webb weights" if method == "wild_webb" else \
             "CR2 with Satterthwaite degrees of freedom"
         rule["reason"] = (f"{n_clusters} clusters < registered threshold {threshold}: the primary inference is the "
                           f"{chosen} instead of the registered {registered}, whose intervals are too short with few "
-                          "clusters")
-        if method == "wild_webb" and n_clusters < VERY_FEW_CLUSTERS:
-            rule["caution"] = (f"with {n_clusters} clusters the Webb wild bootstrap over-rejects slightly "
-                               "(benchmarks/coverage_study.py: about 92% coverage of 95% intervals with 6 clusters; "
-                               "CR2-Satterthwaite about 95%); register few_clusters: {method: cr2} below "
-                               f"{VERY_FEW_CLUSTERS} clusters")
+                          "clusters" + (f"; {rule['tier']}" if "tier" in rule else ""))
         return ("wild_webb" if method == "wild_webb" else "CR2"), rule
     rule["reason"] = (f"{n_clusters} clusters >= threshold {threshold}: the registered {registered} is the primary "
                       "inference" if threshold else "the few-cluster rule is switched off (threshold 0)")

@@ -144,6 +144,8 @@ class FewClusters(_Frozen):
     threshold: int = Field(default=30, ge=0)
     method: Literal["wild_webb", "cr2"] = Field(default="wild_webb", description="wild cluster bootstrap with Webb "
                                                 "weights, or CR2 with Satterthwaite degrees of freedom")
+    cr2_below: int = Field(default=10, ge=0, description="below this many clusters ``wild_webb`` gives way to CR2 "
+                           "with Satterthwaite degrees of freedom, which keeps its coverage there (0: never)")
 
 
 class Bootstrap(_Frozen):

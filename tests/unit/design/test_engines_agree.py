@@ -63,7 +63,8 @@ def test_batched_wild_bootstrap_matches_the_registered_few_cluster_rule(variant_
                                                                         clusters: int) -> None:
     # Fewer than 30 clusters: the registered CR1 is replaced by the WCR wild bootstrap with Webb weights (9,999
     # draws; with 4 clusters all 6^4 weight vectors are enumerated instead).
-    study = oca.load_study(variant_study({"inference.tails": tails}))
+    # cr2_below 0: keep the bootstrap below 10 clusters too, so that its batched kernel is what is compared.
+    study = oca.load_study(variant_study({"inference.tails": tails, "inference.few_clusters": {"cr2_below": 0}}))
     config = _config(study, _params(clusters=clusters, respondents=12 * clusters))
     from oca_experiments.design._engine import primary_method
 
@@ -72,7 +73,7 @@ def test_batched_wild_bootstrap_matches_the_registered_few_cluster_rule(variant_
 
 
 def test_replicates_that_lose_a_cluster_fall_back_to_the_registered_fitter(variant_study) -> None:
-    study = oca.load_study(variant_study())
+    study = oca.load_study(variant_study({"inference.few_clusters": {"cr2_below": 0}}))
     # 2 respondents per cluster and 60% attrition: some replicates lose a whole cluster (fewer clusters, other
     # bootstrap weights and small-sample factor).
     config = _config(study, _params(respondents=16, attrition=0.6))
@@ -84,7 +85,7 @@ def test_replicates_that_lose_a_cluster_fall_back_to_the_registered_fitter(varia
 
 def test_verdict_shares_match_the_runners_verdict(variant_study) -> None:
     """The diagnosis calls the verdict as the runner does (guards against the runner changing its arguments)."""
-    study = oca.load_study(variant_study())
+    study = oca.load_study(variant_study({"inference.few_clusters": {"cr2_below": 0}}))  # the batched wild kernel
     config = _config(study, _params())
     task = study.plan.task("h1_horizontal_trust")
     layout, outcomes = simulate_chunk(ChunkTask(config, 0.3, chunk=0, replicates=4))
