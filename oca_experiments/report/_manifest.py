@@ -88,7 +88,11 @@ def package_code_sha256() -> str:
 def environment() -> dict[str, Any]:
     """Python and every installed distribution's version (sorted by normalised name)."""
     packages: dict[str, str] = {}
-    for dist in metadata.distributions():
+    # Once imported (e.g. by a cold numba/PyTensor compilation) setuptools puts its vendored packages
+    # (setuptools/_vendor) on sys.path; they are not installed distributions and must not make a cold run's
+    # manifest differ from a warm one's.
+    paths = [entry for entry in sys.path if "_vendor" not in Path(entry).parts]
+    for dist in metadata.distributions(path=paths):
         name = dist.metadata.get("Name")
         if name:
             packages.setdefault(name.lower().replace("_", "-"), dist.version)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,18 @@ def test_cache_key_moves_with_any_input(tmp_path: Path, monkeypatch: pytest.Monk
     assert notebook_changed["results"] == base["results"] and notebook_changed["report"] != base["report"]
     monkeypatch.setattr(_manifest, "package_code_sha256", lambda: "other code")
     assert _manifest._keys(files, {"survey": "d"}, {"demo_seed": 1})["results"] != base["results"]
+
+
+def test_vendored_packages_on_sys_path_do_not_change_the_environment(monkeypatch) -> None:
+    """A cold Bayesian run imports setuptools, which puts setuptools/_vendor on sys.path: same manifest anyway."""
+    import setuptools
+
+    from oca_experiments.report._manifest import environment
+
+    vendor = Path(setuptools.__file__).parent / "_vendor"
+    assert any(vendor.glob("*.dist-info")), "this check needs setuptools' vendored dist-info folders"
+    plain = [entry for entry in sys.path if Path(entry) != vendor]  # importing setuptools already added it
+    monkeypatch.setattr(sys, "path", plain)
+    before = environment.__wrapped__()
+    monkeypatch.setattr(sys, "path", [*plain, str(vendor)])
+    assert environment.__wrapped__() == before
