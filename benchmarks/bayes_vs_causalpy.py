@@ -75,6 +75,9 @@ def causalpy_python(venv_dir: Path) -> Path:
     if not python.exists():
         print(f"creating {venv_dir} with causalpy (pymc < 6) ...", flush=True)
         venv.create(venv_dir, with_pip=True)
+    # An interrupted first install leaves a venv without causalpy: check the import, not the folder.
+    if subprocess.run([str(python), "-c", "import causalpy"], capture_output=True, check=False).returncode != 0:
+        print(f"installing causalpy into {venv_dir} ...", flush=True)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "causalpy"], check=True)
     return python
 
