@@ -166,23 +166,29 @@ def export(
     """Write the plan as markdown under the registry's headings, filled from the specs and the lock."""
 
     def body() -> int:
-        from ._atomic import atomic_write_text
         from .prereg import FORMATS, export_plan
 
         if fmt not in FORMATS:
             raise DataError(f"--format '{fmt}' is not available", fix=f"use one of: {', '.join(FORMATS)}")
         text = export_plan(study, fmt)
-        if out is None:
-            typer.echo(text, nl=False)
-        else:
-            atomic_write_text(out, text)
-            typer.echo(f"wrote {out}")
+        _print_or_write(text, out)
         return 0
 
     _guarded(body)
 
 
 SCHEMA_KINDS = ("hypothesis", "deviations", "study")
+
+
+def _print_or_write(text: str, out: Path | None) -> None:
+    """Print ``text``, or write it atomically to ``out`` and say so."""
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        from ._atomic import atomic_write_text
+
+        atomic_write_text(out, text)
+        typer.echo(f"wrote {out}")
 
 
 @spec_app.command("schema")
@@ -194,7 +200,6 @@ def schema(
     """Print the JSON Schema of a spec file, for editors (e.g. yaml-language-server: $schema=...)."""
 
     def body() -> int:
-        from ._atomic import atomic_write_text
         from .prereg._deviations import DeviationLog
         from .spec import HypothesisSpec, StudyConfig
 
@@ -204,11 +209,7 @@ def schema(
         document = {"$schema": "https://json-schema.org/draft/2020-12/schema",
                     **models[kind].model_json_schema(mode="validation")}
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-        if out is None:
-            typer.echo(text, nl=False)
-        else:
-            atomic_write_text(out, text)
-            typer.echo(f"wrote {out}")
+        _print_or_write(text, out)
         return 0
 
     _guarded(body)

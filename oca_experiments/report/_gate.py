@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,17 +92,11 @@ def is_bayesian(record: Mapping[str, Any]) -> bool:
 # --- lock --------------------------------------------------------------------------------------------------------
 
 def _lock_outcomes(study: Any) -> list[CheckOutcome]:
-    """Lock state per hypothesis from the prereg package (issue 3); skipped while it does not exist."""
-    try:
-        from oca_experiments import prereg  # type: ignore[attr-defined]
-    except ImportError:
-        prereg = None
-    check_locks: Callable[..., Any] | None = getattr(prereg, "gate_lock_outcomes", None) if prereg else None
-    if check_locks is None:
-        return [CheckOutcome("lock", spec.spec.id, "skipped", "locks are not available in this version of oca")
-                for spec in study.specs]
+    """Lock state per hypothesis, from the prereg package."""
+    from oca_experiments.prereg import gate_lock_outcomes
+
     return [CheckOutcome("lock", str(hid), "passed" if ok else "failed", str(message))
-            for hid, ok, message in check_locks(study.path)]
+            for hid, ok, message in gate_lock_outcomes(study.path)]
 
 
 # --- contract, rerun ---------------------------------------------------------------------------------------------

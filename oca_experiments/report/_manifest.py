@@ -176,15 +176,10 @@ def _spec_contents(study: Study) -> dict[str, Any]:
 
 
 def _preregistration(study: Study) -> dict[str, Any]:
-    """Lock state and deviations from the prereg package when it exists; stated as unavailable otherwise."""
-    try:
-        from oca_experiments import prereg  # type: ignore[attr-defined]
-    except ImportError:
-        return {"available": False, "lock": None, "deviations": []}
-    describe = getattr(prereg, "manifest_state", None)
-    if describe is None:
-        return {"available": False, "lock": None, "deviations": []}
-    return {"available": True, **describe(study.path)}
+    """Lock state and deviations (``available`` stays in the manifest format; it is always true now)."""
+    from oca_experiments.prereg import manifest_state
+
+    return {"available": True, **manifest_state(study.path)}
 
 
 def _find_seeds(value: Any, prefix: str = "") -> dict[str, Any]:

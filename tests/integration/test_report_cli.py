@@ -248,9 +248,6 @@ def test_check_fails_on_a_failed_diagnostics_gate(study: Path, demo: Path, expec
 
 
 def test_check_fails_on_an_undeclared_spec_change(demo: Path, expected: Path, tmp_path: Path) -> None:
-    prereg = pytest.importorskip("oca_experiments.prereg", reason="locks come with oca_experiments.prereg (issue 3)")
-    if not hasattr(prereg, "gate_lock_outcomes"):
-        pytest.skip("oca_experiments.prereg does not expose gate_lock_outcomes yet")
     locked = copy_study(tmp_path / "study")
     shutil.copy(expected, locked / "expected_results.json")
     lock = runner.invoke(app, ["prereg", "lock", str(locked)])
