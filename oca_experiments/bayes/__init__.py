@@ -3,7 +3,9 @@
 - ``build_did_model``: hierarchical DiD across CSOs with community random intercepts (collapsed likelihood);
 - ``build_ordinal_model``: cumulative-logit DiD for a single Likert item;
 - ``build_its_model``: structural time series (local level, day-of-week, regressor) with a counterfactual;
-- ``sample_model``: nutpie sampling with a fixed seed, compiled-model and draws caches;
+- ``density_for``: the same models as oca's numba log densities (``_kernels.py``, tested equal to PyMC's), which
+  nutpie samples by default (``SamplerSettings.backend = "kernel"``): compiled once per installation, not per run;
+- ``sample_model``: nutpie sampling with a fixed seed (kernel or PyMC backend), compiled-code and draws caches;
 - ``check_diagnostics``: the R-hat / ESS / divergences gate; ``summarize_draws``: decision outputs.
 
 Importing this package does not import PyMC: model builders and sampling import it when called. The estimators
@@ -14,6 +16,7 @@ docs/bayesian.md for the models, priors, decision rule and validation (SBC, agre
 from ._data import (DidData, ItsData, NotEstimable, OrdinalData, did_from_units, prepare_did, prepare_its,
                     prepare_ordinal)
 from ._decision import eti, hdi, summarize_draws
+from ._density import density_for
 from ._diagnostics import DiagnosticsReport, Thresholds, check_diagnostics
 from ._models import (
     LATENT_SD,
@@ -30,7 +33,8 @@ from ._sampling import FitOutput, SamplerSettings, cache_dir, compile_model, dra
 __all__ = [
     "DID_PRIORS", "DiagnosticsReport", "DidData", "FitOutput", "ITS_PRIORS", "ItsData", "LATENT_SD", "NotEstimable",
     "ORDINAL_PRIORS", "OrdinalData", "PRIORS_BY_ESTIMATOR", "SamplerSettings", "Thresholds", "build_did_model",
-    "build_its_model", "build_ordinal_model", "cache_dir", "check_diagnostics", "compile_model", "did_from_units",
+    "build_its_model", "build_ordinal_model", "cache_dir", "check_diagnostics", "compile_model", "density_for",
+    "did_from_units",
     "did_model_data", "draws_key", "eti", "hdi", "its_model_data", "ordinal_model_data", "prepare_did",
     "prepare_its", "prepare_ordinal", "prior_scales", "prior_table", "sample_model", "summarize_draws",
 ]

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..bayes._data import DidData, ItsData, NotEstimable, OrdinalData, prepare_did, prepare_its, prepare_ordinal
+from ..bayes._density import density_for
 from ..bayes._decision import summarize_draws
 from ..bayes._diagnostics import Thresholds, check_diagnostics
 from ..bayes._priors import prior_scales, prior_table
@@ -60,7 +61,8 @@ def _settings(spec: HypothesisSpec) -> Bayes:
 
 def _sampler(settings: Bayes) -> SamplerSettings:
     s = settings.sampler
-    return SamplerSettings(seed=s.seed, chains=s.chains, draws=s.draws, tune=s.tune, target_accept=s.target_accept)
+    return SamplerSettings(seed=s.seed, chains=s.chains, draws=s.draws, tune=s.tune, target_accept=s.target_accept,
+                           backend=s.backend)
 
 
 def _priors(estimator: str, settings: Bayes, factor: float = 1.0) -> dict[str, float]:
@@ -142,8 +144,11 @@ def _sample_did(data: DidData, priors: Mapping[str, float], *, centered: bool, s
     from ..bayes._models import build_did_model, did_model_data
 
     structure = {"centered": centered, "hierarchical": data.n_groups > 1}
-    return sample_model("bayes_did", structure, did_model_data(data, priors),
-                        lambda: build_did_model(data, priors, centered=centered), settings, with_prior=with_prior)
+    inputs = did_model_data(data, priors)
+    return sample_model("bayes_did", structure, inputs, lambda: build_did_model(data, priors, centered=centered),
+                        settings, with_prior=with_prior,
+                        density=lambda: density_for("bayes_did", structure, inputs, {
+                            "group": data.group_labels, "cluster": data.cluster_labels}))
 
 
 def _fit_bayes_did(frame: Any, outcome: Any, spec: HypothesisSpec, options: Any, *, file: str) -> EstimateResult:
@@ -245,8 +250,11 @@ def _sample_ordinal(data: OrdinalData, priors: Mapping[str, float], settings: Sa
                     with_prior: bool = True) -> FitOutput:
     from ..bayes._models import build_ordinal_model, ordinal_model_data
 
-    return sample_model("ordinal_did", {"categories": data.n_categories}, ordinal_model_data(data, priors),
-                        lambda: build_ordinal_model(data, priors), settings, with_prior=with_prior)
+    inputs = ordinal_model_data(data, priors)
+    return sample_model("ordinal_did", {"categories": data.n_categories}, inputs,
+                        lambda: build_ordinal_model(data, priors), settings, with_prior=with_prior,
+                        density=lambda: density_for("ordinal_did", {}, inputs, {
+                            "category": data.categories, "cluster": data.cluster_labels}))
 
 
 def _fit_ordinal_did(frame: Any, outcome: Any, spec: HypothesisSpec, options: Any, *, file: str) -> EstimateResult:
@@ -354,8 +362,11 @@ def _sample_its(data: ItsData, priors: Mapping[str, float], settings: SamplerSet
                 with_prior: bool = True) -> FitOutput:
     from ..bayes._models import build_its_model, its_model_data
 
-    return sample_model("bayes_its", {"units": data.n_units}, its_model_data(data, priors),
-                        lambda: build_its_model(data, priors), settings, with_prior=with_prior)
+    inputs = its_model_data(data, priors)
+    return sample_model("bayes_its", {"units": data.n_units}, inputs, lambda: build_its_model(data, priors),
+                        settings, with_prior=with_prior,
+                        density=lambda: density_for("bayes_its", {}, inputs, {
+                            "unit": data.unit_labels, "n_steps": data.n_steps}))
 
 
 def _fit_bayes_its(frame: Any, outcome: Any, spec: HypothesisSpec, options: Any, *, file: str) -> EstimateResult:

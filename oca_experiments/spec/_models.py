@@ -195,6 +195,11 @@ class BayesSampler(_Frozen):
     tune: int = Field(default=1000, ge=10)
     target_accept: float = Field(default=0.95, gt=0.5, lt=1, description="NUTS step-size adaptation target "
                                  "(0.95: smaller steps, fewer divergences in hierarchical models)")
+    backend: Literal["kernel", "pymc"] = Field(
+        default="kernel", description="how nutpie evaluates the model's log density: 'kernel' = oca's numba "
+        "kernels, compiled once per installation and cached on disk (tested equal to the PyMC model's log density); "
+        "'pymc' = the PyMC model in oca_experiments/bayes/_models.py compiled by nutpie in every new process "
+        "(15-55 s per model): same posterior, different draws")
 
 
 class BayesDecision(_Frozen):

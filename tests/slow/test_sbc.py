@@ -1,29 +1,29 @@
 """Simulation-based calibration (Talts et al. 2018) of the three Bayesian models on small cases.
 
-For each model: 100 datasets are simulated from the model's own prior predictive (PyMC's forward sampler), each is
-fitted with nutpie (the compiled model is reused with new data), and the rank of each true parameter among 99
-thinned posterior draws is recorded. If the model and sampler are calibrated, ranks are uniform: a chi-square test
-on 10 bins must not reject at the 1% level.
+For each model: 100 datasets are simulated from the PyMC model's prior predictive (PyMC's forward sampler, so
+independent of oca's kernels), each is fitted with nutpie on the density that production uses (the ``kernel``
+backend: oca's numba log density), and the rank of each true parameter among 99 thinned posterior draws is
+recorded. If the kernels, the model and the sampler are calibrated, ranks are uniform: a chi-square test on 10
+bins must not reject at the 1% level. A kernel whose density differed from the PyMC model's would fail here.
 
-Opt-in (about 10-20 minutes on 2 free cores, longer on a loaded machine): ``OCA_SBC=1 pytest tests/slow/test_sbc.py``.
+About 45 s for all three on 2 cores (the kernels sample in C), so it runs with the suite; ``-m "not slow"``
+skips it.
 """
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from oca_experiments.bayes import (
-    SamplerSettings, build_did_model, build_its_model, build_ordinal_model, compile_model, did_from_units,
-    did_model_data, its_model_data, ordinal_model_data, prior_scales,
+    SamplerSettings, build_did_model, build_its_model, build_ordinal_model, did_from_units, did_model_data,
+    its_model_data, ordinal_model_data, prior_scales,
 )
 from oca_experiments.bayes._data import ItsData, OrdinalData
+from oca_experiments.bayes._density import density_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.bayes,
-              pytest.mark.skipif(os.environ.get("OCA_SBC") != "1", reason="opt-in: set OCA_SBC=1 (long)")]
+pytestmark = [pytest.mark.slow, pytest.mark.bayes]
 
 SIMULATIONS = 100
 RANK_DRAWS = 99  # ranks take values 0..99: 10 bins of 10
@@ -42,7 +42,8 @@ def _did_case():
     return ("bayes_did", {"centered": False, "hierarchical": True}, data, priors,
             lambda: build_did_model(data, priors), did_model_data(data, priors),
             {"mean_change_obs": "mean_change", "within_ss_obs": "within_ss"},
-            ["effect", "trend", "group_sd", "cluster_sd", "noise_sd"])
+            ["effect", "trend", "group_sd", "cluster_sd", "noise_sd"],
+            {"group": data.group_labels, "cluster": data.cluster_labels})
 
 
 def _ordinal_case():
@@ -54,7 +55,8 @@ def _ordinal_case():
     priors = prior_scales("ordinal_did")
     return ("ordinal_did", {"categories": 4}, data, priors, lambda: build_ordinal_model(data, priors),
             ordinal_model_data(data, priors), {"counts_obs": "counts"},
-            ["effect", "trend", "arm", "cluster_sd", "first_cutpoint"])
+            ["effect", "trend", "arm", "cluster_sd", "first_cutpoint"],
+            {"category": data.categories, "cluster": data.cluster_labels})
 
 
 def _its_case():
@@ -67,7 +69,8 @@ def _its_case():
     priors = prior_scales("bayes_its")
     return ("bayes_its", {"units": units}, data, priors, lambda: build_its_model(data, priors),
             its_model_data(data, priors), {"successes_obs": "successes"},
-            ["regressor_coef", "level_step_sd", "overdispersion", "level"])
+            ["regressor_coef", "level_step_sd", "overdispersion", "level"],
+            {"unit": data.unit_labels, "n_steps": data.n_steps})
 
 
 @pytest.mark.parametrize("case", [_did_case, _ordinal_case, _its_case], ids=["did", "ordinal", "its"])
@@ -75,17 +78,17 @@ def test_sbc_rank_histograms_are_uniform(case) -> None:
     import nutpie
     import pymc as pm
 
-    kind, structure, _, _, build, inputs, observed_to_data, checked = case()
+    kind, structure, _, _, build, inputs, observed_to_data, checked, labels = case()
     model = build()
     prior = pm.sample_prior_predictive(draws=SIMULATIONS, model=model, random_seed=2026,
                                        compile_kwargs={"mode": "FAST_COMPILE"})
-    compiled = compile_model(kind, structure, inputs, build)
     settings = SamplerSettings(chains=2, draws=500, tune=400)
     ranks = {name: [] for name in checked}
     for sim in range(SIMULATIONS):
         simulated = {data_name: np.asarray(prior["prior_predictive"][obs].values[0, sim], dtype=float)
                      for obs, data_name in observed_to_data.items()}
-        fitted = nutpie.sample(compiled.with_data(**simulated), draws=settings.draws, tune=settings.tune,
+        compiled = density_for(kind, structure, {**inputs, **simulated}, labels).compiled()
+        fitted = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune,
                                chains=settings.chains, cores=2, seed=1000 + sim, progress_bar=False,
                                save_warmup=False)
         for name in checked:

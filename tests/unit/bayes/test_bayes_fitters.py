@@ -70,7 +70,7 @@ def fake_sampler(monkeypatch):
     calls = []
 
     def install(tree_for):
-        def sample(kind, structure, inputs, build, settings, *, use_cache=True, with_prior=True):
+        def sample(kind, structure, inputs, build, settings, *, density=None, use_cache=True, with_prior=True):
             calls.append((kind, dict(inputs)))
             return FitOutput(tree_for(inputs), f"key-{len(calls)}", False)
 

@@ -14,6 +14,7 @@ from conftest import panel_frame
 
 from oca_experiments.bayes import SamplerSettings, Thresholds, build_did_model, check_diagnostics, did_from_units
 from oca_experiments.bayes import did_model_data, prior_scales, sample_model
+from oca_experiments.bayes._decision import _mcse_mean
 from oca_experiments.estimators import FITTERS
 from oca_experiments.estimators._catalog import BayesDiDOptions, SurveyDiDOptions
 from oca_experiments.spec import HypothesisSpec
@@ -84,3 +85,22 @@ def test_weak_prior_large_n_agrees_with_frequentist_did() -> None:
     # shrinkage far below it.
     assert abs(bayes.estimate - freq.estimate) < 4 * mcse + 0.01 * freq.std_error, (bayes.estimate, freq.estimate)
     assert bayes.std_error == pytest.approx(freq.std_error, rel=0.25)
+
+
+def test_kernel_and_pymc_backends_give_the_same_posterior() -> None:
+    """The two backends sample the same density (see test_kernels.py) with different code: equal posteriors within
+    Monte Carlo error, on the same data and seed."""
+    data = _funnel_data()
+    priors = prior_scales("bayes_did", {"group_sd": 1.0})
+    fits = {}
+    for backend in ("kernel", "pymc"):
+        settings = SamplerSettings(seed=5, chains=4, draws=1000, tune=1000, backend=backend)
+        fits[backend] = sample_model("bayes_did", {"centered": False, "hierarchical": True},
+                                     did_model_data(data, priors), lambda: build_did_model(data, priors), settings,
+                                     use_cache=False, with_prior=False).posterior
+    assert set(fits["kernel"].data_vars) == set(fits["pymc"].data_vars)
+    for name in ("effect", "trend", "noise_sd", "cluster_sd", "group_sd"):
+        a, b = (np.asarray(fits[k][name].values) for k in ("kernel", "pymc"))  # (chain, draw)
+        tolerance = 5 * np.hypot(_mcse_mean(a), _mcse_mean(b))  # 5 Monte Carlo SEs of the difference
+        assert abs(a.mean() - b.mean()) < tolerance, (name, a.mean(), b.mean(), tolerance)
+        assert a.std() == pytest.approx(b.std(), rel=0.15), name
