@@ -119,7 +119,9 @@ def _common_extras(settings: Bayes, estimator: str, priors: Mapping[str, float],
         "decision_rule": {"probability": settings.decision.probability, "against": settings.decision.against},
         "diagnostics": diagnostics.to_dict(),
         "priors": prior_table(estimator, priors),
-        "sampler": {**_sampler(settings).to_dict(), "sampler": "nutpie NUTS", "draws_key": fit.key},
+        "sampler": {**_sampler(settings).to_dict(), "draws_key": fit.key,
+                    "sampler": ("nutpie NUTS on oca's numba kernel (log density tested equal to the PyMC model's)"
+                                if settings.sampler.backend == "kernel" else "nutpie NUTS on the PyMC model")},
     }
 
 
@@ -467,7 +469,7 @@ def _fit_bayes_its(frame: Any, outcome: Any, spec: HypothesisSpec, options: Any,
 # --------------------------------------------------------------------------- result cache
 
 #: Bump when a fitter's derived outputs change: cached results are then recomputed (from cached draws).
-FITTER_VERSION = "2"
+FITTER_VERSION = "3"
 
 
 def _result_key(estimator: str, frame: Any, outcome: Any, spec: HypothesisSpec, options: Any) -> str:
