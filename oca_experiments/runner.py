@@ -299,6 +299,7 @@ class Study:
 
     def run(self, data: Mapping[str, DataInput], *, show_values: bool = False) -> RunResult:
         """Run every hypothesis. Returns a read-only ``RunResult``; writes nothing."""
+        _start_kernel_warmup(self.plan)
         loaded = _load_sources(self.plan, data)
         _preflight_columns(self.plan, loaded)
         contracts = _run_contracts(self.plan, loaded, show_values=show_values)
@@ -315,6 +316,15 @@ class Study:
         return RunResult(study=self.config.name, oca_version=__version__, hypotheses=tuple(results),
                          contracts=tuple(contracts.values()), data={k: v.fingerprint for k, v in loaded.items()},
                          multiple_testing=adjust_families(results, adjustments))
+
+
+def _start_kernel_warmup(plan: Plan) -> None:
+    """On the first run after an installation, compile the Bayesian kernels on the other core meanwhile."""
+    from .bayes import _warmup
+
+    if any(task.estimator.name in {"bayes_did", "ordinal_did", "bayes_its"}
+           and (task.spec.bayes is None or task.spec.bayes.sampler.backend == "kernel") for task in plan.tasks):
+        _warmup.start()
 
 
 def load_study(path: str | Path) -> Study:

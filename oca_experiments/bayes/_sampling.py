@@ -191,6 +191,10 @@ def _prior_dataset(values: Mapping[str, np.ndarray], dims: Mapping[str, tuple[st
 def _kernel_draws(density: Any, settings: SamplerSettings, with_prior: bool) -> dict[str, Any]:
     import nutpie
 
+    from . import _warmup
+
+    _warmup.wait()  # a background compilation of the kernels (first run after an installation) must finish first
+
     trace = nutpie.sample(density.compiled(), draws=settings.draws, tune=settings.tune, chains=settings.chains,
                           cores=max(1, min(settings.chains, os.cpu_count() or 1)), seed=settings.seed,
                           target_accept=settings.target_accept, progress_bar=False, save_warmup=False)
