@@ -23,6 +23,7 @@ from numba import carray, cfunc, njit, types
 LOG_2PI = math.log(2.0 * math.pi)
 HALF_LOG_2_OVER_PI = 0.5 * math.log(2.0 / math.pi)
 
+_TABLE_MAX = 4096
 _JIT = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
 
 
@@ -48,18 +49,31 @@ def digamma(x: float) -> float:
 
 @njit(**_JIT)
 def _log_rising(x: float, m: int) -> tuple[float, float]:
-    """lgamma(x + m) - lgamma(x) and digamma(x + m) - digamma(x) for a whole m >= 0.
+    """lgamma(x + m) - lgamma(x) and digamma(x + m) - digamma(x) for x > 0 and a whole m >= 0, accurately.
 
-    Small m (most daily counts) as log(x (x+1) ... (x+m-1)) and a sum of reciprocals: exact and several times
-    cheaper than two lgamma and two digamma calls; larger m through the special functions.
+    Small m (most daily counts): log(x (x+1) ... (x+m-1)) and a sum of reciprocals, exact and several times cheaper
+    than special functions. Larger m: lgamma/digamma while x < 1e6; beyond, their difference in Stirling's series
+    written without cancellation (a difference of lgamma values near 1e16 would lose every digit).
     """
-    if m > 16:
+    if m <= 16:
+        total, reciprocal = 0.0, 0.0
+        if x < 1e12:  # one log of the product; it cannot overflow below (1e12 + 16)^16
+            product = 1.0
+            for j in range(m):
+                product *= x + j
+                reciprocal += 1.0 / (x + j)
+            return math.log(product), reciprocal
+        for j in range(m):
+            total += math.log(x + j)
+            reciprocal += 1.0 / (x + j)
+        return total, reciprocal
+    if x < 1e6:
         return math.lgamma(x + m) - math.lgamma(x), digamma(x + m) - digamma(x)
-    product, reciprocal = 1.0, 0.0
-    for j in range(m):
-        product *= x + j
-        reciprocal += 1.0 / (x + j)
-    return math.log(product), reciprocal
+    y = x + m
+    log_ratio = math.log1p(m / x)
+    log_value = ((x - 0.5) * log_ratio + m * math.log(y) - m + (1.0 / y - 1.0 / x) / 12.0
+                 - (1.0 / y ** 3 - 1.0 / x ** 3) / 360.0)
+    return log_value, log_ratio - 0.5 * (1.0 / y - 1.0 / x) - (1.0 / (y * y) - 1.0 / (x * x)) / 12.0
 
 
 @njit(**_JIT)
@@ -296,10 +310,11 @@ def its_logp(x: np.ndarray, obs_unit: np.ndarray, obs_day: np.ndarray, successes
     lp += term
     grad[i_od] = d
     kappa = math.exp(-2.0 * x[i_od])  # concentration = 1 / overdispersion^2
-    # lgamma(n + kappa) - lgamma(kappa) and its derivative, for every n up to the largest count of trials
+    # lgamma(n + kappa) - lgamma(kappa) and its derivative, tabulated for every n up to the largest count of
+    # trials (at most _TABLE_MAX; larger counts use the special functions)
     max_trials = 0
     for i in range(trials.shape[0]):
-        max_trials = max(max_trials, int(trials[i]))
+        max_trials = min(max(max_trials, int(trials[i])), _TABLE_MAX)
     log_rising_kappa = np.zeros(max_trials + 1)
     inv_rising_kappa = np.zeros(max_trials + 1)
     for m in range(max_trials):
@@ -318,8 +333,12 @@ def its_logp(x: np.ndarray, obs_unit: np.ndarray, obs_day: np.ndarray, successes
         # beta-binomial: lgamma(k+a) - lgamma(a) + lgamma(n-k+b) - lgamma(b) - (lgamma(n+kappa) - lgamma(kappa))
         log_a, d_a = _log_rising(a, k)
         log_b, d_b = _log_rising(b, n_i - k)
-        lp += log_a + log_b - log_rising_kappa[n_i]
-        d_kappa += p * d_a + (1.0 - p) * d_b - inv_rising_kappa[n_i]
+        if n_i <= _TABLE_MAX:
+            log_n, d_n = log_rising_kappa[n_i], inv_rising_kappa[n_i]
+        else:
+            log_n, d_n = _log_rising(kappa, n_i)
+        lp += log_a + log_b - log_n
+        d_kappa += p * d_a + (1.0 - p) * d_b - d_n
         d_eta = kappa * p * (1.0 - p) * (d_a - d_b)
         grad[u] += d_eta
         d_walk[u, step] += d_eta

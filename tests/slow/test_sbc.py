@@ -3,8 +3,9 @@
 For each model: 100 datasets are simulated from the PyMC model's prior predictive (PyMC's forward sampler, so
 independent of oca's kernels), each is fitted with nutpie on the density that production uses (the ``kernel``
 backend: oca's numba log density), and the rank of each true parameter among 99 thinned posterior draws is
-recorded. If the kernels, the model and the sampler are calibrated, ranks are uniform: a chi-square test on 10
-bins must not reject at the 1% level. A kernel whose density differed from the PyMC model's would fail here.
+recorded. If the kernels, the model and the sampler are calibrated, ranks are uniform: chi-square tests on 10
+bins must not reject at the 1% level for the model (Bonferroni over its checked parameters). A kernel whose
+density differed from the PyMC model's would fail here.
 
 About 45 s for all three on 2 cores (the kernels sample in C), so it runs with the suite; ``-m "not slow"``
 skips it.
@@ -99,4 +100,6 @@ def test_sbc_rank_histograms_are_uniform(case) -> None:
     for name, values in ranks.items():
         counts = np.bincount(np.asarray(values) * BINS // (RANK_DRAWS + 1), minlength=BINS)
         p_value = stats.chisquare(counts).pvalue
-        assert p_value > ALPHA, (kind, name, counts.tolist(), p_value)
+        # 1% per model, Bonferroni over its parameters: 14 histograms each at 1% would fail a calibrated sampler
+        # in about 1 run of 8 (any change of the draws re-rolls them)
+        assert p_value > ALPHA / len(checked), (kind, name, counts.tolist(), p_value)

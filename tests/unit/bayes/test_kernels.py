@@ -144,3 +144,52 @@ def test_helmert_basis_is_orthonormal_and_sums_to_zero() -> None:
     basis = helmert_basis(7)
     np.testing.assert_allclose(basis.T @ basis, np.eye(6), atol=1e-14)
     np.testing.assert_allclose(basis.sum(axis=0), 0.0, atol=1e-14)
+
+
+def test_log_rising_is_accurate_where_lgamma_differences_cancel() -> None:
+    """lgamma(x + m) - lgamma(x) and the digamma difference, against exact sums of logs and reciprocals."""
+    from oca_experiments.bayes._kernels import _log_rising
+
+    for x in (1e-3, 0.7, 35.0, 2e5, 3e6, 1e9, 1e13, 1e18):
+        for m in (0, 1, 5, 16, 17, 300, 5000):
+            j = np.arange(m, dtype=float)
+            exact_log = float(np.sum(np.log(x + j)))
+            exact_inv = float(np.sum(1.0 / (x + j)))
+            value, derivative = _log_rising(x, m)
+            assert value == pytest.approx(exact_log, rel=1e-11, abs=1e-9), (x, m)
+            assert derivative == pytest.approx(exact_inv, rel=1e-9, abs=1e-15), (x, m)
+
+
+def test_its_kernel_is_exact_for_large_counts_and_extreme_concentrations() -> None:
+    """Trials beyond the tabulated range equal PyMC's log density; at a concentration of ~1e15, where PyMC's (and
+    scipy's) lgamma differences lose every digit, the likelihood tends to the binomial one, as it must."""
+    import pymc as pm
+
+    density, build = _its()
+    inputs = dict(density.inputs)
+    inputs["trials"] = np.asarray(inputs["trials"]) * 500.0  # up to ~15,000 trials a day
+    inputs["successes"] = np.asarray(inputs["successes"]) * 500.0
+    big = density_for("bayes_its", {}, inputs, {"unit": density.unit_labels, "n_steps": density.n_steps})
+    model = build()
+    with model:
+        pm.set_data({"trials": inputs["trials"], "successes": inputs["successes"]})
+    pymc_terms = model.compile_logp(mode="FAST_COMPILE", sum=False)
+    rng = np.random.default_rng(5)
+    x = big.centre + rng.normal(scale=0.3, size=big.n_dim)
+    lp, grad = big.logp(x)
+    assert np.isfinite(grad).all()
+    assert lp == pytest.approx(float(sum(np.sum(t) for t in pymc_terms(_pymc_point(model, big, x)))), rel=1e-9)
+
+    x[-1] -= 17.0  # log overdispersion: concentration ~ e^34 ~ 1e15
+    values = big.expand_point(x)
+    lp, grad = big.logp(x)
+    assert np.isfinite(grad).all()
+    priors = sum(float(np.sum(t)) for t in pymc_terms(_pymc_point(model, big, x))[:-1])
+    d = inputs
+    walk = np.concatenate([np.zeros((len(big.unit_labels), 1)),
+                           np.cumsum(values["level_step_sd"] * values["level_step_z"], axis=1)], axis=1)
+    day, unit = d["obs_day"], d["obs_unit"]
+    eta = (values["level"][unit] + walk[unit, d["step_of_day"][day]] + values["weekday_effect"][d["day_of_week"][day]]
+           + values["regressor_coef"] * d["regressor"][day])
+    binomial = stats.binom.logpmf(d["successes"], d["trials"], 1.0 / (1.0 + np.exp(-eta))).sum()
+    assert lp - priors == pytest.approx(binomial, abs=1e-4)
