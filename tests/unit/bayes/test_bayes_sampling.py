@@ -1,9 +1,10 @@
-"""Real sampling with PyMC + nutpie on small DiD problems (one compiled model, reused across these tests).
+"""Real sampling with nutpie on small DiD problems (the default kernel backend unless a test says otherwise).
 
 - the diagnostics gate flags a centred hierarchy on a few weakly identified groups (and passes the non-centred
   model on the same data and seed);
 - the same seed and data give bit-identical draws, fresh or from the draws cache;
-- with weak priors and many respondents, the Bayesian DiD agrees with the frequentist DiD (survey_did).
+- with weak priors and many respondents, the Bayesian DiD agrees with the frequentist DiD (survey_did);
+- the kernel and PyMC backends give the same results through the whole fitter.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from conftest import panel_frame
 
 from oca_experiments.bayes import SamplerSettings, Thresholds, build_did_model, check_diagnostics, did_from_units
 from oca_experiments.bayes import did_model_data, prior_scales, sample_model
-from oca_experiments.bayes._decision import _mcse_mean
 from oca_experiments.estimators import FITTERS
 from oca_experiments.estimators._catalog import BayesDiDOptions, SurveyDiDOptions
 from oca_experiments.spec import HypothesisSpec
@@ -87,20 +87,31 @@ def test_weak_prior_large_n_agrees_with_frequentist_did() -> None:
     assert bayes.std_error == pytest.approx(freq.std_error, rel=0.25)
 
 
-def test_kernel_and_pymc_backends_give_the_same_posterior() -> None:
-    """The two backends sample the same density (see test_kernels.py) with different code: equal posteriors within
-    Monte Carlo error, on the same data and seed."""
-    data = _funnel_data()
-    priors = prior_scales("bayes_did", {"group_sd": 1.0})
-    fits = {}
+def test_kernel_and_pymc_backends_give_the_same_results_through_the_fitter() -> None:
+    """The two backends sample the same density (see test_kernels.py) with different code. Through the whole
+    fitter (prior predictive, prior-sensitivity reruns, diagnostics), they give the same posterior within Monte
+    Carlo error on the same data and seed."""
+    frame = panel_frame(n_per_cluster=30, groups=3, effect=0.3, seed=8)
+    results = {}
     for backend in ("kernel", "pymc"):
-        settings = SamplerSettings(seed=5, chains=4, draws=1000, tune=1000, backend=backend)
-        fits[backend] = sample_model("bayes_did", {"centered": False, "hierarchical": True},
-                                     did_model_data(data, priors), lambda: build_did_model(data, priors), settings,
-                                     use_cache=False, with_prior=False).posterior
-    assert set(fits["kernel"].data_vars) == set(fits["pymc"].data_vars)
-    for name in ("effect", "trend", "noise_sd", "cluster_sd", "group_sd"):
-        a, b = (np.asarray(fits[k][name].values) for k in ("kernel", "pymc"))  # (chain, draw)
-        tolerance = 5 * np.hypot(_mcse_mean(a), _mcse_mean(b))  # 5 Monte Carlo SEs of the difference
-        assert abs(a.mean() - b.mean()) < tolerance, (name, a.mean(), b.mean(), tolerance)
-        assert a.std() == pytest.approx(b.std(), rel=0.15), name
+        spec = HypothesisSpec.model_validate({
+            "id": "backends", "title": "t", "hypothesis": "h", "type": "confirmatory", "direction": "increase",
+            "outcome": {"source": "survey", "name": "y", "construction": {"method": "column", "column": "y",
+                                                                          "scale": [1, 5]}},
+            "design": {"unit": "rid", "time": "wave", "pre": "baseline", "post": "endline", "treatment": "treated",
+                       "cluster": "community", "group": "cso"},
+            "estimator": {"name": "bayes_did"}, "inference": {"se": "posterior", "sesoi": 0.1},
+            "bayes": {"prior_sensitivity": [2.0], "sampler": {"seed": 3, "backend": backend}}})
+        results[backend] = FITTERS["bayes_did"](frame, frame["y"], spec, BayesDiDOptions(), file="s")
+    kernel, pymc = results["kernel"], results["pymc"]
+    assert kernel.extras["sampler"]["backend"] == "kernel" and pymc.extras["sampler"]["backend"] == "pymc"
+    for name in ("posterior", "population_effect"):
+        a, b = kernel.extras[name], pymc.extras[name]
+        assert abs(a["mean"] - b["mean"]) < 5 * np.hypot(a["mcse_mean"], b["mcse_mean"]), (name, a, b)
+        assert a["sd"] == pytest.approx(b["sd"], rel=0.15), name
+    assert kernel.extras["prior_sensitivity"][0]["mean"] == pytest.approx(
+        pymc.extras["prior_sensitivity"][0]["mean"], abs=5 * kernel.extras["posterior"]["sd"] / 20)
+    # prior predictive checks: the numpy simulation and PyMC's forward sampler imply the same endline scale
+    a, b = kernel.extras["prior_predictive"], pymc.extras["prior_predictive"]
+    assert a["passed"] and b["passed"]
+    assert a["quantiles"]["q50"] == pytest.approx(b["quantiles"]["q50"], abs=0.1)
