@@ -193,3 +193,17 @@ def test_its_kernel_is_exact_for_large_counts_and_extreme_concentrations() -> No
            + values["regressor_coef"] * d["regressor"][day])
     binomial = stats.binom.logpmf(d["successes"], d["trials"], 1.0 / (1.0 + np.exp(-eta))).sum()
     assert lp - priors == pytest.approx(binomial, abs=1e-4)
+
+
+def test_a_changed_nutpie_interface_falls_back_to_the_public_one(monkeypatch) -> None:
+    from nutpie import _lib
+    from nutpie.compiled_pyfunc import PyFuncModel
+
+    density, _ = CASES["did"]()
+    assert not isinstance(density.compiled(), PyFuncModel)
+
+    def changed(*args, **kwargs):
+        raise TypeError("PyMcModel() takes 9 arguments")
+
+    monkeypatch.setattr(_lib, "PyMcModel", changed)
+    assert isinstance(density.compiled(), PyFuncModel)
