@@ -28,7 +28,7 @@ import pandas as pd
 from . import __version__
 from .contracts import ContractResult, TestabilityResult, assess_task, run_contract, sensitive_columns_of
 from .errors import ContractError, DataError, EstimationError
-from .estimators import FITTERS, NotTestable
+from .estimators import CATALOG, FITTERS, NotTestable
 from .io import file_sha256, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
@@ -322,7 +322,7 @@ def _start_kernel_warmup(plan: Plan) -> None:
     """On the first run after an installation, compile the Bayesian kernels on the other core meanwhile."""
     from .bayes import _warmup
 
-    if any(task.estimator.name in {"bayes_did", "ordinal_did", "bayes_its"}
+    if any(CATALOG[task.estimator.name].bayesian
            and (task.spec.bayes is None or task.spec.bayes.sampler.backend == "kernel") for task in plan.tasks):
         _warmup.start()
 

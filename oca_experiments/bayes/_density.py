@@ -20,6 +20,7 @@ Layouts
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ class _Density:
         If a nutpie version changes it, the same kernels are sampled through the public ``from_pyfunc``
         interface instead: same draws, about 10x slower per gradient.
         """
-        model = _KernelModel.build(self)
+        model = _kernel_model_class().build(self)
         try:
             model._make_model(None)  # cheap: builds the C-callback wrappers nutpie will use
         except (AttributeError, TypeError):
@@ -127,7 +128,9 @@ def pack(parts: list[Any]) -> np.ndarray:
     return buffer
 
 
+@functools.cache
 def _kernel_model_class() -> type:
+    """Defined on first use, so that importing this module does not import nutpie."""
     from nutpie import _lib
     from nutpie.sample import CompiledModel
 
@@ -179,16 +182,6 @@ def _kernel_model_class() -> type:
                                   coords, self.density.initial_point, None)
 
     return KernelModel
-
-
-class _KernelModel:
-    _cls: Any = None
-
-    @classmethod
-    def build(cls, density: _Density) -> Any:
-        if cls._cls is None:
-            cls._cls = _kernel_model_class()
-        return cls._cls.build(density)
 
 
 def _scales(inputs: Mapping[str, np.ndarray], names: tuple[str, ...], factor: float = 1.0) -> np.ndarray:

@@ -188,20 +188,25 @@ def _prior_dataset(values: Mapping[str, np.ndarray], dims: Mapping[str, tuple[st
     return xr.Dataset(data, coords={d: list(coords[d]) for d in used if d in coords})
 
 
-def _kernel_draws(density: Any, settings: SamplerSettings, with_prior: bool) -> dict[str, Any]:
+def _nuts(compiled: Any, settings: SamplerSettings) -> dict[str, Any]:
+    """Posterior and (numeric) sample stats of one nutpie run with the registered settings."""
     import nutpie
 
+    trace = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
+                          cores=max(1, min(settings.chains, os.cpu_count() or 1)), seed=settings.seed,
+                          target_accept=settings.target_accept, progress_bar=False, save_warmup=False)
+    return {"posterior": trace["posterior"].to_dataset(),
+            "sample_stats": _numeric_only(trace["sample_stats"].to_dataset())}
+
+
+def _kernel_draws(density: Any, settings: SamplerSettings, with_prior: bool) -> dict[str, Any]:
     from . import _warmup
 
     _warmup.wait()  # a background compilation of the kernels (first run after an installation) must finish first
-
-    trace = nutpie.sample(density.compiled(), draws=settings.draws, tune=settings.tune, chains=settings.chains,
-                          cores=max(1, min(settings.chains, os.cpu_count() or 1)), seed=settings.seed,
-                          target_accept=settings.target_accept, progress_bar=False, save_warmup=False)
-    posterior = trace["posterior"].to_dataset()
+    groups = _nuts(density.compiled(), settings)
     # nutpie takes string coordinates only: put the typed ones back (e.g. integer step numbers)
-    posterior = posterior.assign_coords({k: list(v) for k, v in density.coords.items() if k in posterior.dims})
-    groups = {"posterior": posterior, "sample_stats": _numeric_only(trace["sample_stats"].to_dataset())}
+    groups["posterior"] = groups["posterior"].assign_coords(
+        {k: list(v) for k, v in density.coords.items() if k in groups["posterior"].dims})
     if with_prior:
         prior, predictive = density.prior(PRIOR_DRAWS, np.random.default_rng([settings.seed, 0]))
         dims = {name: spec[1] for name, spec in density.outputs.items()}
@@ -238,14 +243,7 @@ def sample_model(kind: str, structure: Mapping[str, Any], inputs: Mapping[str, n
         chosen = density() if density is not None else density_for(kind, structure, inputs)
         groups = _kernel_draws(chosen, settings, with_prior)
     else:
-        import nutpie
-
-        compiled = compile_model(kind, structure, inputs, build)
-        trace = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
-                              cores=max(1, min(settings.chains, os.cpu_count() or 1)), seed=settings.seed,
-                              target_accept=settings.target_accept, progress_bar=False, save_warmup=False)
-        groups = {"posterior": trace["posterior"].to_dataset(),
-                  "sample_stats": _numeric_only(trace["sample_stats"].to_dataset())}
+        groups = _nuts(compile_model(kind, structure, inputs, build), settings)
         if with_prior:
             groups["prior"], groups["prior_predictive"] = _prior_draws(build(), settings.seed)
     for dataset in groups.values():

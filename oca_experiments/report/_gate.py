@@ -30,6 +30,7 @@ from typing import Any
 
 from oca_experiments._atomic import atomic_write_json, atomic_write_text
 from oca_experiments.errors import EXIT_CODES, SpecError
+from oca_experiments.estimators._catalog import CATALOG
 
 __all__ = ["CHECKS", "CheckOutcome", "GateResult", "run_gate", "write_junit"]
 
@@ -47,7 +48,7 @@ COMPARED_FIELDS = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "n",
 EXACT_FIELDS = ("status", "verdict")
 DETERMINISTIC_TOLERANCE = {"abs": 1e-9, "rel": 1e-9}
 SAMPLED_TOLERANCE_SD_SHARE = 0.1
-BAYESIAN_ESTIMATORS = frozenset({"bayes_did", "ordinal_did", "bayes_its"})
+BAYESIAN_ESTIMATORS = frozenset(name for name, info in CATALOG.items() if info.bayesian)
 # Used when a Bayesian result records raw diagnostics but no verdict of its own.
 RHAT_MAX, ESS_MIN, DIVERGENCES_MAX = 1.01, 400, 0
 

@@ -31,3 +31,15 @@ def panel_frame(*, n_per_cluster: int = 20, groups: int = 3, effect: float = 0.3
                     rows.append({"rid": f"R{unit:04d}", "wave": wave, "treated": treated, "community": cluster,
                                  "cso": f"G{g}", "y": float(np.clip(value, 1, 5))})
     return pd.DataFrame(rows)
+
+
+#: A bayes_did spec that reads ``panel_frame``'s columns (1-5 index ``y``, SESOI 0.1, two prior-sensitivity reruns).
+PANEL_DID_SPEC = {
+    "id": "hb", "title": "t", "hypothesis": "h", "type": "confirmatory", "direction": "increase",
+    "outcome": {"source": "survey", "name": "y", "construction": {"method": "column", "column": "y",
+                                                                  "scale": [1, 5]}},
+    "design": {"unit": "rid", "time": "wave", "pre": "baseline", "post": "endline", "treatment": "treated",
+               "cluster": "community", "group": "cso"},
+    "estimator": {"name": "bayes_did"}, "inference": {"se": "posterior", "sesoi": 0.1},
+    "bayes": {"prior_sensitivity": [0.5, 2.0]},
+}

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import panel_frame
+from conftest import PANEL_DID_SPEC as SPEC, panel_frame
 
 from oca_experiments.bayes._sampling import FitOutput
 from oca_experiments.estimators import _bayes
@@ -53,16 +53,6 @@ def _rename_dims(tree: xr.DataTree, name: str, dims: tuple[str, ...]) -> None:
         old = [d for d in ds[name].dims if d not in ("chain", "draw")]
         tree[group] = xr.DataTree(ds.rename({o: n for o, n in zip(old, dims, strict=True)}))
 
-
-SPEC = {
-    "id": "hb", "title": "t", "hypothesis": "h", "type": "confirmatory", "direction": "increase",
-    "outcome": {"source": "survey", "name": "y", "construction": {"method": "column", "column": "y",
-                                                                  "scale": [1, 5]}},
-    "design": {"unit": "rid", "time": "wave", "pre": "baseline", "post": "endline", "treatment": "treated",
-               "cluster": "community", "group": "cso"},
-    "estimator": {"name": "bayes_did"}, "inference": {"se": "posterior", "sesoi": 0.1},
-    "bayes": {"prior_sensitivity": [0.5, 2.0]},
-}
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import panel_frame
+from conftest import PANEL_DID_SPEC, panel_frame
 
 from oca_experiments.bayes import SamplerSettings, Thresholds, build_did_model, check_diagnostics, did_from_units
 from oca_experiments.bayes import did_model_data, prior_scales, sample_model
@@ -95,12 +95,7 @@ def test_kernel_and_pymc_backends_give_the_same_results_through_the_fitter() -> 
     results = {}
     for backend in ("kernel", "pymc"):
         spec = HypothesisSpec.model_validate({
-            "id": "backends", "title": "t", "hypothesis": "h", "type": "confirmatory", "direction": "increase",
-            "outcome": {"source": "survey", "name": "y", "construction": {"method": "column", "column": "y",
-                                                                          "scale": [1, 5]}},
-            "design": {"unit": "rid", "time": "wave", "pre": "baseline", "post": "endline", "treatment": "treated",
-                       "cluster": "community", "group": "cso"},
-            "estimator": {"name": "bayes_did"}, "inference": {"se": "posterior", "sesoi": 0.1},
+            **PANEL_DID_SPEC, "id": "backends",
             "bayes": {"prior_sensitivity": [2.0], "sampler": {"seed": 3, "backend": backend}}})
         results[backend] = FITTERS["bayes_did"](frame, frame["y"], spec, BayesDiDOptions(), file="s")
     kernel, pymc = results["kernel"], results["pymc"]
