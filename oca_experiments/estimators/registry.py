@@ -102,6 +102,8 @@ class EstimatorRecord:
     attrition: AttritionOutcome | None = None
     simulation: bool = False
     priors: Mapping[str, tuple[float, str]] | None = None
+    #: the registered testability requirement ``balanced_panel`` applies (contracts/_testability.py)
+    needs_balanced_panel: bool = False
 
     @property
     def available(self) -> bool:
