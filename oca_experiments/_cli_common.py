@@ -70,8 +70,8 @@ def _summary_lines(run: Any) -> list[str]:
         if h.result is not None:
             r = h.result
             # Bayesian results have no p-value: show the posterior probability of an effect beyond zero instead.
-            tail = (f"p = {r.p_value:.3g}" if r.p_value == r.p_value else
-                    f"P(effect > 0) = {r.extras.get('posterior', {}).get('p_gt_0', float('nan')):.3f}")
+            p_gt_0 = r.posterior.p_gt_0 if r.posterior is not None and r.posterior.p_gt_0 is not None else float("nan")
+            tail = f"p = {r.p_value:.3g}" if r.p_value == r.p_value else f"P(effect > 0) = {p_gt_0:.3f}"
             lines.append(f"{h.id}: {h.verdict} (estimate {r.estimate:.3f}, {100 * r.ci_level:g}% "
                          f"{'credible interval' if r.p_value != r.p_value else 'CI'} "
                          f"[{r.ci_low:.3f}, {r.ci_high:.3f}], {tail})")

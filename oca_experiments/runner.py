@@ -176,13 +176,13 @@ def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10) -> Estim
 
 def _primary_interval(result: EstimateResult) -> dict[str, Any]:
     """The 1 - 2*alpha interval of the primary inference when it is not a t interval (e.g. the wild bootstrap)."""
-    record = result.extras.get("inference")
-    if not isinstance(record, Mapping):  # other estimators may describe their inference in words
+    record = result.inference
+    if record is None:  # other estimators may describe their inference in words
         return {}
-    interval = record.get("sesoi_interval")
-    found: dict[str, Any] = {"interval": tuple(interval)} if interval and None not in interval else {}
-    if record.get("null") is not None:
-        found["null"] = float(record["null"])
+    interval = record.primary_interval
+    found: dict[str, Any] = {"interval": interval} if interval is not None else {}
+    if record.null is not None:
+        found["null"] = float(record.null)
     return found
 
 
@@ -193,8 +193,8 @@ def _hypothesis_result(task: Task, *, status: str, reason: str | None = None,
     verdict = verdict_reason = None
     if result is not None and task.estimator.bayesian:
         decision = spec.bayes.decision if spec.bayes is not None else None
-        v = bayesian_verdict(posterior=result.extras.get("posterior", {}),
-                             diagnostics=result.extras.get("diagnostics", {}), direction=spec.direction,
+        v = bayesian_verdict(posterior=result.posterior or {}, diagnostics=result.diagnostics or {},
+                             direction=spec.direction,
                              sesoi=spec.inference.sesoi, probability=decision.probability if decision else 0.95,
                              against=decision.against if decision else "sesoi")
         verdict, verdict_reason = v.verdict, v.reason

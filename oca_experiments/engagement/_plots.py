@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..results.parts import EventStudy
+
 __all__ = ["plot_event_study", "plot_counterfactual", "save_engagement_plots"]
 
 
@@ -31,18 +33,20 @@ def plot_event_study(result: Any, *, title: str | None = None):
     study = _extras(result).get("event_study")
     if not study:
         raise ValueError("this result has no event study (estimator staggered_did)")
-    event = study["event_time"]
-    est = _clean(study["estimate"])
+    if not isinstance(study, EventStudy):  # a results.json record
+        study = EventStudy.from_dict(study)
+    event = list(study.event_time or ())
+    est = _clean(list(study.estimate or ()))
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.fill_between(event, _clean(study["band_low"]), _clean(study["band_high"]), color="#9ecae1", alpha=0.5,
-                    step=None, label="uniform band")
-    lo, hi = _clean(study["ci_low"]), _clean(study["ci_high"])
+    ax.fill_between(event, _clean(list(study.band_low or ())), _clean(list(study.band_high or ())), color="#9ecae1",
+                    alpha=0.5, step=None, label="uniform band")
+    lo, hi = _clean(list(study.ci_low or ())), _clean(list(study.ci_high or ()))
     colors = ["#b2182b" if e >= 0 else "#1f4e79" for e in event]
     ax.vlines(event, lo, hi, colors=colors, linewidth=1)
     ax.scatter(event, est, c=colors, s=14, zorder=3, label="estimate (pointwise CI)")
     ax.axhline(0, color="#555555", linewidth=0.8, linestyle="--")
     ax.axvline(-0.5, color="#999999", linewidth=0.8)
-    ax.set_xlabel(f"{study.get('period', 'period')}s since adoption")
+    ax.set_xlabel(f"{study.period or 'period'}s since adoption")
     ax.set_ylabel("effect")
     ax.set_title(title or "Event study (Callaway-Sant'Anna)")
     ax.legend(frameon=False, loc="upper left")

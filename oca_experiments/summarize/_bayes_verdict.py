@@ -18,21 +18,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..results.parts import Diagnostics, PosteriorSummary
 from ._verdict import Verdict
 
 UNRELIABLE = "unreliable: diagnostics failed"
 
 
-def _probability(posterior: Mapping[str, Any], key: str) -> float:
-    value = posterior.get(key)
+def _probability(posterior: PosteriorSummary, key: str) -> float:
+    value = getattr(posterior, key)
     return float(value) if value is not None else 0.0
 
 
-def bayesian_verdict(*, posterior: Mapping[str, Any], diagnostics: Mapping[str, Any], direction: str,
-                     sesoi: float | None, probability: float = 0.95, against: str = "sesoi") -> Verdict:
-    """``posterior`` holds P(effect > 0), P(effect > SESOI), ... as written by the Bayesian fitters."""
-    if not diagnostics.get("passed", False):
-        failures = "; ".join(diagnostics.get("failures") or ["no diagnostics recorded"])
+def bayesian_verdict(*, posterior: PosteriorSummary | Mapping[str, Any],
+                     diagnostics: Diagnostics | Mapping[str, Any], direction: str, sesoi: float | None,
+                     probability: float = 0.95, against: str = "sesoi") -> Verdict:
+    """``posterior`` holds P(effect > 0), P(effect > SESOI), ... as written by the Bayesian fitters (typed parts, or
+    their results.json records)."""
+    if not isinstance(posterior, PosteriorSummary):
+        posterior = PosteriorSummary.from_dict(posterior)
+    if not isinstance(diagnostics, Diagnostics):
+        diagnostics = Diagnostics.from_dict(diagnostics)
+    if not diagnostics.passed:
+        failures = "; ".join(diagnostics.failures or ["no diagnostics recorded"])
         return Verdict(f"{UNRELIABLE} ({failures})",
                        "the fit missed a registered diagnostics threshold; its numbers are shown but not used")
     has_sesoi = sesoi is not None and sesoi > 0

@@ -150,6 +150,10 @@ EXPECTED_ALL = {
         "CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
         "compare_results", "finish_manifest", "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate",
         "run_result_from_dict", "sha256_file", "verify_run", "write_junit"},
+    "oca_experiments.results": {
+        "PART_TYPES", "RESULTS_SCHEMA_VERSION", "STABLE_KEYS", "STATUSES", "Attrition", "Diagnostics",
+        "EstimateResult", "EventStudy", "HypothesisResult", "InferenceRecord", "Part", "PosteriorSummary",
+        "RunResult", "ValidationResult", "multiple_testing_families"},
     "oca_experiments.spec": {
         "Bayes", "BayesDecision", "BayesDiagnostics", "BayesSampler", "Bootstrap", "Construction", "DataRules",
         "Design", "EstimatorSpec", "Exclusions", "FewClusters", "HYPOTHESES_DIR", "HypothesisSpec", "Inference",

@@ -1,6 +1,8 @@
 """Read-only results objects. They are return values: nothing here prints, writes files or mutates inputs.
 
-- ``EstimateResult``: what an estimator returns for one hypothesis (labelled numbers, counts, extras).
+- ``EstimateResult``: what an estimator returns for one hypothesis (labelled numbers, counts, extras). Its
+  cross-cutting parts are typed (``parts.py``): ``inference``, ``attrition``, ``event_study``, ``posterior`` and
+  ``diagnostics``, read by attribute; the rest of ``extras`` is estimator-specific and untyped.
 - ``HypothesisResult``: the estimate plus the hypothesis' identity, status, verdict and reason.
 - ``RunResult``: every hypothesis of a study run, the contract results and the data fingerprints.
 - ``ValidationResult``: contracts, preflight and per-hypothesis testability only, no estimates.
@@ -18,6 +20,21 @@ from typing import Any
 
 import pandas as pd
 
+from .parts import (
+    PART_TYPES,
+    Attrition,
+    Diagnostics,
+    EventStudy,
+    InferenceRecord,
+    Part,
+    PosteriorSummary,
+    lift_parts,
+)
+
+__all__ = ["PART_TYPES", "RESULTS_SCHEMA_VERSION", "STABLE_KEYS", "STATUSES", "Attrition", "Diagnostics",
+           "EstimateResult", "EventStudy", "HypothesisResult", "InferenceRecord", "Part", "PosteriorSummary",
+           "RunResult", "ValidationResult", "multiple_testing_families"]
+
 #: The keys of results.json that are kept forever (a public interface).
 STABLE_KEYS = ("id", "status", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n", "n_clusters",
                "estimator", "verdict")
@@ -32,6 +49,8 @@ def _clean(value: Any) -> Any:
     """JSON-ready copy: NaN/inf become None, tuples become lists, mappings become dicts."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
+    if isinstance(value, Part):
+        return _clean(value.to_dict())
     if isinstance(value, Mapping):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -69,11 +88,39 @@ class EstimateResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "counts", _freeze(self.counts))
-        object.__setattr__(self, "extras", _freeze(self.extras))
+        # The known parts are read into their types here, whoever built the record (estimators, results.json).
+        object.__setattr__(self, "extras", _freeze(lift_parts(self.extras)))
         object.__setattr__(self, "artifacts", _freeze(self.artifacts))
         for item in (self.null_draws if isinstance(self.null_draws, tuple) else (self.null_draws,)):
             if hasattr(item, "setflags"):
                 item.setflags(write=False)
+
+    def _part(self, kind: type[Part]) -> Any:
+        value = self.extras.get(kind.KEY or "")
+        return value if isinstance(value, kind) else None
+
+    @property
+    def inference(self) -> InferenceRecord | None:
+        """The primary inference, the few-cluster rule's record and every alternative (survey estimators)."""
+        return self._part(InferenceRecord)
+
+    @property
+    def attrition(self) -> Attrition | None:
+        return self._part(Attrition)
+
+    @property
+    def event_study(self) -> EventStudy | None:
+        return self._part(EventStudy)
+
+    @property
+    def posterior(self) -> PosteriorSummary | None:
+        """Bayesian estimators: the registered target's posterior summary."""
+        return self._part(PosteriorSummary)
+
+    @property
+    def diagnostics(self) -> Diagnostics | None:
+        """Bayesian estimators: the sampler diagnostics gate."""
+        return self._part(Diagnostics)
 
     @property
     def params(self) -> pd.Series:

@@ -1,0 +1,358 @@
+"""Typed, frozen parts of an estimate: what estimators hand to the summaries, the plots and the report.
+
+Each part is a frozen dataclass read by attribute (``result.inference.rule.fired``,
+``result.posterior.p_gt_0``, ``result.attrition.differential_test.p_value``). ``to_dict()`` gives the JSON record
+results.json has always carried under the part's key in ``extras``; ``from_dict()`` reads it back, and
+``from_dict(d).to_dict() == d`` for every record (tests/unit/test_result_parts.py): keys keep their order, a key
+that was absent stays absent, and keys a part does not model are kept in ``other`` and written back last, so a
+producer adding a key never loses it (the test on the demo checks that ``other`` stays empty there).
+
+Parts built in code (not read from a dict) write every field that is not None, in field order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+__all__ = [
+    "PART_TYPES", "Attrition", "AttritionArm", "AttritionTest", "BalanceCell", "BalanceRow", "Diagnostics",
+    "DiagnosticsRow", "DiagnosticsThresholds", "EventStudy", "FewClusterRule", "InferenceAlternative",
+    "InferenceRecord", "LeeBounds", "Part", "PosteriorSummary", "lift_parts",
+]
+
+_P = TypeVar("_P", bound="Part")
+
+
+@dataclass(frozen=True)
+class Part:
+    """Base of every part: exact dict round trip (see the module docstring)."""
+
+    #: The ``extras`` key the part lives under in results.json (top-level parts only).
+    KEY: ClassVar[str | None] = None
+
+    other: Mapping[str, Any] = field(default_factory=dict, kw_only=True, repr=False)
+    keys: tuple[str, ...] | None = field(default=None, kw_only=True, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls: type[_P], data: Mapping[str, Any]) -> _P:
+        hints = _hints(cls)
+        values: dict[str, Any] = {}
+        other: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in hints:
+                values[key] = _load(hints[key], value)
+            else:
+                other[key] = value
+        return cls(**values, other=other, keys=tuple(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        names = [f.name for f in dataclasses.fields(self) if f.name not in ("other", "keys")]
+        if self.keys is not None:
+            order = [k for k in self.keys if k in names or k in self.other]
+            order += [k for k in self.other if k not in order]
+        else:
+            order = [n for n in names if getattr(self, n) is not None] + list(self.other)
+        return {key: _dump(getattr(self, key) if key in names else self.other[key]) for key in order}
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name not in ("other", "keys")}
+
+
+def _part_type(annotation: Any) -> type[Part] | None:
+    """The Part class in ``X``, ``X | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, Part):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _part_type(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _load(annotation: Any, value: Any) -> Any:
+    part = _part_type(annotation)
+    if part is not None:
+        return part.from_dict(value) if isinstance(value, Mapping) else value
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):  # e.g. Mapping[...] | None, tuple[...] | None
+        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _load(inner[0], value) if len(inner) == 1 and value is not None else value
+    args = typing.get_args(annotation)
+    if origin in (Mapping, dict) and len(args) == 2 and _part_type(args[1]) and isinstance(value, Mapping):
+        item = _part_type(args[1])
+        return {k: item.from_dict(v) if isinstance(v, Mapping) else v for k, v in value.items()}  # type: ignore[union-attr]
+    if origin is tuple and args and _part_type(args[0]) and isinstance(value, (list, tuple)):
+        item = _part_type(args[0])
+        return tuple(item.from_dict(v) if isinstance(v, Mapping) else v for v in value)  # type: ignore[union-attr]
+    if origin is tuple and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, Part):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return {k: _dump(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_dump(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- inference (survey estimators)
+
+
+@dataclass(frozen=True)
+class FewClusterRule(Part):
+    """The few-cluster rule's record: whether it replaced the registered SE type, and why."""
+
+    name: str | None = None
+    threshold: int | None = None
+    method: str | None = None
+    n_clusters: int | None = None
+    registered_se: str | None = None
+    fired: bool | None = None
+    tier: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class InferenceAlternative(Part):
+    """One inference computed beside the primary one (analytic SE types, wild bootstrap, randomization, ...)."""
+
+    std_error: float | None = None
+    df: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float | None = None
+    p_value: float | None = None
+    p_value_two_sided: float | None = None
+    error: str | None = None
+    # resampling (wild bootstrap, randomization inference, percentile bootstrap)
+    draws: int | None = None
+    weights: str | None = None
+    seed: int | None = None
+    enumerated: bool | None = None
+    t_stat: float | None = None
+    type: str | None = None
+    blocks: str | None = None
+    possible_assignments: int | None = None
+    statistic: str | None = None
+    sesoi_interval: tuple[float | None, ...] | None = None
+
+
+@dataclass(frozen=True)
+class InferenceRecord(Part):
+    """``extras.inference``: the primary inference, the rule that chose it, every alternative."""
+
+    KEY: ClassVar[str | None] = "inference"
+
+    primary: str | None = None
+    registered_se: str | None = None
+    rule: FewClusterRule | None = None
+    alternatives: Mapping[str, InferenceAlternative] | None = None
+    estimate: float | None = None
+    delta_method: str | None = None
+    design_effect: float | None = None
+    effective_n: float | None = None
+    null_share: float | None = None
+    #: the 1 - 2 alpha interval of the primary inference, for the equivalence reading
+    sesoi_interval: tuple[float | None, ...] | None = None
+    #: the null the p-value tests when it is not zero (shares: the registered null share)
+    null: float | None = None
+    std_error_note: str | None = None
+    statement: str | None = None
+    wave: str | None = None
+
+    @property
+    def primary_interval(self) -> tuple[float, float] | None:
+        interval = self.sesoi_interval
+        if not interval or any(v is None for v in interval):
+            return None
+        return (float(interval[0]), float(interval[1]))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- attrition
+
+
+@dataclass(frozen=True)
+class AttritionArm(Part):
+    baseline_n: int | None = None
+    stayers: int | None = None
+    leavers: int | None = None
+    rate: float | None = None
+    display: str | None = None  # set when suppressed
+
+
+@dataclass(frozen=True)
+class AttritionTest(Part):
+    what: str | None = None
+    estimate: float | None = None
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    inference: str | None = None
+    rule_fired: bool | None = None
+    error: str | None = None
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class BalanceCell(Part):
+    n: int | None = None
+    mean: float | None = None
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class BalanceRow(Part):
+    variable: str | None = None
+    cells: Mapping[str, BalanceCell] | None = None
+    selective_attrition_p_value: float | None = None
+    selective_attrition_error: str | None = None
+
+
+@dataclass(frozen=True)
+class LeeBounds(Part):
+    outcome: str | None = None
+    lower: float | None = None
+    upper: float | None = None
+    trim_share: float | None = None
+    trimmed_arm: str | None = None
+    se_lower: float | None = None
+    se_upper: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float | None = None
+    interval: str | None = None
+    draws: int | None = None
+    seed: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Attrition(Part):
+    """``extras.attrition``: leavers by arm, the differential-attrition test, stayer/leaver balance, Lee bounds."""
+
+    KEY: ClassVar[str | None] = "attrition"
+
+    unit_of_count: str | None = None
+    by_arm: Mapping[str, AttritionArm] | None = None
+    leaver_definition: str | None = None
+    note: str | None = None
+    differential_test: AttritionTest | None = None
+    balance: tuple[BalanceRow, ...] | None = None
+    lee_bounds: LeeBounds | None = None
+    suppressed: str | None = None
+    error: str | None = None
+
+
+# --------------------------------------------------------------------------- event study (staggered adoption)
+
+
+@dataclass(frozen=True)
+class EventStudy(Part):
+    """``extras.event_study``: effects by event time with pointwise CIs and a uniform (sup-t) band."""
+
+    KEY: ClassVar[str | None] = "event_study"
+
+    event_time: tuple[int, ...] | None = None
+    estimate: tuple[float | None, ...] | None = None
+    std_error: tuple[float | None, ...] | None = None
+    ci_low: tuple[float | None, ...] | None = None
+    ci_high: tuple[float | None, ...] | None = None
+    band_low: tuple[float | None, ...] | None = None
+    band_high: tuple[float | None, ...] | None = None
+    uniform_critical_value: float | None = None
+    period: str | None = None
+
+
+# --------------------------------------------------------------------------- Bayesian
+
+
+@dataclass(frozen=True)
+class PosteriorSummary(Part):
+    """``extras.posterior``: the registered target's posterior and the probabilities the decision rule reads."""
+
+    KEY: ClassVar[str | None] = "posterior"
+
+    mean: float | None = None
+    median: float | None = None
+    sd: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float | None = None
+    interval: str | None = None
+    mcse_mean: float | None = None
+    p_gt_0: float | None = None
+    p_lt_0: float | None = None
+    n_draws: int | None = None
+    sesoi: float | None = None
+    p_gt_sesoi: float | None = None
+    p_lt_minus_sesoi: float | None = None
+    rope: tuple[float | None, ...] | None = None
+    p_in_rope: float | None = None
+    rope_decision: str | None = None
+
+
+@dataclass(frozen=True)
+class DiagnosticsRow(Part):
+    parameter: str | None = None
+    size: int | None = None
+    mean: float | None = None
+    sd: float | None = None
+    max_rhat: float | None = None
+    min_ess_bulk: float | None = None
+    min_ess_tail: float | None = None
+
+
+@dataclass(frozen=True)
+class DiagnosticsThresholds(Part):
+    max_rhat: float | None = None
+    min_ess_bulk: float | None = None
+    min_ess_tail: float | None = None
+    max_divergences: int | None = None
+
+
+@dataclass(frozen=True)
+class Diagnostics(Part):
+    """``extras.diagnostics``: the sampler gate (R-hat, ESS, divergences, BFMI) the Bayesian verdict obeys."""
+
+    KEY: ClassVar[str | None] = "diagnostics"
+
+    passed: bool | None = None
+    failures: tuple[str, ...] | None = None
+    table: tuple[DiagnosticsRow, ...] | None = None
+    divergences: int | None = None
+    chains: int | None = None
+    draws_per_chain: int | None = None
+    bfmi: tuple[float | None, ...] | None = None
+    thresholds: DiagnosticsThresholds | None = None
+    notes: tuple[str, ...] | None = None
+
+
+#: extras key -> the part type read from it.
+PART_TYPES: Mapping[str, type[Part]] = types.MappingProxyType(
+    {part.KEY: part for part in (InferenceRecord, Attrition, EventStudy, PosteriorSummary, Diagnostics)
+     if part.KEY is not None})
+
+
+def lift_parts(extras: Mapping[str, Any]) -> dict[str, Any]:
+    """``extras`` with each known key's record as its typed part (records already typed are kept)."""
+    lifted = dict(extras)
+    for key, part in PART_TYPES.items():
+        value = lifted.get(key)
+        if isinstance(value, Mapping):
+            lifted[key] = part.from_dict(value)
+    return lifted
