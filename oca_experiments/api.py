@@ -22,10 +22,19 @@ from ._layout import ARTIFACTS_DIR, MANIFEST_FILE, REPORT_DIR, RESULTS_FILE
 from .demo import DEFAULT_SEED, generate_demo
 from .errors import DataError
 from .results import RunResult
-from .runner import DataInput, Study, load_study
+from .runner import DataInput, Study
+from .runner import load_study as _plan_study
+from .runtime import RunSettings
 
-__all__ = ["DataInput", "Study", "demo_study_dir", "load_study", "run_demo", "run_gate", "run_to_directory",
-           "verify_run"]
+__all__ = ["DataInput", "RunSettings", "Study", "demo_study_dir", "load_study", "run_demo", "run_gate",
+           "run_to_directory", "verify_run"]
+
+
+def load_study(path: str | Path, *, settings: RunSettings | None = None) -> Study:
+    """Parse and plan a study folder (``SpecError`` names file and field on any bad spec). Its runs use
+    ``settings`` for caches, warm-up and progress; by default the environment's (``RunSettings.from_environment``:
+    the user's cache folder unless ``OCA_CACHE=off`` or ``OCA_CACHE_DIR``, warm-up and progress on)."""
+    return _plan_study(path, settings=settings if settings is not None else RunSettings.from_environment())
 
 
 def _write_artifacts(run: RunResult, stage: Path) -> None:

@@ -8,7 +8,10 @@
      ├── DataError                a data file cannot be read or lacks a column     (file, column, row)
      ├── ContractError            a data contract failed or could not be run       (source, suite, failures)
      ├── EstimationError          an estimator could not produce a result          (hypothesis_id)
-     └── ReportError              a report could not be built                      (path)
+     │    ├── NotTestable         the data cannot test the hypothesis as registered
+     │    └── NotEstimable        the data cannot support the Bayesian model as registered
+     ├── ReportError              a report could not be built                      (path)
+     └── DesignInputError         a design-diagnosis parameter or option is invalid (option)
 
 Every message is one line that says what was seen, what was expected and how to fix it.
 Messages never carry data values: only file names, column names, counts and row numbers, because
@@ -141,6 +144,14 @@ class EstimationError(OcaError):
         return self.hypothesis_id or ""
 
 
+class NotTestable(EstimationError):
+    """The data cannot test the hypothesis as registered (e.g. an arm without clusters)."""
+
+
+class NotEstimable(EstimationError):
+    """The data cannot support the model as registered (raised before any compilation or sampling)."""
+
+
 class ReportError(OcaError):
     """A report could not be built or verified."""
 
@@ -152,6 +163,17 @@ class ReportError(OcaError):
 
     def location(self) -> str:
         return self.path or ""
+
+
+class DesignInputError(OcaError):
+    """A design parameter or diagnosis option is invalid; names the option and how to fix it."""
+
+    def __init__(self, message: str, *, option: str | None = None, fix: str | None = None) -> None:
+        self.option = option
+        super().__init__(message, fix=fix)
+
+    def location(self) -> str:
+        return self.option or ""
 
 
 #: Exit codes of the ``oca`` CLI, per failure class. 0 is success; 1 means a check ran and failed.

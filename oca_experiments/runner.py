@@ -36,6 +36,7 @@ from .io import file_sha256, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
 from .results import EstimateResult, HypothesisResult, RunResult, ValidationResult
+from .runtime import RunSettings, using
 from .spec import SpecFile, StudyConfig, load_hypotheses, load_study_config
 from .prereg import apply_firewall
 from .summarize import adjust_families, bayesian_verdict, equivalence_reading, frequentist_verdict, hypothesis_extras
@@ -268,14 +269,18 @@ def _reader_options(source: Any) -> Any:
 class Study:
     """A study folder: ``study.yaml``, ``hypotheses/``, ``data_contracts/``, ``analysis/``, ``reports/``.
 
-    Loading parses and plans every spec, so a bad spec fails here, before any data is read.
+    Loading parses and plans every spec, so a bad spec fails here, before any data is read. ``settings`` are the
+    run's side effects (caches, warm-up, progress; ``runtime.RunSettings``), applied while ``run`` runs; None: the
+    environment's defaults, read when the run starts.
     """
 
-    def __init__(self, path: Path, config: StudyConfig, specs: tuple[SpecFile, ...], plan: Plan) -> None:
+    def __init__(self, path: Path, config: StudyConfig, specs: tuple[SpecFile, ...], plan: Plan, *,
+                 settings: RunSettings | None = None) -> None:
         self.path = path
         self.config = config
         self.specs = specs
         self.plan = plan
+        self.settings = settings
 
     def __repr__(self) -> str:
         return f"Study({self.config.name!r}, hypotheses={[s.spec.id for s in self.specs]})"
@@ -304,8 +309,13 @@ class Study:
                                 testability=testability)
 
     def run(self, data: Mapping[str, DataInput], *, show_values: bool = False) -> RunResult:
-        """Run every hypothesis. Returns a read-only ``RunResult``; writes nothing."""
-        _start_kernel_warmup(self.plan)
+        """Run every hypothesis. Returns a read-only ``RunResult``; writes no output (caches as ``settings`` say)."""
+        with using(self.settings if self.settings is not None else RunSettings.from_environment()) as settings:
+            if settings.warmup:
+                _start_kernel_warmup(self.plan)
+            return self._run(data, show_values=show_values)
+
+    def _run(self, data: Mapping[str, DataInput], *, show_values: bool) -> RunResult:
         loaded = _load_sources(self.plan, data)
         _preflight_columns(self.plan, loaded)
         contracts = _run_contracts(self.plan, loaded, show_values=show_values)
@@ -333,7 +343,7 @@ def _start_kernel_warmup(plan: Plan) -> None:
         start_kernel_warmup()
 
 
-def load_study(path: str | Path) -> Study:
+def load_study(path: str | Path, *, settings: RunSettings | None = None) -> Study:
     """Parse and plan a study folder. Raises ``SpecError`` (file and field named) on any bad spec."""
     study_dir = Path(path).resolve()
     config = load_study_config(study_dir)
@@ -341,4 +351,4 @@ def load_study(path: str | Path) -> Study:
     plan = make_plan(study_dir, config, specs)
     for source in plan.sources:  # reader pins fail here, before any data is read
         _reader_options(source)
-    return Study(study_dir, config, specs, plan)
+    return Study(study_dir, config, specs, plan, settings=settings)

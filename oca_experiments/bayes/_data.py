@@ -18,14 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, EstimationError
+from ..errors import DataError, EstimationError, NotEstimable  # noqa: F401  (NotEstimable re-exported)
 from ..outcomes import numeric_column
 
 __all__ = ["DidData", "ItsData", "OrdinalData", "prepare_did", "prepare_its", "prepare_ordinal"]
-
-
-class NotEstimable(EstimationError):
-    """The data cannot support the model as registered (raised before any compilation or sampling)."""
 
 
 def _labels(values: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -29,8 +29,9 @@ Caching
       settings (backend included) and the library versions. A hit returns exactly the draws a new run would
       produce.
 
-The cache directory is ``$OCA_CACHE_DIR``, else ``$XDG_CACHE_HOME/oca_experiments``, else
-``~/.cache/oca_experiments``; ``OCA_CACHE=off`` disables the draws cache.
+The cache directory is the run's ``RunSettings.cache_dir`` (``oca_experiments.runtime``: the api's default is
+``$OCA_CACHE_DIR``, else ``$XDG_CACHE_HOME/oca_experiments``, else ``~/.cache/oca_experiments``; ``OCA_CACHE=off``
+disables the draws cache). Nothing here reads the environment.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import json
 import os
 import pickle
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -48,13 +50,15 @@ from typing import Any
 
 import numpy as np
 
+from ..runtime import current
+
 __all__ = ["FitOutput", "SamplerSettings", "cache_dir", "draws_key", "sample_model"]
 
 #: Bump when a model's code changes in a way that changes its draws: old cache entries are then never read.
 MODEL_CODE_VERSION = "2"
 PRIOR_DRAWS = 500
 _LIBRARIES = ("pymc", "pytensor", "nutpie", "numpy", "numba")
-_COMPILED: dict[str, Any] = {}
+_COMPILED: OrderedDict[str, Any] = OrderedDict()  # least recently used first; size: RunSettings.compiled_models
 
 
 @dataclass(frozen=True)
@@ -85,12 +89,8 @@ class FitOutput:
 
 
 def cache_dir() -> Path | None:
-    if os.environ.get("OCA_CACHE", "").lower() in {"off", "0", "false", "no"}:
-        return None
-    if os.environ.get("OCA_CACHE_DIR"):
-        return Path(os.environ["OCA_CACHE_DIR"])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "oca_experiments"
+    """The draws and results cache folder of the run in progress (None: no disk cache)."""
+    return current().cache_dir
 
 
 def _versions() -> dict[str, str]:
@@ -134,10 +134,13 @@ def compile_model(kind: str, structure: Mapping[str, Any], inputs: Mapping[str, 
     key = _compiled_key(kind, structure, inputs)
     cached = _COMPILED.get(key)
     if cached is not None:
+        _COMPILED.move_to_end(key)
         return cached.with_data(**{k: np.asarray(v) for k, v in inputs.items()})
     with pytensor.config.change_flags(numba__fastmath=False):
         compiled = nutpie.compile_pymc_model(build())
     _COMPILED[key] = compiled
+    while len(_COMPILED) > max(current().compiled_models, 1):
+        _COMPILED.popitem(last=False)
     return compiled
 
 

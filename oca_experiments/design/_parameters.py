@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import OcaError
+from ..errors import DesignInputError  # noqa: F401  (re-exported: design.DesignInputError)
 
 #: Values used when neither an option, data nor the spec gives one. Typical of attitude panels (Hooper et al. 2016).
 DEFAULTS: Mapping[str, float] = MappingProxyType({
@@ -46,17 +46,6 @@ OPTION_NAMES: Mapping[str, str] = MappingProxyType({
     "individual_autocorrelation": "--iac", "cluster_autocorrelation": "--cac", "treated_share": "--treated-share",
     "target_power": "--power", "likert": "--likert",
 })
-
-
-class DesignInputError(OcaError):
-    """A design parameter or diagnosis option is invalid; names the option and how to fix it."""
-
-    def __init__(self, message: str, *, option: str | None = None, fix: str | None = None) -> None:
-        self.option = option
-        super().__init__(message, fix=fix)
-
-    def location(self) -> str:
-        return self.option or ""
 
 
 @dataclass(frozen=True)

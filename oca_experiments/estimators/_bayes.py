@@ -507,7 +507,8 @@ def _result_cached(estimator: str, fitter: Callable[..., EstimateResult]) -> Cal
     """The fitter, returning the stored result when nothing it depends on changed (see ``_result_key``).
 
     Results are deterministic functions of the inputs and the seed, so a stored result equals a recomputed one;
-    the cache only skips the work (draws, replicates, plots, NetCDF). ``OCA_CACHE=off`` disables it.
+    the cache only skips the work (draws, replicates, plots, NetCDF). It lives in the run's ``RunSettings.cache_dir``
+    (none: no result cache; the api's default follows ``OCA_CACHE``/``OCA_CACHE_DIR``).
     """
 
     @functools.wraps(fitter)

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._blas import single_thread_blas
+from ..runtime import current
 from ._linalg import WithinDesign, covariance, cr1_factor
 
 WEIGHT_KINDS = ("webb", "rademacher")
@@ -67,9 +68,10 @@ def enumerated_weights(n_clusters: int, kind: str) -> NDArray[np.float64]:
 def _progress(total: int, description: str):
     from tqdm import tqdm
 
-    # The bar goes to stderr and only to a terminal: logs, notebooks and CI output stay clean.
-    return tqdm(total=total, desc=description, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False,
-                unit="draw")
+    # The bar goes to stderr and only to a terminal, and only when the run asks for progress (RunSettings):
+    # logs, notebooks and CI output stay clean.
+    return tqdm(total=total, desc=description, file=sys.stderr,
+                disable=not (current().progress and sys.stderr.isatty()), leave=False, unit="draw")
 
 
 class _BootstrapPieces:

@@ -22,15 +22,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ..errors import DataError, EstimationError
+from ..errors import DataError, EstimationError, NotTestable  # noqa: F401  (NotTestable re-exported)
 from ..outcomes import numeric_column
 from ..spec import HypothesisSpec
 from ._cluster_inference import randomization_test
 from ._linalg import demean
-
-
-class NotTestable(EstimationError):
-    """The data cannot test the hypothesis as registered (e.g. an arm without clusters)."""
 
 
 def treatment_indicator(frame: pd.DataFrame, column: str, *, file: str) -> pd.Series:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import os
 import shutil
@@ -50,6 +51,7 @@ def test_an_upward_import_breaks_the_layers(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- private modules
 
 
+@functools.cache
 def _modules() -> dict[str, Path]:
     found = {}
     for path in PACKAGE.rglob("*.py"):
