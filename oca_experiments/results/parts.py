@@ -8,6 +8,9 @@ that was absent stays absent, and keys a part does not model are kept in ``other
 producer adding a key never loses it (the test on the demo checks that ``other`` stays empty there).
 
 Parts built in code (not read from a dict) write every field that is not None, in field order.
+
+A part is also a read-only mapping of its record (``part["p_gt_0"]`` is ``part.to_dict()["p_gt_0"]``), so code
+and notebooks that read ``extras`` records by key keep working; new code reads attributes.
 """
 
 from __future__ import annotations
@@ -16,28 +19,29 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 __all__ = [
-    "PART_TYPES", "Attrition", "AttritionArm", "AttritionTest", "BalanceCell", "BalanceRow", "Diagnostics",
-    "DiagnosticsRow", "DiagnosticsThresholds", "EventStudy", "FewClusterRule", "InferenceAlternative",
-    "InferenceRecord", "LeeBounds", "Part", "PosteriorSummary", "lift_parts",
+    "EXTRAS_TYPES", "PART_TYPES", "Attrition", "AttritionArm", "AttritionTest", "BalanceCell", "BalanceRow",
+    "Diagnostics", "DiagnosticsRow", "DiagnosticsThresholds", "DisaggregationCell", "DisaggregationTable",
+    "EventStudy", "FewClusterRule", "GroupEffect", "IndexConstruction", "InferenceAlternative", "InferenceRecord",
+    "LeeBounds", "Part", "PosteriorSummary", "ReliabilityRecord", "UnitEffect", "lift_parts",
 ]
 
 _P = TypeVar("_P", bound="Part")
 
 
 @dataclass(frozen=True)
-class Part:
-    """Base of every part: exact dict round trip (see the module docstring)."""
+class Part(Mapping[str, Any]):
+    """Base of every part: exact dict round trip, and a read-only mapping of the record (module docstring)."""
 
     #: The ``extras`` key the part lives under in results.json (top-level parts only).
     KEY: ClassVar[str | None] = None
 
     other: Mapping[str, Any] = field(default_factory=dict, kw_only=True, repr=False)
-    keys: tuple[str, ...] | None = field(default=None, kw_only=True, repr=False, compare=False)
+    key_order: tuple[str, ...] | None = field(default=None, kw_only=True, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls: type[_P], data: Mapping[str, Any]) -> _P:
@@ -49,12 +53,28 @@ class Part:
                 values[key] = _load(hints[key], value)
             else:
                 other[key] = value
-        return cls(**values, other=other, keys=tuple(data))
+        return cls(**values, other=other, key_order=tuple(data))
+
+    def _record(self) -> dict[str, Any]:
+        record = self.__dict__.get("_record_cache")
+        if record is None:  # parts are frozen: the record never changes
+            record = self.to_dict()
+            object.__setattr__(self, "_record_cache", record)
+        return record
+
+    def __getitem__(self, key: str) -> Any:
+        return self._record()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._record())
+
+    def __len__(self) -> int:
+        return len(self._record())
 
     def to_dict(self) -> dict[str, Any]:
-        names = [f.name for f in dataclasses.fields(self) if f.name not in ("other", "keys")]
-        if self.keys is not None:
-            order = [k for k in self.keys if k in names or k in self.other]
+        names = [f.name for f in dataclasses.fields(self) if f.name not in ("other", "key_order")]
+        if self.key_order is not None:
+            order = [k for k in self.key_order if k in names or k in self.other]
             order += [k for k in self.other if k not in order]
         else:
             order = [n for n in names if getattr(self, n) is not None] + list(self.other)
@@ -64,7 +84,7 @@ class Part:
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name not in ("other", "keys")}
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name not in ("other", "key_order")}
 
 
 def _part_type(annotation: Any) -> type[Part] | None:
@@ -82,18 +102,17 @@ def _part_type(annotation: Any) -> type[Part] | None:
 def _load(annotation: Any, value: Any) -> Any:
     part = _part_type(annotation)
     if part is not None:
-        return part.from_dict(value) if isinstance(value, Mapping) else value
+        return part.from_dict(value) if isinstance(value, Mapping) and not isinstance(value, Part) else value
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):  # e.g. Mapping[...] | None, tuple[...] | None
         inner = [a for a in typing.get_args(annotation) if a is not type(None)]
         return _load(inner[0], value) if len(inner) == 1 and value is not None else value
     args = typing.get_args(annotation)
-    if origin in (Mapping, dict) and len(args) == 2 and _part_type(args[1]) and isinstance(value, Mapping):
-        item = _part_type(args[1])
-        return {k: item.from_dict(v) if isinstance(v, Mapping) else v for k, v in value.items()}  # type: ignore[union-attr]
+    if origin in (Mapping, dict) and len(args) == 2 and _part_type(args[1]) and isinstance(value, Mapping) \
+            and not isinstance(value, Part):
+        return {k: _load(args[1], v) for k, v in value.items()}
     if origin is tuple and args and _part_type(args[0]) and isinstance(value, (list, tuple)):
-        item = _part_type(args[0])
-        return tuple(item.from_dict(v) if isinstance(v, Mapping) else v for v in value)  # type: ignore[union-attr]
+        return tuple(_load(args[0], v) for v in value)
     if origin is tuple and isinstance(value, list):
         return tuple(value)
     return value
@@ -148,6 +167,7 @@ class InferenceAlternative(Part):
     blocks: str | None = None
     possible_assignments: int | None = None
     statistic: str | None = None
+    resampled: str | None = None
     sesoi_interval: tuple[float | None, ...] | None = None
 
 
@@ -342,17 +362,117 @@ class Diagnostics(Part):
     notes: tuple[str, ...] | None = None
 
 
-#: extras key -> the part type read from it.
+# --------------------------------------------------------------------------- outcome, subgroups, per-unit effects
+
+
+@dataclass(frozen=True)
+class ReliabilityRecord(Part):
+    """One wave's internal consistency of a multi-item outcome (``extras.reliability``, one per wave)."""
+
+    wave: str | None = None
+    n: int | None = None
+    items: int | None = None
+    alpha: float | None = None
+    alpha_ci: tuple[float | None, ...] | None = None
+    omega: float | None = None
+    omega_ci: tuple[float | None, ...] | None = None
+    loadings: tuple[float | None, ...] | None = None
+    ci_level: float | None = None
+    method: str | None = None
+    draws: int | None = None
+    seed: int | None = None
+    threshold: float | None = None
+    below_threshold: bool | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexConstruction(Part):
+    """``extras.index``: how a z-score or ICW index was built (reference group, item moments, weights)."""
+
+    method: str | None = None
+    min_items: int | None = None
+    reference_group: str | None = None
+    item_means: Mapping[str, float | None] | None = None
+    item_sds: Mapping[str, float | None] | None = None
+    index_mean: float | None = None
+    index_sd: float | None = None
+    weights: Mapping[str, float | None] | None = None
+
+
+@dataclass(frozen=True)
+class DisaggregationCell(Part):
+    """One level of a disaggregation table; suppressed cells carry None numbers and a ``display`` text."""
+
+    level: str | None = None
+    n: int | None = None
+    status: str | None = None
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    inference: str | None = None
+    n_clusters: int | None = None
+    reason: str | None = None
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class DisaggregationTable(Part):
+    """``extras.disaggregation``: the registered estimator per level of one column, small cells suppressed."""
+
+    dimension: str | None = None
+    unit: str | None = None
+    threshold: int | None = None
+    rows: tuple[DisaggregationCell, ...] | None = None
+    total: DisaggregationCell | None = None
+    suppressed: int | None = None
+
+
+@dataclass(frozen=True)
+class GroupEffect(Part):
+    """A ``by`` contrast's effect in one group (``extras.effect_by_group``); hidden when a group is small."""
+
+    estimate: float | None = None
+    std_error: float | None = None
+    n: int | None = None
+    suppressed: bool | None = None
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitEffect(PosteriorSummary):
+    """A Bayesian model's posterior for one group (CSO) or unit (page): ``extras.group_effects``/``unit_effects``."""
+
+    weight: float | None = None  # the group's weight in the portfolio target
+    group: str | None = None  # the unit's group
+    start: str | None = None  # the unit's campaign start
+
+
+#: extras key -> the part type its record is read into (the top-level parts).
 PART_TYPES: Mapping[str, type[Part]] = types.MappingProxyType(
     {part.KEY: part for part in (InferenceRecord, Attrition, EventStudy, PosteriorSummary, Diagnostics)
      if part.KEY is not None})
 
+#: Every typed key of ``extras`` and its type: the parts above, and the lists and per-group maps of parts.
+EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
+    **PART_TYPES,
+    "index": IndexConstruction,
+    "reliability": tuple[ReliabilityRecord, ...],
+    "disaggregation": tuple[DisaggregationTable, ...],
+    "effect_by_group": Mapping[str, GroupEffect],
+    # Bayesian per-group and per-unit posteriors, and the estimands beside the registered target
+    "group_effects": Mapping[str, UnitEffect],
+    "unit_effects": Mapping[str, UnitEffect],
+    "portfolio_effect": PosteriorSummary,
+    "population_effect": PosteriorSummary,
+})
+
 
 def lift_parts(extras: Mapping[str, Any]) -> dict[str, Any]:
-    """``extras`` with each known key's record as its typed part (records already typed are kept)."""
+    """``extras`` with each typed key's record read into its part (records already typed are kept)."""
     lifted = dict(extras)
-    for key, part in PART_TYPES.items():
-        value = lifted.get(key)
-        if isinstance(value, Mapping):
-            lifted[key] = part.from_dict(value)
+    for key, annotation in EXTRAS_TYPES.items():
+        if key in lifted:
+            lifted[key] = _load(annotation, lifted[key])
     return lifted

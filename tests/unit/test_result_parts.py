@@ -175,3 +175,44 @@ def test_results_json_of_a_demo_run_round_trips_through_the_typed_parts(demo_dat
         for value in (hypothesis.result.extras.values() if hypothesis.result else ()):
             assert not getattr(value, "other", None), (hypothesis.id, type(value).__name__, value.other)
     assert math.isfinite(h1.inference.alternatives["CR1"].std_error)
+
+
+def _walk_parts(value, path: str):
+    from oca_experiments.results import Part
+
+    if isinstance(value, Part):
+        yield path, value
+        for name in value.__dataclass_fields__:
+            if name not in ("other", "key_order"):
+                yield from _walk_parts(getattr(value, name), f"{path}.{name}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk_parts(item, f"{path}.{key}")
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            yield from _walk_parts(item, f"{path}[{i}]")
+
+
+def test_every_record_the_demo_writes_round_trips_and_is_fully_typed() -> None:
+    """tests/unit/fixtures/results/demo_results.json: results.json of `oca demo` (default seed, all ten hypotheses,
+    Bayesian and engagement included) with every list cut to its first two items."""
+    from pathlib import Path
+
+    from oca_experiments.results.parts import EXTRAS_TYPES
+
+    text = (Path(__file__).parent / "fixtures" / "results" / "demo_results.json").read_text(encoding="utf-8")
+    payload = json.loads(text)
+    run = run_result_from_dict(payload)
+    for recorded, hypothesis in zip(payload["hypotheses"], run.hypotheses, strict=True):
+        assert _json(hypothesis.to_dict()) == _json(recorded), hypothesis.id
+    seen = set()
+    for hypothesis in run:
+        for key, value in (hypothesis.result.extras.items() if hypothesis.result else ()):
+            for path, part in _walk_parts(value, f"{hypothesis.id}.{key}"):
+                assert not part.other, (path, sorted(part.other))
+                seen.add(key)
+    assert seen == set(EXTRAS_TYPES)  # every typed key occurs in the demo, and nothing there escapes its type
+    bayes = run["h7a_horizontal_trust_bayes"].result
+    assert bayes.posterior.p_gt_0 is not None and bayes.diagnostics.thresholds.max_rhat == 1.01
+    assert bayes.extras["group_effects"]["CSO1"].weight is not None
+    assert run["h4_engagement_per_post"].result.event_study.period in ("day", "week")
