@@ -76,7 +76,7 @@ def timed(task, source, **kwargs):
         spent[task.id] = spent.get(task.id, 0.0) + time.perf_counter() - t
 runner._estimate = timed
 study = oca.load_study(sys.argv[1])
-runner.run_to_directory(study, {"survey": sys.argv[2], "engagement": sys.argv[3]}, sys.argv[4], build_html=False)
+oca.run_to_directory(study, {"survey": sys.argv[2], "engagement": sys.argv[3]}, sys.argv[4], build_html=False)
 print(json.dumps({"estimation": spent, "process": time.perf_counter() - started}))
 """
 

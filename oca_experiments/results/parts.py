@@ -9,8 +9,10 @@ producer adding a key never loses it (the test on the demo checks that ``other``
 
 Parts built in code (not read from a dict) write every field that is not None, in field order.
 
-A part is also a read-only mapping of its record (``part["p_gt_0"]`` is ``part.to_dict()["p_gt_0"]``), so code
-and notebooks that read ``extras`` records by key keep working; new code reads attributes.
+A part is also a read-only ``dict`` holding its record (``part["p_gt_0"] == part.to_dict()["p_gt_0"]``), so code,
+notebooks, ``json`` and pandas that read ``extras`` records as dicts keep working; new code reads attributes. A
+record key that is not a valid attribute name (``items`` shadows ``dict.items``) is a field with ``metadata={"key":
+...}``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -33,9 +35,17 @@ __all__ = [
 _P = TypeVar("_P", bound="Part")
 
 
+def _read_only(self: Any, *args: Any, **kwargs: Any) -> Any:
+    raise TypeError(f"{type(self).__name__} is read-only (a frozen result part)")
+
+
+def _rebuild(cls: type[_P], record: dict[str, Any]) -> _P:
+    return cls.from_dict(record)
+
+
 @dataclass(frozen=True)
-class Part(Mapping[str, Any]):
-    """Base of every part: exact dict round trip, and a read-only mapping of the record (module docstring)."""
+class Part(dict):  # type: ignore[type-arg]
+    """Base of every part: exact dict round trip, and a read-only dict of the record (module docstring)."""
 
     #: The ``extras`` key the part lives under in results.json (top-level parts only).
     KEY: ClassVar[str | None] = None
@@ -43,48 +53,56 @@ class Part(Mapping[str, Any]):
     other: Mapping[str, Any] = field(default_factory=dict, kw_only=True, repr=False)
     key_order: tuple[str, ...] | None = field(default=None, kw_only=True, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        dict.update(self, self.to_dict())
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _read_only
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle and copy through the record (dict's own way would write)
+        return (_rebuild, (type(self), dict(self)))
+
     @classmethod
     def from_dict(cls: type[_P], data: Mapping[str, Any]) -> _P:
+        fields_by_key = _fields_by_key(cls)
         hints = _hints(cls)
         values: dict[str, Any] = {}
         other: dict[str, Any] = {}
-        for key, value in data.items():
-            if key in hints:
-                values[key] = _load(hints[key], value)
+        for key, value in dict.items(data) if isinstance(data, dict) else data.items():
+            name = fields_by_key.get(key)
+            if name is not None:
+                values[name] = _load(hints[name], value)
             else:
                 other[key] = value
         return cls(**values, other=other, key_order=tuple(data))
 
-    def _record(self) -> dict[str, Any]:
-        record = self.__dict__.get("_record_cache")
-        if record is None:  # parts are frozen: the record never changes
-            record = self.to_dict()
-            object.__setattr__(self, "_record_cache", record)
-        return record
-
-    def __getitem__(self, key: str) -> Any:
-        return self._record()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._record())
-
-    def __len__(self) -> int:
-        return len(self._record())
-
     def to_dict(self) -> dict[str, Any]:
-        names = [f.name for f in dataclasses.fields(self) if f.name not in ("other", "key_order")]
+        keys = _keys_by_field(type(self))
         if self.key_order is not None:
-            order = [k for k in self.key_order if k in names or k in self.other]
+            by_key = {key: name for name, key in keys.items()}
+            order = [k for k in self.key_order if k in by_key or k in self.other]
             order += [k for k in self.other if k not in order]
         else:
-            order = [n for n in names if getattr(self, n) is not None] + list(self.other)
-        return {key: _dump(getattr(self, key) if key in names else self.other[key]) for key in order}
+            by_key = {key: name for name, key in keys.items()}
+            order = [keys[n] for n in keys if getattr(self, n) is not None] + list(self.other)
+        return {key: _dump(getattr(self, by_key[key]) if key in by_key else self.other[key]) for key in order}
+
+
+@functools.cache
+def _keys_by_field(cls: type) -> dict[str, str]:
+    """field name -> record key, in field order."""
+    return {f.name: f.metadata.get("key", f.name) for f in dataclasses.fields(cls)
+            if f.name not in ("other", "key_order")}
+
+
+@functools.cache
+def _fields_by_key(cls: type) -> dict[str, str]:
+    return {key: name for name, key in _keys_by_field(cls).items()}
 
 
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name not in ("other", "key_order")}
+    return {name: hints[name] for name in _keys_by_field(cls)}
 
 
 def _part_type(annotation: Any) -> type[Part] | None:
@@ -120,7 +138,7 @@ def _load(annotation: Any, value: Any) -> Any:
 
 def _dump(value: Any) -> Any:
     if isinstance(value, Part):
-        return value.to_dict()
+        return dict(value)
     if isinstance(value, Mapping):
         return {k: _dump(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -371,7 +389,7 @@ class ReliabilityRecord(Part):
 
     wave: str | None = None
     n: int | None = None
-    items: int | None = None
+    n_items: int | None = field(default=None, metadata={"key": "items"})
     alpha: float | None = None
     alpha_ci: tuple[float | None, ...] | None = None
     omega: float | None = None

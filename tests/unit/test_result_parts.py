@@ -216,3 +216,22 @@ def test_every_record_the_demo_writes_round_trips_and_is_fully_typed() -> None:
     assert bayes.posterior.p_gt_0 is not None and bayes.diagnostics.thresholds.max_rhat == 1.01
     assert bayes.extras["group_effects"]["CSO1"].weight is not None
     assert run["h4_engagement_per_post"].result.event_study.period in ("day", "week")
+
+
+def test_parts_read_as_the_dicts_they_replace() -> None:
+    """Notebooks and pandas read extras records as dicts: a part is one (read-only)."""
+    import pickle
+
+    import pandas as pd
+
+    from oca_experiments.results.parts import ReliabilityRecord, UnitEffect
+
+    effects = {"A": UnitEffect.from_dict({"mean": 1.0, "weight": 0.25}), "B": UnitEffect.from_dict({"mean": 2.0,
+                                                                                                  "weight": 0.75})}
+    assert pd.DataFrame(effects).T["weight"].tolist() == [0.25, 0.75]
+    record = ReliabilityRecord.from_dict({"wave": "baseline", "items": 4, "alpha": 0.8})
+    assert record.n_items == 4 and record["items"] == 4 and json.dumps(record) == json.dumps(record.to_dict())
+    assert record == {"wave": "baseline", "items": 4, "alpha": 0.8}
+    assert pickle.loads(pickle.dumps(record)) == record
+    with pytest.raises(TypeError):
+        record["alpha"] = 0.9
