@@ -1,7 +1,7 @@
 """Saving a diagnosis (JSON plus the power-curve plot) and reading it back as the plan's power justification.
 
 Default place: ``STUDY_DIR/design/HYPOTHESIS_ID/{diagnosis.json, power_curve.png}``, where ``oca prereg lock``
-finds it through :func:`oca_experiments.prereg.power_justification` and records the JSON's SHA-256 in the lock. The JSON carries no
+finds it through ``prereg.power_justification`` and records the JSON's SHA-256 in the lock. The JSON carries no
 wall-clock time and no executor, so the same inputs and seed give the same bytes, hence the same hash.
 """
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._engagement_options import ItsOptions, StaggeredDiDOptions
+from ._engagement_options import ItsOptions, StaggeredDiDOptions  # noqa: F401  (re-exported)
 
 
 class _Options(BaseModel):

@@ -160,8 +160,9 @@ def regression_inference(design: WithinDesign, index: int, spec: HypothesisSpec,
     record: dict[str, Any] = {"primary": primary, "registered_se": inference.se, "rule": rule,
                               "alternatives": alternatives, "estimate": estimate}
     if primary.startswith("wild_"):
-        if wild is None:
-            raise ValueError("the wild cluster bootstrap needs clusters")
+        if wild is None:  # say why (e.g. absorbed fixed effects not nested in the clusters), not just that it failed
+            failed = alternatives.get(primary, {})
+            raise ValueError(failed.get("error") or "the wild cluster bootstrap needs clusters")
         cr1 = alternatives.get("CR1", {})
         record["sesoi_interval"] = [wild.sesoi_low, wild.sesoi_high]
         record["std_error_note"] = ("std_error is the CR1 standard error that studentizes the bootstrap; the p-value "

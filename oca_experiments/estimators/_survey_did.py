@@ -1,11 +1,12 @@
 """2x2 difference-in-differences on survey waves.
 
 Panel (default): ``y_it = a_i + g * post_t + b * D_it (+ x_i * post_t)`` with respondent fixed effects, on the
-respondents observed in both waves; ``D = treated * post``. A spec's ``fixed_effects`` columns are absorbed as
-further dimensions (alternating projections), as fixest's ``| unit + f``. The wave effect is an explicit dummy rather than an
+respondents observed in both waves; ``D = treated * post``. The wave effect is an explicit dummy rather than an
 absorbed fixed effect so that every absorbed effect is nested in the clusters, which CR2, HC3 and the wild cluster
 bootstrap need; the estimate and the iid/HC1/CR1 covariances are identical to absorbing it (fixest's K counts it
-either way). Repeated cross-sections: ``y = c + g * treated + l * post + b * treated * post (+ x)``.
+either way). A spec's ``fixed_effects`` columns are absorbed as further dimensions beside the respondent (as
+fixest's ``| unit + f``); CR2, HC3 and the wild bootstrap then need them nested in the clusters too. Repeated
+cross-sections: ``y = c + g * treated + l * post + b * treated * post (+ x)``.
 
 Inference follows the registered rule (``_inference.regression_inference``): the registered SE type, switched to
 the wild cluster bootstrap (Webb) or CR2-Satterthwaite by the few-cluster rule; CR1 uses t(G-1) as fixest, pyfixest

@@ -25,7 +25,6 @@ from typing import Any
 
 from .._layout import LOCK_FILE
 from ..errors import PreregistrationError
-from ..spec import HYPOTHESES_DIR
 from ._canonical import sha256_json
 
 LOCK_SCHEMA_VERSION = 1

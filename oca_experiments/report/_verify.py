@@ -213,8 +213,9 @@ def verify_run(directory: str | Path, *, rebuild: Callable[..., Any], study_dir:
 
     ``study_dir`` and ``data`` override the manifest's inputs (for a study or data moved since the build).
     ``keep`` copies the rebuild there for inspection. ``rebuild`` writes a run folder as a build does (the api's
-    ``run_to_directory``, passed in so that the report never imports the layer above it). Raises ``ReportError``/``DataError`` when the manifest or
-    an input cannot be found; differences are returned, not raised.
+    ``run_to_directory``, passed in so that the report never imports the layer above it). Raises
+    ``ReportError``/``DataError`` when the manifest or an input cannot be found; differences are returned, not
+    raised.
     """
     from oca_experiments.report._manifest import _study_files
     from oca_experiments.runner import load_study

@@ -281,3 +281,15 @@ def test_attrition_runs_for_every_estimator_claiming_it(capability_runs) -> None
         assert "lee_bounds" in attrition, name
     for name in ("knowledge_gain", "share"):  # no attrition claim: no attrition section
         assert "attrition" not in capability_runs[name].extras
+
+
+def test_fixed_effects_across_clusters_say_why_the_wild_bootstrap_cannot_run() -> None:
+    """Interviewers work across villages: with the few-cluster rule's wild bootstrap as primary, the error names the
+    nesting the bootstrap needs instead of a generic failure."""
+    from oca_experiments.errors import EstimationError
+
+    df = _fe_panel()
+    spec = _fe_spec(few_clusters={"threshold": 30}, bootstrap={"draws": 99})
+    with pytest.raises(EstimationError) as caught:
+        fit_survey_did(df, df["y"], spec, SurveyDiDOptions(), file="x.csv")
+    assert "nested in the clusters" in caught.value.message
