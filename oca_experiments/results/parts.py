@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 _P = TypeVar("_P", bound="Part")
+_READING = threading.local()  # the record from_dict is reading, for the part's __post_init__
 
 
 def _read_only(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -54,7 +56,10 @@ class Part(dict):  # type: ignore[type-arg]
     key_order: tuple[str, ...] | None = field(default=None, kw_only=True, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        dict.update(self, self.to_dict())
+        record = getattr(_READING, "record", None)
+        _READING.record = None
+        # Read from a record: that record is the dict (equal to to_dict() by construction, and cheaper).
+        dict.update(self, record if record is not None else self.to_dict())
 
     __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _read_only
 
@@ -73,7 +78,11 @@ class Part(dict):  # type: ignore[type-arg]
                 values[name] = _load(hints[name], value)
             else:
                 other[key] = value
-        return cls(**values, other=other, key_order=tuple(data))
+        _READING.record = data
+        try:
+            return cls(**values, other=other, key_order=tuple(data))
+        finally:
+            _READING.record = None
 
     def to_dict(self) -> dict[str, Any]:
         keys = _keys_by_field(type(self))
@@ -118,22 +127,43 @@ def _part_type(annotation: Any) -> type[Part] | None:
 
 
 def _load(annotation: Any, value: Any) -> Any:
+    return _loader(annotation)(value)
+
+
+def _keep(value: Any) -> Any:
+    return value
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+@functools.cache
+def _loader(annotation: Any) -> Callable[[Any], Any]:
+    """How a record value of this field type is read (worked out once per type: runs build many results)."""
     part = _part_type(annotation)
     if part is not None:
-        return part.from_dict(value) if isinstance(value, Mapping) and not isinstance(value, Part) else value
+        def read_part(value: Any) -> Any:
+            return part.from_dict(value) if isinstance(value, Mapping) and not isinstance(value, Part) else value
+        return read_part
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):  # e.g. Mapping[...] | None, tuple[...] | None
         inner = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _load(inner[0], value) if len(inner) == 1 and value is not None else value
+        if len(inner) != 1:
+            return _keep
+        read_inner = _loader(inner[0])
+        return lambda value: read_inner(value) if value is not None else value
     args = typing.get_args(annotation)
-    if origin in (Mapping, dict) and len(args) == 2 and _part_type(args[1]) and isinstance(value, Mapping) \
-            and not isinstance(value, Part):
-        return {k: _load(args[1], v) for k, v in value.items()}
-    if origin is tuple and args and _part_type(args[0]) and isinstance(value, (list, tuple)):
-        return tuple(_load(args[0], v) for v in value)
-    if origin is tuple and isinstance(value, list):
-        return tuple(value)
-    return value
+    if origin in (Mapping, dict) and len(args) == 2 and _part_type(args[1]):
+        read_item = _loader(args[1])
+        return lambda value: ({k: read_item(v) for k, v in value.items()}
+                              if isinstance(value, Mapping) and not isinstance(value, Part) else value)
+    if origin is tuple and args and _part_type(args[0]):
+        read_item = _loader(args[0])
+        return lambda value: tuple(read_item(v) for v in value) if isinstance(value, (list, tuple)) else value
+    if origin is tuple:
+        return _as_tuple
+    return _keep
 
 
 def _dump(value: Any) -> Any:
