@@ -98,6 +98,11 @@ class EstimatorInfo:
     se_types: tuple[str, ...] = SE_TYPES
     design_fields: tuple[str, ...] = ("pre", "post")
     bayesian: bool = False  # verdict from the registered posterior decision rule, not from a test
+    #: The time period a series/panel estimator works in when it has no ``period`` option (checked against the
+    #: data's spacing at validate time).
+    period: str | None = None
+    #: Absorbs the spec's ``fixed_effects``.
+    fixed_effects: bool = False
 
 
 CATALOG: dict[str, EstimatorInfo] = {
@@ -113,14 +118,14 @@ CATALOG: dict[str, EstimatorInfo] = {
         EstimatorInfo("share", "share of respondents reporting an outcome (0/1), Wilson CI", "survey", True,
                       ShareOptions, se_types=("CR1", "CR2", "iid"), design_fields=()),
         EstimatorInfo("staggered_did", "Callaway-Sant'Anna staggered-adoption DiD on a page-day panel",
-                      "engagement", True, StaggeredDiDOptions, se_types=("CR1",), design_fields=("adoption",)),
+                      "engagement", True, StaggeredDiDOptions, se_types=("CR1",), design_fields=()),
         EstimatorInfo("its", "counterfactual interrupted time series (structural time-series model)",
-                      "engagement", True, ItsOptions, se_types=("model",), design_fields=("adoption",)),
+                      "engagement", True, ItsOptions, se_types=("model",), design_fields=()),
         EstimatorInfo("bayes_did", "hierarchical Bayesian DiD across CSOs", "survey", True, BayesDiDOptions,
                       se_types=BAYES_SE_TYPES, bayesian=True),
         EstimatorInfo("ordinal_did", "Bayesian cumulative-logit DiD for one Likert item", "survey", True,
                       OrdinalDiDOptions, se_types=BAYES_SE_TYPES, bayesian=True),
         EstimatorInfo("bayes_its", "Bayesian structural time series", "engagement", True, BayesITSOptions,
-                      se_types=BAYES_SE_TYPES, design_fields=("adoption",), bayesian=True),
+                      se_types=BAYES_SE_TYPES, design_fields=("adoption",), bayesian=True, period="day"),
     )
 }
