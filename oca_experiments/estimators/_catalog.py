@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._engagement_options import ItsOptions, StaggeredDiDOptions
+from ._engagement_options import ItsOptions, StaggeredDiDOptions, TwfeOptions
 
 
 class _Options(BaseModel):
@@ -121,6 +121,10 @@ CATALOG: dict[str, EstimatorInfo] = {
                       "engagement", True, StaggeredDiDOptions, se_types=("CR1",), design_fields=()),
         EstimatorInfo("its", "counterfactual interrupted time series (structural time-series model)",
                       "engagement", True, ItsOptions, se_types=("model",), design_fields=()),
+        EstimatorInfo("twfe", "two-way fixed-effects DiD or event study (leads/lags) on a unit x period panel, any "
+                      "registered fixed effects, CR1/CR2/wild with fixest's small-sample conventions", "engagement",
+                      True, TwfeOptions, se_types=("CR1", "CR2", "HC1", "iid", "wild"), design_fields=(),
+                      fixed_effects=True),
         EstimatorInfo("bayes_did", "hierarchical Bayesian DiD across CSOs", "survey", True, BayesDiDOptions,
                       se_types=BAYES_SE_TYPES, bayesian=True),
         EstimatorInfo("ordinal_did", "Bayesian cumulative-logit DiD for one Likert item", "survey", True,

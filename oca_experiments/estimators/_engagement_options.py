@@ -1,5 +1,5 @@
-"""Registered options of the engagement estimators (``staggered_did``, ``its``). Pydantic only, no numerics, so that
-the plan stage can validate a spec's options in milliseconds."""
+"""Registered options of the series and panel estimators (``staggered_did``, ``its``, ``twfe``). Pydantic only, no
+numerics, so that the plan stage can validate a spec's options in milliseconds."""
 
 from __future__ import annotations
 
@@ -129,3 +129,33 @@ class StaggeredDiDOptions(StaggeredOptions):
 class ItsOptions(ItsModelOptions):
     staggered_did: StaggeredOptions | None = Field(
         default=None, description="also estimate the staggered DiD (robustness; not the verdict)")
+
+
+class SmallSample(_Options):
+    """fixest's ``ssc()`` for the regression's standard errors (pyfixest's argument names)."""
+
+    k_adj: bool = Field(default=True, description="apply (N - 1) / (N - K) (N / (N - K) for HC1)")
+    k_fixef: Literal["nonnested", "full", "none"] = Field(
+        default="nonnested", description="fixed effects counted in K: nonnested (those not nested in the clusters; "
+        "fixest's default fixef.K = 'nested'), full (all), none")
+
+
+class TwfeOptions(_Options):
+    period: Period = Field(default="day", description=PERIOD_DESCRIPTION)
+    event_window: tuple[int, int] | None = Field(
+        default=None, description="[first, last] periods relative to adoption: an event study with these leads "
+        "(negative) and lags; the estimate is the mean of the lags 0..last. Omit for the static TWFE")
+    reference: int = Field(default=-1, description="the relative period left out of the event study")
+    bin_endpoints: bool = Field(default=True, description="relative periods beyond the window are binned into its "
+                                "first / last indicator (false: those rows are dropped)")
+    ssc: SmallSample = Field(default_factory=SmallSample, description="small-sample conventions (fixest's ssc)")
+
+    @model_validator(mode="after")
+    def _check(self) -> TwfeOptions:
+        if self.event_window is not None:
+            first, last = self.event_window
+            if not first < 0 <= last:
+                raise ValueError("event_window must be [first, last] with first < 0 <= last")
+            if not first <= self.reference < 0:
+                raise ValueError("reference must be a lead inside event_window (usually -1)")
+        return self

@@ -12,7 +12,8 @@ from oca_experiments.spec import HypothesisSpec
 
 def spec(estimator: str, options: dict[str, Any] | None = None, *, adoption: str | None = "start",
          covariates: tuple[str, ...] = (), cluster: str | None = None, se: str = "model",
-         fixed_effects: tuple[str, ...] = (), treatment: str = "treated", time: str = "date") -> HypothesisSpec:
+         fixed_effects: tuple[str, ...] = (), treatment: str = "treated", time: str = "date",
+         inference: dict[str, Any] | None = None) -> HypothesisSpec:
     design: dict[str, Any] = {"unit": "unit", "time": time, "treatment": treatment}
     if adoption:
         design["adoption"] = adoption
@@ -22,7 +23,7 @@ def spec(estimator: str, options: dict[str, Any] | None = None, *, adoption: str
         "id": "h", "title": "t", "hypothesis": "x", "type": "confirmatory", "direction": "increase",
         "outcome": {"source": "s", "name": "y", "construction": {"method": "column", "column": "y"}},
         "design": design, "estimator": {"name": estimator, "options": options or {}},
-        "inference": {"se": se}, "covariates": list(covariates), "fixed_effects": list(fixed_effects)})
+        "inference": {"se": se, **(inference or {})}, "covariates": list(covariates), "fixed_effects": list(fixed_effects)})
 
 
 def monthly_series(seed: int = 1, *, n: int = 120, start: int = 90, effect: float = 3.0,
@@ -64,5 +65,6 @@ def quarterly_panel(seed: int = 2, *, units: int = 24, quarters: int = 20, effec
                          "treated": int(on), "ever": int(cohort is not None),
                          "start": dates[cohort].strftime("%Y-%m-%d") if cohort is not None else None,
                          "start_t": cohort + 1 if cohort is not None else None,
-                         "region": f"R{u % 6}"})
+                         "region": f"R{u % 6}", "grp": "abc"[int(rng.integers(0, 3))],
+                         "x": rng.normal(0, 1)})
     return pd.DataFrame(rows)
