@@ -12,10 +12,12 @@ from ._survey_did import NotTestable, fit_survey_did
 from ._ancova import fit_ancova
 from ._gain import fit_knowledge_gain, fit_share
 from ._twfe import fit_twfe
+from ._schema import estimator_schema, with_estimator_options
 
 FITTERS = {"survey_did": fit_survey_did, "ancova": fit_ancova, "knowledge_gain": fit_knowledge_gain,
            "share": fit_share, "bayes_did": fit_bayes_did, "ordinal_did": fit_ordinal_did,
            "bayes_its": fit_bayes_its, "staggered_did": fit_staggered_did, "its": fit_its, "twfe": fit_twfe}
 
 __all__ = ["CATALOG", "FITTERS", "SE_TYPES", "Contrast", "EstimatorInfo", "NotTestable", "SurveyDiDOptions",
-           "fit_survey_did", "fit_staggered_did", "fit_its", "fit_twfe"]
+           "fit_survey_did", "fit_staggered_did", "fit_its", "fit_twfe",
+           "estimator_schema", "with_estimator_options"]
