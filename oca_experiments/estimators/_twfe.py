@@ -37,7 +37,7 @@ from ..outcomes import numeric_column
 from ..results import EstimateResult
 from ..spec import HypothesisSpec
 from ._engagement_options import SmallSample, TwfeOptions
-from ._inference import regression_inference
+from ._inference import few_cluster_decision, regression_inference
 from ._linalg import WithinDesign, covariance, fit_within, nested_in
 from ._staggered import NEVER, _indicator_adoption
 
@@ -140,9 +140,10 @@ def _joint_test(beta: NDArray[np.float64], vcov: NDArray[np.float64], df: float 
         return {"available": False, "reason": "the leads' covariance is singular"}
     if df:
         p = float(stats.f.sf(wald / q, q, df))
-        return {"available": True, "statistic": wald / q, "df": [q, df], "p_value": p, "test": "F (Wald / q)"}
-    return {"available": True, "statistic": wald, "df": q, "p_value": float(stats.chi2.sf(wald, q)),
-            "test": "chi-squared Wald"}
+        return {"available": True, "statistic": wald / q, "df": [q, df], "p_value": p, "wald_p_value": p,
+                "test": "F (Wald / q)"}
+    p = float(stats.chi2.sf(wald, q))
+    return {"available": True, "statistic": wald, "df": q, "p_value": p, "wald_p_value": p, "test": "chi-squared Wald"}
 
 
 def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: TwfeOptions, *,
@@ -185,8 +186,25 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
         x_table = np.column_stack([treat, xcov])
     else:
         x_headline = x_table = np.column_stack([treat, xcov])
-    fe_levels = [int(c.max()) + 1 for c in fixed]
     fe_nested = [nested_in(c, clusters) for c in fixed]
+    primary_method, _ = few_cluster_decision(spec, n_clusters)
+    n_dummies = 0
+    if (primary_method == "CR2" or primary_method.startswith("wild")) and not all(fe_nested):
+        # CR2 and the wild bootstrap on a within-transformed design need the absorbed fixed effects nested in the
+        # clusters (Pustejovsky and Tipton 2018, Theorem 2): the others enter as dummy regressors (first level left
+        # out), same fit.
+        dummies = [_dummies(c) for c, nested in zip(fixed, fe_nested, strict=True) if not nested]
+        if sum(d.shape[1] for d in dummies) > 500:
+            raise EstimationError("CR2 and the wild bootstrap need the fixed effects not nested in the clusters as "
+                                  "dummy regressors, "
+                                  "and there are more than 500 of them", fix="register se: CR1 or wild, or "
+                                  "cluster at a level that nests them")
+        n_dummies = sum(d.shape[1] for d in dummies)
+        x_headline = np.column_stack([x_headline, *dummies])
+        x_table = np.column_stack([x_table, *dummies])
+        fixed = [c for c, nested in zip(fixed, fe_nested, strict=True) if nested]
+        fe_nested = [True] * len(fixed)
+    fe_levels = [int(c.max()) + 1 for c in fixed]
     try:
         design = ssc_design(fit_within(y, x_headline, fixed_effects=fixed, clusters=clusters), options.ssc,
                             n_slopes=x_headline.shape[1], fe_levels=fe_levels, fe_nested=fe_nested)
@@ -212,10 +230,16 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
         df_table = float(n_clusters - 1) if table_se_type.startswith("CR") else float(table.n_obs - table.k_full)
         crit = float(stats.t(df_table).ppf(1 - (1 - spec.inference.ci_level) / 2))
         coef = table.params[:n_treat]
+        band = _sup_t_critical(vcov[:n_treat, :n_treat], level=spec.inference.ci_level,
+                               seed=spec.inference.bootstrap.seed)
         extras["event_study"] = {
             "event_time": labels, "estimate": [float(v) for v in coef], "std_error": [float(v) for v in se],
             "ci_low": [float(v) for v in coef - crit * se], "ci_high": [float(v) for v in coef + crit * se],
-            "reference": options.reference, "se_type": table_se_type, "period": options.period}
+            "band_low": [float(v) for v in coef - band * se], "band_high": [float(v) for v in coef + band * se],
+            "uniform_critical_value": band, "reference": options.reference, "se_type": table_se_type,
+            "period": options.period,
+            "band": "sup-t simultaneous band (Montiel Olea and Plagborg-Moller 2019) from the coefficients' "
+                    "covariance, seeded normal draws"}
         leads = [j for j, e in enumerate(labels) if e < 0]
         extras["pretrend_test"] = _joint_test(coef[leads], vcov[np.ix_(leads, leads)],
                                               df_table if table_se_type.startswith("CR") else None)
@@ -228,13 +252,33 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
     counts = {"rows_in_source": len(frame), "rows_missing_outcome": rows["n_missing"],
               "rows_dropped_missing_covariates": n_dropped_covariates,
               "rows_dropped_outside_event_window": int((rows["keep"] & ~window_keep).sum()),
-              "units": int(fe_levels[0]), "periods": int(fe_levels[1]),
+              "units": int(np.unique(rows["unit"][keep]).size),
+              "periods": int(np.unique(rows["period"][keep]).size), "fixed_effects_as_dummies": n_dummies,
               "treated_units": int(np.sum(rows["adoption"] != NEVER))}
     extras["first_period"] = period_label(int(rows["period"][keep].min()), options.period)
     return EstimateResult(estimate=estimate, std_error=primary.std_error, ci_low=primary.ci_low,
                           ci_high=primary.ci_high, ci_level=spec.inference.ci_level, p_value=primary.p_value,
                           p_value_two_sided=primary.p_value_two_sided, df=primary.df, n=int(y.size),
                           n_clusters=n_clusters, se_type=primary.se_type, counts=counts, extras=extras)
+
+
+def _dummies(codes: NDArray[np.intp]) -> NDArray[np.float64]:
+    levels = int(codes.max()) + 1
+    out = np.zeros((codes.size, levels - 1))
+    rows = codes > 0
+    out[np.flatnonzero(rows), codes[rows] - 1] = 1.0
+    return out
+
+
+def _sup_t_critical(vcov: NDArray[np.float64], *, level: float, seed: int, draws: int = 20_000) -> float:
+    """Critical value of the simultaneous band: the level quantile of max_j |z_j| / sd_j over correlated normal
+    draws with the coefficients' covariance (seeded: same seed and data, same band)."""
+    sd = np.sqrt(np.diag(vcov))
+    corr = vcov / np.outer(sd, sd)
+    values, vectors = np.linalg.eigh(corr)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    z = np.random.default_rng(seed).standard_normal((draws, corr.shape[0])) @ root.T
+    return float(np.quantile(np.abs(z).max(axis=1), level))
 
 
 def _negative_weights(design: WithinDesign, d: NDArray[np.float64]) -> dict[str, Any]:

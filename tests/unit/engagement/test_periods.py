@@ -226,3 +226,26 @@ def test_indicator_that_switches_off_is_refused(quarterly) -> None:
     assert "switches back to 0 in 1 unit(s)" in check.reason
     with pytest.raises(DataError, match="switches back to 0"):
         _did(data, {"period": "quarter"}, adoption=None)
+
+
+def test_yearly_series_with_whole_number_years() -> None:
+    """Issue 22: a yearly series (years written 1990, 1991, ...) runs with period: year, the level shift modelled
+    on the whole series, and is refused by a daily period."""
+    rng = np.random.default_rng(8)
+    years = np.arange(1980, 2020)
+    rows = []
+    for u in range(3):
+        y = 100 + np.cumsum(rng.normal(0, 1, years.size)) + rng.normal(0, 1, years.size)
+        if u == 0:
+            y[years >= 2005] += 8
+        rows.append(pd.DataFrame({"unit": f"U{u}", "date": years, "y": y, "treated": int(u == 0),
+                                  "start": 2005 if u == 0 else None}))
+    data = pd.concat(rows, ignore_index=True)
+    daily = assess_testability(data, spec("its"), Requirements(), periods=("day",))
+    assert "holds whole numbers, not dates" in daily.reason
+    options = ItsOptions.model_validate({"period": "year", "intervention": "level_shift", "comparison": "none"})
+    assert assess_testability(data, spec("its"), Requirements(), periods=("year",)).testable
+    fit = fit_its(data, data["y"], spec("its"), options, file="y.csv")
+    assert fit.counts["periods"] == 40
+    assert fit.extras["by_campaign"][0]["start"] == "2005"
+    assert fit.ci_low < 8 < fit.ci_high

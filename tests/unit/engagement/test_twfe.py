@@ -81,3 +81,16 @@ def test_event_study_matches_pyfixest(panel) -> None:
     lags = [n for n in coef.index if int(n.split("::")[-1].rstrip("]")) >= 0]
     assert ours.estimate == pytest.approx(float(coef[lags].mean()), rel=1e-8)
     assert ours.extras["pretrend_test"]["available"]
+
+
+@pytest.mark.parametrize("se", ["CR2", "wild"])
+def test_few_cluster_inference_runs_by_a_coarse_cluster(panel, se) -> None:
+    """CR2-Satterthwaite and the wild cluster bootstrap by region (6 clusters, units nested in them)."""
+    options = TwfeOptions.model_validate({"period": "quarter"})
+    s = spec("twfe", cluster="region", se=se, inference={"bootstrap": {"draws": 199}})
+    fit = fit_twfe(panel, panel["y"], s, options, file="panel.csv")
+    cr1 = _ours(panel, cluster="region")
+    assert fit.estimate == pytest.approx(cr1.estimate, rel=1e-12)
+    assert fit.ci_low < fit.estimate < fit.ci_high
+    assert fit.se_type.startswith("wild") if se == "wild" else fit.se_type == "CR2"
+    assert fit.n_clusters == 6
