@@ -12,6 +12,7 @@ from ._survey_did import NotTestable, fit_survey_did
 from ._ancova import fit_ancova
 from ._gain import fit_knowledge_gain, fit_share
 from ._twfe import fit_twfe
+from ._its import fit_counterfactual, fit_intervention
 from ._schema import estimator_schema, with_estimator_options
 
 FITTERS = {"survey_did": fit_survey_did, "ancova": fit_ancova, "knowledge_gain": fit_knowledge_gain,
@@ -19,5 +20,5 @@ FITTERS = {"survey_did": fit_survey_did, "ancova": fit_ancova, "knowledge_gain":
            "bayes_its": fit_bayes_its, "staggered_did": fit_staggered_did, "its": fit_its, "twfe": fit_twfe}
 
 __all__ = ["CATALOG", "FITTERS", "SE_TYPES", "Contrast", "EstimatorInfo", "NotTestable", "SurveyDiDOptions",
-           "fit_survey_did", "fit_staggered_did", "fit_its", "fit_twfe",
+           "fit_survey_did", "fit_staggered_did", "fit_its", "fit_twfe", "fit_counterfactual", "fit_intervention",
            "estimator_schema", "with_estimator_options"]
