@@ -67,6 +67,12 @@ class ItsModelOptions(_Options):
             raise ValueError("each seasonal period must be at least 2")
         if len(set(self.seasonal or ())) != len(self.seasonal or ()):
             raise ValueError("a seasonal period is listed twice")
+        for short in self.seasonal or ():
+            for long in self.seasonal or ():
+                if short < long and long % short == 0:
+                    # Every pattern of period `short` is also one of period `long`: the two are not identified.
+                    raise ValueError(f"seasonal period {short} is contained in {long} (it divides it); list only "
+                                     f"{long}")
         if self.count_model == "log1p" and self.scale not in ("level", "log1p"):
             raise ValueError("count_model: log1p is scale: log1p; give one of them")
         if self.intervention == "none" and self.level != "local_linear_trend":

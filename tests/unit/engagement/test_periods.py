@@ -249,3 +249,41 @@ def test_yearly_series_with_whole_number_years() -> None:
     assert fit.counts["periods"] == 40
     assert fit.extras["by_campaign"][0]["start"] == "2005"
     assert fit.ci_low < 8 < fit.ci_high
+
+
+def test_several_seasonal_components_and_nested_periods_refused() -> None:
+    """Two seasonal patterns at once (periods 5 and 7 on integer periods), recovered with the effect; a period
+    that divides another is refused at plan time (not identified)."""
+    with pytest.raises(ValueError, match="seasonal period 6 is contained in 12"):
+        ItsOptions.model_validate({"period": "month", "seasonal": [12, 6]})
+    rng = np.random.default_rng(21)
+    n, start = 210, 170
+    t = np.arange(n)
+    five = np.array([2.0, -1.0, 0.5, -2.0, 0.5])
+    seven = np.array([0.0, 1.0, 2.0, 1.0, -1.0, -1.5, -1.5])
+    y = 10 + five[t % 5] + seven[t % 7] + rng.normal(0, 0.3, n)
+    y[start:] += 1.5
+    both = fit_counterfactual(y, None, start, seasonal=(5, 7))
+    only_five = fit_counterfactual(y, None, start, seasonal=(5,))
+    assert both.average_ci[0] < 1.5 < both.average_ci[1]
+    assert both.average_se < 0.5 * only_five.average_se  # the second pattern is modelled, not noise
+    assert {"seasonal", "seasonal_2"} <= set(both.components)
+
+
+def test_pulse_and_slope_change_interventions() -> None:
+    from oca_experiments.estimators import fit_intervention
+
+    rng = np.random.default_rng(4)
+    n, start = 120, 80
+    t = np.arange(n)
+    base = 50 + rng.normal(0, 1, n)
+    ramp = base + np.where(t >= start, 0.4 * (t - start + 1), 0.0)
+    slope = fit_intervention(ramp, None, start, kind="slope_change", level="local_level")
+    assert slope.ci[0] < 0.4 < slope.ci[1] and slope.ci[0] > 0.2
+    assert slope.relative_effect is None and slope.relative_note == "no relative effect for a slope"
+    pulse = base.copy()
+    pulse[start] += 12
+    spike = fit_intervention(pulse, None, start, kind="pulse", level="local_level")
+    assert spike.ci[0] < 12 < spike.ci[1]
+    plain = fit_intervention(ramp[:start], None, None, kind="none", level="local_linear_trend")
+    assert abs(plain.estimate) < 3 * plain.std_error + 0.05  # no trend before the ramp
