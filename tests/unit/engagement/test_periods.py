@@ -287,3 +287,16 @@ def test_pulse_and_slope_change_interventions() -> None:
     assert spike.ci[0] < 12 < spike.ci[1]
     plain = fit_intervention(ramp[:start], None, None, kind="none", level="local_linear_trend")
     assert abs(plain.estimate) < 3 * plain.std_error + 0.05  # no trend before the ramp
+
+
+def test_relative_effect_branches() -> None:
+    """The three cases of observed / counterfactual - 1 with the counterfactual total's interval [lo, hi]."""
+    from oca_experiments.estimators._its import _relative
+
+    point, (low, high), note = _relative(120.0, 100.0, (80.0, 120.0))
+    assert (point, low, high, note) == (pytest.approx(0.2), pytest.approx(0.0), pytest.approx(0.5), None)
+    point, (low, high), note = _relative(120.0, 100.0, (-5.0, 205.0))
+    assert low < point and high is None and note.startswith("upper bound not computable")
+    # The issue-22 case: a counterfactual total below zero gave -1.51 beside [-0.83, None].
+    point, interval, note = _relative(51.0, -100.0, (-300.0, 100.0))
+    assert point is None and interval == (None, None) and note.startswith("not computable")
