@@ -165,11 +165,19 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
                             column=name, fix="every row needs a value (or drop it from fixed_effects)")
         fe_columns[name] = values.to_numpy()
     fixed = [_codes(np.asarray(v)[keep]) for v in fe_columns.values()]
-    cluster_column = spec.design.cluster or spec.design.unit
-    cluster_labels_rows = frame[cluster_column].astype("string").to_numpy()[keep]
-    clusters = _codes(cluster_labels_rows)
-    n_clusters = int(clusters.max()) + 1
-    cluster_labels = sorted(str(v) for v in pd.unique(pd.Series(cluster_labels_rows)))
+    # Without design.cluster (iid / HC1 registered) nothing is clustered and the few-cluster rule does not apply.
+    cluster_column = spec.design.cluster
+    if not cluster_column and (spec.inference.se.startswith("CR") or spec.inference.se == "wild"):
+        raise EstimationError(f"se {spec.inference.se} needs design.cluster", hypothesis_id=spec.id,
+                              fix="name the cluster column (e.g. the unit) or register se: HC1")
+    clusters: NDArray[np.intp] | None = None
+    n_clusters: int | None = None
+    cluster_labels: list[str] | None = None
+    if cluster_column:
+        cluster_labels_rows = frame[cluster_column].astype("string").to_numpy()[keep]
+        clusters = _codes(cluster_labels_rows)
+        n_clusters = int(clusters.max()) + 1
+        cluster_labels = sorted(str(v) for v in pd.unique(pd.Series(cluster_labels_rows)))
     y = rows["y"][keep]
     treat = treatment[keep]
     xcov = covariates[keep]
@@ -186,7 +194,7 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
         x_table = np.column_stack([treat, xcov])
     else:
         x_headline = x_table = np.column_stack([treat, xcov])
-    fe_nested = [nested_in(c, clusters) for c in fixed]
+    fe_nested = [clusters is not None and nested_in(c, clusters) for c in fixed]
     primary_method, _ = few_cluster_decision(spec, n_clusters)
     n_dummies = 0
     if (primary_method == "CR2" or primary_method.startswith("wild")) and not all(fe_nested):
@@ -227,7 +235,8 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
                            n_slopes=x_table.shape[1], fe_levels=fe_levels, fe_nested=fe_nested)
         vcov = covariance(table, table_se_type)
         se = np.sqrt(np.diag(vcov))[:n_treat]
-        df_table = float(n_clusters - 1) if table_se_type.startswith("CR") else float(table.n_obs - table.k_full)
+        df_table = float(n_clusters - 1) if table_se_type.startswith("CR") and n_clusters else \
+            float(table.n_obs - table.k_full)
         crit = float(stats.t(df_table).ppf(1 - (1 - spec.inference.ci_level) / 2))
         coef = table.params[:n_treat]
         band = _sup_t_critical(vcov[:n_treat, :n_treat], level=spec.inference.ci_level,

@@ -27,7 +27,7 @@ def panel() -> pd.DataFrame:
     return data
 
 
-def _ours(data, *, cluster=None, ssc=None, fixed_effects=(), covariates=(), window=None, treatment="treated",
+def _ours(data, *, cluster="unit", ssc=None, fixed_effects=(), covariates=(), window=None, treatment="treated",
           adoption=None, se="CR1"):
     options = TwfeOptions.model_validate({"period": "quarter", "ssc": ssc or {},
                                           **({"event_window": window} if window else {})})
@@ -55,7 +55,7 @@ def test_adoption_dates_and_indicator_give_the_same_twfe(panel) -> None:
 
 
 def test_hc1_matches_pyfixest(panel) -> None:
-    ours = _ours(panel, se="HC1")
+    ours = _ours(panel, se="HC1", cluster=None)
     fit = pf.feols("y ~ treated | unit + q", data=panel, vcov="hetero")
     assert ours.estimate == pytest.approx(float(fit.coef()["treated"]), rel=1e-8)
     assert ours.std_error == pytest.approx(float(fit.se()["treated"]), rel=1e-8)
