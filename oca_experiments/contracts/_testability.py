@@ -140,23 +140,30 @@ def subset_mask(frame: pd.DataFrame, subset: Mapping[str, Any]) -> pd.Series:
 def assess_testability(frame: pd.DataFrame, spec: Any, requirements: Requirements, *, panel: bool | None = None,
                        needs_balanced_panel: bool = False, show_values: bool = False,
                        sensitive_columns: frozenset[str] = frozenset(),
-                       periods: tuple[str, ...] = ()) -> TestabilityResult:
+                       periods: tuple[str, ...] = (), scale: str | None = None,
+                       regressors: tuple[str, ...] = ()) -> TestabilityResult:
     """Check ``spec``'s registered requirements on ``frame`` (the whole source; the spec's subset is applied here).
 
     ``panel`` says whether the estimator follows units across waves (``None``: infer from the data). ``periods``
     are the time periods a series/panel estimator works in (e.g. ``("day",)``): the time column's spacing and the
-    adoption column are checked against each, so that ``oca validate`` refuses what ``oca run`` would.
+    adoption column are checked against each, so that ``oca validate`` refuses what ``oca run`` would. ``scale``
+    (a structural time-series model's scale, e.g. ``logit``) and ``regressors`` (time-varying covariates a forecast
+    needs wherever the outcome is observed) are checked on an outcome read straight from a column.
     """
     return _Assessment(frame, spec, requirements, panel=panel, needs_balanced_panel=needs_balanced_panel,
-                       show_values=show_values, sensitive_columns=sensitive_columns, periods=periods).run()
+                       show_values=show_values, sensitive_columns=sensitive_columns, periods=periods, scale=scale,
+                       regressors=regressors).run()
 
 
 class _Assessment:
     def __init__(self, frame: pd.DataFrame, spec: Any, requirements: Requirements, *, panel: bool | None,
                  needs_balanced_panel: bool, show_values: bool, sensitive_columns: frozenset[str],
-                 periods: tuple[str, ...] = ()) -> None:
+                 periods: tuple[str, ...] = (), scale: str | None = None,
+                 regressors: tuple[str, ...] = ()) -> None:
         self.spec = spec
         self.periods = tuple(dict.fromkeys(periods))
+        self.scale = scale
+        self.regressors = regressors
         self.design = spec.design
         self.requirements = requirements
         self.panel = panel
@@ -176,6 +183,8 @@ class _Assessment:
         self._prepare()
         for period in self.periods:
             self._period(period)
+        if self.scale is not None or self.regressors:
+            self._series_values()
         if self.requirements.no_treatment_reversal:
             self._no_reversal()
         self._min_units()
@@ -282,6 +291,34 @@ class _Assessment:
                   f"of '{design.unit}'; treatment must stay on once it starts" if reverting else
                   f"'{design.treatment}' is read as a treated-and-post indicator: {treated_units} unit(s) switch "
                   "on once and stay on (adoption derived from it)")
+
+    def _series_values(self) -> None:
+        """An outcome read from a column (the only one known before estimation) lies in the registered scale's
+        domain, and every registered regressor is present wherever the outcome is observed."""
+        construction = self.spec.outcome.construction
+        if construction.method != "column" or construction.column not in self.data.columns:
+            return
+        y = pd.to_numeric(self.data[construction.column], errors="coerce")
+        domain = {"log": (y <= 0, "values <= 0 (scale log needs y > 0; log1p takes zeros)"),
+                  "log1p": (y < 0, "negative values (scale log1p needs y >= 0)"),
+                  "logit": ((y <= 0) | (y >= 1), "values not strictly between 0 and 1 (scale logit needs shares in "
+                                                 "(0, 1))")}.get(self.scale or "")
+        problems = []
+        if domain is not None:
+            outside, words = domain
+            if int(outside.sum()):
+                problems.append(f"outcome '{construction.column}' has {int(outside.sum())} {words}")
+        for name in self.regressors:
+            values = pd.to_numeric(self.data[name], errors="coerce") if name in self.data.columns else None
+            if values is None:
+                continue
+            gaps = int((values.isna() & y.notna()).sum())
+            if gaps:
+                problems.append(f"regressor '{name}' is missing in {gaps} row(s) where the outcome is observed (a "
+                                "forecast needs it in every observed period)")
+        self._add("series_values", not problems, self.scale or "level", len(problems),
+                  "; ".join(problems) if problems else "the outcome fits the registered scale and every regressor "
+                  "is present where the outcome is observed")
 
     def _period(self, period: str) -> None:
         """The time column's spacing fits the estimator's period, and time and adoption are readable in it."""
@@ -477,7 +514,9 @@ def assess_task(task: Any, frame: pd.DataFrame, config: Any, *, show_values: boo
     return assess_testability(frame, task.spec, requirements, panel=getattr(task.options, "panel", None),
                               needs_balanced_panel=bool(getattr(task.estimator, "needs_balanced_panel", False)),
                               show_values=show_values, sensitive_columns=sensitive_columns,
-                              periods=registered_periods(task))
+                              periods=registered_periods(task), scale=getattr(task.options, "model_scale", None),
+                              regressors=tuple(task.spec.covariates) if hasattr(task.options, "model_scale")
+                              else ())
 
 
 def registered_periods(task: Any) -> tuple[str, ...]:

@@ -300,3 +300,17 @@ def test_relative_effect_branches() -> None:
     # The issue-22 case: a counterfactual total below zero gave -1.51 beside [-0.83, None].
     point, interval, note = _relative(51.0, -100.0, (-300.0, 100.0))
     assert point is None and interval == (None, None) and note.startswith("not computable")
+
+
+def test_validate_refuses_outcomes_outside_the_scale_and_regressor_gaps() -> None:
+    """What `its` would refuse at run time (a share of exactly 0 on the logit scale, a regressor missing where the
+    outcome is observed) is refused by the testability check that `oca validate` runs."""
+    data = monthly_series()
+    data["share"] = 1 / (1 + np.exp(-data["y"] / 10))
+    data.loc[5, "share"] = 0.0
+    data.loc[7, "x"] = np.nan
+    s = spec("its", covariates=("x",)).model_copy(update={"outcome": spec("its").outcome.model_copy(
+        update={"construction": spec("its").outcome.construction.model_copy(update={"column": "share"})})})
+    check = assess_testability(data, s, Requirements(), periods=("month",), scale="logit", regressors=("x",))
+    assert "outcome 'share' has 1 values not strictly between 0 and 1" in check.reason
+    assert "regressor 'x' is missing in 1 row(s)" in check.reason
