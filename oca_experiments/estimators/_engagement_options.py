@@ -144,6 +144,8 @@ class SmallSample(_Options):
     k_fixef: Literal["nonnested", "full", "none"] = Field(
         default="nonnested", description="fixed effects counted in K: nonnested (those not nested in the clusters; "
         "fixest's default fixef.K = 'nested'), full (all), none")
+    G_adj: bool = Field(default=True, description="apply G / (G - 1) to cluster-robust (CR1) variances "
+                        "(fixest's cluster.adj)")
 
 
 class TwfeOptions(_Options):

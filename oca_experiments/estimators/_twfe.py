@@ -11,8 +11,9 @@ the wild cluster bootstrap, the few-cluster rule) applies to it directly.
 
 Small-sample conventions follow fixest's ``ssc()`` (pyfixest's names): ``k_fixef`` says which fixed effects count in
 K of the (N - 1) / (N - K) factor (``nonnested``: those not nested in the clusters, fixest's default
-``fixef.K = "nested"``; ``full``: all; ``none``: none), ``k_adj: false`` drops that factor. The tests check the
-coefficients and standard errors against pyfixest to 1e-8.
+``fixef.K = "nested"``; ``full``: all; ``none``: none), ``k_adj: false`` drops that factor and ``G_adj: false``
+the G / (G - 1) of cluster-robust variances. The tests check the coefficients and standard errors against pyfixest
+to 1e-8 under each convention.
 
 TWFE with staggered adoption and effects that change over time compares later- with earlier-treated units and can
 be biased (Goodman-Bacon 2021; de Chaisemartin and D'Haultfoeuille 2020): the result lists the negative weights the
@@ -37,7 +38,7 @@ from ..outcomes import numeric_column
 from ..results import EstimateResult
 from ..spec import HypothesisSpec
 from ._engagement_options import SmallSample, TwfeOptions
-from ._inference import few_cluster_decision, regression_inference
+from ._inference import few_cluster_decision, regression_inference, t_inference
 from ._linalg import WithinDesign, covariance, fit_within, nested_in
 from ._staggered import NEVER, _indicator_adoption
 
@@ -225,6 +226,19 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
     except ValueError as exc:
         raise EstimationError(str(exc)) from None
     estimate = float(design.params[0])  # static: beta; event study: the mean of the lag coefficients
+    g_scale = 1.0
+    if not options.ssc.G_adj and n_clusters:
+        # Without fixest's cluster.adj the CR1 variance loses its G / (G - 1); bootstrap p-values and intervals are
+        # invariant to the scale of the studentizing standard error.
+        g_scale = math.sqrt((n_clusters - 1) / n_clusters)
+        if primary.se_type == "CR1":
+            se = primary.std_error * g_scale
+            t = t_inference(estimate, se, primary.df, ci_level=spec.inference.ci_level, tails=spec.inference.tails,
+                            direction=spec.direction)
+            primary = dataclasses.replace(primary, std_error=se, ci_low=t.ci_low, ci_high=t.ci_high,
+                                          p_value=t.p_value, p_value_two_sided=t.p_value_two_sided)
+        elif primary.se_type.startswith("wild"):
+            primary = dataclasses.replace(primary, std_error=primary.std_error * g_scale)
     extras: dict[str, Any] = {"model": _model_words(spec, options, labels), "ssc": options.ssc.model_dump(),
                               "inference": primary.record, "period": options.period,
                               "fixed_effects": list(fe_columns), "clusters": n_clusters,
@@ -233,7 +247,7 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
     if labels:
         table = ssc_design(fit_within(y, x_table, fixed_effects=fixed, clusters=clusters), options.ssc,
                            n_slopes=x_table.shape[1], fe_levels=fe_levels, fe_nested=fe_nested)
-        vcov = covariance(table, table_se_type)
+        vcov = covariance(table, table_se_type) * (g_scale ** 2 if table_se_type == "CR1" else 1.0)
         se = np.sqrt(np.diag(vcov))[:n_treat]
         df_table = float(n_clusters - 1) if table_se_type.startswith("CR") and n_clusters else \
             float(table.n_obs - table.k_full)

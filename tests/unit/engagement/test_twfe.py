@@ -36,12 +36,14 @@ def _ours(data, *, cluster="unit", ssc=None, fixed_effects=(), covariates=(), wi
     return fit_twfe(data, data["y"], s, options, file="panel.csv")
 
 
-@pytest.mark.parametrize("ssc", [{}, {"k_fixef": "full"}, {"k_fixef": "none"}, {"k_adj": False}])
+@pytest.mark.parametrize("ssc", [{}, {"k_fixef": "full"}, {"k_fixef": "none"}, {"k_adj": False},
+                                 {"G_adj": False}])
 @pytest.mark.parametrize("cluster", ["unit", "region"])
 def test_static_twfe_matches_pyfixest(panel, ssc, cluster) -> None:
     ours = _ours(panel, cluster=cluster, ssc=ssc, fixed_effects=("grp",), covariates=("x",))
     fit = pf.feols("y ~ treated + x | unit + q + grp", data=panel, vcov={"CRV1": cluster},
-                   ssc=pf.ssc(k_adj=ssc.get("k_adj", True), k_fixef=ssc.get("k_fixef", "nonnested")),
+                   ssc=pf.ssc(k_adj=ssc.get("k_adj", True), k_fixef=ssc.get("k_fixef", "nonnested"),
+                              G_adj=ssc.get("G_adj", True)),
                    fixef_tol=1e-12)
     assert ours.estimate == pytest.approx(float(fit.coef()["treated"]), rel=1e-8)
     assert ours.std_error == pytest.approx(float(fit.se()["treated"]), rel=1e-8)
