@@ -1,10 +1,13 @@
-"""Fitters for the engagement hypotheses: ``staggered_did`` (Callaway-Sant'Anna) and ``its`` (counterfactual ITS).
+"""Fitters for the engagement hypotheses: ``staggered_did`` (Callaway-Sant'Anna) and ``its`` (structural time
+series: counterfactual forecast or intervention terms).
 
-Both read the page x day rows of the engagement source and the per-row outcome the runner built, validate them,
+Both work in the registered ``period`` (day, week, month, quarter, year or integer), read the unit x time rows of the
+source and the per-row outcome the runner built, validate them,
 and return an ``EstimateResult`` whose ``extras`` hold everything the report and the tutorial show (JSON-ready):
 ATT(g,t) table, event study with uniform bands, per-campaign effects, pre-trend test, TWFE beside it, sensitivity
-bounds, per-campaign counterfactual paths. Randomness (the multiplier bootstrap) is seeded from the registered
-options and the seed is recorded.
+bounds, per-campaign counterfactual paths, estimated variances and smoothed components. Randomness (the multiplier
+bootstrap, the forecast draws on transformed scales) is seeded from the registered options and the seed is
+recorded.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataError, EstimationError
+from ..outcomes import numeric_column
 from ..results import EstimateResult
 from ..spec import HypothesisSpec
 from ._counts import fit_ppml
 from ._engagement_options import ItsModelOptions, ItsOptions, StaggeredDiDOptions, StaggeredOptions
-from ..outcomes import numeric_column
 from ._its import StsModel, fit_counterfactual, fit_intervention, its_p_value, placebo_in_time
 from ._staggered import (NEVER, StaggeredPanel, aggregate, att_gt, multiplier_bootstrap, period_matrix,
                          prepare_panel, pretrend_test, relative_magnitude_bounds, twfe_did)
