@@ -390,7 +390,14 @@ def _forecast_campaign(series: np.ndarray, x: np.ndarray | None, n_pre: int, opt
     avg, se = fit.average_effect, fit.average_se
     effect = fit.pointwise_effect()
     low_cf, high_cf = fit.lower, fit.upper
+    seen = series[np.isfinite(series)]
+    band_note = None
+    if scale == "level" and seen.size and seen.min() >= 0 and np.nanmin(low_cf) < 0:
+        # Said, not silently clipped: the level model does not know the outcome's bound.
+        band_note = ("the counterfactual band goes below 0, which the outcome never does: register scale: log1p "
+                     "(counts) or logit (shares strictly between 0 and 1) for bands that respect the bound")
     return {
+        "band_note": band_note,
         "n_pre": fit.n_pre_observed, "n_post": fit.n_post_observed,
         "average_effect": avg, "std_error": se, "ci_low": fit.average_ci[0], "ci_high": fit.average_ci[1],
         "p_value": its_p_value(avg, se),

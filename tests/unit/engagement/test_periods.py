@@ -314,3 +314,15 @@ def test_validate_refuses_outcomes_outside_the_scale_and_regressor_gaps() -> Non
     check = assess_testability(data, s, Requirements(), periods=("month",), scale="logit", regressors=("x",))
     assert "outcome 'share' has 1 values not strictly between 0 and 1" in check.reason
     assert "regressor 'x' is missing in 1 row(s)" in check.reason
+
+
+def test_level_band_below_zero_is_said() -> None:
+    rng = np.random.default_rng(5)
+    share = 1 / (1 + np.exp(-(-3.2 + rng.normal(0, 0.6, 120))))
+    frame = pd.DataFrame({"unit": "U0", "date": pd.date_range("2020-01-01", periods=120, freq="MS")
+                          .strftime("%Y-%m-%d"), "y": share, "treated": 1, "start": "2027-07-01"})
+    options = ItsOptions.model_validate({"period": "month", "comparison": "none", "min_pre_periods": 24})
+    fit = fit_its(frame, frame["y"], spec("its"), options, file="s.csv")
+    assert "register scale: log1p (counts) or logit" in fit.extras["by_campaign"][0]["band_note"]
+    logit = fit_its(frame, frame["y"], spec("its"), options.model_copy(update={"scale": "logit"}), file="s.csv")
+    assert logit.extras["by_campaign"][0]["band_note"] is None
