@@ -126,3 +126,24 @@ def test_the_same_specs_refuse_data_of_another_spacing(study) -> None:
     assert not record["testable"]
     assert "column 'month' is quarterly; this estimator's period is month: register period: quarter" in \
         record["reason"]
+
+
+@pytest.mark.slow
+def test_readme_specs_run_from_the_command_line_with_the_report(study, tmp_path) -> None:
+    """`oca run` on the README specs writes results and builds the report (the TWFE event study and the monthly
+    counterfactual with its relative-effect table drawn from results.json)."""
+    import shutil
+    import subprocess
+    import sys
+
+    root, data = study
+    (root / "reports").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "reports" / "report.ipynb", root / "reports" / "report.ipynb")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "oca_experiments", "run", str(root), "--data",
+               f"districts={data['districts']}", "--data", f"communities={data['communities']}", "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    page = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Event study for district_event_study" in page
+    assert "relative effect [95% CI]" in page and "months since" in page
