@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..estimators import fit_intervention
 from ..io import native_spacing, period_codes, period_label, read_time
 
 __all__ = ["CommunitySummary", "METRICS", "monthly_community_summary"]
@@ -123,6 +122,25 @@ def _from_counts(frame: pd.DataFrame, *, community: str, time: str, columns: dic
     return _complete_months(out.reset_index())
 
 
+def _smoothed_last(series: np.ndarray, exog: np.ndarray | None, index: int) -> tuple[float, float]:
+    """A local linear trend (with an optional regressor kept in the state) fitted by exact-diffuse MLE; the
+    smoothed state ``index`` at the last month and its standard error. (The ``its`` estimator fits the same model
+    family; the engagement layer sits below the estimators, so it calls statsmodels directly.)"""
+    import warnings
+
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    kwargs: dict[str, Any] = {"level": "lltrend", "use_exact_diffuse": True}
+    if exog is not None:
+        kwargs.update(exog=exog, mle_regression=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter: the numbers are descriptive
+        res = UnobservedComponents(series, **kwargs).fit(disp=False, method="bfgs", maxiter=500)
+    state, cov = np.asarray(res.smoothed_state), np.asarray(res.smoothed_state_cov)
+    row = index if index >= 0 else state.shape[0] + index
+    return float(state[row, -1]), float(math.sqrt(max(cov[row, row, -1], 0.0)))
+
+
 def _trend_and_shift(series: np.ndarray, start: int | None) -> dict[str, Any]:
     observed = np.isfinite(series)
     record: dict[str, Any] = {"trend_per_month": None, "trend_se": None, "level_shift": None,
@@ -130,11 +148,12 @@ def _trend_and_shift(series: np.ndarray, start: int | None) -> dict[str, Any]:
     if observed.sum() < _MIN_MONTHS_FOR_TREND or np.nanstd(series) == 0:
         record["note"] = f"fewer than {_MIN_MONTHS_FOR_TREND} months or a constant series: no trend"
         return record
-    trend = fit_intervention(series, None, None, kind="none", level="local_linear_trend")
-    record.update(trend_per_month=trend.estimate, trend_se=trend.std_error)
+    slope, slope_se = _smoothed_last(series, None, 1)  # states: level, slope
+    record.update(trend_per_month=slope, trend_se=slope_se)
     if start is not None and 2 <= start <= series.size - 1:
-        shift = fit_intervention(series, None, start, kind="level_shift", level="local_linear_trend")
-        record.update(level_shift=shift.estimate, level_shift_se=shift.std_error)
+        step = (np.arange(series.size) >= start).astype(float)[:, None]
+        shift, shift_se = _smoothed_last(series, step, -1)  # the step's coefficient is the last state
+        record.update(level_shift=shift, level_shift_se=shift_se)
     return record
 
 

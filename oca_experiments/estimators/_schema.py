@@ -8,17 +8,17 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from ._catalog import CATALOG
+from .registry import REGISTRY
 
 __all__ = ["estimator_schema", "with_estimator_options"]
 
 
 def estimator_schema() -> tuple[dict[str, Any], dict[str, Any]]:
     """(the ``estimator`` schema, the ``$defs`` it refers to)."""
-    models = list(dict.fromkeys(info.options_model for info in CATALOG.values()))
+    models = list(dict.fromkeys(info.options_model for info in REGISTRY.values()))
     refs, defs = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
     variants = []
-    for info in CATALOG.values():
+    for info in REGISTRY.values():
         variants.append({
             "type": "object", "title": info.name,
             "description": info.summary + ("" if info.available else " (planned, not yet available)")
