@@ -96,6 +96,10 @@ def _rows(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options
         if has.any():
             adoption[has] = period_codes(first[has], options.period)
         treated_now = (adoption[unit] != NEVER) & (period >= adoption[unit])
+        if pd.api.types.is_datetime64_any_dtype(times):
+            # Rows finer than the period: treated from the adoption date itself, not from its period's start.
+            row_start = first.to_numpy()[unit]
+            treated_now = treated_now & ~(pd.isna(row_start)) & (times.to_numpy() >= row_start)
     else:
         indicator = numeric_column(frame, design.treatment, file=file)
         if indicator.isna().any() or not indicator.isin([0.0, 1.0]).all():

@@ -96,3 +96,26 @@ def test_few_cluster_inference_runs_by_a_coarse_cluster(panel, se) -> None:
     assert fit.ci_low < fit.estimate < fit.ci_high
     assert fit.se_type.startswith("wild") if se == "wild" else fit.se_type == "CR2"
     assert fit.n_clusters == 6
+
+
+def test_daily_rows_in_weekly_periods_are_treated_from_the_adoption_date() -> None:
+    """With daily rows and period: week, D switches on at the adoption date, not at the start of its week: the
+    estimate equals pyfixest's with D built from the dates and week fixed effects."""
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2024-01-01", periods=84, freq="D")
+    rows = []
+    for u in range(12):
+        start = days[40 + 3 * (u % 3)] if u < 6 else None
+        for day in days:
+            on = start is not None and day >= start
+            rows.append({"unit": f"U{u:02d}", "date": day.strftime("%Y-%m-%d"), "ever": int(start is not None),
+                         "start": start.strftime("%Y-%m-%d") if start is not None else None,
+                         "d": int(on), "y": rng.normal() + 2.0 * on + 0.05 * u})
+    data = pd.DataFrame(rows)
+    data["week"] = (pd.to_datetime(data["date"]) - pd.Timestamp("2024-01-01")).dt.days // 7
+    options = TwfeOptions.model_validate({"period": "week"})
+    s = spec("twfe", adoption="start", treatment="ever", cluster="unit", se="CR1", inference=NO_RULE)
+    ours = fit_twfe(data, data["y"], s, options, file="daily.csv")
+    fit = pf.feols("y ~ d | unit + week", data=data, vcov={"CRV1": "unit"}, fixef_tol=1e-12)
+    assert ours.estimate == pytest.approx(float(fit.coef()["d"]), rel=1e-8)
+    assert ours.std_error == pytest.approx(float(fit.se()["d"]), rel=1e-8)
