@@ -150,8 +150,10 @@ def _study_files(study: Study) -> dict[str, Any]:
     analysis_dir = root / ANALYSIS_DIR
     analysis = {}
     if analysis_dir.is_dir():
-        analysis = {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(analysis_dir.rglob("*.py"))
-                    if "__pycache__" not in p.parts}
+        # Every file, not only *.py: study code may read a lookup table next to it, and what the run reads must
+        # invalidate the cache when it changes (plan.py keeps function references inside this folder).
+        analysis = {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(analysis_dir.rglob("*"))
+                    if p.is_file() and "__pycache__" not in p.parts and p.suffix not in {".pyc", ".pyo"}}
     # Other files next to the specs (the registry lock, the deviations log) change what the report says.
     spec_files = {s.path for s in study.specs}
     hypotheses_dir = root / "hypotheses"
