@@ -17,7 +17,7 @@ _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- hypothesis spec
