@@ -31,19 +31,27 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _debug_traceback() -> None:
+    """With OCA_DEBUG set, the traceback goes to stderr before the usual line; the exit code stays the same."""
+    if os.environ.get("OCA_DEBUG"):
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+
+
 def _guarded(action: Callable[[], int | None]) -> None:
     """Run a command body; map errors to one stderr line and the documented exit code."""
     try:
         code = action()
     except OcaError as exc:
+        _debug_traceback()
         _fail(str(exc), exc.exit_code)
     except typer.Exit:
         raise
     except KeyboardInterrupt:
         _fail("interrupted; no output was replaced", 130)
     except Exception as exc:  # noqa: BLE001 - last line of defence; the message may hold data, so only the type
-        if os.environ.get("OCA_DEBUG"):
-            raise
+        _debug_traceback()
         where = ""
         tb = exc.__traceback__
         while tb is not None and tb.tb_next is not None:
@@ -89,6 +97,17 @@ def _summary_lines(run: Any) -> list[str]:
     return lines
 
 
+def _internal_failures_line(run: Any, out: Path) -> str | None:
+    """One line when estimators failed unexpectedly: which hypotheses, the error class, and that the rest is written."""
+    broken = [h for h in run.hypotheses if getattr(h, "error_class", None)]
+    if not broken:
+        return None
+    named = ", ".join(f"{h.id} ({h.error_class})" for h in broken[:5]) + ("…" if len(broken) > 5 else "")
+    return (f"error: internal error in {len(broken)} hypothesis(es): {named}; the other hypotheses were estimated "
+            f"and written to {out / 'results.json'}. This is a bug in oca, please report it. Fix: rerun with "
+            "OCA_DEBUG=1 for a traceback")
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder (replaced only when the whole demo succeeds).")]
@@ -106,6 +125,10 @@ def demo(
         for line in _summary_lines(run):
             typer.echo(line)
         typer.echo(f"wrote {out / 'results.json'}" + ("" if no_report else f" and {out / 'report' / 'index.html'}"))
+        broken = _internal_failures_line(run, out)
+        if broken:
+            typer.echo(broken, err=True)
+            return EXIT_CODES["internal_error"]
         return 0
 
     _guarded(body)
@@ -144,6 +167,10 @@ def run(
 
             typer.echo(contract_failure_line(result, strict=strict), err=True)
         typer.echo(f"wrote {out / 'results.json'}")
+        broken = _internal_failures_line(result, out)
+        if broken:  # the other hypotheses were estimated and written; the run still fails
+            typer.echo(broken, err=True)
+            return EXIT_CODES["internal_error"]
         return EXIT_CODES["ContractError"] if strict and failed else 0
 
     _guarded(body)

@@ -15,6 +15,7 @@ A hypothesis that cannot be estimated keeps an explicit status (``contract_faile
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import logging
@@ -240,7 +241,34 @@ def _run_task(task: Task, contracts: Mapping[str, Mapping[str, Any]], loaded: Ma
         return _hypothesis_result(task, status="not_testable", reason=exc.message)
     except EstimationError as exc:
         return _hypothesis_result(task, status="estimation_failed", reason=exc.message)
+    except Exception as exc:  # noqa: BLE001 - a bug in one estimator must not take the other hypotheses down
+        return _internal_failure(task, exc)
     return _hypothesis_result(task, status="estimated", result=estimate, testability=check)
+
+
+def _internal_failure(task: Task, exc: Exception) -> HypothesisResult:
+    """``estimation_failed`` naming the error class and where it was raised, never its message (which could quote
+    data). With ``OCA_DEBUG`` set the traceback goes to stderr, for the developer who asked for it."""
+    import os
+    import sys
+    import traceback
+
+    where = _raised_at(exc)
+    if os.environ.get("OCA_DEBUG"):
+        print(f"OCA_DEBUG: traceback of {task.id}:", file=sys.stderr)  # noqa: T201 - asked for by OCA_DEBUG
+        traceback.print_exception(exc, file=sys.stderr)
+    result = _hypothesis_result(task, status="estimation_failed",
+                                reason=f"internal error in estimator {task.estimator.name} ({type(exc).__name__}"
+                                       f"{where}); this is a bug in oca, please report it")
+    return dataclasses.replace(result, error_class=type(exc).__name__)
+
+
+def _raised_at(exc: BaseException) -> str:
+    """`` in file.py:line`` of the innermost frame: code, not data."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f" in {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}" if tb is not None else ""
 
 
 def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
@@ -362,7 +390,9 @@ def _write_artifacts(run: RunResult, stage: Path) -> None:
 def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html: bool,
                        annotate: Mapping[str, Any] | None, data: Mapping[str, DataInput] | None = None,
                        run_dir: Path | None = None) -> None:
+    """results.json, artifacts/, manifest.json and report/ into ``stage`` (a fresh folder nobody reads yet)."""
     from ._atomic import atomic_write_json
+    from ._output_set import fault_point
     from .report import build_report
     from .report._manifest import MANIFEST_FILE, collect_manifest, finish_manifest
 
@@ -370,52 +400,58 @@ def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html:
     if annotate:
         payload.update(annotate)
     atomic_write_json(stage / RESULTS_FILE, payload)
+    fault_point("results_written")
     _write_artifacts(run, stage)
+    fault_point("artifacts_written")
     # Provenance before the report, so the report can show it; output hashes are added once the report exists.
     manifest = collect_manifest(study, payload, data or {}, run_dir=run_dir or stage, stage=stage, annotate=annotate)
     atomic_write_json(stage / MANIFEST_FILE, manifest)
+    fault_point("manifest_written")
     if build_html:
         build_report(stage, notebook=study.path / study.config.report, out_dir=stage / REPORT_DIR)
+        fault_point("report_built")
     finish_manifest(manifest, stage, build_html=build_html)
+    fault_point("manifest_finished")
+
+
+def _require_report_notebook(study: Study) -> None:
+    """A run that builds the report needs its notebook: refused before estimating, not after (issue 18 item 6)."""
+    from .errors import SpecError
+
+    notebook = study.path / study.config.report
+    if not notebook.is_file():
+        raise SpecError(f"report notebook '{study.config.report}' not found", file="study.yaml", field="report",
+                        fix="correct the path in study.yaml, restore the notebook, or run with --no-report")
 
 
 def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str | Path, *, build_html: bool = True,
                      show_values: bool = False, annotate: Mapping[str, Any] | None = None,
                      reuse: bool = True) -> RunResult:
-    """Run the study and write ``results.json``, ``manifest.json`` and ``report/`` into ``out_dir``.
+    """Run the study and write ``results.json``, ``manifest.json``, ``report/`` (and ``artifacts/``) into ``out_dir``.
 
-    Everything is built in a staging folder first; the previous results and report are replaced only when the
-    whole run succeeded. Other files in ``out_dir`` (for example the input data) are left alone. With ``reuse``,
-    a previous run in ``out_dir`` whose manifest shows the same inputs is returned instead of recomputed.
+    The destination is checked and locked before any work (``OutputError``: not a folder, not writable, another run
+    holds it). The whole set is built in a new run folder and switched in with one atomic rename, so the previous
+    set stays as it was until the new one is complete (see ``_output_set``); what a killed run left is removed
+    first. Other files in ``out_dir`` (for example the input data) are left alone. With ``reuse``, a previous run
+    in ``out_dir`` whose manifest shows the same inputs is returned instead of recomputed.
     """
-    import os
-    import shutil
-    import tempfile
+    from ._output_set import OutputSet
+    from .report._manifest import reuse_outputs
 
-    from ._atomic import staged_directory
-    from .report._manifest import MANIFEST_FILE, reuse_outputs
-
-    if reuse and not show_values:
-        reused = reuse_outputs(study, data, Path(out_dir), build_html=build_html, annotate=annotate)
-        if reused is not None:
-            return reused
-    run = study.run(data, show_values=show_values)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".oca-run-", dir=out))
-    try:
-        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data, run_dir=out)
-        if build_html:
-            with staged_directory(out / REPORT_DIR) as report_stage:
-                report_stage.rmdir()
-                os.rename(stage / REPORT_DIR, report_stage)
-        shutil.rmtree(out / ARTIFACTS_DIR, ignore_errors=True)  # artifacts of the previous run go with it
-        if (stage / ARTIFACTS_DIR).is_dir():
-            os.rename(stage / ARTIFACTS_DIR, out / ARTIFACTS_DIR)
-        os.replace(stage / MANIFEST_FILE, out / MANIFEST_FILE)
-        os.replace(stage / RESULTS_FILE, out / RESULTS_FILE)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    if build_html:
+        _require_report_notebook(study)
+    outputs = OutputSet(out_dir)
+    outputs.prepare()
+    with outputs.lock():
+        outputs.clean_stale()
+        if reuse and not show_values:
+            reused = reuse_outputs(study, data, outputs.out, build_html=build_html, annotate=annotate)
+            if reused is not None:
+                return reused
+        run = study.run(data, show_values=show_values)
+        with outputs.new_version() as version:
+            _write_run_outputs(study, run, version, build_html=build_html, annotate=annotate, data=data,
+                               run_dir=outputs.out)
     return run
 
 

@@ -338,11 +338,14 @@ def reuse_outputs(study: Study, data: Mapping[str, Any], run_dir: Path, *, build
 
 
 def _rebuild_report_only(study: Study, manifest: Mapping[str, Any], run_dir: Path, keys: Mapping[str, str]) -> None:
+    """A new set with the same results and artifacts and a rebuilt report, switched in as a whole."""
+    from oca_experiments._output_set import OutputSet
     from oca_experiments.report._build import build_report
 
-    build_report(run_dir, notebook=study.path / study.config.report, out_dir=run_dir / REPORT_DIR)
-    updated = {**manifest, "study": _study_files(study), "keys": dict(keys), "git": git_state(study.path)}
-    finish_manifest(updated, run_dir, build_html=True)
+    with OutputSet(run_dir).new_version(copy_from_current=(RESULTS_FILE, ARTIFACTS_DIR)) as version:
+        build_report(version, notebook=study.path / study.config.report, out_dir=version / REPORT_DIR)
+        updated = {**manifest, "study": _study_files(study), "keys": dict(keys), "git": git_state(study.path)}
+        finish_manifest(updated, version, build_html=True)
 
 
 def reuse_demo_outputs(study: Study, out_dir: Path, *, seed: int, build_html: bool) -> RunResult | None:

@@ -92,3 +92,87 @@ def test_validate_estimates_nothing(study, demo) -> None:
     assert result.ok
     assert set(result.tidy()["source"]) == {"survey", "engagement"}
     assert "hypotheses" not in result.to_dict()
+
+
+# ---- issue 22 items 5 and 6: one estimator's bug does not take the run down; OCA_DEBUG never changes exit codes
+
+@pytest.fixture()
+def two_survey_specs(tmp_path, repo_root):
+    """A copy of the demo study with h1 and h2 only (no lock): quick to run."""
+    import shutil
+
+    study = tmp_path / "study"
+    shutil.copytree(repo_root, study, ignore=shutil.ignore_patterns(".git", ".venv", "build", "tests", "notebooks",
+                                                                  "benchmarks", "oca_experiments", "__pycache__",
+                                                                  "design", "docs", "locale"))
+    for spec in (study / "hypotheses").iterdir():
+        if spec.name not in {"h1_horizontal_trust.yaml", "h2_vertical_trust.yaml"}:
+            spec.unlink()
+    return study
+
+
+@pytest.fixture()
+def h1_fitter_crashes(monkeypatch):
+    from oca_experiments.estimators import FITTERS
+
+    original = FITTERS["survey_did"]
+
+    def crashing(frame, values, spec, options, **kwargs):
+        if spec.id == "h1_horizontal_trust":
+            secret = frame.iloc[0].to_dict()
+            raise ZeroDivisionError(f"divided by zero near {secret}")  # a message that quotes data
+        return original(frame, values, spec, options, **kwargs)
+
+    monkeypatch.setitem(FITTERS, "survey_did", crashing)
+
+
+def test_an_internal_error_in_one_hypothesis_leaves_the_others_estimated(two_survey_specs, demo, h1_fitter_crashes):
+    run = oca.load_study(two_survey_specs).run({"survey": demo.survey})
+    failed, healthy = run["h1_horizontal_trust"], run["h2_vertical_trust"]
+    assert failed.status == "estimation_failed" and failed.error_class == "ZeroDivisionError"
+    assert "internal error in estimator survey_did (ZeroDivisionError in test_runner.py:" in failed.reason
+    assert "R0" not in failed.reason and "respondent" not in failed.reason  # never the message, which quotes data
+    assert healthy.status == "estimated"
+    record = next(h for h in run.to_dict()["hypotheses"] if h["id"] == "h1_horizontal_trust")
+    assert record["error_class"] == "ZeroDivisionError"
+    assert "error_class" not in next(h for h in run.to_dict()["hypotheses"] if h["id"] == "h2_vertical_trust")
+
+
+@pytest.mark.parametrize("debug", [None, "1"])
+def test_the_cli_finishes_the_run_then_exits_70_and_debug_only_adds_a_traceback(
+        two_survey_specs, demo, h1_fitter_crashes, tmp_path, debug):
+    from typer.testing import CliRunner
+
+    from oca_experiments.cli import app
+
+    data = tmp_path / "survey.csv"
+    demo.survey.to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(two_survey_specs), "--data", f"survey={data}", "--out", str(out),
+                                      "--no-report"], env={"OCA_DEBUG": debug})
+    assert result.exit_code == 70, result.output
+    assert ("Traceback" in result.stderr) == (debug is not None)
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: internal error in 1 hypothesis(es): h1_horizontal_trust (ZeroDivisionError)")
+    written = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert {h["id"]: h["status"] for h in written["hypotheses"]} == {
+        "h1_horizontal_trust": "estimation_failed", "h2_vertical_trust": "estimated"}
+
+
+@pytest.mark.parametrize("debug", [None, "1"])
+def test_debug_never_changes_the_exit_code_of_a_crash(monkeypatch, tmp_path, debug):
+    """OCA_DEBUG=1 re-raised, which made the exit code 1 instead of 70."""
+    from typer.testing import CliRunner
+
+    from oca_experiments import runner
+    from oca_experiments.cli import app
+
+    def broken(path):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(runner, "load_study", broken)
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out")],
+                                env={"OCA_DEBUG": debug})
+    assert result.exit_code == 70
+    assert ("Traceback" in result.stderr) == (debug is not None)
+    assert result.stderr.strip().splitlines()[-1].startswith("error: internal error (ZeroDivisionError")
