@@ -201,6 +201,7 @@ class _Assessment:
         self.arm = treatment[coded].astype(int)
         if self.waves:
             wave = self.data[design.time].astype("string")
+            self._waves_present(wave)
             in_waves = wave.isin(list(self.waves)).fillna(False)
             self.counts["rows_outside_registered_waves"] = int((~in_waves).sum())
             self.wave_data = self.data.loc[in_waves]
@@ -208,6 +209,27 @@ class _Assessment:
             self.wave_arm = self.arm[in_waves]
         else:
             self.wave_data, self.wave, self.wave_arm = self.data, None, self.arm
+
+    def _waves_present(self, wave: pd.Series) -> None:
+        """A registered wave label the time column does not hold is a spelling mismatch, said as such (not as
+        'baseline × treated has 0' further down)."""
+        column = self.design.time
+        present = sorted(set(wave.dropna()))
+        absent = [label for label in self.waves if label not in present]  # type: ignore[union-attr]
+        if not absent:
+            self._add("waves_present", True, list(self.waves), len(present),  # type: ignore[arg-type]
+                      f"column '{column}' holds both registered waves")
+            return
+        if column in self.sensitive:
+            values = f"{len(present)} distinct values"
+        else:
+            values = ", ".join(present[:10]) + (f", … ({len(present) - 10} more)" if len(present) > 10 else "")
+        labels = " or ".join(f"'{label}'" for label in absent)
+        field = " and ".join(f"design.{name}" for name, label in (("pre", self.design.pre),
+                                                                  ("post", self.design.post)) if label in absent)
+        self._add("waves_present", False, list(self.waves), len(present),  # type: ignore[arg-type]
+                  f"column '{column}' has no value {labels} (values: {values}); correct {field} to the label the "
+                  "data use")
 
     def _cells(self) -> list[tuple[int | None, str, str | None]]:
         """(arm, arm label, wave label) for every registered cell; arm ``None`` pools both arms."""

@@ -128,3 +128,21 @@ def test_pre_period_of_adopting_units():
 def test_requirements_are_validated(value):
     with pytest.raises(Exception, match="greater than or equal to 1"):
         Testability(min_units_per_arm_wave=value)
+
+
+def test_a_wave_label_the_data_do_not_hold_is_said_as_such():
+    """Issue 18 item 9: 'pre: baseline' on a column holding pre/post gave 'baseline × treated has 0'."""
+    data = panel().replace({"wave": {"baseline": "pre", "endline": "post"}})
+    result = assess_testability(data, spec(), Requirements())
+    assert not result.testable
+    message = failed(result)["waves_present"]
+    assert message.startswith("column 'wave' has no value 'baseline' or 'endline' (values: post, pre)")
+    assert "design.pre and design.post" in message
+    assert result.reason.startswith("column 'wave' has no value")  # the first reason given is the real one
+
+
+def test_wave_values_of_a_sensitive_time_column_are_counted_not_shown():
+    data = panel().replace({"wave": {"baseline": "pre"}})
+    result = assess_testability(data, spec(), Requirements(), sensitive_columns=frozenset({"wave"}))
+    assert "(values: 2 distinct values)" in failed(result)["waves_present"]
+    assert "'baseline'" in failed(result)["waves_present"] and "endline" not in failed(result)["waves_present"]
