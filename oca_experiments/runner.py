@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import __version__
 from .contracts import ContractResult, TestabilityResult, assess_task, run_contract, sensitive_columns_of
-from .errors import ContractError, DataError, EstimationError
+from .errors import ContractError, DataError, EstimationError, OcaError
 from .estimators import CATALOG, FITTERS, NotTestable
 from .io import file_sha256, read_table, reader_options
 from .outcomes import build_outcome
@@ -239,6 +239,8 @@ def _run_task(task: Task, contracts: Mapping[str, Mapping[str, Any]], loaded: Ma
         estimate = _estimate(task, loaded[task.source], threshold=threshold)
     except NotTestable as exc:
         return _hypothesis_result(task, status="not_testable", reason=exc.message)
+    except DataError as exc:  # data this hypothesis cannot use: its own status, the others still run
+        return _hypothesis_result(task, status="not_testable", reason=str(exc))
     except EstimationError as exc:
         return _hypothesis_result(task, status="estimation_failed", reason=exc.message)
     except Exception as exc:  # noqa: BLE001 - a bug in one estimator must not take the other hypotheses down
@@ -276,10 +278,40 @@ def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
     suites = {source.name: source.contract for source in study.plan.sources}
 
     def check(task: Task) -> TestabilityResult:
-        return assess_task(task, loaded[task.source].frame, study.config, show_values=show_values,
-                           sensitive_columns=sensitive_columns_of(suites[task.source]))
+        result = assess_task(task, loaded[task.source].frame, study.config, show_values=show_values,
+                             sensitive_columns=sensitive_columns_of(suites[task.source]))
+        if not result.testable:  # the outcome is built only on data that meet the registered requirements
+            return result
+        return dataclasses.replace(result, checks=(*result.checks, _outcome_check(task, loaded[task.source])))
 
     return check
+
+
+#: Bootstrap draws of the reliability intervals when the outcome is only built to see that it can be (validate).
+_CHECK_RELIABILITY_DRAWS = 2
+
+
+def _outcome_check(task: Task, source: LoadedSource) -> Any:
+    """Build the outcome as the run would, without fitting: what would stop the run (an index whose items are all
+    empty or constant in the reference group, a function returning the wrong shape, text in a numeric item) makes
+    the hypothesis not testable here, so ``oca validate`` says it before anything is estimated (issue 18 item 6)."""
+    from .contracts import TestabilityCheck
+    from .errors import SpecError
+
+    construction = task.spec.outcome.construction
+    try:
+        frame = _subset(source.frame, task)
+        function = _import_function(task.analysis_function) if task.analysis_function else None
+        build_outcome(frame, construction, file=source.display, function=function, design=task.spec.design,
+                      reliability_seed=task.spec.inference.bootstrap.seed,
+                      reliability_draws=_CHECK_RELIABILITY_DRAWS)
+    except (DataError, SpecError) as exc:
+        column = getattr(exc, "column", None)
+        where = f" (column '{column}')" if column and f"'{column}'" not in exc.message else ""
+        return TestabilityCheck("outcome_constructible", False, True, None,
+                                f"the outcome '{task.spec.outcome.name}' cannot be built: {exc.message}{where}")
+    return TestabilityCheck("outcome_constructible", True, True, None,
+                            f"the outcome '{task.spec.outcome.name}' can be built ({construction.method})")
 
 
 def _reader_options(source: Any) -> Any:
@@ -311,6 +343,10 @@ class Study:
         registered testability; estimate nothing."""
         loaded = _load_sources(self.plan, data, require_all=False)
         problems: list[str] = []
+        try:  # `oca run` builds the report by default and refuses a missing notebook before estimating
+            _require_report_notebook(self)
+        except OcaError as exc:
+            problems.append(str(exc))
         try:
             _preflight_columns(self.plan, loaded)
         except DataError as exc:

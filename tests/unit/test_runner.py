@@ -176,3 +176,26 @@ def test_debug_never_changes_the_exit_code_of_a_crash(monkeypatch, tmp_path, deb
     assert result.exit_code == 70
     assert ("Traceback" in result.stderr) == (debug is not None)
     assert result.stderr.strip().splitlines()[-1].startswith("error: internal error (ZeroDivisionError")
+
+
+# ---- issue 18 item 6: validate refuses what run would refuse, before estimating
+
+def test_validate_refuses_an_index_whose_items_are_all_empty_in_the_reference_group(two_survey_specs, demo):
+    survey = demo.survey.copy()
+    reference = (survey["treated"] == 0) & (survey["wave"] == "baseline")
+    survey.loc[reference, "h_trust_2"] = float("nan")
+    study = oca.load_study(two_survey_specs)
+    result = study.validate({"survey": survey})
+    assert not result.ok
+    (h1,) = [t for t in result.testability if t["hypothesis"] == "h1_horizontal_trust"]
+    assert not h1["testable"]
+    assert "cannot be built: item 'h_trust_2': fewer than 2 answers in the reference group" in h1["reason"]
+    assert [t["testable"] for t in result.testability if t["hypothesis"] == "h2_vertical_trust"] == [True]
+
+
+def test_validate_refuses_a_missing_report_notebook(two_survey_specs, demo):
+    (two_survey_specs / "reports" / "report.ipynb").unlink()
+    result = oca.load_study(two_survey_specs).validate({"survey": demo.survey})
+    assert not result.ok
+    assert any("report notebook 'reports/report.ipynb' not found" in p and "--no-report" in p
+               for p in result.problems)
