@@ -19,11 +19,13 @@ import dataclasses
 import hashlib
 import importlib.util
 import logging
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -302,9 +304,11 @@ def _outcome_check(task: Task, source: LoadedSource) -> Any:
     try:
         frame = _subset(source.frame, task)
         function = _import_function(task.analysis_function) if task.analysis_function else None
-        build_outcome(frame, construction, file=source.display, function=function, design=task.spec.design,
-                      reliability_seed=task.spec.inference.bootstrap.seed,
-                      reliability_draws=_CHECK_RELIABILITY_DRAWS)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):  # the check's reliability numbers are discarded
+            warnings.simplefilter("ignore", RuntimeWarning)
+            build_outcome(frame, construction, file=source.display, function=function, design=task.spec.design,
+                          reliability_seed=task.spec.inference.bootstrap.seed,
+                          reliability_draws=_CHECK_RELIABILITY_DRAWS)
     except (DataError, SpecError) as exc:
         column = getattr(exc, "column", None)
         where = f" (column '{column}')" if column and f"'{column}'" not in exc.message else ""
