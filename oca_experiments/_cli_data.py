@@ -135,6 +135,8 @@ def _detail_lines(payload: dict[str, Any]) -> list[str]:
     for record in payload.get("testability") or []:
         status = "testable" if record.get("testable") else f"NOT TESTABLE: {record.get('reason')}"
         lines.append(f"{record.get('hypothesis')}: {status}")
+        lines += [f"  {check.get('message')}" for check in record.get("checks") or []
+                  if check.get("passed") and str(check.get("message") or "").startswith("note: ")]
     lines += [f"problem: {line}" for line in payload.get("problems") or []]
     return lines
 

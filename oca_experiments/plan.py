@@ -94,7 +94,7 @@ def _column_fields(spec: HypothesisSpec, options: BaseModel) -> tuple[tuple[str,
     else:
         pairs += [(c, "outcome.construction.inputs") for c in construction.inputs]
     design = spec.design
-    for name in ("unit", "time", "treatment", "cluster", "group", "adoption"):
+    for name in ("unit", "time", "treatment", "cluster", "group", "adoption", "interview_date"):
         value = getattr(design, name)
         if value:
             pairs.append((value, f"design.{name}"))

@@ -57,6 +57,7 @@ class Requirements:
     no_treatment_reversal: bool = True
     balanced_panel: bool | None = None
     complete_groups: bool = False
+    fieldwork_windows: str = "note"
     arms: str = "both"
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,6 +158,7 @@ class _Assessment:
         self.sensitive = sensitive_columns
         self.checks: list[TestabilityCheck] = []
         self.counts: dict[str, int] = {"rows_in_source": len(frame)}
+        self.row_numbers = pd.Series(range(len(frame)), index=frame.index)  # rows of the file, from 0
         keep = subset_mask(frame, self.design.subset)
         self.counts["rows_excluded_by_subset"] = int((~keep).sum())
         self.data = frame.loc[keep]
@@ -181,6 +183,8 @@ class _Assessment:
             self._balanced_panel()
         if self.requirements.min_pre_period_days is not None and self.design.adoption:
             self._pre_period()
+        if self.design.interview_date and any(w.start or w.end for w in self.design.waves):
+            self._fieldwork_windows()
         return TestabilityResult(self.spec.id, self.spec.outcome.source, tuple(self.checks), dict(self.counts),
                                  self.requirements)
 
@@ -249,6 +253,46 @@ class _Assessment:
         return f"{wave} × {label}" if wave is not None else label
 
     # ------------------------------------------------------------------ rules
+
+    def _fieldwork_windows(self) -> None:
+        """Rows dated outside their wave's registered fieldwork window (``design.waves``): a note, or not testable
+        when the spec registers ``fieldwork_windows: refuse``. Counts and row numbers only, never the dates."""
+        design, mode = self.design, self.requirements.fieldwork_windows
+        column = design.interview_date
+        dates = _as_dates(self.data[column])
+        labels = self.data[design.time].astype("string")
+        positions = self.row_numbers
+        outside_total, parts, examples, not_dates = 0, [], [], 0
+        for wave in design.waves:
+            if wave.start is None and wave.end is None:
+                continue
+            rows = (labels == wave.label).fillna(False)
+            in_wave = dates[rows]
+            not_dates += int((self.data.loc[rows, column].notna() & in_wave.isna()).sum())
+            outside = in_wave.notna() & False
+            if wave.start is not None:
+                outside |= in_wave < pd.Timestamp(wave.start)
+            if wave.end is not None:
+                outside |= in_wave > pd.Timestamp(wave.end)
+            count = int(outside.sum())
+            if count:
+                outside_total += count
+                parts.append(f"{count} of {int(rows.sum())} rows of wave '{wave.label}' "
+                             f"(window {_window_text(wave.start, wave.end)})")
+                examples += [int(positions[i]) for i in outside[outside].index[:3]]
+        self.counts["rows_outside_fieldwork_windows"] = outside_total
+        if not outside_total:
+            detail = f"; {not_dates} value(s) are not dates" if not_dates else ""
+            self._add("fieldwork_windows", True, mode, 0,
+                      f"every dated row of '{column}' lies in its wave's fieldwork window{detail}")
+            return
+        message = (f"{'; '.join(parts)} are dated outside their wave's fieldwork window (column '{column}', "
+                   f"e.g. rows {', '.join(map(str, examples[:5]))})")
+        if mode == "refuse":
+            self._add("fieldwork_windows", False, mode, outside_total,
+                      message + "; correct the dates or the registered windows")
+        else:
+            self._add("fieldwork_windows", True, mode, outside_total, "note: " + message)
 
     def _no_reversal(self) -> None:
         design = self.design
@@ -401,6 +445,10 @@ class _Assessment:
                   f"{short} of {len(days)} adopting units have fewer than {required} days of data before their "
                   f"adoption date (fewest {fewest}) {columns}" if short else
                   f"every adopting unit has at least {required} pre-period days (fewest {fewest}) {columns}")
+
+
+def _window_text(start: Any, end: Any) -> str:
+    return f"{start or 'open'} to {end or 'open'}"
 
 
 def _as_dates(values: pd.Series) -> pd.Series:

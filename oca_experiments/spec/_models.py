@@ -105,6 +105,8 @@ class Design(_Frozen):
         default_factory=dict, description="keep only rows whose column value is one of the listed values"
     )
     waves: tuple[Wave, ...] = Field(default=(), description="the waves (periods) and their fieldwork windows")
+    interview_date: str | None = Field(default=None, description="column with each row's fieldwork (interview) "
+                                       "date, checked against its wave's window in 'waves'")
     treatment_definition: str | None = Field(default=None, description="what being treated means, in words")
 
     @field_validator("pre", "post", mode="before")
@@ -128,7 +130,7 @@ class Design(_Frozen):
 
     def columns(self) -> tuple[str, ...]:
         cols = [self.unit, self.time, self.treatment]
-        cols += [c for c in (self.cluster, self.group, self.adoption) if c]
+        cols += [c for c in (self.cluster, self.group, self.adoption, self.interview_date) if c]
         cols += list(self.subset)
         return tuple(dict.fromkeys(cols))
 
@@ -264,6 +266,9 @@ class Testability(_Frozen):
                                         "estimator needs one")
     complete_groups: bool | None = Field(default=None, description="every implementing group (design.group) "
                                          "observed in every arm and wave: the registered sample frame")
+    fieldwork_windows: Literal["refuse", "note"] | None = Field(
+        default=None, description="rows dated (design.interview_date) outside their wave's fieldwork window: "
+        "'refuse' makes the hypothesis not testable, 'note' (default) records them in the validation and results")
     arms: Literal["both", "pooled"] | None = Field(default=None, description="both: every requirement holds in "
                                                    "each arm; pooled: arms together (pre/post designs without a "
                                                    "comparison, e.g. a knowledge gain among participants)")

@@ -133,6 +133,9 @@ def build(out: Path = FILES) -> dict[str, bytes]:
     blank = survey.copy()  # an index item nobody answered in the reference group (comparison arm, baseline)
     blank.loc[(blank["treated"] == 0) & (blank["wave"] == "baseline"), "h_trust_2"] = np.nan
     text("survey_item_empty_in_reference.csv", csv_text(blank))
+    late = survey.copy()  # a baseline interview a fortnight after the registered fieldwork window (issue 18/8)
+    late.loc[late.index[(late["wave"] == "baseline")][3], "interview_date"] = "2026-03-15"
+    text("survey_date_outside_window.csv", csv_text(late))
 
     # ---- engagement
     def engagement_with(name: str, column: str, row: int, value: object) -> None:
