@@ -108,7 +108,9 @@ def run_validate(study: Path, data: list[str] | None, *, show_values: bool, as_j
     if as_json:
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        for line in _detail_lines(payload):
+        from .cli import derived_seed_notes
+
+        for line in [*_detail_lines(payload), *derived_seed_notes(loaded_study)]:
             typer.echo(line)
     if out is not None:
         json_path, html_path = write_validation(payload, out)

@@ -97,6 +97,13 @@ def _summary_lines(run: Any) -> list[str]:
     return lines
 
 
+def derived_seed_notes(study: Any) -> list[str]:
+    """One stdout line per spec that registered no bootstrap seed: the seed oca derived, and where to register it."""
+    return [f"note: {sf.spec.id}: no bootstrap seed registered; using {sf.spec.inference.bootstrap.seed}, derived "
+            f"from the spec's id (recorded in manifest.json; register it in {sf.path} as inference.bootstrap.seed)"
+            for sf in study.specs if sf.spec.inference.bootstrap.seed_source == "derived"]
+
+
 def _internal_failures_line(run: Any, out: Path) -> str | None:
     """One line when estimators failed unexpectedly: which hypotheses, the error class, and that the rest is written."""
     broken = [h for h in run.hypotheses if getattr(h, "error_class", None)]
@@ -159,7 +166,7 @@ def run(
             registry_state(loaded_study.path, loaded_study.specs, loaded_study.config).require()
         result = run_to_directory(loaded_study, parsed, out, build_html=not no_report,
                                   show_values=show_values)
-        for line in _summary_lines(result):
+        for line in [*_summary_lines(result), *derived_seed_notes(loaded_study)]:
             typer.echo(line)
         failed = [c for c in result.contracts if not c.get("passed")]
         if failed:  # one line naming the data file, the column and the suite (issue 4)

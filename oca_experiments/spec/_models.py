@@ -6,6 +6,7 @@ Specs name columns; nothing here knows the demo's column names. Unknown keys are
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any, Literal
 
@@ -155,7 +156,18 @@ class Bootstrap(_Frozen):
 
     draws: int = Field(default=9999, ge=99, le=1_000_000)
     weights: Literal["webb", "rademacher"] = "webb"
-    seed: int = Field(default=20260307, ge=0)
+    seed: int = Field(default=20260307, ge=0, description="registered seed; a spec without one gets a seed derived "
+                      "from its id (seed_source: derived), never a shared default")
+    seed_source: Literal["registered", "derived"] = Field(
+        default="registered", description="'derived' when the spec registered no seed and oca derived it")
+
+
+def derived_seed(spec_id: str) -> int:
+    """The bootstrap seed of a spec that registers none: from the SHA-256 of its id, so it is stable when other
+    fields are amended, differs between hypotheses, and is the same on every machine (issue 18 item 9: such specs
+    silently shared the demo's seed)."""
+    digest = hashlib.sha256(f"oca bootstrap seed: {spec_id}".encode()).hexdigest()
+    return int(digest[:8], 16) % (2**31 - 1)
 
 
 class Randomization(_Frozen):
@@ -275,6 +287,22 @@ class Testability(_Frozen):
 
 
 class HypothesisSpec(_Frozen):
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_a_missing_seed(cls, raw: Any) -> Any:
+        """No registered bootstrap seed: derive one from the id and record that it was derived (said in the
+        manifest's seeds and on `oca run`'s output)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            return raw
+        inference = raw.get("inference") if raw.get("inference") is not None else {}
+        if not isinstance(inference, dict):
+            return raw
+        bootstrap = inference.get("bootstrap") if inference.get("bootstrap") is not None else {}
+        if not isinstance(bootstrap, dict) or bootstrap.get("seed") is not None:
+            return raw
+        bootstrap = {**bootstrap, "seed": derived_seed(raw["id"]), "seed_source": "derived"}
+        return {**raw, "inference": {**inference, "bootstrap": bootstrap}}
+
     id: str = Field(pattern=_ID_PATTERN)
     title: str = Field(min_length=1)
     hypothesis: str = Field(min_length=1, description="the hypothesis in words")

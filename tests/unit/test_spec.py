@@ -173,3 +173,28 @@ def test_every_type_and_range_error_carries_a_fitting_fix(study_copy: Path, old:
         make_plan(study_copy, load_study_config(study_copy), load_hypotheses(study_copy))
     text = str(err.value)
     assert "Fix:" in text and fix in text.partition("Fix:")[2], text
+
+
+def test_a_spec_without_a_seed_gets_one_derived_from_its_id_and_says_so(study_copy: Path) -> None:
+    """Issue 18 item 9: a study without a registered seed silently used the demo's bootstrap seed."""
+    from oca_experiments.cli import derived_seed_notes
+    from oca_experiments.runner import load_study
+    from oca_experiments.spec._models import derived_seed
+
+    path = study_copy / "hypotheses" / "h3_knowledge_gain.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text("\n".join(line for line in text.splitlines() if "bootstrap: {seed:" not in line) + "\n")
+    study = load_study(study_copy)
+    by_id = {sf.spec.id: sf.spec for sf in study.specs}
+    bootstrap = by_id["h3_knowledge_gain"].inference.bootstrap
+    assert bootstrap.seed_source == "derived" and bootstrap.seed == derived_seed("h3_knowledge_gain") != 20260307
+    assert derived_seed("h3_knowledge_gain") != derived_seed("h6_horizontal_trust_by_sex")
+    assert by_id["h1_horizontal_trust"].inference.bootstrap.seed_source == "registered"
+    (note,) = derived_seed_notes(study)
+    assert note.startswith(f"note: h3_knowledge_gain: no bootstrap seed registered; using {bootstrap.seed}")
+    # the manifest records it (its seeds section is collected from the specs)
+    from oca_experiments.report._manifest import _find_seeds, _spec_contents
+
+    seeds = _find_seeds(_spec_contents(study), "specs")
+    assert seeds["specs.h3_knowledge_gain.inference.bootstrap.seed"] == bootstrap.seed
+    assert seeds["specs.h3_knowledge_gain.inference.bootstrap.seed_source"] == "derived"
