@@ -220,7 +220,7 @@ class OutputSet:
                 self.clean_stale()
             else:
                 _remove(version)
-                self._remove_out_if_ours()
+                self.discard_if_created()
             if isinstance(exc, OSError):
                 raise self._write_error(exc, "writing the outputs failed; the previous outputs are unchanged") \
                     from None
@@ -300,8 +300,9 @@ class OutputSet:
 
     # ------------------------------------------------------------------ failures
 
-    def _remove_out_if_ours(self) -> None:
-        """A failed first run into a folder it created leaves no empty folder behind (a full disk did)."""
+    def discard_if_created(self) -> None:
+        """A failed first run into a folder it created leaves no empty folder behind (a full disk did), whether it
+        failed while writing or before (bad data found after the destination was checked)."""
         if not self.created_out or self.current() is not None:
             return
         if self.runs.is_dir() and any(self.runs.iterdir()):

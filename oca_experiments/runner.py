@@ -482,16 +482,20 @@ def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str |
         _require_report_notebook(study)
     outputs = OutputSet(out_dir)
     outputs.prepare()
-    with outputs.lock():
-        outputs.clean_stale()
-        if reuse and not show_values:
-            reused = reuse_outputs(study, data, outputs.out, build_html=build_html, annotate=annotate)
-            if reused is not None:
-                return reused
-        run = study.run(data, show_values=show_values)
-        with outputs.new_version() as version:
-            _write_run_outputs(study, run, version, build_html=build_html, annotate=annotate, data=data,
-                               run_dir=outputs.out)
+    try:
+        with outputs.lock():
+            outputs.clean_stale()
+            if reuse and not show_values:
+                reused = reuse_outputs(study, data, outputs.out, build_html=build_html, annotate=annotate)
+                if reused is not None:
+                    return reused
+            run = study.run(data, show_values=show_values)
+            with outputs.new_version() as version:
+                _write_run_outputs(study, run, version, build_html=build_html, annotate=annotate, data=data,
+                                   run_dir=outputs.out)
+    except BaseException:
+        outputs.discard_if_created()  # a first run that failed leaves no empty output folder
+        raise
     return run
 
 

@@ -245,3 +245,20 @@ def test_the_lock_holds_against_another_process(study, stubbed, tmp_path):
         os.write(done_write, b"1")
         os.waitpid(pid, 0)
     assert _generation(out) == 1
+
+
+def test_a_run_that_fails_before_writing_leaves_no_empty_folder(study, stubbed, tmp_path, monkeypatch):
+    from oca_experiments.errors import DataError
+
+    def bad_data(self, data, *, show_values=False):
+        raise DataError("the data file does not exist", file="survey.csv")
+
+    monkeypatch.setattr(runner.Study, "run", bad_data)
+    out = tmp_path / "fresh"
+    with pytest.raises(DataError):
+        _run(study, out, 1)
+    assert not out.exists()
+    out.mkdir()  # a folder the user made stays, even when the run failed
+    with pytest.raises(DataError):
+        _run(study, out, 1)
+    assert out.is_dir()
