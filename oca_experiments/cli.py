@@ -1,4 +1,4 @@
-"""The ``oca`` command line: a thin typer layer over the runner.
+"""The ``oca`` command line: a thin typer layer over ``oca_experiments.api``.
 
 Exit codes (``oca_experiments.errors.EXIT_CODES``): 0 success; 1 a check ran and failed; 2 bad input (spec, data,
 contract); 3 estimation error; 4 report error; 70 internal error. Errors print one line to stderr, never a
@@ -8,112 +8,26 @@ traceback (set ``OCA_DEBUG=1`` to see one) and never data values.
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from .errors import EXIT_CODES, DataError, OcaError
+from ._cli_common import (  # noqa: F401
+    DataOption,
+    StudyArg,
+    _fail,
+    _guarded,
+    _parse_data,
+    _summary_lines,
+    derived_seed_notes,
+    internal_failures_line,
+)
+from .errors import EXIT_CODES
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Preregistered campaign-impact experiments: validate, run and report a study.")
-
-DataOption = Annotated[list[str] | None, typer.Option(
-    "--data", "-d", help="NAME=PATH for each data source declared in study.yaml (repeatable).")]
-StudyArg = Annotated[Path, typer.Argument(help="Study folder holding study.yaml and hypotheses/.")]
-
-
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _debug_traceback() -> None:
-    """With OCA_DEBUG set, the traceback goes to stderr before the usual line; the exit code stays the same."""
-    if os.environ.get("OCA_DEBUG"):
-        import traceback
-
-        traceback.print_exc(file=sys.stderr)
-
-
-def _guarded(action: Callable[[], int | None]) -> None:
-    """Run a command body; map errors to one stderr line and the documented exit code."""
-    try:
-        code = action()
-    except OcaError as exc:
-        _debug_traceback()
-        _fail(str(exc), exc.exit_code)
-    except typer.Exit:
-        raise
-    except KeyboardInterrupt:
-        _fail("interrupted; no output was replaced", 130)
-    except Exception as exc:  # noqa: BLE001 - last line of defence; the message may hold data, so only the type
-        _debug_traceback()
-        where = ""
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb is not None:
-            where = f" in {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
-        _fail(f"internal error ({type(exc).__name__}{where}); this is a bug in oca, please report it. "
-              "Rerun with OCA_DEBUG=1 for a traceback.", EXIT_CODES["internal_error"])
-    else:
-        if code:
-            raise typer.Exit(code)
-
-
-def _parse_data(pairs: list[str] | None) -> dict[str, Path]:
-    data: dict[str, Path] = {}
-    for pair in pairs or []:
-        name, sep, path = pair.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise DataError(f"--data '{pair}' is not NAME=PATH", fix="write e.g. --data survey=survey.csv")
-        if name.strip() in data:
-            raise DataError(f"--data names source '{name.strip()}' twice", fix="give each source once")
-        data[name.strip()] = Path(path.strip())
-    return data
-
-
-def _summary_lines(run: Any) -> list[str]:
-    lines = []
-    for h in run.hypotheses:
-        if h.result is not None:
-            r = h.result
-            # Bayesian results have no p-value: show the posterior probability of an effect beyond zero instead.
-            tail = (f"p = {r.p_value:.3g}" if r.p_value == r.p_value else
-                    f"P(effect > 0) = {r.extras.get('posterior', {}).get('p_gt_0', float('nan')):.3f}")
-            lines.append(f"{h.id}: {h.verdict} (estimate {r.estimate:.3f}, {100 * r.ci_level:g}% "
-                         f"{'credible interval' if r.p_value != r.p_value else 'CI'} "
-                         f"[{r.ci_low:.3f}, {r.ci_high:.3f}], {tail})")
-        else:
-            lines.append(f"{h.id}: {h.status.replace('_', ' ')}: {h.reason}")
-        if getattr(h, "type", None) == "exploratory":  # the firewall's label, on every surface
-            why = {"unregistered": "not in the registry lock", "amended": "changed since the lock"}.get(
-                getattr(h, "variant", None) or "", "registered as exploratory")
-            lines[-1] += f" [exploratory: {why}]"
-    return lines
-
-
-def derived_seed_notes(study: Any) -> list[str]:
-    """One stdout line per spec that registered no bootstrap seed: the seed oca derived, and where to register it."""
-    return [f"note: {sf.spec.id}: no bootstrap seed registered; using {sf.spec.inference.bootstrap.seed}, derived "
-            f"from the spec's id (recorded in manifest.json; register it in {sf.path} as inference.bootstrap.seed)"
-            for sf in study.specs if sf.spec.inference.bootstrap.seed_source == "derived"]
-
-
-def _internal_failures_line(run: Any, out: Path) -> str | None:
-    """One line when estimators failed unexpectedly: which hypotheses, the error class, and that the rest is written."""
-    broken = [h for h in run.hypotheses if getattr(h, "error_class", None)]
-    if not broken:
-        return None
-    named = ", ".join(f"{h.id} ({h.error_class})" for h in broken[:5]) + ("…" if len(broken) > 5 else "")
-    return (f"error: internal error in {len(broken)} hypothesis(es): {named}; the other hypotheses were estimated "
-            f"and written to {out / 'results.json'}. This is a bug in oca, please report it. Fix: rerun with "
-            "OCA_DEBUG=1 for a traceback")
-
 
 @app.command()
 def demo(
@@ -126,13 +40,13 @@ def demo(
     """Generate the demo study's data, run every hypothesis and build the report."""
 
     def body() -> int:
-        from .runner import run_demo
+        from .api import run_demo
 
         run = run_demo(out, study_dir=study, seed=seed, build_html=not no_report)
         for line in _summary_lines(run):
             typer.echo(line)
         typer.echo(f"wrote {out / 'results.json'}" + ("" if no_report else f" and {out / 'report' / 'index.html'}"))
-        broken = _internal_failures_line(run, out)
+        broken = internal_failures_line(run, out)
         if broken:
             typer.echo(broken, err=True)
             return EXIT_CODES["internal_error"]
@@ -156,7 +70,7 @@ def run(
     """Run every hypothesis of a study on the given data; write results.json and report/index.html."""
 
     def body() -> int:
-        from .runner import load_study, run_to_directory
+        from .api import load_study, run_to_directory
 
         parsed = _parse_data(data)
         loaded_study = load_study(study)
@@ -174,7 +88,7 @@ def run(
 
             typer.echo(contract_failure_line(result, strict=strict), err=True)
         typer.echo(f"wrote {out / 'results.json'}")
-        broken = _internal_failures_line(result, out)
+        broken = internal_failures_line(result, out)
         if broken:  # the other hypotheses were estimated and written; the run still fails
             typer.echo(broken, err=True)
             return EXIT_CODES["internal_error"]

@@ -1,4 +1,7 @@
-"""The only orchestrator: spec → plan → load → contract → estimate → summarize (→ report, via ``run_to_directory``).
+"""The in-memory pipeline: spec → plan → load → contract → estimate → summarize, returning a ``RunResult``.
+
+It reads data and study files and writes nothing; files, report and reuse are ``api.py``'s (``run_to_directory``),
+and nothing here imports the report.
 
 Order of work for a run:
 
@@ -28,10 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .contracts import ContractResult, TestabilityResult, assess_task, run_contract, sensitive_columns_of
 from .errors import ContractError, DataError, EstimationError, OcaError
-from .estimators import CATALOG, FITTERS, NotTestable
+from .estimators import NotTestable
 from .io import file_sha256, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
@@ -136,7 +139,8 @@ def _contract_reason(record: Mapping[str, Any]) -> str:
     return f"data contract for source '{record.get('source')}' failed (suite {record.get('suite')}: {detail})"
 
 
-def _import_function(ref: AnalysisFunction) -> Callable[[pd.DataFrame], pd.Series]:
+def import_analysis_function(ref: AnalysisFunction) -> Callable[[pd.DataFrame], pd.Series]:
+    """Import a spec's ``analysis/`` function from its file (the plan resolved it without importing)."""
     module_name = f"oca_study_analysis_{ref.file.stem}_{abs(hash(str(ref.file)))}"
     spec = importlib.util.spec_from_file_location(module_name, ref.file)
     if spec is None or spec.loader is None:
@@ -146,7 +150,8 @@ def _import_function(ref: AnalysisFunction) -> Callable[[pd.DataFrame], pd.Serie
     return getattr(module, ref.name)
 
 
-def _subset(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
+def subset_rows(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
+    """The rows the spec's ``design.subset`` keeps."""
     keep = pd.Series(True, index=frame.index)
     for column, allowed in task.spec.design.subset.items():
         values = frame[column]
@@ -156,11 +161,12 @@ def _subset(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
 
 
 def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10) -> EstimateResult:
-    frame = _subset(source.frame, task)
-    function = _import_function(task.analysis_function) if task.analysis_function else None
+    frame = subset_rows(source.frame, task)
+    function = import_analysis_function(task.analysis_function) if task.analysis_function else None
     built = build_outcome(frame, task.spec.outcome.construction, file=source.display, function=function,
                           design=task.spec.design, reliability_seed=task.spec.inference.bootstrap.seed)
-    fitter = FITTERS[task.estimator.name]
+    fitter = task.estimator.fitter
+    assert fitter is not None  # unavailable estimators stop in _run_task (not_yet_estimable)
     result = fitter(frame, built.values, task.spec, task.options, file=source.display)
     counts = {"rows_excluded_by_subset": len(source.frame) - len(frame), "rows_after_subset": len(frame),
               "respondents_too_few_items": built.n_too_few_items,
@@ -252,18 +258,11 @@ def _run_task(task: Task, contracts: Mapping[str, Mapping[str, Any]], loaded: Ma
 
 def _internal_failure(task: Task, exc: Exception) -> HypothesisResult:
     """``estimation_failed`` naming the error class and where it was raised, never its message (which could quote
-    data). With ``OCA_DEBUG`` set the traceback goes to stderr, for the developer who asked for it."""
-    import os
-    import sys
-    import traceback
-
-    where = _raised_at(exc)
-    if os.environ.get("OCA_DEBUG"):
-        print(f"OCA_DEBUG: traceback of {task.id}:", file=sys.stderr)  # noqa: T201 - asked for by OCA_DEBUG
-        traceback.print_exception(exc, file=sys.stderr)
+    data). The traceback goes to the debug log, which ``OCA_DEBUG=1`` shows on the command line."""
+    log.debug("traceback of %s", task.id, exc_info=exc)
     result = _hypothesis_result(task, status="estimation_failed",
                                 reason=f"internal error in estimator {task.estimator.name} ({type(exc).__name__}"
-                                       f"{where}); this is a bug in oca, please report it")
+                                       f"{_raised_at(exc)}); this is a bug in oca, please report it")
     return dataclasses.replace(result, error_class=type(exc).__name__)
 
 
@@ -302,8 +301,8 @@ def _outcome_check(task: Task, source: LoadedSource) -> Any:
 
     construction = task.spec.outcome.construction
     try:
-        frame = _subset(source.frame, task)
-        function = _import_function(task.analysis_function) if task.analysis_function else None
+        frame = subset_rows(source.frame, task)
+        function = import_analysis_function(task.analysis_function) if task.analysis_function else None
         with warnings.catch_warnings(), np.errstate(all="ignore"):  # the check's reliability numbers are discarded
             warnings.simplefilter("ignore", RuntimeWarning)
             build_outcome(frame, construction, file=source.display, function=function, design=task.spec.design,
@@ -316,6 +315,16 @@ def _outcome_check(task: Task, source: LoadedSource) -> Any:
                                 f"the outcome '{task.spec.outcome.name}' cannot be built: {exc.message}{where}")
     return TestabilityCheck("outcome_constructible", True, True, None,
                             f"the outcome '{task.spec.outcome.name}' can be built ({construction.method})")
+
+
+def require_report_notebook(study: Study) -> None:
+    """A run that builds the report needs its notebook: refused before estimating, not after (issue 18 item 6)."""
+    from .errors import SpecError
+
+    notebook = study.path / study.config.report
+    if not notebook.is_file():
+        raise SpecError(f"report notebook '{study.config.report}' not found", file="study.yaml", field="report",
+                        fix="correct the path in study.yaml, restore the notebook, or run with --no-report")
 
 
 def _reader_options(source: Any) -> Any:
@@ -348,7 +357,7 @@ class Study:
         loaded = _load_sources(self.plan, data, require_all=False)
         problems: list[str] = []
         try:  # `oca run` builds the report by default and refuses a missing notebook before estimating
-            _require_report_notebook(self)
+            require_report_notebook(self)
         except OcaError as exc:
             problems.append(str(exc))
         try:
@@ -388,11 +397,11 @@ class Study:
 
 def _start_kernel_warmup(plan: Plan) -> None:
     """On the first run after an installation, compile the Bayesian kernels on the other core meanwhile."""
-    from .bayes import _warmup
+    from .bayes import start_kernel_warmup
 
-    if any(CATALOG[task.estimator.name].bayesian
+    if any(task.estimator.bayesian
            and (task.spec.bayes is None or task.spec.bayes.sampler.backend == "kernel") for task in plan.tasks):
-        _warmup.start()
+        start_kernel_warmup()
 
 
 def load_study(path: str | Path) -> Study:
@@ -404,136 +413,3 @@ def load_study(path: str | Path) -> Study:
     for source in plan.sources:  # reader pins fail here, before any data is read
         _reader_options(source)
     return Study(study_dir, config, specs, plan)
-
-
-RESULTS_FILE = "results.json"
-REPORT_DIR = "report"
-
-
-ARTIFACTS_DIR = "artifacts"
-
-
-def _write_artifacts(run: RunResult, stage: Path) -> None:
-    """Files estimators returned (e.g. a posterior's NetCDF, check plots), under ``stage/artifacts/``."""
-    from ._atomic import atomic_write_bytes
-
-    for hypothesis in run.hypotheses:
-        for relative, content in (hypothesis.result.artifacts if hypothesis.result is not None else {}).items():
-            parts = Path(relative).parts
-            if not parts or parts[0] != ARTIFACTS_DIR or ".." in parts or Path(relative).is_absolute():
-                raise ValueError(f"artifact path {relative!r} must lie under {ARTIFACTS_DIR}/")
-            target = stage.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(target, content)
-
-
-def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html: bool,
-                       annotate: Mapping[str, Any] | None, data: Mapping[str, DataInput] | None = None,
-                       run_dir: Path | None = None) -> None:
-    """results.json, artifacts/, manifest.json and report/ into ``stage`` (a fresh folder nobody reads yet)."""
-    from ._atomic import atomic_write_json
-    from ._output_set import fault_point
-    from .report import build_report
-    from .report._manifest import MANIFEST_FILE, collect_manifest, finish_manifest
-
-    payload = run.to_dict()
-    if annotate:
-        payload.update(annotate)
-    atomic_write_json(stage / RESULTS_FILE, payload)
-    fault_point("results_written")
-    _write_artifacts(run, stage)
-    fault_point("artifacts_written")
-    # Provenance before the report, so the report can show it; output hashes are added once the report exists.
-    manifest = collect_manifest(study, payload, data or {}, run_dir=run_dir or stage, stage=stage, annotate=annotate)
-    atomic_write_json(stage / MANIFEST_FILE, manifest)
-    fault_point("manifest_written")
-    if build_html:
-        build_report(stage, notebook=study.path / study.config.report, out_dir=stage / REPORT_DIR)
-        fault_point("report_built")
-    finish_manifest(manifest, stage, build_html=build_html)
-    fault_point("manifest_finished")
-
-
-def _require_report_notebook(study: Study) -> None:
-    """A run that builds the report needs its notebook: refused before estimating, not after (issue 18 item 6)."""
-    from .errors import SpecError
-
-    notebook = study.path / study.config.report
-    if not notebook.is_file():
-        raise SpecError(f"report notebook '{study.config.report}' not found", file="study.yaml", field="report",
-                        fix="correct the path in study.yaml, restore the notebook, or run with --no-report")
-
-
-def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str | Path, *, build_html: bool = True,
-                     show_values: bool = False, annotate: Mapping[str, Any] | None = None,
-                     reuse: bool = True) -> RunResult:
-    """Run the study and write ``results.json``, ``manifest.json``, ``report/`` (and ``artifacts/``) into ``out_dir``.
-
-    The destination is checked and locked before any work (``OutputError``: not a folder, not writable, another run
-    holds it). The whole set is built in a new run folder and switched in with one atomic rename, so the previous
-    set stays as it was until the new one is complete (see ``_output_set``); what a killed run left is removed
-    first. Other files in ``out_dir`` (for example the input data) are left alone. With ``reuse``, a previous run
-    in ``out_dir`` whose manifest shows the same inputs is returned instead of recomputed.
-    """
-    from ._output_set import OutputSet
-    from .report._manifest import reuse_outputs
-
-    if build_html:
-        _require_report_notebook(study)
-    outputs = OutputSet(out_dir)
-    outputs.prepare()
-    try:
-        with outputs.lock():
-            outputs.clean_stale()
-            if reuse and not show_values:
-                reused = reuse_outputs(study, data, outputs.out, build_html=build_html, annotate=annotate)
-                if reused is not None:
-                    return reused
-            run = study.run(data, show_values=show_values)
-            with outputs.new_version() as version:
-                _write_run_outputs(study, run, version, build_html=build_html, annotate=annotate, data=data,
-                                   run_dir=outputs.out)
-    except BaseException:
-        outputs.discard_if_created()  # a first run that failed leaves no empty output folder
-        raise
-    return run
-
-
-def run_demo(out_dir: str | Path, *, study_dir: str | Path | None = None, seed: int | None = None,
-             build_html: bool = True, reuse: bool = True) -> RunResult:
-    """Generate the embedded demo's data, run its study and build the report, all into ``out_dir``.
-
-    ``out_dir`` is owned by the demo and replaced as a whole, only when everything succeeded. With ``reuse``,
-    a previous demo in ``out_dir`` built from the same code, seed and study files is returned as it is.
-    """
-    import json
-
-    from ._atomic import staged_directory
-    from .demo import DEFAULT_SEED, generate_demo
-    from .report._manifest import reuse_demo_outputs
-
-    study = load_study(study_dir if study_dir is not None else demo_study_dir())
-    if reuse:
-        reused = reuse_demo_outputs(study, Path(out_dir), seed=DEFAULT_SEED if seed is None else seed,
-                                    build_html=build_html)
-        if reused is not None:
-            return reused
-    with staged_directory(out_dir) as stage:
-        files = generate_demo(stage / "data", seed=DEFAULT_SEED if seed is None else seed)
-        data = {"survey": files.survey, "engagement": files.engagement}
-        run = study.run(data)
-        truth = json.loads(Path(files.truth).read_text(encoding="utf-8"))
-        annotate = {"truth": truth.get("hypotheses", {}), "demo_seed": truth.get("seed")}
-        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data,
-                           run_dir=Path(out_dir))
-    return run
-
-
-def demo_study_dir() -> Path:
-    """The embedded demo study: the repository root in a source checkout."""
-    package_dir = Path(__file__).resolve().parent
-    for candidate in (package_dir / "_demo_study", package_dir.parent):
-        if (candidate / "study.yaml").is_file() and (candidate / "hypotheses").is_dir():
-            return candidate
-    raise DataError("the embedded demo study is not installed next to the package",
-                    fix="run from a source checkout (pip install -e .) or pass --study DIR")

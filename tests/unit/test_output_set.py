@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from oca_experiments import _output_set, runner
+from oca_experiments import _output_set, api, runner
 from oca_experiments._output_set import CONTROL_DIR, OutputSet
 from oca_experiments.errors import OutputError
 from oca_experiments.report._manifest import run_result_from_dict
@@ -60,12 +60,12 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(runner.Study, "run", fake_run)
     monkeypatch.setattr("oca_experiments.report.build_report", fake_report)
-    monkeypatch.setattr(runner, "_write_artifacts", fake_artifacts)
+    monkeypatch.setattr(api, "_write_artifacts", fake_artifacts)
     return calls
 
 
 def _run(study, out: Path, generation: int, *, build_html: bool = True) -> None:
-    runner.run_to_directory(study, {}, out, annotate={"generation": generation}, reuse=False, build_html=build_html)
+    api.run_to_directory(study, {}, out, annotate={"generation": generation}, reuse=False, build_html=build_html)
 
 
 def _sha(path: Path) -> str:

@@ -112,18 +112,21 @@ def two_survey_specs(tmp_path, repo_root):
 
 
 @pytest.fixture()
-def h1_fitter_crashes(monkeypatch):
-    from oca_experiments.estimators import FITTERS
+def h1_fitter_crashes():
+    """survey_did's fitter raises for h1 (with a message quoting data) and works for the others."""
+    from oca_experiments.estimators.registry import REGISTRY, register
 
-    original = FITTERS["survey_did"]
+    original = REGISTRY["survey_did"]
 
     def crashing(frame, values, spec, options, **kwargs):
         if spec.id == "h1_horizontal_trust":
             secret = frame.iloc[0].to_dict()
             raise ZeroDivisionError(f"divided by zero near {secret}")  # a message that quotes data
-        return original(frame, values, spec, options, **kwargs)
+        return original.fitter(frame, values, spec, options, **kwargs)
 
-    monkeypatch.setitem(FITTERS, "survey_did", crashing)
+    register(original.model_copy(update={"fitter": crashing}), replace=True)
+    yield
+    register(original, replace=True)
 
 
 def test_an_internal_error_in_one_hypothesis_leaves_the_others_estimated(two_survey_specs, demo, h1_fitter_crashes):

@@ -177,7 +177,7 @@ def test_every_type_and_range_error_carries_a_fitting_fix(study_copy: Path, old:
 
 def test_a_spec_without_a_seed_gets_one_derived_from_its_id_and_says_so(study_copy: Path) -> None:
     """Issue 18 item 9: a study without a registered seed silently used the demo's bootstrap seed."""
-    from oca_experiments.cli import derived_seed_notes
+    from oca_experiments._cli_common import derived_seed_notes
     from oca_experiments.runner import load_study
     from oca_experiments.spec._models import derived_seed
 
