@@ -114,6 +114,8 @@ def two_survey_specs(tmp_path, repo_root):
 @pytest.fixture()
 def h1_fitter_crashes():
     """survey_did's fitter raises for h1 (with a message quoting data) and works for the others."""
+    import dataclasses
+
     from oca_experiments.estimators.registry import REGISTRY, register
 
     original = REGISTRY["survey_did"]
@@ -124,7 +126,7 @@ def h1_fitter_crashes():
             raise ZeroDivisionError(f"divided by zero near {secret}")  # a message that quotes data
         return original.fitter(frame, values, spec, options, **kwargs)
 
-    register(original.model_copy(update={"fitter": crashing}), replace=True)
+    register(dataclasses.replace(original, fitter=crashing), replace=True)
     yield
     register(original, replace=True)
 
@@ -167,13 +169,13 @@ def test_debug_never_changes_the_exit_code_of_a_crash(monkeypatch, tmp_path, deb
     """OCA_DEBUG=1 re-raised, which made the exit code 1 instead of 70."""
     from typer.testing import CliRunner
 
-    from oca_experiments import runner
+    from oca_experiments import api
     from oca_experiments.cli import app
 
     def broken(path):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(runner, "load_study", broken)
+    monkeypatch.setattr(api, "load_study", broken)
     result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out")],
                                 env={"OCA_DEBUG": debug})
     assert result.exit_code == 70
