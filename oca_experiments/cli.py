@@ -14,7 +14,16 @@ from typing import Annotated
 
 import typer
 
-from ._cli_common import DataOption, StudyArg, _fail, _guarded, _parse_data, _summary_lines  # noqa: F401
+from ._cli_common import (  # noqa: F401
+    DataOption,
+    StudyArg,
+    _fail,
+    _guarded,
+    _parse_data,
+    _summary_lines,
+    derived_seed_notes,
+    internal_failures_line,
+)
 from .errors import EXIT_CODES
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
@@ -37,6 +46,10 @@ def demo(
         for line in _summary_lines(run):
             typer.echo(line)
         typer.echo(f"wrote {out / 'results.json'}" + ("" if no_report else f" and {out / 'report' / 'index.html'}"))
+        broken = internal_failures_line(run, out)
+        if broken:
+            typer.echo(broken, err=True)
+            return EXIT_CODES["internal_error"]
         return 0
 
     _guarded(body)
@@ -67,7 +80,7 @@ def run(
             registry_state(loaded_study.path, loaded_study.specs, loaded_study.config).require()
         result = run_to_directory(loaded_study, parsed, out, build_html=not no_report,
                                   show_values=show_values)
-        for line in _summary_lines(result):
+        for line in [*_summary_lines(result), *derived_seed_notes(loaded_study)]:
             typer.echo(line)
         failed = [c for c in result.contracts if not c.get("passed")]
         if failed:  # one line naming the data file, the column and the suite (issue 4)
@@ -75,6 +88,10 @@ def run(
 
             typer.echo(contract_failure_line(result, strict=strict), err=True)
         typer.echo(f"wrote {out / 'results.json'}")
+        broken = internal_failures_line(result, out)
+        if broken:  # the other hypotheses were estimated and written; the run still fails
+            typer.echo(broken, err=True)
+            return EXIT_CODES["internal_error"]
         return EXIT_CODES["ContractError"] if strict and failed else 0
 
     _guarded(body)

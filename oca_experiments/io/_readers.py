@@ -52,6 +52,14 @@ SUPPORTED_SUFFIXES = DELIMITED_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES
 
 _HASH_CHUNK_BYTES = 1024 * 1024
 
+# Limits of what a reader takes (docs/data.md): past them a file is refused with a clear error instead of being
+# parsed for minutes (a 10^6-column CSV, a zip-bomb workbook). Fields up to MAX_FIELD_CHARS are read, far beyond
+# the csv module's default 131,072 that refused a valid 30 MB free-text answer as "unbalanced quotes".
+MAX_COLUMNS = 16_384  # a spreadsheet's own column limit
+MAX_FIELD_CHARS = 64 * 1024 * 1024
+MAX_XLSX_UNPACKED_BYTES = 256 * 1024 * 1024
+csv.field_size_limit(MAX_FIELD_CHARS)
+
 
 class ReaderOptions(BaseModel):
     """Optional pins for :func:`read_table`; anything left unset is detected.
@@ -307,6 +315,7 @@ def _read_delimited(path: Path, options: ReaderOptions, *, as_text: bool) -> tup
     check_header_split(body.splitlines()[0], delimiter, pinned=bool(options.delimiter), file_name=path.name)
     header = _clean_header(next(csv.reader(io.StringIO(body), delimiter=delimiter, skipinitialspace=True)),
                            path.name)
+    _refuse_too_many_columns(len(header), path.name)
     check_row_lengths(body, delimiter, len(header), first_line=options.skip_rows + 1, file_name=path.name)
     decimal = options.decimal or detect_decimal(body, delimiter)
     text_options: dict[str, Any] = {"dtype": "str", "keep_default_na": False, "na_values": [""]} \
@@ -352,8 +361,33 @@ def _read_delimited(path: Path, options: ReaderOptions, *, as_text: bool) -> tup
 # --------------------------------------------------------------------------- XLSX and Parquet
 
 
+def _refuse_too_many_columns(n_columns: int, file_name: str) -> None:
+    if n_columns > MAX_COLUMNS:
+        raise DataError(f"the header has {n_columns:,} columns, more than the {MAX_COLUMNS:,} oca reads",
+                        file=file_name, fix="check the delimiter and the export (one column per variable), or keep "
+                                            "only the columns the study uses")
+
+
+def _refuse_oversized_workbook(path: Path) -> None:
+    """A workbook is a zip archive: its unpacked size is known before anything is parsed (a zip bomb of 400 MB of
+    sheet XML in a small file was parsed for a minute)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip at all: the workbook reader reports it as unreadable
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise DataError(f"the workbook unpacks to {unpacked / 1024**2:,.0f} MB, more than the "
+                        f"{MAX_XLSX_UNPACKED_BYTES / 1024**2:,.0f} MB oca reads from an XLSX file", file=path.name,
+                        fix="export the data as CSV or Parquet, or remove sheets and formatting the study does not "
+                            "use")
+
+
 def _read_xlsx(path: Path, options: ReaderOptions, *, as_text: bool) -> pd.DataFrame:
     sheet = options.sheet if options.sheet is not None else 0
+    _refuse_oversized_workbook(path)
     try:
         workbook = pd.ExcelFile(path, engine="openpyxl")
     except Exception as err:  # zipfile/openpyxl raise many unrelated types for a file that is not a workbook
@@ -374,6 +408,7 @@ def _read_xlsx(path: Path, options: ReaderOptions, *, as_text: bool) -> pd.DataF
                 raise DataError("the sheet has no header row", file=path.name,
                                 fix="put the column names in the first row, or lower 'skip_rows'")
             header = _clean_header(list(top.iloc[0]), path.name)
+            _refuse_too_many_columns(len(header), path.name)
             label_row = [options.skip_rows + 1] if options.label_row else []
             frame = pd.read_excel(workbook, sheet_name=sheet, header=0, skiprows=skip_above + label_row,
                                   dtype=object if as_text else None)
@@ -437,6 +472,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise DataError("the file is not a readable Parquet file (damaged, truncated or another format)",
                         file=path.name, fix="write it again with pandas/pyarrow, or export it as CSV") from err
     header = _clean_header(list(frame.columns), path.name)
+    _refuse_too_many_columns(len(header), path.name)
     frame = frame.reset_index(drop=True)
     frame.columns = header
     return frame

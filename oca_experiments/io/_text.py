@@ -187,5 +187,11 @@ def check_row_lengths(body: str, delimiter: str, n_header: int, *, first_line: i
                             fix="check that line for a stray delimiter or an unbalanced quote, or pin 'delimiter' "
                                 "in the reader options")
     except csv.Error as err:  # e.g. a NUL byte or a field larger than the csv module's limit
+        if "field larger than field limit" in str(err):
+            limit = csv.field_size_limit()
+            raise DataError(f"a field near line {first_line + reader.line_num - 1} is longer than the {limit:,} "
+                            "characters oca reads in one cell", file=file_name,
+                            fix="check for an unbalanced quote that swallows the rows after it; a real text this "
+                                "long belongs in a separate file") from err
         raise DataError(f"the rows cannot be split into fields (near line {first_line + reader.line_num - 1})",
                         file=file_name, fix="check for unbalanced quotes or stray control characters") from err
