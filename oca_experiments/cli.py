@@ -26,6 +26,21 @@ DataOption = Annotated[list[str] | None, typer.Option(
 StudyArg = Annotated[Path, typer.Argument(help="Study folder holding study.yaml and hypotheses/.")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"oca {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", help="Print the installed version and exit.", callback=_print_version,
+        is_eager=True)] = False) -> None:
+    """Preregistered campaign-impact experiments: validate, run and report a study."""
+
+
 def _fail(message: str, code: int) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -185,6 +200,8 @@ app.command("check")(check)
 from ._cli_design import design_app; app.add_typer(design_app, name="design")  # noqa: E402, E702
 from ._cli_data import data_app; app.add_typer(data_app, name="data")  # noqa: E402, E702
 from ._cli_prereg import prereg_app, spec_app; app.add_typer(prereg_app, name="prereg"); app.add_typer(spec_app, name="spec")  # noqa: E402, E702, E501
+from ._cli_init import init; app.command("init")(init)  # noqa: E402, E702
+from ._cli_contract import contract_app; app.add_typer(contract_app, name="contract")  # noqa: E402, E702
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ from . import __version__
 from .contracts import ContractResult, TestabilityResult, assess_task, run_contract, sensitive_columns_of
 from .errors import ContractError, DataError, EstimationError
 from .estimators import CATALOG, FITTERS, NotTestable
-from .io import file_sha256, read_table, reader_options
+from .io import file_sha256, missing_column_error, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
 from .results import EstimateResult, HypothesisResult, RunResult, ValidationResult
@@ -97,11 +97,8 @@ def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
         present = set(map(str, source.frame.columns))
         for column, field in task.column_fields:
             if column not in present:
-                shown = sorted(present)
-                listing = ", ".join(shown[:40]) + (f", … ({len(shown) - 40} more)" if len(shown) > 40 else "")
-                raise DataError(f"column not found; {task.spec_file} needs it ({field}); columns in the file: "
-                                f"{listing}", file=source.display, column=column,
-                                fix="rename the column in the data or name the right column in the spec")
+                raise missing_column_error(column, present, file=source.display,
+                                           needed_by=f"{task.spec_file} needs it ({field})")
 
 
 def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,
@@ -375,7 +372,9 @@ def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html:
     manifest = collect_manifest(study, payload, data or {}, run_dir=run_dir or stage, stage=stage, annotate=annotate)
     atomic_write_json(stage / MANIFEST_FILE, manifest)
     if build_html:
-        build_report(stage, notebook=study.path / study.config.report, out_dir=stage / REPORT_DIR)
+        from .report._build import study_notebook
+
+        build_report(stage, notebook=study_notebook(study.path, study.config.report), out_dir=stage / REPORT_DIR)
     finish_manifest(manifest, stage, build_html=build_html)
 
 
