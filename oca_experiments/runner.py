@@ -317,8 +317,11 @@ class Study:
 
 def _start_kernel_warmup(plan: Plan) -> None:
     """On the first run after an installation, compile the Bayesian kernels on the other core meanwhile."""
+    from ._extras import missing
     from .bayes import _warmup
 
+    if missing("bayes"):  # a core installation: the Bayesian hypotheses will say which extra to install
+        return
     if any(CATALOG[task.estimator.name].bayesian
            and (task.spec.bayes is None or task.spec.bayes.sampler.backend == "kernel") for task in plan.tasks):
         _warmup.start()

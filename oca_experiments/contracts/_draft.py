@@ -48,7 +48,7 @@ _SENSITIVE_NAME = re.compile(
     r"(^|_)(name|fio|surname|phone|tel|mobile|whatsapp|email|e_mail|address|passport|inn|pin|birth|dob|gps|"
     r"geo|geolocation|latitude|longitude|lat|lon|lng|comment|comments|note|notes|other|specify|free_?text|"
     r"deviceid|imei|simserial|subscriberid|phonenumber|username|submitted_by|uuid|instanceid|audit|signature|"
-    r"photo|image)($|_)", re.IGNORECASE)
+    r"photo|image)($|_)|submitter|username$|^name$|fullname", re.IGNORECASE)
 _META_IDS = ("_uuid", "instanceID", "_id", "KEY", "meta-instanceID")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z",
                  "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%d.%m.%Y")
