@@ -533,7 +533,8 @@ def _require_bayes_stack(estimator: str) -> None:
     absent = missing("bayes")
     if absent:
         raise EstimationError(f"{estimator} needs the Bayesian stack, which is not installed (missing: "
-                              f"{', '.join(absent)})", fix=f"{install_hint('bayes')}, then run again")
+                              f"{', '.join(absent)}); install it with {install_hint('bayes')}",
+                              fix=f"{install_hint('bayes')}, then run again")
 
 
 def _plain(value: Any) -> Any:
