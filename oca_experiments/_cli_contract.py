@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli import DataOption, _guarded, _parse_data
+from ._cli_common import DataOption, _guarded, _parse_data
 from .errors import DataError
 
 contract_app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -63,7 +63,7 @@ def draft(
 
     def body() -> int:
         from ._atomic import atomic_write_text
-        from .contracts._draft import draft_suite
+        from .contracts import draft_suite
         from .io import read_table, read_xlsform, reader_options
 
         sources = _parse_data(data)

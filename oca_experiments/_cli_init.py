@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from .cli import _guarded, _parse_data
+from ._cli_common import _guarded, _parse_data
 from .errors import DataError
 
 CONTRACT = "data_contracts/survey.json"
@@ -46,7 +46,7 @@ class Columns:
 
 
 def _columns_from(frame: Any, file_name: str) -> Columns:
-    from .contracts._draft import guess_roles
+    from .contracts import guess_roles
 
     roles = guess_roles(frame)
     default = Columns()
@@ -350,7 +350,7 @@ def init(
         study_name = name or re.sub(r"[_-]+", " ", folder.name).strip() or "New study"
         suite: dict[str, Any] | None = None
         if "survey" in data:
-            from .contracts._draft import draft_suite
+            from .contracts import draft_suite
             from .io import read_table, reader_options
 
             frame = read_table(data["survey"], reader_options(pins, field="--reader"))

@@ -84,7 +84,7 @@ def test_oca_demo_from_a_fresh_venv_outside_the_repository(wheel: Path, tmp_path
     # Dependencies' data files (nbconvert's HTML templates) live under their installation's prefix, which a real
     # install would have put in the venv: point Jupyter at the test environment's copy.
     env["JUPYTER_PATH"] = str(Path(sysconfig.get_paths()["data"]) / "share" / "jupyter")
-    where = _run([str(python), "-c", "import oca_experiments, oca_experiments.runner as r; "
+    where = _run([str(python), "-c", "import oca_experiments, oca_experiments.api as r; "
                                      "print(oca_experiments.__file__); print(r.demo_study_dir())"],
                  cwd=elsewhere, env=env).stdout.split()
     assert all(Path(p).is_relative_to(venv) for p in where), where  # the wheel's copy, not the checkout

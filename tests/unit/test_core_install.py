@@ -41,7 +41,7 @@ def run_hidden(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_core_modules_import_without_the_extras(tmp_path):
     done = run_hidden("""
-        import oca_experiments, oca_experiments.cli, oca_experiments.runner, oca_experiments.report._build
+        import oca_experiments, oca_experiments.cli, oca_experiments.api, oca_experiments.runner, oca_experiments.report
         import oca_experiments.contracts._draft, oca_experiments.design, oca_experiments.estimators
         from oca_experiments._extras import missing
         print(missing("bayes"), missing("dask"))
