@@ -42,7 +42,7 @@ def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html:
                        run_dir: Path | None = None) -> None:
     """results.json, artifacts/, manifest.json and report/ into ``stage`` (a fresh folder nobody reads yet)."""
     from . import _output_set
-    from .report import build_report, collect_manifest, finish_manifest
+    from .report import build_report, collect_manifest, finish_manifest, study_notebook
 
     payload = run.to_dict()
     if annotate:
@@ -56,7 +56,7 @@ def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html:
     atomic_write_json(stage / MANIFEST_FILE, manifest)
     _output_set.fault_point("manifest_written")
     if build_html:
-        build_report(stage, notebook=study.path / study.config.report, out_dir=stage / REPORT_DIR)
+        build_report(stage, notebook=study_notebook(study.path, study.config.report), out_dir=stage / REPORT_DIR)
         _output_set.fault_point("report_built")
     finish_manifest(manifest, stage, build_html=build_html)
     _output_set.fault_point("manifest_finished")

@@ -29,6 +29,22 @@ from .errors import EXIT_CODES
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Preregistered campaign-impact experiments: validate, run and report a study.")
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        typer.echo(f"oca {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", help="Print the installed version and exit.", callback=_print_version,
+        is_eager=True)] = False) -> None:
+    """Preregistered campaign-impact experiments: validate, run and report a study."""
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder (replaced only when the whole demo succeeds).")]
@@ -133,6 +149,8 @@ app.command("check")(check)
 from ._cli_design import design_app; app.add_typer(design_app, name="design")  # noqa: E402, E702
 from ._cli_data import data_app; app.add_typer(data_app, name="data")  # noqa: E402, E702
 from ._cli_prereg import prereg_app, spec_app; app.add_typer(prereg_app, name="prereg"); app.add_typer(spec_app, name="spec")  # noqa: E402, E702, E501
+from ._cli_init import init; app.command("init")(init)  # noqa: E402, E702
+from ._cli_contract import contract_app; app.add_typer(contract_app, name="contract")  # noqa: E402, E702
 
 
 def main() -> None:

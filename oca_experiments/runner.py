@@ -35,7 +35,7 @@ from ._version import __version__
 from .contracts import ContractResult, TestabilityResult, assess_task, run_contract, sensitive_columns_of
 from .errors import ContractError, DataError, EstimationError, OcaError
 from .estimators import NotTestable
-from .io import file_sha256, read_table, reader_options
+from .io import file_sha256, missing_column_error, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
 from .results import EstimateResult, HypothesisResult, RunResult, ValidationResult
@@ -103,11 +103,8 @@ def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
         present = set(map(str, source.frame.columns))
         for column, field in task.column_fields:
             if column not in present:
-                shown = sorted(present)
-                listing = ", ".join(shown[:40]) + (f", … ({len(shown) - 40} more)" if len(shown) > 40 else "")
-                raise DataError(f"column not found; {task.spec_file} needs it ({field}); columns in the file: "
-                                f"{listing}", file=source.display, column=column,
-                                fix="rename the column in the data or name the right column in the spec")
+                raise missing_column_error(column, present, file=source.display,
+                                           needed_by=f"{task.spec_file} needs it ({field})")
 
 
 def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,
@@ -397,8 +394,11 @@ class Study:
 
 def _start_kernel_warmup(plan: Plan) -> None:
     """On the first run after an installation, compile the Bayesian kernels on the other core meanwhile."""
+    from ._extras import missing
     from .bayes import start_kernel_warmup
 
+    if missing("bayes"):  # a core installation: the Bayesian hypotheses will say which extra to install
+        return
     if any(task.estimator.bayesian
            and (task.spec.bayes is None or task.spec.bayes.sampler.backend == "kernel") for task in plan.tasks):
         start_kernel_warmup()

@@ -7,8 +7,15 @@ Type conventions (the same for every format):
   ``Int64`` (e.g. from Parquet) are normalised to the same two cases, so downstream code sees one convention.
 - Text columns use pandas' default string dtype.
 - Columns named in ``ReaderOptions.date_columns`` are parsed to ``datetime64`` (ISO, ``DD.MM.YYYY`` and other
-  common formats; see ``_dates``). Every other date stays text; XLSX date cells become ISO text (``2026-02-25``), so
-  a date reads the same from a CSV and from a workbook.
+  common formats; see ``_dates``). Every other date stays text; XLSX date cells and Parquet date/timestamp columns
+  become ISO text (``2026-02-25``, ``2026-02-25 10:03:11``), so a date reads the same from a CSV, a workbook and a
+  Parquet file.
+- One time-zone rule (``_dates``): every timestamp is naive wall-clock time in ``time_zone`` (default UTC). Values
+  with an offset (Kobo's ``start``/``end``: ``...+06:00``) and typed time-zone-aware cells are converted to it;
+  Kobo's ``_submission_time`` and ODK Central's ``SubmissionDate``, which the servers write in UTC without an
+  offset, are converted from UTC; every other naive value is taken as already being in ``time_zone``.
+- Group prefixes of Kobo (``trust/h_trust_1``) and ODK Central (``trust-h_trust_1``) headers are stripped
+  (``group_prefixes``, detected by default; see ``_groups``).
 
 Every option can be pinned (in ``study.yaml``: ``sources.<name>.reader``); what is not pinned is detected.
 Row numbers in errors count data rows from 0 (the first row under the header and label row, as in contract
@@ -34,7 +41,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, field_validator
 
 from oca_experiments.errors import DataError, SpecError
-from oca_experiments.io._dates import parse_date_column
+from oca_experiments.io._dates import check_time_zone, parse_date_column, to_zone
+from oca_experiments.io._groups import GroupStyle, strip_group_prefixes
 from oca_experiments.io._text import (
     check_header_split,
     check_row_lengths,
@@ -69,6 +77,8 @@ class ReaderOptions(BaseModel):
     that Kobo/ODK exports fill with question labels, so that the columns below it can be numeric; an undeclared
     label row is refused (it would turn numeric columns into text), and so is a declared one that holds data.
     ``date_format`` (strftime, e.g. ``%d.%m.%Y``) pins the format of every column in ``date_columns``.
+    ``time_zone`` (IANA name, e.g. ``Asia/Bishkek``) is the zone every timestamp is expressed in (see above).
+    ``group_prefixes``: ``auto`` (default), ``kobo``, ``odk_central`` or ``keep`` (see ``_groups``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -81,6 +91,13 @@ class ReaderOptions(BaseModel):
     date_columns: tuple[str, ...] = ()
     date_format: str | None = Field(default=None, pattern=r"%")
     skip_rows: NonNegativeInt = 0
+    time_zone: str = "UTC"
+    group_prefixes: GroupStyle = "auto"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_time_zone(value)
 
     @field_validator("encoding")
     @classmethod
@@ -150,7 +167,8 @@ def read_table(path: str | Path, options: ReaderOptions | None = None, *, as_tex
     elif suffix in EXCEL_SUFFIXES:
         frame, decimal = _read_xlsx(path, options, as_text=as_text), "."
     else:
-        frame, decimal = _read_parquet(path), "."
+        frame, decimal = _read_parquet(path, options, as_text=as_text), "."
+    frame.columns = strip_group_prefixes(list(frame.columns), options.group_prefixes, file_name=path.name)
     if len(frame) == 0:
         raise DataError(
             "the file has a header but no data rows",
@@ -232,7 +250,7 @@ def _parse_dates(frame: pd.DataFrame, options: ReaderOptions, file_name: str) ->
             raise DataError("a pinned date column is missing", file=file_name, column=name,
                             fix="fix the name in the reader's 'date_columns' or add the column")
         parsed[name] = parse_date_column(frame[name], date_format=options.date_format, file_name=file_name,
-                                         name=name)
+                                         name=name, time_zone=options.time_zone)
     return frame.assign(**parsed) if parsed else frame
 
 
@@ -423,7 +441,8 @@ def _read_xlsx(path: Path, options: ReaderOptions, *, as_text: bool) -> pd.DataF
     frame = _drop_unnamed_empty_columns(frame, path.name)
     # Formatted but empty spreadsheet rows come back as all-missing rows.
     frame = frame.dropna(how="all")
-    frame = _cells_as_text(frame) if as_text else _dates_as_iso_text(frame, keep=options.date_columns)
+    frame = _cells_as_text(frame) if as_text else _dates_as_iso_text(frame, keep=options.date_columns,
+                                                                      time_zone=options.time_zone)
     if options.label_row and len(frame) and len(top) > 1:
         _refuse_data_as_label_row(list(top.iloc[1]), frame, path.name)
     return frame
@@ -439,14 +458,16 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def _dates_as_iso_text(frame: pd.DataFrame, *, keep: tuple[str, ...]) -> pd.DataFrame:
-    """Workbook date cells as ISO text (columns in ``date_columns`` are parsed later and keep their type)."""
+def _dates_as_iso_text(frame: pd.DataFrame, *, keep: tuple[str, ...], time_zone: str = "UTC") -> pd.DataFrame:
+    """Typed date cells (workbook, Parquet) as ISO text; columns in ``date_columns`` are parsed later and keep their
+    type. Time-zone-aware cells are first expressed in ``time_zone`` (the module's one rule)."""
     converted = {}
     for name in frame.columns:
         if name in keep:
             continue
         column = frame[name]
         if pd.api.types.is_datetime64_any_dtype(column):
+            column = to_zone(column, name=str(name), time_zone=time_zone)
             converted[name] = column.map(_iso, na_action="ignore").astype("str")
         elif column.dtype == object and column.map(lambda v: isinstance(v, (dt.date, dt.datetime))).any():
             converted[name] = column.map(_iso, na_action="ignore")
@@ -465,7 +486,7 @@ def _cells_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(lambda column: column.map(_cell_text).astype("str"))
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, options: ReaderOptions, *, as_text: bool) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises its own error types for corrupt files
@@ -475,4 +496,6 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     _refuse_too_many_columns(len(header), path.name)
     frame = frame.reset_index(drop=True)
     frame.columns = header
+    # Typed dates/timestamps as ISO text, as from a workbook: one contract (e.g. a strftime format) fits both.
+    frame = _dates_as_iso_text(frame, keep=options.date_columns, time_zone=options.time_zone)
     return frame

@@ -154,7 +154,10 @@ def _study_files(study: Study) -> dict[str, Any]:
     hypotheses_dir = root / "hypotheses"
     registry = {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(hypotheses_dir.rglob("*"))
                 if p.is_file() and p.relative_to(root).as_posix() not in spec_files} if hypotheses_dir.is_dir() else {}
-    notebook = root / study.config.report
+    from oca_experiments.report._build import study_notebook  # lazily: _build imports the Jupyter stack
+
+    notebook = study_notebook(root, study.config.report)
+    inside = notebook.resolve().is_relative_to(root.resolve())
     return {
         "name": study.config.name,
         "path": str(root),
@@ -163,7 +166,8 @@ def _study_files(study: Study) -> dict[str, Any]:
         "contracts": contracts,
         "analysis": analysis,
         "registry": registry,
-        "report_notebook": {"file": study.config.report,
+        "report_notebook": {"file": notebook.resolve().relative_to(root.resolve()).as_posix() if inside
+                            else "(built-in)",
                             "sha256": sha256_file(notebook) if notebook.is_file() else None},
     }
 
@@ -335,10 +339,10 @@ def reuse_outputs(study: Study, data: Mapping[str, Any], run_dir: Path, *, build
 def _rebuild_report_only(study: Study, manifest: Mapping[str, Any], run_dir: Path, keys: Mapping[str, str]) -> None:
     """A new set with the same results and artifacts and a rebuilt report, switched in as a whole."""
     from oca_experiments._output_set import OutputSet
-    from oca_experiments.report._build import build_report
+    from oca_experiments.report._build import build_report, study_notebook
 
     with OutputSet(run_dir).new_version(copy_from_current=(RESULTS_FILE, ARTIFACTS_DIR)) as version:
-        build_report(version, notebook=study.path / study.config.report, out_dir=version / REPORT_DIR)
+        build_report(version, notebook=study_notebook(study.path, study.config.report), out_dir=version / REPORT_DIR)
         updated = {**manifest, "study": _study_files(study), "keys": dict(keys), "git": git_state(study.path)}
         finish_manifest(updated, version, build_html=True)
 

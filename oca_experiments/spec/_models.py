@@ -379,7 +379,8 @@ class StudyConfig(_Frozen):
     description: str | None = None
     sources: dict[str, SourceConfig]
     suppression_threshold: int = Field(default=DEFAULT_SUPPRESSION_THRESHOLD, ge=1)
-    report: str = Field(default="reports/report.ipynb", description="report notebook, relative to the study")
+    report: str | None = Field(default=None, description="report notebook, relative to the study (default: "
+                               "reports/report.ipynb when the study has one, else the built-in report)")
     testability: Testability | None = Field(default=None, description="defaults for every spec")
 
     @field_validator("sources")
