@@ -22,8 +22,8 @@ from ..spec import HypothesisSpec
 from ._counts import fit_ppml
 from ._engagement_options import ItsModelOptions, ItsOptions, StaggeredDiDOptions, StaggeredOptions
 from ._its import fit_counterfactual, its_p_value, placebo_in_time
-from ._staggered import (NEVER, StaggeredPanel, aggregate, att_gt, multiplier_bootstrap, prepare_panel,
-                         pretrend_test, relative_magnitude_bounds, twfe_did)
+from ._staggered import (NEVER, Aggregate, AttGT, StaggeredPanel, aggregate, att_gt, multiplier_bootstrap,
+                         prepare_panel, pretrend_test, relative_magnitude_bounds, twfe_did)
 from ._survey_did import NotTestable
 
 __all__ = ["fit_staggered_did", "fit_its"]
@@ -196,10 +196,21 @@ def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: 
             "cohorts with a single unit have no treated-side variance in the influence function; it is taken from "
             "the comparison units of each cell (the treated unit's noise assumed like a comparison unit's)")
     if options.relative_magnitudes:
+        study = universal_event_study(panel, cells, options)
         record["extras"]["sensitivity"] = relative_magnitude_bounds(
-            dynamic.labels, dynamic.estimate, dynamic.psi, dynamic.row_cluster, factors=options.relative_magnitudes,
+            study.labels, study.estimate, study.psi, study.row_cluster, factors=options.relative_magnitudes,
             alpha=alpha, boot_draws=options.bootstrap_draws, seed=options.seed)
     return record
+
+
+def universal_event_study(panel: StaggeredPanel, cells: AttGT, options: StaggeredOptions) -> Aggregate:
+    """The event study the sensitivity analysis needs: every coefficient relative to the one reference period
+    before adoption (universal base). Re-estimated when the headline used varying base periods, whose pre-period
+    coefficients are one-period changes rather than the path of the violation."""
+    if cells.base_period != "universal":
+        cells = att_gt(panel, control_group=options.control_group, method=options.method, base_period="universal",
+                       anticipation=options.anticipation)
+    return aggregate(cells, "event_time", event_window=options.event_window)
 
 
 def _fit_ppml(panel: StaggeredPanel, options: StaggeredOptions, spec: HypothesisSpec) -> dict[str, Any]:

@@ -673,13 +673,19 @@ def relative_magnitude_bounds(labels: tuple[int, ...], estimates: NDArray[np.flo
     post = events >= 0
     if pre.sum() < 2 or post.sum() == 0:
         return {"available": False, "reason": "needs at least two pre-treatment and one post-treatment event time"}
+    # The input is a universal-base event study: each pre-period coefficient is the violation relative to the
+    # reference period -1 (0 by construction, appended when the caller dropped it). A varying-base study's
+    # pre-period coefficients are already one-period changes; differencing them again understates the largest
+    # change (issue 15), so the caller must re-estimate with the universal base.
     order = np.argsort(events[pre])
+    pre_events = events[pre][order]
     pre_est = estimates[pre][order]
     pre_psi = psi[:, pre][:, order]
-    # Changes in the pre-period violation between adjacent event times, with the reference -1 normalised to 0
-    # when it is estimated (varying base periods estimate the one-period changes directly).
-    diffs = np.diff(np.concatenate([pre_est, [0.0]]))
-    diffs_psi = np.diff(np.column_stack([pre_psi, np.zeros(pre_psi.shape[0])]), axis=1)
+    if pre_events[-1] != -1:
+        pre_est = np.concatenate([pre_est, [0.0]])
+        pre_psi = np.column_stack([pre_psi, np.zeros(pre_psi.shape[0])])
+    diffs = np.diff(pre_est)
+    diffs_psi = np.diff(pre_psi, axis=1)
     max_change = float(np.max(np.abs(diffs)))
     theta = float(estimates[post].mean())
     theta_psi = psi[:, post].mean(axis=1)
