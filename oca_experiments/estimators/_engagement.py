@@ -24,6 +24,7 @@ from ._engagement_options import ItsModelOptions, ItsOptions, StaggeredDiDOption
 from ._its import fit_counterfactual, its_p_value, placebo_in_time
 from ._staggered import (NEVER, Aggregate, AttGT, StaggeredPanel, aggregate, att_gt, multiplier_bootstrap,
                          prepare_panel, pretrend_test, relative_magnitude_bounds, twfe_did)
+from ._staggered_permutation import permutation_inference, treated_unit_count
 from ._survey_did import NotTestable
 
 __all__ = ["fit_staggered_did", "fit_its"]
@@ -257,8 +258,16 @@ def fit_staggered_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisS
     chosen = analysis[{"simple": "simple", "event_time": "dynamic", "group": "group"}[options.aggregation]]
     estimate, std_error = float(chosen.overall), float(chosen.overall_std_error())
     df = analysis["df"]
-    low, high, p, p_two = _inference(estimate, std_error, df=df, **inference_kw)
+    rule = _few_treated_rule(panel, analysis["cells"], options, spec)
+    if rule["rule"] == "permutation":
+        test = rule.pop("result")
+        low, high = test.ci_low, test.ci_high
+        p, p_two = test.p_value(spec.inference.tails, spec.direction), test.p_value_two_sided
+        df = None
+    else:
+        low, high, p, p_two = _inference(estimate, std_error, df=df, **inference_kw)
     extras = dict(analysis["extras"])
+    extras["inference_rule"] = rule
     extras.update(headline=options.aggregation, count_model=options.count_model,
                   scale="log(1 + y)" if options.count_model == "log1p" else "outcome units")
     if options.its_by_campaign is not None:
@@ -272,7 +281,63 @@ def fit_staggered_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisS
     return EstimateResult(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high,
                           ci_level=spec.inference.ci_level, p_value=p, p_value_two_sided=p_two,
                           df=float(df) if df else None, n=n_obs, n_clusters=analysis["n_clusters"],
-                          se_type="influence function (clustered)", counts=counts, extras=extras)
+                          se_type=("permutation over units (Fisher); std_error from the influence function"
+                                   if rule["rule"] == "permutation" else "influence function (clustered)"),
+                          counts=counts, extras=extras)
+
+
+def _few_treated_rule(panel: StaggeredPanel, cells: AttGT, options: StaggeredOptions,
+                      spec: HypothesisSpec) -> dict[str, Any]:
+    """Which inference the headline uses, keyed on the number of treated units (issue 15 item 5, issue 22 item 4).
+
+    One to a handful of treated units leave the influence-function variance resting on those few rows: t(G - 1)
+    with G counting every unit under-covers. Below ``permutation_below`` treated units (and always with one) the
+    adoption pattern is re-assigned over units instead (Fisher permutation test, interval by test inversion).
+    """
+    n_treated = treated_unit_count(panel, options.anticipation)
+    n_units = int(panel.cohort.size)
+    clusters_coarser = int(np.unique(panel.cluster).size) < n_units
+    base = {"treated_units": n_treated, "comparison_units": n_units - n_treated, "option": options.few_treated_inference,
+            "permutation_below": options.permutation_below}
+    wants = (options.few_treated_inference == "permutation" or n_treated == 1
+             or (options.few_treated_inference == "auto" and n_treated < options.permutation_below))
+    if not wants:
+        return {**base, "rule": "influence_function",
+                "reason": f"{n_treated} treated units (>= {options.permutation_below}): influence function, t(G - 1)"}
+    if clusters_coarser:
+        if n_treated == 1 or options.few_treated_inference == "permutation":
+            raise NotTestable(f"{n_treated} treated unit(s) with clusters coarser than units: re-assigning adoption "
+                              "dates over units would ignore the clustering, and one treated unit has no "
+                              "cluster-robust variance", fix="cluster at the unit (design.cluster = design.unit) "
+                              "or add treated units")
+        return {**base, "rule": "influence_function",
+                "reason": f"{n_treated} treated units but clusters coarser than units: the permutation over units is "
+                          "not valid there; influence function with t(G - 1) (may under-cover with few treated)"}
+    if n_treated == 1 and options.few_treated_inference == "influence_function":
+        raise NotTestable("one treated unit: the influence-function variance has a single treated row, so its "
+                          "interval is not valid", fix="use few_treated_inference: auto (permutation over units)")
+    test = permutation_inference(panel, cells, options.aggregation, control_group=options.control_group,
+                                 method=options.method, anticipation=options.anticipation,
+                                 event_window=options.event_window, ci_level=spec.inference.ci_level,
+                                 draws=options.permutation_draws, seed=options.seed)
+    alpha = round(1 - spec.inference.ci_level, 12)
+    if test.smallest_p_value > alpha + 1e-12:
+        raise NotTestable(
+            f"{n_treated} treated unit{'s' if n_treated != 1 else ''} and {n_units - n_treated} comparison units: "
+            f"the permutation test's smallest attainable p-value is 1/{test.draws + 1} = {test.smallest_p_value:.3f}"
+            f" > alpha = {alpha:g}, so no {spec.inference.ci_level:.0%} interval can exclude any effect",
+            fix=f"add comparison units (at least {math.ceil(1 / alpha) - 1} re-assignments are needed) or register "
+                "a lower ci_level")
+    record = {**base, "rule": "permutation", "result": test, "permutation": test.record(),
+              "reason": f"{n_treated} treated unit{'s' if n_treated != 1 else ''} (< {options.permutation_below}): "
+                        "Fisher permutation over units, interval by inverting the test of a constant effect"}
+    if not (math.isfinite(test.ci_low) and math.isfinite(test.ci_high)):
+        record["unbounded_interval"] = ("the permutation interval is unbounded on "
+                                        + ("both sides" if not (math.isfinite(test.ci_low) or
+                                                                math.isfinite(test.ci_high))
+                                           else "the low side" if not math.isfinite(test.ci_low) else "the high side")
+                                        + ": no effect that far out is rejected at this level with these units")
+    return record
 
 
 # --------------------------------------------------------------------------------------------------- ITS

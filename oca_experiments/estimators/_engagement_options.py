@@ -50,6 +50,15 @@ class StaggeredOptions(_Options):
     seed: int = Field(default=20260307, ge=0, description="seed of the multiplier bootstrap")
     relative_magnitudes: tuple[float, ...] = Field(
         default=(), description="HonestDiD-style sensitivity: Mbar values for relative-magnitude bounds")
+    few_treated_inference: Literal["auto", "permutation", "influence_function"] = Field(
+        default="auto", description="auto: with fewer than permutation_below treated units, a Fisher permutation "
+        "test over units (adoption dates re-assigned) and its inverted interval; otherwise the influence function "
+        "with t(G - 1). One treated unit always uses the permutation test (or is refused when it cannot reach "
+        "the registered level)")
+    permutation_below: int = Field(default=10, ge=1, description="auto uses the permutation rule below this many "
+                                   "treated units")
+    permutation_draws: int = Field(default=1999, ge=99, le=100_000, description="random re-assignments when "
+                                   "there are more distinct ones than this (otherwise all are used)")
 
     @model_validator(mode="after")
     def _check_window(self) -> StaggeredOptions:
