@@ -22,8 +22,9 @@ from ..spec import HypothesisSpec
 from ._counts import fit_ppml
 from ._engagement_options import ItsModelOptions, ItsOptions, StaggeredDiDOptions, StaggeredOptions
 from ._its import fit_counterfactual, its_p_value, placebo_in_time
-from ._staggered import (NEVER, Aggregate, AttGT, StaggeredPanel, aggregate, att_gt, multiplier_bootstrap,
-                         prepare_panel, pretrend_test, relative_magnitude_bounds, twfe_did)
+from ._honest import EventStudy, honest_sensitivity
+from ._staggered import (NEVER, Aggregate, AttGT, StaggeredPanel, _cluster_sums, aggregate, att_gt,
+                         multiplier_bootstrap, prepare_panel, pretrend_test, twfe_did)
 from ._staggered_permutation import permutation_inference, treated_unit_count
 from ._survey_did import NotTestable
 
@@ -196,11 +197,9 @@ def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: 
         record["extras"]["pooled_variance_note"] = (
             "cohorts with a single unit have no treated-side variance in the influence function; it is taken from "
             "the comparison units of each cell (the treated unit's noise assumed like a comparison unit's)")
-    if options.relative_magnitudes:
-        study = universal_event_study(panel, cells, options)
-        record["extras"]["sensitivity"] = relative_magnitude_bounds(
-            study.labels, study.estimate, study.psi, study.row_cluster, factors=options.relative_magnitudes,
-            alpha=alpha, boot_draws=options.bootstrap_draws, seed=options.seed)
+    if options.relative_magnitudes or options.smoothness:
+        record["extras"]["sensitivity"] = sensitivity_record(universal_event_study(panel, cells, options), options,
+                                                             alpha)
     return record
 
 
@@ -212,6 +211,59 @@ def universal_event_study(panel: StaggeredPanel, cells: AttGT, options: Staggere
         cells = att_gt(panel, control_group=options.control_group, method=options.method, base_period="universal",
                        anticipation=options.anticipation)
     return aggregate(cells, "event_time", event_window=options.event_window)
+
+
+def honest_event_study(study: Aggregate, window: tuple[int, int], anticipation: int) -> tuple[EventStudy,
+                                                                                              list[int]]:
+    """The universal-base event study as HonestDiD takes it: coefficients in the window without the reference
+    period, with their cluster-robust influence-function covariance."""
+    labels = np.array(study.labels)
+    reference = -1 - anticipation
+    keep = (labels >= window[0]) & (labels <= window[1]) & (labels != reference)
+    events = labels[keep]
+    n_pre = int((events < reference).sum())
+    # HonestDiD needs consecutive event times around the reference period.
+    expected = np.concatenate([np.arange(window[0], reference), np.arange(reference + 1, window[1] + 1)])
+    if events.size == 0 or n_pre < 1 or not np.any(events > reference) or not np.array_equal(
+            events, expected[(expected >= events.min()) & (expected <= events.max())]):
+        raise EstimationError("the sensitivity window needs consecutive event times with at least one pre-period "
+                              "besides the reference and one post-period",
+                              fix="widen sensitivity_window or the event_window")
+    sums = _cluster_sums(study.psi[:, keep], study.row_cluster)
+    return EventStudy(beta=study.estimate[keep].astype(float), sigma=sums.T @ sums, n_pre=n_pre,
+                      n_post=int(events.size - n_pre)), [int(e) for e in events]
+
+
+def sensitivity_record(study: Aggregate, options: StaggeredOptions, alpha: float) -> dict[str, Any]:
+    """extras["sensitivity"]: HonestDiD under Delta^RM and/or Delta^SD (Rambachan and Roth 2023)."""
+    try:
+        event_study, events = honest_event_study(study, options.sensitivity_window, options.anticipation)
+    except EstimationError as exc:
+        return {"available": False, "reason": exc.message}
+    n_post = event_study.n_post
+    l_vec = np.full(n_post, 1.0 / n_post) if options.sensitivity_target == "average" else np.eye(n_post)[0]
+    target = ("average of the post-period event-time effects " if options.sensitivity_target == "average"
+              else "first post-period effect ") + f"(event times {events[event_study.n_pre]}..{events[-1]})"
+    out: dict[str, Any] = {"available": True, "event_times": events, "target": target,
+                           "base_period": "universal (re-estimated when the headline uses varying base periods)",
+                           "covariance": "cluster-robust influence function, normal approximation (as HonestDiD); "
+                                         "with few treated units (see inference_rule) it may understate the noise"}
+    for key, restriction, values, method in (
+            ("relative_magnitudes", "relative_magnitudes", options.relative_magnitudes,
+             options.sensitivity_method_rm),
+            ("smoothness", "smoothness", options.smoothness, options.sensitivity_method_sd)):
+        if not values:
+            continue
+        if restriction == "relative_magnitudes" and event_study.n_pre < 1:
+            out[key] = {"available": False, "reason": "no pre-period change to scale"}
+            continue
+        result = honest_sensitivity(event_study, l_vec=l_vec, restriction=restriction, values=tuple(values),
+                                    method=method, alpha=alpha, seed=options.seed, target=target)
+        out[key] = result.to_dict()
+    # The report's table (and the tutorial) read "bounds": the first restriction's rows.
+    first = out.get("relative_magnitudes") or out.get("smoothness")
+    out["bounds"] = first["rows"] if first and "rows" in first else []
+    return out
 
 
 def _fit_ppml(panel: StaggeredPanel, options: StaggeredOptions, spec: HypothesisSpec) -> dict[str, Any]:

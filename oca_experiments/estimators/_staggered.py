@@ -8,7 +8,9 @@ base periods, influence functions and aggregation weights (including the estimat
 tests check this on the minimum-wage county panel to 1e-6.
 
 Inference is by the influence function, summed within clusters. Uniform bands and the joint pre-trend test use a
-seeded multiplier bootstrap (Mammen weights) over clusters.
+seeded multiplier bootstrap (Mammen weights) over clusters. With few treated units the headline interval comes from
+a permutation test over units instead (``_staggered_permutation``); the sensitivity to violations of parallel trends
+(HonestDiD) is in ``_honest``, always on a universal-base event study.
 
 One departure from ``did``, because campaign designs have it: a cohort with a single unit has no estimable
 treated-side variance (its influence function is identically zero), which would make intervals far too narrow.
@@ -34,7 +36,7 @@ from ..outcomes import numeric_column
 
 __all__ = [
     "StaggeredPanel", "AttGT", "Aggregate", "prepare_panel", "att_gt", "aggregate", "multiplier_bootstrap",
-    "twfe_did", "TwfeResult", "relative_magnitude_bounds", "pretrend_test",
+    "twfe_did", "TwfeResult", "pretrend_test",
 ]
 
 NEVER = -1  # cohort code of never-treated units
@@ -652,66 +654,3 @@ def _nested(inner: NDArray[np.intp], outer: NDArray[np.intp]) -> bool:
     first = np.full(int(inner.max()) + 1, -1, dtype=np.int64)
     first[inner] = outer
     return bool(np.all(first[inner] == outer))
-
-
-# --------------------------------------------------------------------------------------------------- sensitivity
-
-
-def relative_magnitude_bounds(labels: tuple[int, ...], estimates: NDArray[np.float64], psi: NDArray[np.float64],
-                              row_cluster: NDArray[np.intp], *, factors: tuple[float, ...], alpha: float,
-                              boot_draws: int, seed: int) -> dict[str, Any]:
-    """HonestDiD-style relative-magnitude bounds (Rambachan and Roth 2023, Delta^RM(Mbar)).
-
-    The post-treatment violation of parallel trends may change from one period to the next by at most ``Mbar``
-    times the largest such change seen before treatment. For the average post-period event-time effect that
-    bounds the bias by ``Mbar * max_pre |delta_s - delta_{s-1}| * mean_e (e + 1)``. The interval is the bias-
-    widened set plus bootstrap sampling error of its bounds (conservative; not HonestDiD's conditional test).
-    ``breakdown_mbar`` is the largest Mbar whose interval still excludes zero.
-    """
-    events = np.array(labels)
-    pre = events < 0
-    post = events >= 0
-    if pre.sum() < 2 or post.sum() == 0:
-        return {"available": False, "reason": "needs at least two pre-treatment and one post-treatment event time"}
-    # The input is a universal-base event study: each pre-period coefficient is the violation relative to the
-    # reference period -1 (0 by construction, appended when the caller dropped it). A varying-base study's
-    # pre-period coefficients are already one-period changes; differencing them again understates the largest
-    # change (issue 15), so the caller must re-estimate with the universal base.
-    order = np.argsort(events[pre])
-    pre_events = events[pre][order]
-    pre_est = estimates[pre][order]
-    pre_psi = psi[:, pre][:, order]
-    if pre_events[-1] != -1:
-        pre_est = np.concatenate([pre_est, [0.0]])
-        pre_psi = np.column_stack([pre_psi, np.zeros(pre_psi.shape[0])])
-    diffs = np.diff(pre_est)
-    diffs_psi = np.diff(pre_psi, axis=1)
-    max_change = float(np.max(np.abs(diffs)))
-    theta = float(estimates[post].mean())
-    theta_psi = psi[:, post].mean(axis=1)
-    horizon = float(np.mean(events[post] + 1))
-    sums_theta = _cluster_sums(theta_psi[:, None], row_cluster)[:, 0]
-    sums_diffs = _cluster_sums(diffs_psi, row_cluster)
-    rng = np.random.default_rng(seed)
-    low_w, high_w = (1 - math.sqrt(5)) / 2, (1 + math.sqrt(5)) / 2
-    v = np.where(rng.random((boot_draws, sums_theta.size)) < MAMMEN_P, low_w, high_w)
-    theta_b = theta + v @ sums_theta
-    max_b = np.max(np.abs(diffs[None, :] + v @ sums_diffs), axis=1)
-    rows = []
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    for mbar in factors:
-        lower_b = theta_b - mbar * horizon * max_b
-        upper_b = theta_b + mbar * horizon * max_b
-        lower = theta - mbar * horizon * max_change
-        upper = theta + mbar * horizon * max_change
-        ci_low = lower - z * float(np.std(lower_b))
-        ci_high = upper + z * float(np.std(upper_b))
-        rows.append({"mbar": float(mbar), "bound_low": lower, "bound_high": upper, "ci_low": ci_low,
-                     "ci_high": ci_high, "excludes_zero": bool(ci_low > 0 or ci_high < 0)})
-    se_theta = float(np.std(theta_b))
-    room = abs(theta) - z * se_theta
-    breakdown = room / (horizon * (max_change + z * float(np.std(max_b)))) if room > 0 and max_change > 0 else 0.0
-    return {"available": True, "target": "average of post-treatment event-time effects", "estimate": theta,
-            "max_pre_period_change": max_change, "mean_horizon": horizon, "bounds": rows,
-            "breakdown_mbar": float(max(breakdown, 0.0)), "method": "relative magnitudes (Delta^RM), conservative "
-            "bias-widened interval with multiplier-bootstrap sampling error", "seed": seed}

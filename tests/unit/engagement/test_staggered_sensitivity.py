@@ -1,13 +1,16 @@
-"""Sensitivity of the staggered DiD to violations of parallel trends (issue 15, item 2 and HonestDiD)."""
+"""Sensitivity of the staggered DiD to violations of parallel trends (issue 15, item 2, and HonestDiD)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import optimize
 
-from oca_experiments.estimators._engagement import universal_event_study
+from oca_experiments.estimators._engagement import honest_event_study, universal_event_study
 from oca_experiments.estimators._engagement_options import StaggeredOptions
-from oca_experiments.estimators._staggered import NEVER, StaggeredPanel, att_gt, relative_magnitude_bounds
+from oca_experiments.estimators._honest import (EventStudy, _polyhedra, _sd_bias_terms, flci, honest_sensitivity,
+                                                identified_set)
+from oca_experiments.estimators._staggered import NEVER, StaggeredPanel, att_gt
 
 
 def noise_free_panel() -> StaggeredPanel:
@@ -32,15 +35,62 @@ def test_varying_base_pre_coefficients_are_the_one_period_changes() -> None:
 
 
 def test_relative_magnitude_set_uses_the_universal_base_under_the_default_varying_base() -> None:
-    """Largest pre-period change is 2 (not 1): the Delta^RM(1) set for the average post effect is 1 +- 2 * 2.5."""
+    """Largest pre-period change is 2 (not 1, as differencing the varying-base coefficients again gives): the
+    Delta^RM(1) identified set for the average post effect is 1 +- 2 * (1 + 2 + 3 + 4) / 4 = [-4, 6]."""
     panel = noise_free_panel()
     options = StaggeredOptions(relative_magnitudes=(1.0,))
     assert options.base_period == "varying"  # the default
     cells = att_gt(panel, base_period=options.base_period)
-    study = universal_event_study(panel, cells, options)
-    bounds = relative_magnitude_bounds(study.labels, study.estimate, study.psi, study.row_cluster, factors=(1.0,),
-                                       alpha=0.05, boot_draws=199, seed=1)
-    assert bounds["max_pre_period_change"] == pytest.approx(2.0)
-    (row,) = bounds["bounds"]
-    assert row["bound_low"] == pytest.approx(-4.0, abs=1e-9)
-    assert row["bound_high"] == pytest.approx(6.0, abs=1e-9)
+    study, events = honest_event_study(universal_event_study(panel, cells, options), (-5, 5), 0)
+    assert events == [-4, -3, -2, 0, 1, 2, 3]
+    np.testing.assert_allclose(study.beta, [-3, -1, 0, 1, 1, 1, 1], atol=1e-12)
+    l_vec = np.full(4, 0.25)
+    low, high = identified_set(study.beta, l_vec, 3, _polyhedra("relative_magnitudes", 3, 4, 1.0))
+    assert (low, high) == (pytest.approx(-4.0, abs=1e-9), pytest.approx(6.0, abs=1e-9))
+
+
+def _study() -> EventStudy:
+    idx = np.arange(6)
+    sigma = 0.01 * 0.3 ** np.abs(idx[:, None] - idx[None, :]) * np.outer(1 + 0.1 * idx, 1 + 0.1 * idx)
+    return EventStudy(np.array([0.05, -0.02, 0.01, 0.30, 0.40, 0.35]), sigma, 3, 3)
+
+
+def test_flci_worst_case_bias_formula_matches_the_linear_program() -> None:
+    """The closed-form worst-case bias over Delta^SD(1) used by the FLCI equals a direct LP for random weights."""
+    from oca_experiments.estimators._honest import sd_constraints
+
+    rng = np.random.default_rng(0)
+    k, n_post = 3, 3
+    l_vec = np.array([0.2, 0.5, 0.3])
+    constant, target = _sd_bias_terms(k, n_post, l_vec)
+    a, d = sd_constraints(k, n_post, 1.0)
+    for _ in range(5):
+        w = rng.normal(size=k)
+        w[-1] = target - w[:-1].sum()
+        v = np.concatenate([(np.eye(k) - np.eye(k, k=-1)) @ w, l_vec])
+        lp = optimize.linprog(-v, A_ub=a, b_ub=d, bounds=[(None, None)] * 6, method="highs")
+        assert -lp.fun == pytest.approx(constant + np.abs(np.cumsum(w)).sum(), abs=1e-9)
+
+
+def test_flci_is_no_longer_than_the_reference_and_shrinks_to_the_unrestricted_interval() -> None:
+    study = _study()
+    l_vec = np.full(3, 1 / 3)
+    at_zero = flci(study, l_vec, 0.0, 0.05)
+    wider = flci(study, l_vec, 0.1, 0.05)
+    assert wider["half_length"] > at_zero["half_length"]
+
+
+def test_sensitivity_result_is_monotone_and_plots() -> None:
+    result = honest_sensitivity(_study(), values=(0.0, 0.5, 1.0), restriction="relative_magnitudes")
+    lows = [r["ci_low"] for r in result.rows]
+    highs = [r["ci_high"] for r in result.rows]
+    assert lows == sorted(lows, reverse=True) and highs == sorted(highs)
+    for row in result.rows:
+        assert row["ci_low"] <= row["id_low"] <= row["id_high"] <= row["ci_high"]
+    # Breakdown: 0 is outside the set just below it and inside at it.
+    assert result.breakdown is not None
+    below = honest_sensitivity(_study(), values=(0.98 * result.breakdown,), with_breakdown=False)
+    at = honest_sensitivity(_study(), values=(1.01 * result.breakdown,), with_breakdown=False)
+    assert below.rows[0]["ci_low"] > 0 and at.rows[0]["ci_low"] <= 0
+    fig = result.plot()
+    assert fig.axes and fig.axes[0].get_xlabel() == "Mbar"
