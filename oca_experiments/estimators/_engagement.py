@@ -24,7 +24,7 @@ from ._engagement_options import ItsModelOptions, ItsOptions, StaggeredDiDOption
 from ._its import fit_counterfactual, its_p_value, placebo_in_time
 from ._honest import EventStudy, honest_sensitivity
 from ._staggered import (NEVER, Aggregate, AttGT, StaggeredPanel, _cluster_sums, aggregate, att_gt,
-                         multiplier_bootstrap, prepare_panel, pretrend_test, twfe_did)
+                         balanced_panel, multiplier_bootstrap, prepare_panel, pretrend_test, twfe_did)
 from ._staggered_permutation import permutation_inference, treated_unit_count
 from ._survey_did import NotTestable
 
@@ -99,7 +99,8 @@ def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: 
         raise NotTestable("no never-treated (comparison) units; register control_group: not_yet_treated")
     try:
         cells = att_gt(panel, control_group=options.control_group, method=options.method,
-                       base_period=options.base_period, anticipation=options.anticipation)
+                       base_period=options.base_period, anticipation=options.anticipation,
+                       unbalanced=options.unbalanced_panel)
     except np.linalg.LinAlgError as exc:
         raise EstimationError(f"a covariate model is singular ({exc})",
                               fix="drop covariates that do not vary within cohorts") from None
@@ -167,7 +168,8 @@ def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: 
         "n_clusters": n_clusters,
         "extras": {
             "model": (f"Callaway-Sant'Anna ATT(g,t), {cells.method}, {options.control_group.replace('_', '-')} "
-                      f"comparison units, {options.base_period} base period, period = {options.period}"),
+                      f"comparison units, {options.base_period} base period, period = {options.period}, "
+                      f"unbalanced panel: {options.unbalanced_panel}"),
             "att_gt": att_table,
             "aggregations": {
                 "simple": {"estimate": simple.overall, "std_error": simple.overall_std_error()},
@@ -209,7 +211,7 @@ def universal_event_study(panel: StaggeredPanel, cells: AttGT, options: Staggere
     coefficients are one-period changes rather than the path of the violation."""
     if cells.base_period != "universal":
         cells = att_gt(panel, control_group=options.control_group, method=options.method, base_period="universal",
-                       anticipation=options.anticipation)
+                       anticipation=options.anticipation, unbalanced=options.unbalanced_panel)
     return aggregate(cells, "event_time", event_window=options.event_window)
 
 
@@ -368,10 +370,13 @@ def _few_treated_rule(panel: StaggeredPanel, cells: AttGT, options: StaggeredOpt
     if n_treated == 1 and options.few_treated_inference == "influence_function":
         raise NotTestable("one treated unit: the influence-function variance has a single treated row, so its "
                           "interval is not valid", fix="use few_treated_inference: auto (permutation over units)")
+    if options.unbalanced_panel == "balance":
+        panel = balanced_panel(panel)
     test = permutation_inference(panel, cells, options.aggregation, control_group=options.control_group,
                                  method=options.method, anticipation=options.anticipation,
                                  event_window=options.event_window, ci_level=spec.inference.ci_level,
-                                 draws=options.permutation_draws, seed=options.seed)
+                                 draws=options.permutation_draws, seed=options.seed,
+                                 unbalanced=options.unbalanced_panel)
     alpha = round(1 - spec.inference.ci_level, 12)
     if test.smallest_p_value > alpha + 1e-12:
         raise NotTestable(

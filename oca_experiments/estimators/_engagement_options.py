@@ -37,6 +37,11 @@ class StaggeredOptions(_Options):
         "without covariates)")
     base_period: Literal["varying", "universal"] = "varying"
     anticipation: int = Field(default=0, ge=0, description="periods before adoption already affected")
+    unbalanced_panel: Literal["pairwise", "balance", "allow_unbalanced"] = Field(
+        default="pairwise", description="units missing some periods: pairwise (default) uses, in each ATT(g,t) "
+        "cell, the units observed in both its periods; balance (R did's default) drops every unit not observed in "
+        "all periods; allow_unbalanced (R did's allow_unbalanced_panel) uses every observation as repeated cross-"
+        "sections, without within-unit differencing (much noisier when unit levels differ; no covariates)")
     period: Literal["day", "week"] = Field(
         default="day", description="week: average each unit's days by calendar week (Monday start) first")
     aggregation: Literal["simple", "event_time", "group"] = Field(

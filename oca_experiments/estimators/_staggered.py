@@ -36,7 +36,7 @@ from ..outcomes import numeric_column
 
 __all__ = [
     "StaggeredPanel", "AttGT", "Aggregate", "prepare_panel", "att_gt", "aggregate", "multiplier_bootstrap",
-    "twfe_did", "TwfeResult", "pretrend_test",
+    "twfe_did", "TwfeResult", "pretrend_test", "balanced_panel",
 ]
 
 NEVER = -1  # cohort code of never-treated units
@@ -328,14 +328,64 @@ def _cell_dr(dy: NDArray[np.float64], d: NDArray[np.bool_], x: NDArray[np.float6
     return float(eta_treat - eta_cont), (inf_treat - inf_control) / n
 
 
+def balanced_panel(panel: StaggeredPanel) -> StaggeredPanel:
+    """R did's default for unbalanced panels: drop every unit not observed in all periods (counted)."""
+    complete = np.all(np.isfinite(panel.y), axis=1)
+    if complete.all():
+        return panel
+    if not complete.any():
+        raise EstimationError("no unit is observed in every period, so balancing the panel leaves nothing",
+                              fix="register unbalanced_panel: pairwise (or allow_unbalanced)")
+    return StaggeredPanel(y=panel.y[complete], cohort=panel.cohort[complete], cluster=panel.cluster[complete],
+                          covariates=panel.covariates[complete],
+                          unit_labels=tuple(u for u, k in zip(panel.unit_labels, complete, strict=True) if k),
+                          period_labels=panel.period_labels,
+                          counts={**panel.counts, "units_dropped_to_balance": int((~complete).sum())})
+
+
+def _cell_repeated_cross_sections(y_t: NDArray[np.float64], y_base: NDArray[np.float64], treated: NDArray[np.bool_],
+                                  control: NDArray[np.bool_]) -> tuple[float, NDArray[np.float64]] | None:
+    """Difference of the four group-period means over every observed row (did's allow_unbalanced_panel without
+    covariates, where DRDID's repeated-cross-section estimators reduce to it). A row of a group-period with n rows
+    and mean m contributes +-(y - m) / n to psi (its influence function over the cell's row count); a unit's
+    rows are summed."""
+    psi = np.zeros(y_t.size)
+    att = 0.0
+    for values, group, sign in ((y_t, treated, 1.0), (y_base, treated, -1.0), (y_t, control, -1.0),
+                                (y_base, control, 1.0)):
+        rows = group & np.isfinite(values)
+        if not rows.any():
+            return None
+        mean = float(values[rows].mean())
+        att += sign * mean
+        psi[rows] += sign * (values[rows] - mean) / rows.sum()
+    return att, psi
+
+
 def att_gt(panel: StaggeredPanel, *, control_group: Literal["never_treated", "not_yet_treated"] = "never_treated",
            method: Literal["dr", "or"] = "dr", base_period: Literal["varying", "universal"] = "varying",
-           anticipation: int = 0, pool_singleton_cohorts: bool = True) -> AttGT:
+           anticipation: int = 0, pool_singleton_cohorts: bool = True,
+           unbalanced: Literal["pairwise", "balance", "allow_unbalanced"] = "pairwise") -> AttGT:
     """All ATT(g, t) cells of the panel (R did's ``att_gt`` with ``panel = TRUE``).
 
-    A cell uses the units observed in both its periods. Without covariates the OR and DR estimators reduce to
-    the difference of mean changes (computed directly).
+    Without covariates the OR and DR estimators reduce to the difference of mean changes (computed directly).
+    Unbalanced panels (``unbalanced``):
+
+    - ``pairwise`` (default): a cell uses the units observed in both its periods (their within-unit changes);
+    - ``balance`` (R did's default): units not observed in every period are dropped first;
+    - ``allow_unbalanced`` (R did's ``allow_unbalanced_panel = TRUE``): every observation of the cell's two periods
+      is used, as repeated cross-sections (difference of the four group-period means), with each unit's
+      influence-function contributions summed. Levels are not differenced within units, so with heterogeneous
+      unit levels it is far noisier (unbalanced mpdta: simple ATT SE 0.065 against 0.020). Unconditional only.
+
+    On a balanced panel the three coincide.
     """
+    if unbalanced == "balance":
+        panel = balanced_panel(panel)
+    rows_mode = unbalanced == "allow_unbalanced" and not np.all(np.isfinite(panel.y))
+    if rows_mode and panel.covariates.shape[1]:
+        raise EstimationError("unbalanced_panel: allow_unbalanced is implemented without covariates only",
+                              fix="register unbalanced_panel: pairwise or balance, or drop the covariates")
     # Units treated before their first possible pre-period are dropped entirely, as in did.
     usable = (panel.cohort == NEVER) | (panel.cohort - anticipation >= 1)
     y, cohort = panel.y[usable], panel.cohort[usable]
@@ -375,6 +425,14 @@ def att_gt(panel: StaggeredPanel, *, control_group: Literal["never_treated", "no
             control = never | ((cohort > max(t, base) + anticipation) & (cohort != g))
         if t == base:
             att[k], keep[k] = 0.0, True
+            continue
+        if rows_mode:
+            cell = _cell_repeated_cross_sections(y[:, t], y[:, base], cohort == g, control)
+            if cell is None:
+                continue
+            att[k], psi[:, k] = cell
+            n_treated[k], n_control[k] = int((cohort == g).sum()), int(control.sum())
+            keep[k] = True
             continue
         in_cell = ((cohort == g) | control) & np.isfinite(y[:, t]) & np.isfinite(y[:, base])
         d = (cohort == g)[in_cell]

@@ -138,14 +138,30 @@ def aggregation_weights(cells: AttGT, kind: Literal["simple", "event_time", "gro
 
 
 def _cell_statistics(y: NDArray[np.float64], assignments: NDArray[np.intp], cells: AttGT, *,
-                     control_group: str, anticipation: int) -> NDArray[np.float64]:
-    """Unconditional ATT(g, t) of every cell under every assignment: (B, K, outcomes) for y of shape (N, T, m)."""
+                     control_group: str, anticipation: int, rows_mode: bool = False) -> NDArray[np.float64]:
+    """Unconditional ATT(g, t) of every cell under every assignment: (B, K, outcomes) for y of shape (N, T, m).
+    ``rows_mode``: the four group-period means over every observed row (unbalanced_panel: allow_unbalanced)."""
     n_draws = assignments.shape[0]
     out = np.full((n_draws, cells.att.size, y.shape[2]), np.nan)
     never = assignments == NEVER
     for k, (g, t, base) in enumerate(zip(cells.group, cells.time, cells.base, strict=True)):
         if t == base:
             out[:, k, :] = 0.0
+            continue
+        if rows_mode:
+            treated = assignments == g
+            if control_group == "never_treated":
+                control = never
+            else:
+                control = never | ((assignments > max(t, base) + anticipation) & (assignments != g))
+            total = np.zeros((n_draws, y.shape[2]))
+            for period, sign_t, sign_c in ((t, 1.0, -1.0), (base, -1.0, 1.0)):
+                seen = np.all(np.isfinite(y[:, period, :]), axis=1)
+                values = np.where(seen[:, None], y[:, period, :], 0.0)
+                for members, sign in ((treated & seen[None, :], sign_t), (control & seen[None, :], sign_c)):
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        total += sign * (members @ values) / members.sum(axis=1)[:, None]
+            out[:, k, :] = total
             continue
         observed = np.all(np.isfinite(y[:, t, :]) & np.isfinite(y[:, base, :]), axis=1)
         change = np.where(observed[:, None], y[:, t, :] - y[:, base, :], 0.0)
@@ -226,7 +242,8 @@ def _accepted_hull(a0: float, b0: float, a: NDArray[np.float64], b: NDArray[np.f
 
 def permutation_inference(panel: StaggeredPanel, cells: AttGT, kind: Literal["simple", "event_time", "group"], *,
                           control_group: str, method: str, anticipation: int, event_window: tuple[int, int] | None,
-                          ci_level: float, draws: int, seed: int) -> PermutationResult:
+                          ci_level: float, draws: int, seed: int,
+                          unbalanced: str = "pairwise") -> PermutationResult:
     """Fisher permutation test of no effect and the inverted interval for a constant additive effect."""
     usable = _usable(panel, anticipation)
     y = panel.y[usable]
@@ -243,11 +260,13 @@ def permutation_inference(panel: StaggeredPanel, cells: AttGT, kind: Literal["si
     if assignments.shape[0] == 0:
         raise EstimationError("the adoption pattern cannot be re-assigned: every unit is in the same cohort")
     weights = aggregation_weights(cells, kind, event_window)
+    rows_mode = unbalanced == "allow_unbalanced" and not np.all(np.isfinite(y))
     actual = _cell_statistics(outcomes, cohort[None, :], cells, control_group=control_group,
-                              anticipation=anticipation) if cells.method == "unconditional" else None
+                              anticipation=anticipation, rows_mode=rows_mode) \
+        if cells.method == "unconditional" else None
     if cells.method == "unconditional":
         stats_cells = _cell_statistics(outcomes, assignments, cells, control_group=control_group,
-                                       anticipation=anticipation)
+                                       anticipation=anticipation, rows_mode=rows_mode)
         a0, b0 = (actual[0].T @ weights)  # type: ignore[index]
     else:
         stats_cells = _covariate_statistics(panel, usable, outcomes, assignments, cells, control_group=control_group,

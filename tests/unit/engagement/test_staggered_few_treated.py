@@ -114,3 +114,20 @@ def test_interval_is_the_set_of_effects_the_test_does_not_reject() -> None:
 def test_assignment_count_is_the_multinomial_coefficient() -> None:
     cohort = np.array([3, 3, 5, NEVER, NEVER, NEVER])
     assert assignment_count(cohort) == 6 * 5 // 2 * 4 * 1  # C(6,2) for cohort 3 (15) times C(4,1) for cohort 5
+
+
+@pytest.mark.parametrize("unbalanced", ["pairwise", "balance", "allow_unbalanced"])
+def test_permutation_statistic_is_the_estimate_on_unbalanced_panels(unbalanced: str) -> None:
+    from oca_experiments.estimators._staggered import balanced_panel
+
+    panel = _toy((3, 3), (3, 5), 20, seed=5)
+    y = panel.y.copy()
+    y[np.random.default_rng(1).random(y.shape) < 0.15] = np.nan
+    panel = StaggeredPanel(y=y, cohort=panel.cohort, cluster=panel.cluster, covariates=panel.covariates,
+                           unit_labels=panel.unit_labels, period_labels=panel.period_labels)
+    if unbalanced == "balance":
+        panel = balanced_panel(panel)
+    cells = att_gt(panel, unbalanced=unbalanced)
+    res = permutation_inference(panel, cells, "simple", control_group="never_treated", method="dr", anticipation=0,
+                                event_window=None, ci_level=0.95, draws=199, seed=3, unbalanced=unbalanced)
+    assert res.estimate == pytest.approx(aggregate(cells, "simple").overall, abs=1e-12)
