@@ -351,8 +351,8 @@ def _few_treated_rule(panel: StaggeredPanel, cells: AttGT, options: StaggeredOpt
     n_treated = treated_unit_count(panel, options.anticipation)
     n_units = int(panel.cohort.size)
     clusters_coarser = int(np.unique(panel.cluster).size) < n_units
-    base = {"treated_units": n_treated, "comparison_units": n_units - n_treated, "option": options.few_treated_inference,
-            "permutation_below": options.permutation_below}
+    base = {"treated_units": n_treated, "comparison_units": n_units - n_treated,
+            "option": options.few_treated_inference, "permutation_below": options.permutation_below}
     wants = (options.few_treated_inference == "permutation" or n_treated == 1
              or (options.few_treated_inference == "auto" and n_treated < options.permutation_below))
     if not wants:

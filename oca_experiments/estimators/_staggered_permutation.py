@@ -190,7 +190,8 @@ def _covariate_statistics(panel: StaggeredPanel, usable: NDArray[np.bool_], outc
             y = panel.y.copy()
             y[usable] = outcomes[:, :, m]
             try:
-                redrawn = att_gt(replace(panel, y=y, cohort=cohort), control_group=control_group,  # type: ignore[arg-type]
+                redrawn = att_gt(replace(panel, y=y, cohort=cohort),
+                                 control_group=control_group,  # type: ignore[arg-type]
                                  method=method, base_period=cells.base_period,  # type: ignore[arg-type]
                                  anticipation=anticipation, pool_singleton_cohorts=False)
             except (EstimationError, np.linalg.LinAlgError):

@@ -131,3 +131,16 @@ def test_permutation_statistic_is_the_estimate_on_unbalanced_panels(unbalanced: 
     res = permutation_inference(panel, cells, "simple", control_group="never_treated", method="dr", anticipation=0,
                                 event_window=None, ci_level=0.95, draws=199, seed=3, unbalanced=unbalanced)
     assert res.estimate == pytest.approx(aggregate(cells, "simple").overall, abs=1e-12)
+
+
+def test_permutation_with_covariates_re_estimates_each_assignment() -> None:
+    from dataclasses import replace
+
+    panel = _toy((2, 2), (3, 5), 14, seed=8)
+    x = np.random.default_rng(2).normal(size=(panel.n_units, 1))
+    panel = replace(panel, covariates=x)
+    cells = att_gt(panel, method="or")
+    res = permutation_inference(panel, cells, "simple", control_group="never_treated", method="or", anticipation=0,
+                                event_window=None, ci_level=0.9, draws=99, seed=3)
+    assert res.estimate == pytest.approx(aggregate(cells, "simple").overall, abs=1e-12)
+    assert res.ci_low < res.estimate < res.ci_high and res.failed_draws == 0
