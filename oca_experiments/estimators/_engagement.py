@@ -508,8 +508,18 @@ def fit_its(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, optio
                            "group": "group"}[options.staggered_did.aggregation]]
         est, se = float(chosen.overall), float(chosen.overall_std_error())
         crit = analysis["crit"]
-        extras["staggered_did"] = {"estimate": est, "std_error": se, "ci_low": est - crit * se,
-                                   "ci_high": est + crit * se, **analysis["extras"]}
+        try:
+            rule = _few_treated_rule(did_panel, analysis["cells"], options.staggered_did, spec)
+        except NotTestable as exc:  # a robustness check: say why it has no interval, keep the ITS result
+            rule = {"rule": "refused", "reason": exc.message}
+        low_did, high_did = est - crit * se, est + crit * se
+        if rule["rule"] == "permutation":
+            test = rule.pop("result")
+            low_did, high_did = test.ci_low, test.ci_high
+        elif rule["rule"] == "refused":
+            low_did, high_did = math.nan, math.nan
+        extras["staggered_did"] = {"estimate": est, "std_error": se, "ci_low": low_did, "ci_high": high_did,
+                                   **analysis["extras"], "inference_rule": rule}
     n_obs = int(sum(c["n_pre"] + c["n_post"] for c in result["campaigns"]))
     counts = {**panel.counts, "campaigns": len(result["campaigns"]), "campaigns_skipped": len(result["skipped"])}
     return EstimateResult(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high,

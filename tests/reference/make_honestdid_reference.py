@@ -13,8 +13,9 @@ well below the 1e-4 the test asks for.
 
 Writes ``honestdid_reference.json``: for each event study (coefficients and covariance are in the file), the
 identified sets and the ARP confidence sets (conditional "ARP" and least-favorable hybrid "LF") under Delta^RM(Mbar)
-and Delta^SD(M) on explicit theta grids (reported as the smallest and largest accepted grid point), and the FLCI
-under Delta^SD(M).
+and Delta^SD(M) on explicit theta grids (a coarse grid of 61 points over +-25 SD finds the set, then a grid of 201
+points spans it plus one coarse step; the smallest and largest accepted points of that grid and the grid itself are
+recorded), and the FLCI under Delta^SD(M).
 """
 
 from __future__ import annotations
@@ -79,6 +80,17 @@ def _interval(frame) -> list[float]:
     return [float(accepted.min()), float(accepted.max())] if len(accepted) else [None, None]
 
 
+def _two_pass(run, lb: float, ub: float) -> dict[str, object]:
+    """A coarse grid finds the set; a fine grid (201 points) spans it plus one coarse step on each side, so the
+    reported endpoints are the fine grid's smallest and largest accepted points."""
+    coarse = _interval(run(lb, ub, 61))
+    step = (ub - lb) / 60
+    if coarse[0] is None:
+        return {"grid": [lb, ub, 61], "interval": coarse}
+    fine_lb, fine_ub = coarse[0] - step, coarse[1] + step
+    return {"grid": [fine_lb, fine_ub, 201], "interval": _interval(run(fine_lb, fine_ub, 201))}
+
+
 def main() -> None:
     core = _patched_core()
     out: dict[str, object] = {"source": "honestdid 0.1.1 (Python port of R HonestDiD), numpy-2 patched in memory",
@@ -89,31 +101,34 @@ def main() -> None:
         l_vec = np.full(n_post, 1.0 / n_post)
         sd_theta = float(np.sqrt(l_vec @ sigma[n_pre:, n_pre:] @ l_vec))
         centre = float(l_vec @ beta[n_pre:])
-        grid = {"lb": centre - 25 * sd_theta, "ub": centre + 25 * sd_theta, "points": 1001}
+        grid = {"lb": centre - 25 * sd_theta, "ub": centre + 25 * sd_theta}
         record: dict[str, object] = {**study, "l_vec": l_vec.tolist(), "grid": grid, "rm": [], "sd": []}
-        for mbar in (0.0, 0.5, 1.0, 2.0):
+        for mbar in (0.0, 1.0, 2.0):
             row: dict[str, object] = {"m": mbar}
             idset = core._compute_IDset_DeltaRM(mbar, beta, l_vec, n_pre, n_post)
             row["id"] = [float(idset["id_lb"]), float(idset["id_ub"])]
             for flag, label in (("ARP", "conditional"), ("LF", "hybrid")):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    frame = core.computeConditionalCS_DeltaRM(beta, sigma, n_pre, n_post, l_vec=l_vec, Mbar=mbar,
-                                                              hybrid_flag=flag, gridPoints=grid["points"],
-                                                              grid_lb=grid["lb"], grid_ub=grid["ub"])
-                row[label] = _interval(frame)
+                def run(lb, ub, points, flag=flag, mbar=mbar):
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        return core.computeConditionalCS_DeltaRM(beta, sigma, n_pre, n_post, l_vec=l_vec, Mbar=mbar,
+                                                                 hybrid_flag=flag, gridPoints=points, grid_lb=lb,
+                                                                 grid_ub=ub)
+                row[label] = _two_pass(run, grid["lb"], grid["ub"])
             record["rm"].append(row)  # type: ignore[union-attr]
-        for m in (0.0, 0.02, 0.05, 0.1):
+            print(name, "rm", mbar, flush=True)
+        for m in (0.0, 0.05, 0.1):
             row = {"m": m}
             idset = core._compute_IDset_DeltaSD(m, beta, l_vec, n_pre, n_post)
             row["id"] = [float(idset["id_lb"]), float(idset["id_ub"])]
             for flag, label in (("ARP", "conditional"), ("LF", "hybrid")):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    frame = core.computeConditionalCS_DeltaSD(beta, sigma, n_pre, n_post, l_vec=l_vec, M=m,
-                                                              hybrid_flag=flag, gridPoints=grid["points"],
-                                                              grid_lb=grid["lb"], grid_ub=grid["ub"])
-                row[label] = _interval(frame)
+                def run(lb, ub, points, flag=flag, m=m):
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        return core.computeConditionalCS_DeltaSD(beta, sigma, n_pre, n_post, l_vec=l_vec, M=m,
+                                                                 hybrid_flag=flag, gridPoints=points, grid_lb=lb,
+                                                                 grid_ub=ub)
+                row[label] = _two_pass(run, grid["lb"], grid["ub"])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 flci = core.find_optimal_flci(beta, sigma, M=m, numPrePeriods=n_pre, numPostPeriods=n_post,
@@ -121,6 +136,7 @@ def main() -> None:
             row["flci"] = [float(flci["FLCI"][0]), float(flci["FLCI"][1])]
             row["flci_half_length"] = float(flci["optimalHalfLength"])
             record["sd"].append(row)  # type: ignore[union-attr]
+            print(name, "sd", m, flush=True)
         out["studies"][name] = record  # type: ignore[index]
         print(name, "done", flush=True)
     (HERE / "honestdid_reference.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")

@@ -2,9 +2,9 @@
 
 The reference numbers were computed by ``make_honestdid_reference.py`` in a separate environment and are committed
 beside it. Identified sets are linear programs (agree to 1e-8 here; 1e-4 asked). The ARP confidence sets are checked
-on the reference's own theta grid, where both report the smallest and largest accepted grid point, so every
-accept/reject decision near the endpoints must agree (1e-4); our default refines the endpoints by bisection, which
-must then lie within one grid step. The FLCI is an optimisation: 1e-4 against the reference run with the exact
+on the reference's own theta grids (201 points spanning each set), where both report the smallest and largest
+accepted grid point, so every accept/reject decision near the endpoints must agree (1e-4); our default refines the
+endpoints by bisection, which must then lie within one grid step of them. The FLCI is an optimisation: 1e-4 against the reference run with the exact
 folded-normal quantile and a fine search.
 """
 
@@ -29,20 +29,20 @@ CASES = [(name, restriction, i) for name, study in sorted(REFERENCE["studies"].i
 def _setup(name: str):
     ref = REFERENCE["studies"][name]
     study = EventStudy(np.array(ref["beta"]), np.array(ref["sigma"]), ref["n_pre"], ref["n_post"])
-    grid = np.linspace(ref["grid"]["lb"], ref["grid"]["ub"], ref["grid"]["points"])
-    return ref, study, np.array(ref["l_vec"]), grid
+    return ref, study, np.array(ref["l_vec"])
 
 
 @pytest.mark.parametrize(("name", "restriction", "index"), CASES)
 def test_identified_set_and_arp_confidence_sets_match(name: str, restriction: str, index: int) -> None:
-    ref, study, l_vec, grid = _setup(name)
+    ref, study, l_vec = _setup(name)
     row = ref[restriction][index]
     kind = "relative_magnitudes" if restriction == "rm" else "smoothness"
     low, high = identified_set(study.beta, l_vec, study.n_pre, _polyhedra(kind, study.n_pre, study.n_post, row["m"]))
     assert low == pytest.approx(row["id"][0], abs=TOL) and high == pytest.approx(row["id"][1], abs=TOL)
-    step = grid[1] - grid[0]
     for method in ("conditional", "hybrid"):
-        expected = row[method]
+        expected = row[method]["interval"]
+        grid = np.linspace(*row[method]["grid"][:2], int(row[method]["grid"][2]))
+        step = grid[1] - grid[0]
         on_grid = confidence_set(study, l_vec, kind, row["m"], method=method, alpha=REFERENCE["alpha"], grid=grid,
                                  refine=False)
         assert on_grid["ci_low"] == pytest.approx(expected[0], abs=TOL), method
@@ -54,7 +54,7 @@ def test_identified_set_and_arp_confidence_sets_match(name: str, restriction: st
 
 @pytest.mark.parametrize("name", sorted(REFERENCE["studies"]))
 def test_flci_matches(name: str) -> None:
-    ref, study, l_vec, _ = _setup(name)
+    ref, study, l_vec = _setup(name)
     for row in ref["sd"]:
         ours = flci(study, l_vec, row["m"], REFERENCE["alpha"])
         assert ours["ci_low"] == pytest.approx(row["flci"][0], abs=TOL), row["m"]

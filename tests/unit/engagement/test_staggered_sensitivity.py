@@ -94,3 +94,33 @@ def test_sensitivity_result_is_monotone_and_plots() -> None:
     assert below.rows[0]["ci_low"] > 0 and at.rows[0]["ci_low"] <= 0
     fig = result.plot()
     assert fig.axes and fig.axes[0].get_xlabel() == "Mbar"
+
+
+def test_sensitivity_record_reports_both_restrictions_json_ready() -> None:
+    import json
+
+    from oca_experiments.estimators._engagement import sensitivity_record
+    from oca_experiments.results import _clean
+
+    rng = np.random.default_rng(4)
+    units, periods = 40, 9
+    cohort = np.where(np.arange(units) < 20, NEVER, np.where(np.arange(units) < 30, 4, 6)).astype(np.intp)
+    t = np.arange(periods)
+    on = (cohort[:, None] != NEVER) & (t[None, :] >= cohort[:, None])
+    y = rng.normal(0, 1, (units, 1)) + 0.1 * t + 1.0 * on + rng.normal(0, 0.3, (units, periods))
+    panel = StaggeredPanel(y=y, cohort=cohort, cluster=np.arange(units, dtype=np.intp),
+                           covariates=np.empty((units, 0)), unit_labels=tuple(map(str, range(units))),
+                           period_labels=tuple(map(str, t)))
+    options = StaggeredOptions(relative_magnitudes=(0.5, 1.0), smoothness=(0.0, 0.1), sensitivity_window=(-3, 2))
+    record = sensitivity_record(universal_event_study(panel, att_gt(panel), options), options, 0.05)
+    assert record["available"] and record["event_times"] == [-3, -2, 0, 1, 2]
+    assert record["relative_magnitudes"]["method"] == "hybrid" and record["smoothness"]["method"] == "flci"
+    assert len(record["bounds"]) == 2
+    for row in record["smoothness"]["rows"]:
+        assert row["ci_low"] < 1.0 < row["ci_high"]
+    json.dumps(_clean(record), allow_nan=False)
+
+
+def test_sensitivity_window_must_hold_a_pre_and_a_post_period() -> None:
+    with pytest.raises(ValueError, match="sensitivity_window"):
+        StaggeredOptions(sensitivity_window=(-1, 3))
