@@ -15,6 +15,11 @@ Columns: coverage of the old rule (influence function, t(G - 1) with G counting 
 standard error sqrt(c (1 - c) / R), and the default rule's mean interval length.
 
 Exits 1 when the default rule covers less than 93% in a cell with a constant effect.
+
+Finding (1,000 replications, 999 re-assignments, seed 1; table in docs/staggered.md): the default rule covers
+94.0-95.5% in all 24 cells (constant and growing effects, normal and skewed noise); the old rule covers 95-98% with 2
+treated pages, 79-87% with 4 and 86-91% with 6 (simple ATT 90.0%, average event-time effect 87.2% in the issue's
+design of 2 cohorts x 3 treated pages).
 """
 
 from __future__ import annotations

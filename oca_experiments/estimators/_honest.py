@@ -533,7 +533,11 @@ def honest_sensitivity(study: EventStudy, *, l_vec: NDArray[np.float64] | None =
         else:
             ci = _adaptive_confidence_set(study, l_vec, restriction, m, method, alpha, grid_points, seed,
                                           id_low, id_high, sd)
-        rows.append({"m": float(m), "id_low": id_low, "id_high": id_high, **ci})
+        row = {"m": float(m), "id_low": id_low, "id_high": id_high, **ci}
+        if math.isnan(id_low):
+            row["note"] = ("identified set empty: no violation in this restriction set reproduces the estimated "
+                           "pre-period coefficients exactly (the confidence set still accounts for their noise)")
+        rows.append(row)
     breakdown = breakdown_value(study, l_vec, restriction, method, alpha, seed) if with_breakdown else None
     return HonestResult(restriction=restriction, method=method, target=target, estimate=estimate, std_error=sd,
                         original_ci=(estimate - z * sd, estimate + z * sd), rows=tuple(rows), breakdown=breakdown,

@@ -69,8 +69,9 @@ def _studies() -> dict[str, dict]:
         # Four pre-periods, one post-period (the moments have no nuisance parameters).
         "four_pre_one_post": {"beta": [-0.04, 0.03, -0.01, 0.02, 0.25], "sigma": sigma7[:5, :5].tolist(),
                               "n_pre": 4, "n_post": 1},
-        # Two pre-periods, two post-periods, a steady pre-trend.
-        "two_pre_two_post": {"beta": [-0.10, -0.05, 0.20, 0.30], "sigma": (0.5 * sigma7[:4, :4]).tolist(),
+        # Two pre-periods, two post-periods, a pre-trend. (With an exactly linear one, -0.10, -0.05, the two
+        # pre-period changes tie and honestdid 0.1.1 fails on a negative variance in its primal branch.)
+        "two_pre_two_post": {"beta": [-0.12, -0.05, 0.20, 0.30], "sigma": (0.5 * sigma7[:4, :4]).tolist(),
                              "n_pre": 2, "n_post": 2},
     }
 
@@ -139,7 +140,7 @@ def main() -> None:
             print(name, "sd", m, flush=True)
         out["studies"][name] = record  # type: ignore[index]
         print(name, "done", flush=True)
-    (HERE / "honestdid_reference.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+        (HERE / "honestdid_reference.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ def _benchmark():
 def test_few_treated_pages_default_rule_covers() -> None:
     benchmark = _benchmark()
     with single_thread_blas():
-        rows = benchmark.run(reps=400, seed=1, draws=199, cells=[benchmark.Cell(3, "normal", "constant")])
+        rows = benchmark.run(reps=600, seed=1, draws=199, cells=[benchmark.Cell(3, "normal", "constant")])
     for row in rows:
-        # 400 replications: Monte Carlo SE about 1.1 points.
-        assert row["default_rule"] >= 0.93, row
-        assert row["default_rule"] <= 0.985, row
+        # 600 replications: Monte Carlo SE about 0.9 points (1,000 replications in the benchmark: 94.7% and 95.1%).
+        assert 0.93 <= row["default_rule"] <= 0.97, row
+    simple = next(row for row in rows if row["target"] == "simple")
+    assert simple["old_rule"] < 0.92  # what the issue measured: t(G - 1) under-covers here
