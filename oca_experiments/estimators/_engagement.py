@@ -322,6 +322,9 @@ def fit_staggered_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisS
         low, high, p, p_two = _inference(estimate, std_error, df=df, **inference_kw)
     extras = dict(analysis["extras"])
     extras["inference_rule"] = rule
+    if rule["rule"] == "permutation":
+        extras["inference"] = ("Fisher permutation over units (adoption dates re-assigned), interval by inverting "
+                               "the test of a constant effect; std_error from the influence function")
     extras.update(headline=options.aggregation, count_model=options.count_model,
                   scale="log(1 + y)" if options.count_model == "log1p" else "outcome units")
     if options.its_by_campaign is not None:
