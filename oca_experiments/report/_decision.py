@@ -164,16 +164,16 @@ def interval_svg(h: Mapping[str, Any], *, width: int = 260, height: int = 54, fa
         start, end = (x(-band), x(band))
         parts.append(f'<rect x="{start:.1f}" y="{mid - 10}" width="{end - start:.1f}" height="20" fill="#f3e3bf">'
                      "</rect>")
-    parts.append(f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{mid + 12}" stroke="#555" '
+    parts.append(f'<line x1="{x(0):.1f}" y1="13" x2="{x(0):.1f}" y2="{mid + 12}" stroke="#555" '
                  'stroke-dasharray="3,2"></line>')
     parts.append(f'<line x1="{x(values[1]):.1f}" y1="{mid}" x2="{x(values[2]):.1f}" y2="{mid}" stroke="#1f4e79" '
                  'stroke-width="5" stroke-linecap="round" opacity="0.45"></line>')
     parts.append(f'<circle cx="{x(values[0]):.1f}" cy="{mid}" r="5" fill="#1f4e79"></circle>')
-    for v, anchor in ((values[1], "end"), (values[2], "start")):
-        shift = -4 if anchor == "end" else 4
-        parts.append(f'<text x="{x(v) + shift:.1f}" y="{mid + 22}" font-size="10" text-anchor="{anchor}" '
+    for v in (values[1], values[2]):  # bound labels under the bar ends, kept inside the picture
+        at = min(max(x(v), left + 20), right - 20)
+        parts.append(f'<text x="{at:.1f}" y="{mid + 22}" font-size="10" text-anchor="middle" '
                      f'fill="#333">{html.escape(label(v))}</text>')
-    parts.append(f'<text x="{x(0):.1f}" y="{height - 2}" font-size="9" text-anchor="middle" fill="#555">0</text>')
+    parts.append(f'<text x="{x(0):.1f}" y="11" font-size="9" text-anchor="middle" fill="#555">0</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -284,10 +284,12 @@ def decision_section(run_dir: str | Path, *, study_dir: str | Path | None = None
     sub = f"h{heading_level + 1}"
     out = [f'<div class="oca-decision"><style>{_STYLE}</style>',
            f'<{h} id="decision-summary">Decision summary</{h}>',
-           f"<p>{len(rows)} confirmatory questions answered: {html.escape(tally)}. Each row gives the answer the "
-           "registered rule reached, the change in the outcome's own units with the range it most likely lies in, "
-           "and what it means for the programme. The plot shows each result on its own scale: dot = estimate, bar "
-           "= interval, dashed line = no effect, shaded band = smallest effect that matters.</p>"]
+           (f"<p>{len(rows)} confirmatory questions answered: {html.escape(tally)}. Each row gives the answer the "
+            "registered rule reached, the change in the outcome's own units with the range it most likely lies in, "
+            "and what it means for the programme. The plot shows each result on its own scale: dot = estimate, bar "
+            "= interval, dashed line = no effect, shaded band = smallest effect that matters.</p>" if rows else
+            "<p>No confirmatory question was answered in this run: nothing here decides anything. Only results the "
+            "registry lock makes confirmatory appear in this table.</p>")]
     if rows:
         out.append('<table><caption>Confirmatory questions</caption><thead><tr>'
                    '<th scope="col" style="width:24%">Question</th><th scope="col" style="width:11%">Answer</th>'
