@@ -71,7 +71,7 @@ def inference_label(se_type: str | None, inference: Any = None) -> str:
     if isinstance(inference, str) and inference.strip():
         return inference.strip()
     record = inference if isinstance(inference, Mapping) else {}
-    primary = record.get("primary") or se_type or "unknown"
+    primary = record.get("primary") or se_type or "inference not recorded"
     words = _METHOD_WORDS.get(str(primary), str(primary))
     details = (record.get("alternatives") or {}).get(primary) if isinstance(record.get("alternatives"), Mapping) \
         else None

@@ -113,7 +113,7 @@ def _meaning(verdict: str, h: Mapping[str, Any]) -> str:
     if verdict == "supported" and h.get("estimator") == "knowledge_gain":  # before/after, no comparison group
         return ("The outcome improved as hoped, but there was no comparison group: part of the change may have "
                 "other causes, so credit the programme with caution.")
-    return _MEANING.get(verdict, "")
+    return _MEANING.get(verdict.replace("_", " "), "")
 
 
 def _technical(h: Mapping[str, Any]) -> str:
@@ -219,7 +219,8 @@ def _not_tested(hypotheses: Sequence[Mapping[str, Any]]) -> list[str]:
             continue
         status = str(h.get("status") or "unknown").replace("_", " ")
         reason = str(h.get("reason") or "no reason recorded")
-        lines.append(f"{h.get('title') or h.get('id')} ({h.get('type')}): {status}: {reason}")
+        why = reason if reason.startswith(status) else f"{status}: {reason}"  # reasons often name the status
+        lines.append(f"{h.get('title') or h.get('id')} ({h.get('type')}): {why}")
     return lines
 
 
@@ -297,7 +298,8 @@ def decision_section(run_dir: str | Path, *, study_dir: str | Path | None = None
                    '<th scope="col" style="width:18%">On its own scale</th>'
                    '<th scope="col" style="width:20%">What it means for the programme</th></tr></thead><tbody>')
         for row in rows:
-            badge = "unreliable" if row.verdict.startswith("unreliable") else _BADGE_CLASS.get(row.verdict, "")
+            badge = ("unreliable" if row.verdict.startswith("unreliable") else
+                     _BADGE_CLASS.get(row.verdict.replace("_", " "), ""))
             out.append(
                 f'<tr><th scope="row"><span class="question">{html.escape(row.question)}</span><br>'
                 f'<span class="technical">{html.escape(row.title)}</span></th>'
