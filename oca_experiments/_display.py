@@ -63,6 +63,29 @@ def p_text(p_value: Any, extras: Mapping[str, Any]) -> str:
     return format_p(p_value, draws=draws, enumerated=enumerated)
 
 
+def posterior_claim(h: Mapping[str, Any]) -> str | None:
+    """The probability the Bayesian verdict uses, in the registered direction: P(effect < -0.02) = 0.934."""
+    extras = h.get("extras") if isinstance(h.get("extras"), Mapping) else {}
+    posterior = extras.get("posterior") if isinstance(extras.get("posterior"), Mapping) else {}
+    if not posterior:
+        return None
+    rule = extras.get("decision_rule") if isinstance(extras.get("decision_rule"), Mapping) else {}
+    sesoi = h.get("sesoi")
+    bar = float(sesoi) if rule.get("against", "sesoi") == "sesoi" and _finite(sesoi) and sesoi > 0 else 0.0
+    up_key, down_key = ("p_gt_sesoi", "p_lt_minus_sesoi") if bar else ("p_gt_0", "p_lt_0")
+    up, down = posterior.get(up_key), posterior.get(down_key)
+    direction = h.get("direction")
+    needed = rule.get("probability", 0.95)
+    suffix = f" (needed: {needed:g})" if _finite(needed) else ""
+    if direction == "decrease" and _finite(down):
+        return f"P(effect < {-bar:g}) = {down:.3f}{suffix}"
+    if direction == "increase" and _finite(up):
+        return f"P(effect > {bar:g}) = {up:.3f}{suffix}"
+    if _finite(up) and _finite(down):
+        return (f"P(effect > {bar:g}) = {up:.3f}" if up >= down else f"P(effect < {-bar:g}) = {down:.3f}") + suffix
+    return None
+
+
 # --- tables ------------------------------------------------------------------------------------------------------
 
 def estimate_row(result: Any) -> dict[str, Any]:
@@ -107,7 +130,90 @@ def html_table(table: pd.DataFrame, caption: str) -> str:
             f"<tbody>{body}</tbody></table>")
 
 
-# --- figures -----------------------------------------------------------------------------------------------------
+# --- figures: event study and counterfactual paths (engagement re-exports them) --------------------------------
+
+def _clean(values: list[Any]) -> list[float]:
+    return [float(v) if isinstance(v, (int, float)) and math.isfinite(v) else math.nan for v in values]
+
+
+def _extras(result: Any) -> Mapping[str, Any]:
+    if isinstance(result, Mapping):
+        return result.get("extras", result)
+    inner = getattr(result, "result", result)
+    return getattr(inner, "extras", {})
+
+
+def plot_event_study(result: Any, *, title: str | None = None):
+    """Event-time estimates with pointwise intervals and the uniform (sup-t) band; ``result`` is a
+    ``HypothesisResult``, ``EstimateResult``, a results.json hypothesis record or its extras."""
+    import matplotlib.pyplot as plt
+
+    study = _extras(result).get("event_study")
+    if not study:
+        raise ValueError("this result has no event study (estimator staggered_did)")
+    event = study["event_time"]
+    est = _clean(study["estimate"])
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.fill_between(event, _clean(study["band_low"]), _clean(study["band_high"]), color="#9ecae1", alpha=0.5,
+                    step=None, label="uniform band")
+    lo, hi = _clean(study["ci_low"]), _clean(study["ci_high"])
+    colors = ["#b2182b" if e >= 0 else "#1f4e79" for e in event]
+    ax.vlines(event, lo, hi, colors=colors, linewidth=1)
+    ax.scatter(event, est, c=colors, s=14, zorder=3, label="estimate (pointwise CI)")
+    ax.axhline(0, color="#555555", linewidth=0.8, linestyle="--")
+    ax.axvline(-0.5, color="#999999", linewidth=0.8)
+    ax.set_xlabel(f"{study.get('period', 'period')}s since adoption")
+    ax.set_ylabel(f"effect ({_extras(result).get('scale') or 'outcome units'})")
+    ax.set_title(title or "Event study (Callaway-Sant'Anna)")
+    ax.legend(frameon=False, loc="upper left")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _campaigns(result: Any) -> list[Mapping[str, Any]]:
+    extras = _extras(result)
+    if "its_by_campaign" in extras:
+        return list(extras["its_by_campaign"]["campaigns"])
+    return [c for c in extras.get("by_campaign", []) if "path" in c]
+
+
+def plot_counterfactual(result: Any, *, title: str | None = None, max_campaigns: int = 12):
+    """Observed series against the ITS counterfactual (with its prediction band), one panel per campaign."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    campaigns = _campaigns(result)[:max_campaigns]
+    if not campaigns:
+        raise ValueError("this result has no counterfactual paths (estimator its, or its_by_campaign)")
+    n = len(campaigns)
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.4 * rows), squeeze=False, sharex=True)
+    for ax, campaign in zip(axes.ravel(), campaigns, strict=False):
+        path = campaign["path"]
+        x = np.arange(len(path["dates"]))
+        start = int(path["start_index"])
+        ax.plot(x, _clean(path["observed"]), color="#888888", linewidth=0.7, label="observed")
+        ax.plot(x, _clean(path["counterfactual"]), color="#1f4e79", linewidth=1.2, label="counterfactual")
+        ax.fill_between(x[start:], _clean(path["lower"]), _clean(path["upper"]), color="#1f4e79", alpha=0.15)
+        ax.axvline(start, color="#b2182b", linewidth=1)
+        ax.set_xlabel("days since window start", fontsize=8)
+        ax.set_ylabel("outcome", fontsize=8)
+        ax.set_title(f"{campaign.get('group', '')} {campaign.get('unit', '')}: average effect "
+                     f"{campaign['average_effect']:.3g}", fontsize=9)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    axes.ravel()[0].legend(frameon=False, fontsize=8)
+    fig.suptitle(title or "Observed vs counterfactual (days since window start)")
+    fig.tight_layout()
+    return fig
+
+
+# --- interval figures ------------------------------------------------------------------------------------------
 
 def interval_figure(items: Sequence[tuple[str, float, float, float, float | None]], *, xlabel: str = "effect"):
     """One small panel per (label, estimate, low, high, sesoi), each on its own scale: estimates in different
@@ -146,12 +252,8 @@ def hypothesis_figure(h: Any):
     """The natural plot of a hypothesis: its event study, its counterfactual paths, or its interval."""
     extras = h.result.extras if h.result is not None else {}
     if extras.get("event_study"):
-        from oca_experiments.engagement import plot_event_study
-
         return plot_event_study(h, title=h.title)
-    if any(isinstance(c, Mapping) and "path" in c for c in extras.get("by_campaign") or []):
-        from oca_experiments.engagement import plot_counterfactual
-
+    if _campaigns(h):
         return plot_counterfactual(h, title=h.title)
     if h.result is None:
         raise ValueError(f"{h.id} has no estimate to plot ({h.status.replace('_', ' ')})")

@@ -1,4 +1,4 @@
-"""The ``oca`` command line: a thin typer layer over the runner.
+"""The ``oca`` command line: a thin typer layer over ``oca_experiments.api``.
 
 Exit codes (``oca_experiments.errors.EXIT_CODES``): 0 success; 1 a check ran and failed; 2 bad input (spec, data,
 contract); 3 estimation error; 4 report error; 70 internal error. Errors print one line to stderr, never a
@@ -8,151 +8,33 @@ traceback (set ``OCA_DEBUG=1`` to see one) and never data values.
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from .errors import EXIT_CODES, DataError, OcaError
+from ._cli_common import (  # noqa: F401
+    DataOption,
+    StudyArg,
+    _echo_written,
+    _fail,
+    _finished_lines,
+    _guarded,
+    _parse_data,
+    _print_as_finished,
+    _progress_line,
+    _summary_lines,
+    summary_line,
+)
+from .errors import EXIT_CODES
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Preregistered campaign-impact experiments: validate, run and report a study.")
 
-DataOption = Annotated[list[str] | None, typer.Option(
-    "--data", "-d", help="NAME=PATH for each data source declared in study.yaml (repeatable).")]
-StudyArg = Annotated[Path, typer.Argument(help="Study folder holding study.yaml and hypotheses/.")]
-
-
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _guarded(action: Callable[[], int | None]) -> None:
-    """Run a command body; map errors to one stderr line and the documented exit code."""
-    try:
-        code = action()
-    except OcaError as exc:
-        _fail(str(exc), exc.exit_code)
-    except typer.Exit:
-        raise
-    except KeyboardInterrupt:
-        _fail("interrupted; no output was replaced", 130)
-    except Exception as exc:  # noqa: BLE001 - last line of defence; the message may hold data, so only the type
-        if os.environ.get("OCA_DEBUG"):
-            raise
-        where = ""
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb is not None:
-            where = f" in {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
-        _fail(f"internal error ({type(exc).__name__}{where}); this is a bug in oca, please report it. "
-              "Rerun with OCA_DEBUG=1 for a traceback.", EXIT_CODES["internal_error"])
-    else:
-        if code:
-            raise typer.Exit(code)
-
-
-def _parse_data(pairs: list[str] | None) -> dict[str, Path]:
-    data: dict[str, Path] = {}
-    for pair in pairs or []:
-        name, sep, path = pair.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise DataError(f"--data '{pair}' is not NAME=PATH", fix="write e.g. --data survey=survey.csv")
-        if name.strip() in data:
-            raise DataError(f"--data names source '{name.strip()}' twice", fix="give each source once")
-        data[name.strip()] = Path(path.strip())
-    return data
-
-
-def summary_line(h: Any) -> str:
-    """One hypothesis on one line: verdict, estimate and interval, the p-value (one format) or the posterior
-    probability the verdict uses, and the inference that produced these numbers."""
-    from ._display import inference_text, p_text
-
-    if h.result is None:
-        return f"{h.id}: {h.status.replace('_', ' ')}: {h.reason}"
-    r = h.result
-    extras = r.extras
-    bayesian = r.se_type == "posterior_sd" or bool(extras.get("bayesian"))
-    if bayesian:
-        from .report._decision import _posterior_claim
-
-        evidence = _posterior_claim(h.to_dict()) or "posterior"
-        interval = "credible interval"
-    else:
-        evidence = p_text(r.p_value, extras)
-        interval = "CI"
-    return (f"{h.id}: {h.verdict} (estimate {r.estimate:.3f}, {100 * r.ci_level:g}% {interval} "
-            f"[{r.ci_low:.3f}, {r.ci_high:.3f}], {evidence}; inference: {inference_text(r.se_type, extras)})")
-
-
-def _exploratory_label(h: Any) -> str:
-    if getattr(h, "type", None) != "exploratory":  # the firewall's label, on every surface
-        return ""
-    why = {"unregistered": "not in the registry lock", "amended": "changed since the lock"}.get(
-        getattr(h, "variant", None) or "", "registered as exploratory")
-    return f" [exploratory: {why}]"
-
-
-def _summary_lines(run: Any) -> list[str]:
-    return [summary_line(h) + _exploratory_label(h) for h in run.hypotheses]
-
-
-def _finished_lines(run: Any, printed: set[str]) -> list[str]:
-    """After a run whose hypotheses were printed as they finished: the ones not printed yet (the registered
-    versions the firewall adds), then which results count as exploratory (the lock decides after all ran)."""
-    lines = [summary_line(h) + _exploratory_label(h) for h in run.hypotheses if h.id not in printed]
-    exploratory = [f"{h.id}{_exploratory_label(h)}" for h in run.hypotheses if h.id in printed
-                   and getattr(h, "type", None) == "exploratory"]
-    if exploratory:
-        lines.append("exploratory, not confirmatory: " + "; ".join(exploratory))
-    return lines
-
-
-def _print_as_finished(printed: set[str]):
-    def listener(h: Any) -> None:
-        printed.add(h.id)
-        typer.echo(summary_line(h))
-    return listener
-
-
-def _progress_line(task: Any) -> None:
-    """Which hypothesis is running (sampling and bootstraps take a while): on stderr, and only on a terminal."""
-    if sys.stderr.isatty():
-        typer.echo(f"running {getattr(task, 'id', task)} ({getattr(getattr(task, 'estimator', None), 'name', '')})…",
-                   err=True)
-
-
-def _written_files(out: Path) -> list[Path]:
-    """Every file the run wrote, as its manifest records them (plus the manifests)."""
-    import json
-
-    try:
-        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return [out / "results.json"]
-    names = list((manifest.get("outputs") or {}) if isinstance(manifest, dict) else {}) or ["results.json"]
-    files = [out / name for name in names] + [out / "manifest.json"]
-    if (out / "report" / "manifest.json").is_file():
-        files.append(out / "report" / "manifest.json")
-    return files
-
-
-def _echo_written(out: Path) -> None:
-    files = _written_files(out)
-    typer.echo(f"wrote {len(files)} files:")
-    for path in files:
-        typer.echo(f"  {path}")
-
-
 def _version_callback(value: bool) -> None:
     if value:
-        from . import __version__
+        from ._version import __version__
 
         typer.echo(f"oca_experiments {__version__}")
         raise typer.Exit(0)
@@ -177,7 +59,7 @@ def demo(
     """Generate the demo study's data, run every hypothesis and build the report."""
 
     def body() -> int:
-        from .runner import run_demo
+        from .api import run_demo
 
         from ._progress import listening
 
@@ -207,7 +89,7 @@ def run(
     """Run every hypothesis of a study on the given data; write results.json and report/index.html."""
 
     def body() -> int:
-        from .runner import load_study, run_to_directory
+        from .api import load_study, run_to_directory
 
         parsed = _parse_data(data)
         loaded_study = load_study(study)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from oca_experiments._display import posterior_claim
 from oca_experiments._format import format_p, inference_label
-from oca_experiments.summarize.plain import PlainPage, plain_pages
+from oca_experiments.summarize import PlainPage, plain_pages
 
 __all__ = ["DecisionRow", "decision_page", "decision_rows", "decision_section", "write_decision_page"]
 
@@ -65,29 +66,6 @@ def _draws(h: Mapping[str, Any]) -> tuple[int | None, bool]:
     return None, False
 
 
-def _posterior_claim(h: Mapping[str, Any]) -> str | None:
-    """The probability the Bayesian verdict uses, in the registered direction: P(effect < -0.02) = 0.934."""
-    extras = h.get("extras") if isinstance(h.get("extras"), Mapping) else {}
-    posterior = extras.get("posterior") if isinstance(extras.get("posterior"), Mapping) else {}
-    if not posterior:
-        return None
-    rule = extras.get("decision_rule") if isinstance(extras.get("decision_rule"), Mapping) else {}
-    sesoi = h.get("sesoi")
-    bar = float(sesoi) if rule.get("against", "sesoi") == "sesoi" and _is_number(sesoi) and sesoi > 0 else 0.0
-    up_key, down_key = ("p_gt_sesoi", "p_lt_minus_sesoi") if bar else ("p_gt_0", "p_lt_0")
-    up, down = posterior.get(up_key), posterior.get(down_key)
-    direction = h.get("direction")
-    needed = rule.get("probability", 0.95)
-    suffix = f" (needed: {needed:g})" if _is_number(needed) else ""
-    if direction == "decrease" and _is_number(down):
-        return f"P(effect < {-bar:g}) = {down:.3f}{suffix}"
-    if direction == "increase" and _is_number(up):
-        return f"P(effect > {bar:g}) = {up:.3f}{suffix}"
-    if _is_number(up) and _is_number(down):
-        return (f"P(effect > {bar:g}) = {up:.3f}" if up >= down else f"P(effect < {-bar:g}) = {down:.3f}") + suffix
-    return None
-
-
 # --- rows --------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -125,7 +103,7 @@ def _technical(h: Mapping[str, Any]) -> str:
     parts = [f"estimate {estimate:.3g}"]
     if _is_number(low) and _is_number(high):
         parts[0] += f", {shown_level}interval {low:.3g} to {high:.3g}"
-    claim = _posterior_claim(h)
+    claim = posterior_claim(h)
     if claim:
         parts.append(claim)
     elif _is_number(h.get("p_value")):
