@@ -939,7 +939,7 @@ def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None,
                                                                        reference=by_names[1])
     body = [f"<p><a href=\"index.html\">{html.escape(t.gettext('Back to all questions'))}</a></p>",
             f"<h1>{html.escape(title)}</h1>",
-            f"<p class=\"kind\">{html.escape(_capitalize(writer.kind_label(h, spec, locked_at)))}.</p>",
+            f"<p class=\"kind\">{html.escape(_capitalize(writer.kind_label(h, spec, locked_at)).rstrip('.'))}.</p>",
             f"<p class=\"question\">{html.escape(_capitalize(question))}</p>",
             f"<p class=\"headline\">{html.escape(headline)}</p>"]
     shown_details = [_capitalize(d) for d in details]
