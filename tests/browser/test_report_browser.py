@@ -259,6 +259,11 @@ def test_report_renders_without_errors_and_every_image_loads(browser: str, built
     assert all(image["alt"] for image in seen["images"])
     assert screenshot.with_name("report-glance-element.png").is_file()  # the glance plot, for review
     assert "Decision summary" in seen["text"] and "Contents" in seen["text"]
+    results = json.loads((built / "results.json").read_text(encoding="utf-8"))
+    bayesian = [h for h in results["hypotheses"] if (h.get("extras") or {}).get("bayesian")
+                and h.get("status") == "estimated"]
+    densities = [i for i in seen["images"] if i["alt"].startswith("Posterior density")]
+    assert len(densities) == len(bayesian)  # one posterior density per Bayesian hypothesis
     assert not re.search(r"\bp = 0(?![.,\d])", seen["text"]), "a p-value printed as p = 0"
 
 
