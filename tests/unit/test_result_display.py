@@ -95,3 +95,36 @@ def test_command_line_shows_the_inference_and_the_registered_claim() -> None:
     bayes = summary_line(_bayes())
     assert "P(effect < -0.02) = 0.934 (needed: 0.95)" in bayes and "P(effect > 0)" not in bayes
     assert bayes.endswith("inference: posterior)")
+
+
+def test_progress_goes_to_stderr_only_on_a_terminal(monkeypatch, capsys) -> None:
+    import io
+    import sys
+    from types import SimpleNamespace
+
+    from oca_experiments._cli_common import _progress_line
+
+    task = SimpleNamespace(id="h7a", estimator=SimpleNamespace(name="bayes_did"))
+    _progress_line(task)
+    assert capsys.readouterr() == ("", "")  # pytest's capture is not a terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    _progress_line(task)
+    assert terminal.getvalue() == "running h7a (bayes_did)…\n"
+    assert capsys.readouterr().out == ""  # never on stdout
+
+
+def test_each_hypothesis_is_announced_as_it_finishes() -> None:
+    from oca_experiments._progress import hypothesis_finished, hypothesis_started, listening
+
+    seen: list[str] = []
+    with listening(lambda h: seen.append(f"done {h}"), lambda t: seen.append(f"start {t}")):
+        for task in ("a", "b"):
+            hypothesis_finished(hypothesis_started(task))
+    assert seen == ["start a", "done a", "start b", "done b"]
+    assert hypothesis_finished("c") == "c" and seen[-1] == "done b"  # no listener outside the block
