@@ -238,8 +238,8 @@ max-width:100%;line-height:1.4}
 .oca-decision h1{font-size:1.5rem;margin:.2rem 0}.oca-decision h2{font-size:1.15rem;margin:1rem 0 .3rem}
 .oca-decision table{border-collapse:collapse;width:100%;table-layout:fixed}
 .oca-decision caption{text-align:left;font-weight:600;padding:.3rem 0}
-.oca-decision th,.oca-decision td{border-top:1px solid #ccc;padding:.45rem .4rem;vertical-align:top;text-align:left;
-overflow-wrap:anywhere}
+.oca-decision th,.oca-decision td{border-top:1px solid #ccc;padding:.45rem .4rem;vertical-align:top;
+text-align:left!important;overflow-wrap:anywhere}
 .oca-decision th{background:#f2f4f7;font-size:.85rem}
 .oca-decision .question{font-weight:600}.oca-decision .technical{color:#555;font-size:.78rem}
 .oca-decision .badge{display:inline-block;padding:.1rem .45rem;border-radius:.3rem;font-weight:700;font-size:.85rem}
