@@ -201,7 +201,8 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
                                       fixed_effects=fixed_effects, observed=estimate)
         if record is not None:
             primary.record["alternatives"]["randomization"] = record
-    extras["raw_means"] = _raw_means(work, spec)  # the report's parallel-trends picture (two waves, two arms)
+    if options.by is None:  # the report's raw picture (two waves, two arms); a subgroup contrast is not these means
+        extras["raw_means"] = _raw_means(work, spec)
     extras["coefficients"] = {name: float(v) for name, v in zip(names, fit.params, strict=True)}
     extras["model"] = ("panel: y ~ D + post | " + " + ".join(["unit", *spec.fixed_effects]) if options.panel else
                        "repeated cross-sections: y ~ treated + post + D") + (" (+ covariates)" if cov_names else "")
