@@ -141,6 +141,14 @@ def analyse_batched(outcomes: SimulatedOutcomes, layout: Layout, config: Simulat
         if coverage:  # the registered CI inverts the test: it covers the truth when the test at the truth accepts
             requests.append((truth, "two_sided"))
         p_values = _kernels.panel_wild_bootstrap(outcomes, layout, fit, weights, requests)
+        from ..estimators import enumerable
+
+        if not enumerable(layout.n_clusters, boot.draws, method.removeprefix("wild_")):
+            # the verdict's p-value counts the data as one more draw, (1 + #)/(B + 1), as the fitter reports it;
+            # coverage inverts the share-of-draws test, as the fitter's interval does
+            draws = weights.shape[0]
+            p_values[0] = np.where(np.isfinite(p_values[0]), (np.round(p_values[0] * draws) + 1) / (draws + 1),
+                                   np.nan)
         covered = np.full_like(truth, np.nan)
         if coverage:
             covered = np.where(np.isfinite(p_values[1]), p_values[1] >= 1 - rule.ci_level, np.nan)

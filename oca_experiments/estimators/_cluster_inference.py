@@ -5,7 +5,7 @@
 imposed, residuals are multiplied by one weight per cluster (Rademacher: +-1; Webb: +-sqrt(1/2), +-1, +-sqrt(3/2)),
 and each draw is studentized with the CR1 standard error. The p-value is the share of draws at least as extreme as
 the observed t (ties count, which is the conservative choice: with enumerated weights the identity draw ties
-exactly). The confidence interval inverts the test: the set of ``r`` whose p-value is at least 1 - level.
+exactly); with sampled weights the data count as one more draw, (1 + #)/(B + 1), so it is never 0. The confidence interval inverts the test: the set of ``r`` whose p-value is at least 1 - level.
 
 Speed comes from Roodman et al. (2019, "Fast and wild"): every draw is a function of cluster-level sums only,
 ``t*(r) = (v'a(r)) / sqrt(ssc * sum_h (v_h a_h(r) - sum_g v_g C_hg(r))^2)``, and a(r), C(r) are affine in r, so one
@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._blas import single_thread_blas
+from .._format import monte_carlo_p
 from ._linalg import WithinDesign, covariance, cr1_factor
 
 WEIGHT_KINDS = ("webb", "rademacher")
@@ -217,8 +218,12 @@ def wild_cluster_bootstrap(design: WithinDesign, index: int, *, labels: Sequence
         else:
             weight_matrix = bootstrap_weights(labels, draws, weights, seed)
     pieces = _BootstrapPieces(design, index, weight_matrix)
-    p_two = pieces.p_two_sided(null)
-    p = p_two if tails == "two" or direction == "any" else pieces.p_one_sided(null, direction)
+    n_draws = int(weight_matrix.shape[0])
+    # Reported p-values count the data as one more draw when the weights were sampled: (1 + #) / (B + 1), never 0.
+    # The interval inverts the share-of-draws test, as boottest and fwildclusterboot do (tests compare against them).
+    p_two = monte_carlo_p(pieces.p_two_sided(null), n_draws, enumerated=enumerated)
+    p = p_two if tails == "two" or direction == "any" else monte_carlo_p(
+        pieces.p_one_sided(null, direction), n_draws, enumerated=enumerated)
     low, high = _invert(pieces.p_two_sided, pieces.estimate, pieces.std_error, ci_level)
     sesoi_low, sesoi_high = _invert(pieces.p_two_sided, pieces.estimate, pieces.std_error, 1.0 - 2.0 * alpha)
     null_t = pieces.t_draws(null) if not enumerated else wild_null_draws(design, index, labels=labels, draws=draws,

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from .._blas import small_blas
+from .._format import monte_carlo_p
 from ..errors import DataError
 from ..results import EstimateResult
 from ..spec import HypothesisSpec
@@ -216,8 +217,10 @@ def _wild_ratio(post: NDArray[np.float64], pre: NDArray[np.float64], clusters: N
         bootstrap_weights(labels, boot.draws, kind, boot.seed)
     test = _RatioWildBootstrap(post, pre, clusters, weights)
     scale = abs(theta) * 0.05 + 1e-9
-    p_two = test.p_two_sided(1.0)
-    p = p_two if inference.tails == "two" or spec.direction == "any" else test.p_one_sided(1.0, spec.direction)
+    draws = int(weights.shape[0])  # reported p-values: (1 + #) / (B + 1) for sampled weights, never 0
+    p_two = monte_carlo_p(test.p_two_sided(1.0), draws, enumerated=enumerated)
+    p = p_two if inference.tails == "two" or spec.direction == "any" else monte_carlo_p(
+        test.p_one_sided(1.0, spec.direction), draws, enumerated=enumerated)
     low, high = _invert(test.p_two_sided, theta, scale, inference.ci_level)
     s_low, s_high = _invert(test.p_two_sided, theta, scale, 1.0 - 2.0 * inference.alpha)
     null_test = test if not enumerated else _RatioWildBootstrap(

@@ -201,6 +201,8 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
                                       fixed_effects=fixed_effects, observed=estimate)
         if record is not None:
             primary.record["alternatives"]["randomization"] = record
+    if options.by is None:  # the report's raw picture (two waves, two arms); a subgroup contrast is not these means
+        extras["raw_means"] = _raw_means(work, spec)
     extras["coefficients"] = {name: float(v) for name, v in zip(names, fit.params, strict=True)}
     extras["model"] = ("panel: y ~ D + post | " + " + ".join(["unit", *spec.fixed_effects]) if options.panel else
                        "repeated cross-sections: y ~ treated + post + D") + (" (+ covariates)" if cov_names else "")
@@ -212,3 +214,14 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         df=primary.df, n=fit.n_obs, n_clusters=fit.n_clusters, se_type=primary.se_type, counts=counts,
         extras=extras, null_draws=primary.null_draws,
     )
+
+
+def _raw_means(work: pd.DataFrame, spec: HypothesisSpec) -> dict[str, Any]:
+    """Mean outcome per arm and wave, with the number of units behind each: the raw picture behind the DiD."""
+    cells: dict[str, dict[str, Any]] = {}
+    for arm, is_treated in (("treated", 1), ("comparison", 0)):
+        for wave, is_post in (("pre", 0), ("post", 1)):
+            rows = work.loc[(work["treated"] == is_treated) & (work["post"] == is_post)]
+            cells.setdefault(arm, {})[wave] = {"mean": float(rows["y"].mean()) if len(rows) else None,
+                                               "n": int(rows["unit"].nunique())}
+    return {"waves": [str(spec.design.pre), str(spec.design.post)], "arms": cells}

@@ -211,4 +211,18 @@ def hypothesis_extras(frame: pd.DataFrame, outcome: pd.Series, built: Any, task:
     groups = result.extras.get("effect_by_group")
     if groups:
         extras["effect_by_group"] = protect_groups(groups, threshold)
+    raw = result.extras.get("raw_means")
+    if isinstance(raw, dict):
+        extras["raw_means"] = protect_raw_means(raw, threshold)
     return extras
+
+
+def protect_raw_means(raw: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """Arm x wave means: when any cell has fewer units than ``threshold`` all four are hidden, because the DiD
+    estimate and three cells would give the fourth back."""
+    cells = [cell for arm in (raw.get("arms") or {}).values() for cell in arm.values()]
+    if all(isinstance(c.get("n"), int) and c["n"] >= threshold for c in cells):
+        return raw
+    hidden = {arm: {wave: {"mean": None, "n": None, "suppressed": True} for wave in waves}
+              for arm, waves in (raw.get("arms") or {}).items()}
+    return {**raw, "arms": hidden, "suppressed": True}

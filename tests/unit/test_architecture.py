@@ -151,8 +151,9 @@ EXPECTED_ALL = {
         "power_justification", "read_lock", "registry_state", "spec_sha256"},
     "oca_experiments.report": {
         "CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
-        "compare_results", "default_notebook", "finish_manifest", "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate",
-        "run_result_from_dict", "sha256_file", "study_notebook", "verify_run",
+        "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
+        "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
+        "study_notebook", "verify_run",
         "write_junit"},
     "oca_experiments.spec": {
         "Bayes", "BayesDecision", "BayesDiagnostics", "BayesSampler", "Bootstrap", "Construction", "DataRules",
