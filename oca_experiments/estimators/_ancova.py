@@ -27,6 +27,7 @@ from ._survey_frame import (
     Regressor,
     cluster_assignment,
     covariate_matrix,
+    drop_constant_covariates,
     randomization_record,
     refuse_post_treatment_covariates,
     treatment_indicator,
@@ -102,6 +103,7 @@ def fit_ancova(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, op
         counts["clusters_treated"] = int(by_arm.get(1.0, 0))
         counts["clusters_comparison"] = int(by_arm.get(0.0, 0))
     cov_x, cov_names = covariate_matrix(work, spec.covariates, file=file)
+    cov_x, cov_names, covariates_dropped = drop_constant_covariates(cov_x, cov_names)
     treated = work["treated"].to_numpy(dtype=np.float64)
     ones = np.ones(len(work))
     if options.model == "ancova":
@@ -138,6 +140,8 @@ def fit_ancova(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, op
                   "change score: y_post - y_pre ~ treated") + (" (+ covariates)" if cov_names else ""),
         "inference": primary.record,
     }
+    if covariates_dropped:
+        extras["covariates_dropped"] = covariates_dropped
     counts["observations"] = fit.n_obs
     return EstimateResult(
         estimate=estimate, std_error=primary.std_error, ci_low=primary.ci_low, ci_high=primary.ci_high,

@@ -47,7 +47,8 @@ class TInference:
 def t_inference(estimate: float, std_error: float, df: float | None, *, ci_level: float, tails: str,
                 direction: str) -> TInference:
     """Two-sided CI at ``ci_level``; the p-value follows the registered tails and direction (normal if df is None)."""
-    t_stat = estimate / std_error
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero SE gives t = +-inf (or NaN), never an exception
+        t_stat = float(np.float64(estimate) / np.float64(std_error))
     dist = stats.t(df) if df else stats.norm()
     half_width = float(dist.ppf(1 - (1 - ci_level) / 2)) * std_error
     p_two = float(2 * dist.sf(abs(t_stat)))

@@ -30,6 +30,7 @@ from ._survey_frame import (
     Regressor,
     cluster_assignment,
     covariate_matrix,
+    drop_constant_covariates,
     randomization_record,
     refuse_post_treatment_covariates,
     treatment_indicator,
@@ -111,9 +112,6 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         counts["units_not_in_both_waves"] = int(work.loc[~balanced, "unit"].nunique())
         work, cov_x = work.loc[balanced].reset_index(drop=True), cov_x[balanced]
         counts["units"] = int(work["unit"].nunique())
-        # Pre-treatment covariates are constant within a unit and absorbed by its fixed effect; they adjust the
-        # estimate through their interaction with the post wave.
-        cov_x = cov_x * work["post"].to_numpy()[:, None]
     else:
         counts["units"] = int(work["unit"].nunique())
 
@@ -149,6 +147,13 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     else:
         regressors = [Regressor("treated", treated, ones), Regressor("post", post),
                       Regressor("intercept", ones)] + regressors
+    cov_x, cov_names, covariates_dropped = drop_constant_covariates(cov_x, cov_names)
+    if covariates_dropped:
+        extras["covariates_dropped"] = covariates_dropped
+    if options.panel:
+        # Pre-treatment covariates are constant within a unit and absorbed by its fixed effect; they adjust the
+        # estimate through their interaction with the post wave.
+        cov_x = cov_x * post[:, None]
     regressors += [Regressor(name, cov_x[:, j]) for j, name in enumerate(cov_names)]
     names = [r.name for r in regressors]
     x = np.column_stack([r.values for r in regressors])

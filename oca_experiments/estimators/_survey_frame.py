@@ -65,6 +65,18 @@ def covariate_matrix(frame: pd.DataFrame, covariates: Sequence[str], *, file: st
     return np.column_stack(blocks), names
 
 
+def drop_constant_covariates(cov_x: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str], dict[str, str]]:
+    """Covariates without variation in the estimation sample are collinear with the intercept (or the unit effects);
+    they adjust nothing, so they are dropped with a record (as fixest drops collinear variables) instead of failing."""
+    if not names:
+        return cov_x, names, {}
+    constant = np.ptp(cov_x, axis=0) == 0 if cov_x.shape[0] else np.ones(len(names), dtype=bool)
+    dropped = {name: "no variation in the estimation sample: collinear with the intercept, dropped"
+               for name, flat in zip(names, constant, strict=True) if flat}
+    keep = ~constant
+    return cov_x[:, keep], [n for n, k in zip(names, keep, strict=True) if k], dropped
+
+
 def refuse_post_treatment_covariates(frame: pd.DataFrame, covariates: Sequence[str], *, unit: str, time: str,
                                      waves: Sequence[str], file: str) -> None:
     """A covariate that changes between the registered waves within a unit was measured after treatment."""
