@@ -146,6 +146,9 @@ class FewClusters(_Frozen):
                                                 "weights, or CR2 with Satterthwaite degrees of freedom")
     cr2_below: int = Field(default=10, ge=0, description="below this many clusters ``wild_webb`` gives way to CR2 "
                            "with Satterthwaite degrees of freedom, which keeps its coverage there (0: never)")
+    arm_below: int = Field(default=4, ge=0, description="with fewer clusters than this in the treated or the "
+                           "comparison arm, randomization inference over the cluster assignment is primary (one "
+                           "cluster in an arm and no randomization test: the hypothesis is refused as untestable)")
 
 
 class Bootstrap(_Frozen):
