@@ -374,36 +374,34 @@ class RandomizationInterval:
                             "rejected when its p-value is at most 1 - level"}
 
 
-def randomization_interval(y: NDArray[np.float64], fixed: NDArray[np.float64], base: NDArray[np.float64],
-                           assignment: NDArray[np.float64], *, blocks: NDArray[np.intp] | None, draws: int,
-                           seed: int, ci_level: float, alpha: float, tails: str,
-                           direction: str) -> RandomizationInterval:
-    """Randomization inference for the one treatment-dependent regressor ``base @ T`` (base: n x C, within-
-    transformed like ``y`` and ``fixed``), with the interval from inverting sharp nulls ``beta = tau``.
+class RandomizationPieces:
+    """Coefficients of ``y`` and of the observed treatment regressor under every (or sampled) cluster assignment.
 
     OLS is linear in the outcome, so under assignment A the coefficient of ``y - tau * D_obs`` is
-    ``b_A(y) - tau * b_A(D_obs)``: one pass gives both B-vectors and every tau costs O(B).
+    ``b_A(y) - tau * b_A(D_obs)``: one pass gives both vectors and the p-value at any tau costs O(B).
     """
-    stacked = np.column_stack([y, base])
-    if fixed.shape[1]:
-        stacked = stacked - fixed @ np.linalg.lstsq(fixed, stacked, rcond=None)[0]
-    y_t, z = stacked[:, 0], stacked[:, 1:]
-    gram = z.T @ z
-    moment_y, moment_d = z.T @ y_t, gram @ assignment
-    block_codes = blocks if blocks is not None else np.zeros(assignment.size, dtype=np.intp)
-    possible = _assignment_count(assignment, block_codes)
-    enumerated = possible <= draws
-    rows = _all_assignments(assignment, block_codes) if enumerated else \
-        _sampled_assignments(assignment, block_codes, draws, np.random.default_rng(seed))
-    with np.errstate(divide="ignore", invalid="ignore"):
+
+    def __init__(self, y: NDArray[np.float64], fixed: NDArray[np.float64], base: NDArray[np.float64],
+                 assignment: NDArray[np.float64], *, blocks: NDArray[np.intp] | None, draws: int, seed: int) -> None:
+        stacked = np.column_stack([y, base])
+        if fixed.shape[1]:
+            stacked = stacked - fixed @ np.linalg.lstsq(fixed, stacked, rcond=None)[0]
+        y_t, z = stacked[:, 0], stacked[:, 1:]
+        gram = z.T @ z
+        moment_y, moment_d = z.T @ y_t, gram @ assignment
+        block_codes = blocks if blocks is not None else np.zeros(assignment.size, dtype=np.intp)
+        self.enumerated = _assignment_count(assignment, block_codes) <= draws
+        rows = _all_assignments(assignment, block_codes) if self.enumerated else \
+            _sampled_assignments(assignment, block_codes, draws, np.random.default_rng(seed))
         denominators = np.einsum("pc,cd,pd->p", rows, gram, rows)
         usable = denominators > 1e-12 * max(float(np.max(denominators)), 1e-300)
-        b_y, b_d = (rows[usable] @ moment_y) / denominators[usable], (rows[usable] @ moment_d) / denominators[usable]
-    estimate = float(assignment @ moment_y / (assignment @ gram @ assignment))
-    offset = 0 if enumerated else 1  # sampled: the observed assignment is added to the reference set
+        self.b_y = (rows[usable] @ moment_y) / denominators[usable]
+        self.b_d = (rows[usable] @ moment_d) / denominators[usable]
+        self.estimate = float(assignment @ moment_y / (assignment @ gram @ assignment))
+        self.offset = 0 if self.enumerated else 1  # sampled: the observed assignment joins the reference set
 
-    def p_value(tau: float, kind: str = "two") -> float:
-        draws_tau, observed = b_y - tau * b_d, estimate - tau
+    def p_value(self, tau: float, kind: str = "two") -> float:
+        draws_tau, observed = self.b_y - tau * self.b_d, self.estimate - tau
         slack = abs(observed) * _TIE_TOLERANCE + 1e-14
         if kind == "two":
             extreme = np.sum(np.abs(draws_tau) >= abs(observed) - slack)
@@ -411,16 +409,40 @@ def randomization_interval(y: NDArray[np.float64], fixed: NDArray[np.float64], b
             extreme = np.sum(draws_tau >= observed - slack)
         else:
             extreme = np.sum(draws_tau <= observed + slack)
-        return float((extreme + offset) / (b_y.size + offset))
+        return float((extreme + self.offset) / (self.b_y.size + self.offset))
+
+    def p_far(self) -> float:
+        """The two-sided p-value as tau -> +-infinity: the share of assignments whose |b_A(D_obs)| >= 1. If it
+        exceeds alpha the interval is unbounded (too few distinct assignments to reject anything)."""
+        return float((np.sum(np.abs(self.b_d) >= 1.0 - 1e-9) + self.offset) / (self.b_y.size + self.offset))
+
+    def covers(self, tau: float, alpha: float) -> bool:
+        return self.p_value(tau) > alpha
+
+
+def randomization_interval(y: NDArray[np.float64], fixed: NDArray[np.float64], base: NDArray[np.float64],
+                           assignment: NDArray[np.float64], *, blocks: NDArray[np.intp] | None, draws: int,
+                           seed: int, ci_level: float, alpha: float, tails: str,
+                           direction: str) -> RandomizationInterval:
+    """Randomization inference for the one treatment-dependent regressor ``base @ T`` (base: n x C, within-
+    transformed like ``y`` and ``fixed``), with the interval from inverting sharp nulls ``beta = tau``."""
+    pieces = RandomizationPieces(y, fixed, base, assignment, blocks=blocks, draws=draws, seed=seed)
 
     def accepted(level: float):
-        return lambda tau: 1.0 if p_value(tau) > 1.0 - level else 0.0
+        return lambda tau: 1.0 if pieces.p_value(tau) > 1.0 - level else 0.0
 
-    scale = float(np.std(b_y)) or 1.0
-    low, high = _invert(accepted(ci_level), estimate, scale, 0.5)
-    s_low, s_high = _invert(accepted(1.0 - 2.0 * alpha), estimate, scale, 0.5)
-    p_two = p_value(0.0)
-    p = p_two if tails == "two" or direction == "any" else p_value(0.0, direction)
-    smallest = (1 + offset) / (b_y.size + offset)
-    return RandomizationInterval(estimate, p, p_two, low, high, ci_level, s_low, s_high, int(b_y.size), enumerated,
-                                 int(seed), float(smallest))
+    scale = float(np.std(pieces.b_y)) or 1.0
+    estimate = pieces.estimate
+    if pieces.p_far() > 1.0 - ci_level:
+        low, high = -math.inf, math.inf
+    else:
+        low, high = _invert(accepted(ci_level), estimate, scale, 0.5)
+    if pieces.p_far() > 2.0 * alpha:
+        s_low, s_high = -math.inf, math.inf
+    else:
+        s_low, s_high = _invert(accepted(1.0 - 2.0 * alpha), estimate, scale, 0.5)
+    p_two = pieces.p_value(0.0)
+    p = p_two if tails == "two" or direction == "any" else pieces.p_value(0.0, direction)
+    smallest = (1 + pieces.offset) / (pieces.b_y.size + pieces.offset)
+    return RandomizationInterval(estimate, p, p_two, low, high, ci_level, s_low, s_high, int(pieces.b_y.size),
+                                 pieces.enumerated, int(seed), float(smallest))

@@ -24,8 +24,9 @@ over every answer of each wave (``paired: false``), reported the way evaluations
 
 **Share** reporting an outcome (a 0/1 column): Wilson score interval with the effective sample size ``n / deff``,
 where the design effect ``deff`` is the cluster-robust variance of the mean over the binomial one (at least 1),
-as Korn & Graubard (1998) adapt Wilson's interval to clustered samples; the p-value is the score test of the
-registered ``null_share`` with the same effective n.
+as Korn & Graubard (1998) adapt Wilson's interval to clustered samples, with their degrees-of-freedom correction
+(the effective n times (z / t_{G-1})^2, so few clusters widen the interval); the p-value is the score test of the
+registered ``null_share`` with the same effective n, referred to t with G - 1 df.
 """
 
 from __future__ import annotations
@@ -375,6 +376,14 @@ def wilson_interval(share: float, n_effective: float, level: float) -> tuple[flo
     return centre - half, centre + half
 
 
+def korn_graubard_n(n_effective: float, df: float | None, level: float) -> float:
+    """Korn-Graubard degrees-of-freedom adjusted effective sample size: n_eff * (z / t_df)^2 at this level."""
+    if not df:
+        return n_effective
+    tail = 1 - (1 - level) / 2
+    return n_effective * (float(stats.norm.ppf(tail)) / float(stats.t.ppf(tail, df))) ** 2
+
+
 @small_blas
 def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: ShareOptions, *,
               file: str) -> EstimateResult:
@@ -413,17 +422,24 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
     else:
         rule = {"name": "few_clusters", "fired": False, "reason": "no cluster column: the rule does not apply"}
     n_effective = n / deff
-    low, high = wilson_interval(share, n_effective, inference.ci_level)
+    # Korn & Graubard (1998): with clusters the design-based variance has G - 1 degrees of freedom, so the
+    # effective n shrinks by (z / t_df)^2 for each interval, and the score test uses t_df (6 clusters: the normal
+    # quantile covered 88%).
+    df = float(n_clusters - 1) if n_clusters is not None and n_clusters > 1 else None
+    low, high = wilson_interval(share, korn_graubard_n(n_effective, df, inference.ci_level), inference.ci_level)
     p0 = options.null_share
     score = (share - p0) / math.sqrt(p0 * (1 - p0) / n_effective)
-    p_two = float(2 * stats.norm.sf(abs(score)))
+    dist = stats.t(df) if df else stats.norm()
+    p_two = float(2 * dist.sf(abs(score)))
     if inference.tails == "one" and spec.direction != "any":
-        p = float(stats.norm.sf(score) if spec.direction == "increase" else stats.norm.cdf(score))
+        p = float(dist.sf(score) if spec.direction == "increase" else dist.cdf(score))
     else:
         p = p_two
     std_error = math.sqrt(share * (1 - share) / n_effective)
-    s_low, s_high = wilson_interval(share, n_effective, 1 - 2 * inference.alpha)
-    record = {"primary": f"wilson ({se_type} design effect)", "registered_se": inference.se, "rule": rule,
+    sesoi_level = 1 - 2 * inference.alpha
+    s_low, s_high = wilson_interval(share, korn_graubard_n(n_effective, df, sesoi_level), sesoi_level)
+    record = {"primary": f"wilson ({se_type} design effect" + (", Korn-Graubard df)" if df else ")"),
+              "registered_se": inference.se, "rule": rule, "df": df,
               "design_effect": deff, "effective_n": n_effective, "null_share": p0,
               "sesoi_interval": [s_low, s_high], "null": p0, "statement": f"{100 * share:.0f}% "
               f"({100 * inference.ci_level:g}% CI {100 * low:.0f}% to {100 * high:.0f}%)"}
@@ -432,8 +448,8 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
     extras = {"share": share, "inference": record, "statement": record["statement"],
               "note": "estimate is the share; the p-value tests the registered null share"}
     return EstimateResult(estimate=share, std_error=std_error, ci_low=low, ci_high=high, ci_level=inference.ci_level,
-                          p_value=p, p_value_two_sided=p_two, df=None, n=n, n_clusters=n_clusters,
+                          p_value=p, p_value_two_sided=p_two, df=df, n=n, n_clusters=n_clusters,
                           se_type=f"wilson_{se_type}", counts=counts, extras=extras)
 
 
-__all__ = ["fit_knowledge_gain", "fit_share", "wilson_interval"]
+__all__ = ["fit_knowledge_gain", "fit_share", "korn_graubard_n", "wilson_interval"]
