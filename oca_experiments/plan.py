@@ -140,6 +140,11 @@ def _check_bayes(spec: HypothesisSpec, info: EstimatorInfo, where: str) -> None:
                         field="bayes", fix="remove the section or use bayes_did, ordinal_did or bayes_its")
     from .bayes._priors import PRIORS_BY_ESTIMATOR
 
+    chains = getattr(getattr(spec.bayes, "sampler", None), "chains", 4)
+    if spec.type == "confirmatory" and chains < 2:
+        raise SpecError(f"a confirmatory hypothesis is sampled with {chains} chain: R-hat compares chains, so one "
+                        "chain cannot show convergence", file=where, field="bayes.sampler.chains",
+                        fix="use at least 2 chains (4 is the default), or register the hypothesis as exploratory")
     known = PRIORS_BY_ESTIMATOR.get(info.name, {})
     unknown = sorted(set(spec.bayes.priors) - set(known))
     if unknown:

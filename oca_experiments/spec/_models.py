@@ -187,6 +187,10 @@ class BayesDiagnostics(_Frozen):
     min_ess_bulk: float = Field(default=400, ge=0, description="smallest bulk effective sample size allowed")
     min_ess_tail: float = Field(default=400, ge=0, description="smallest tail effective sample size allowed")
     max_divergences: int = Field(default=0, ge=0, description="divergent transitions allowed after warm-up")
+    min_bfmi: float = Field(default=0.3, ge=0, description="smallest E-BFMI allowed in any chain (below 0.3 the "
+                            "momentum resampling cannot move through the energy levels: tails are explored poorly)")
+    max_treedepth_hits: int = Field(default=0, ge=0, description="post-warm-up transitions allowed to stop at the "
+                                    "maximum tree depth (each one is a trajectory cut short, not a full NUTS step)")
 
 
 class BayesSampler(_Frozen):
