@@ -44,6 +44,7 @@ from oca_experiments.estimators._gain import (
     _delta_alternatives,
     _percentile_bootstrap,
     _Ratio,
+    KG_CONSERVATIVE_BELOW_DF,
     _ratio_test,
     korn_graubard_n,
     wilson_interval,
@@ -308,7 +309,8 @@ def share_cell(g, icc, errors, sizes, reps, seed, draws) -> Cell:
         hits["rule"] += intervals["CR2"][0] <= truth <= intervals["CR2"][1]
         lengths["CR2"].append(intervals["CR2"][1] - intervals["CR2"][0])
         lengths["rule"].append(lengths["CR2"][-1])
-    cell = Cell("share", g, None, icc, errors, sizes, reps, hits, lengths, {"valid": reps})
+    claim = "conservative" if g - 1 < KG_CONSERVATIVE_BELOW_DF else "valid"  # what fit_share records
+    cell = Cell("share", g, None, icc, errors, sizes, reps, hits, lengths, {claim: reps})
     cell.rule_method = "wilson, CR2 deff, Korn-Graubard df" if method != "CR1" else "wilson, CR1 deff, KG df"
     return cell
 
