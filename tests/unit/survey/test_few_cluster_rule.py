@@ -121,3 +121,15 @@ def test_share_interval_uses_korn_graubard_degrees_of_freedom() -> None:
     assert result.df == 5
     score = (share - 0.5) / math.sqrt(0.25 / n_eff)
     assert result.p_value_two_sided == pytest.approx(2 * stats.t.sf(abs(score), 5), abs=1e-12)
+
+
+def test_share_with_four_clusters_says_its_interval_is_conservative() -> None:
+    rows = [{"village": f"v{g}", "round": "post", "pid": f"p{g}_{i}", "arm": 0, "applied": int((i + g) % 3 == 0)}
+            for g in range(4) for i in range(30)]
+    frame = pd.DataFrame(rows)
+    spec = make_spec(estimator={"name": "share", "options": {"null_share": 0.5}},
+                     outcome={"source": "s", "name": "applied",
+                              "construction": {"method": "column", "column": "applied"}})
+    result = fit_share(frame, frame["applied"], spec, CATALOG["share"].options_model(null_share=0.5), file="s.csv")
+    rule = result.extras["inference"]["rule"]
+    assert rule["conservative"] is True and "over-covers" in rule["conservative_reason"]
