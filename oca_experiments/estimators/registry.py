@@ -44,9 +44,10 @@ from ._catalog import (
     SurveyDiDOptions,
 )
 from ._engagement import fit_its, fit_staggered_did
-from ._engagement_options import ItsOptions, StaggeredDiDOptions
+from ._engagement_options import ItsOptions, StaggeredDiDOptions, TwfeOptions
 from ._gain import fit_knowledge_gain, fit_share
 from ._survey_did import fit_survey_did
+from ._twfe import fit_twfe
 
 __all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "get_record", "register",
            "unregister"]
@@ -104,6 +105,9 @@ class EstimatorRecord:
     priors: Mapping[str, tuple[float, str]] | None = None
     #: the registered testability requirement ``balanced_panel`` applies (contracts/_testability.py)
     needs_balanced_panel: bool = False
+    #: the time period a series/panel estimator without a ``period`` option works in: the data's spacing is checked
+    #: against it (and against every ``period`` option) at validate time (contracts/_testability.py)
+    period: str | None = None
 
     @property
     def available(self) -> bool:
@@ -160,12 +164,19 @@ RECORDS: tuple[EstimatorRecord, ...] = (
     EstimatorRecord(
         "share", "share of respondents reporting an outcome (0/1), Wilson CI", "survey", ShareOptions, fit_share,
         se_types=("CR1", "CR2", "iid"), design_fields=(), disaggregation=lambda options: False),
+    # Series and panels: adoption dates (design.adoption) or a 0/1 treated-and-post column, so no design field is
+    # required; the period is an option (day ... year, integer), checked against the data at validate time.
     EstimatorRecord(
-        "staggered_did", "Callaway-Sant'Anna staggered-adoption DiD on a page-day panel", "engagement",
-        StaggeredDiDOptions, fit_staggered_did, se_types=("CR1",), design_fields=("adoption",)),
+        "staggered_did", "Callaway-Sant'Anna staggered-adoption DiD on a unit x period panel (any period)",
+        "engagement", StaggeredDiDOptions, fit_staggered_did, se_types=("CR1",), design_fields=()),
     EstimatorRecord(
-        "its", "counterfactual interrupted time series (structural time-series model)", "engagement", ItsOptions,
-        fit_its, se_types=("model",), design_fields=("adoption",)),
+        "its", "structural time series per treated unit (any period): counterfactual forecast or intervention "
+        "terms, seasonal components, registered regressors", "engagement", ItsOptions, fit_its,
+        se_types=("model",), design_fields=()),
+    EstimatorRecord(
+        "twfe", "two-way fixed-effects DiD or event study (leads/lags) on a unit x period panel, any registered "
+        "fixed effects, CR1/CR2/wild with fixest's small-sample conventions", "engagement", TwfeOptions, fit_twfe,
+        se_types=("CR1", "CR2", "HC1", "iid", "wild"), design_fields=(), fixed_effects=lambda options: True),
     EstimatorRecord(
         "bayes_did", "hierarchical Bayesian DiD across CSOs", "survey", BayesDiDOptions, fit_bayes_did,
         se_types=BAYES_SE_TYPES, priors=DID_PRIORS),
@@ -175,7 +186,7 @@ RECORDS: tuple[EstimatorRecord, ...] = (
     EstimatorRecord(
         "bayes_its", "Bayesian structural time series", "engagement", BayesITSOptions, fit_bayes_its,
         se_types=BAYES_SE_TYPES, design_fields=("adoption",), option_columns=_denominator_column,
-        priors=ITS_PRIORS),
+        priors=ITS_PRIORS, period="day"),
 )
 
 _REGISTRY: dict[str, EstimatorRecord] = {record.name: record for record in RECORDS}
