@@ -162,7 +162,8 @@ def protect_attrition(record: Mapping[str, Any], threshold: int) -> dict[str, An
     arms = record.get("by_arm") or {}
     cells = [a.get(k) for a in arms.values() for k in ("stayers", "leavers")]
     balance_cells = [c.get("n") for row in record.get("balance") or [] for c in row.get("cells", {}).values()]
-    small = any(isinstance(n, int) and n < threshold for n in cells + balance_cells)
+    # An empty group (no leavers at all) describes nobody, so it is not a small cell.
+    small = any(isinstance(n, int) and 0 < n < threshold for n in cells + balance_cells)
     if not small:
         return out
     label = suppressed_label(threshold)

@@ -133,7 +133,7 @@ EXPECTED_ALL = {
         "DailyPanel", "IngestReport", "LOCAL_TIMEZONE", "build_daily_panel", "derive_metrics", "plot_counterfactual",
         "plot_event_study", "save_engagement_plots", "METRICS", "CommunitySummary", "monthly_community_summary"},
     "oca_experiments.estimators": {
-        "CAPABILITIES", "CATALOG", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
+        "CAPABILITIES", "CATALOG", "ClusterCounts", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
         "NotTestable", "REGISTRY", "SE_TYPES", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
         "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
