@@ -189,6 +189,13 @@ class FewClusterRule(Part):
     n_clusters: int | None = None
     registered_se: str | None = None
     fired: bool | None = None
+    #: False when the rule refuses the design (e.g. too few clusters in an arm); then ``method`` is "refuse"
+    valid: bool | None = None
+    arm_below: int | None = None
+    clusters_treated: int | None = None
+    clusters_comparison: int | None = None
+    satterthwaite_df: float | None = None
+    conservative: bool | None = None
     tier: str | None = None
     reason: str | None = None
 
@@ -216,6 +223,11 @@ class InferenceAlternative(Part):
     possible_assignments: int | None = None
     statistic: str | None = None
     resampled: str | None = None
+    usable_draws: int | None = None
+    assignments: int | None = None
+    smallest_possible_p: float | None = None
+    interval: str | None = None
+    note: str | None = None
     sesoi_interval: tuple[float | None, ...] | None = None
 
 
@@ -228,6 +240,7 @@ class InferenceRecord(Part):
     primary: str | None = None
     registered_se: str | None = None
     rule: FewClusterRule | None = None
+    df: float | None = None
     alternatives: Mapping[str, InferenceAlternative] | None = None
     estimate: float | None = None
     delta_method: str | None = None
@@ -273,6 +286,7 @@ class AttritionTest(Part):
     inference: str | None = None
     rule_fired: bool | None = None
     error: str | None = None
+    note: str | None = None
     display: str | None = None
 
 
@@ -316,6 +330,7 @@ class Attrition(Part):
     KEY: ClassVar[str | None] = "attrition"
 
     unit_of_count: str | None = None
+    no_attrition: bool | None = None
     by_arm: Mapping[str, AttritionArm] | None = None
     leaver_definition: str | None = None
     note: str | None = None
@@ -391,6 +406,8 @@ class DiagnosticsThresholds(Part):
     min_ess_bulk: float | None = None
     min_ess_tail: float | None = None
     max_divergences: int | None = None
+    min_bfmi: float | None = None
+    max_treedepth_hits: int | None = None
 
 
 @dataclass(frozen=True)
