@@ -189,3 +189,18 @@ def test_package_all_is_curated(package: str) -> None:
         f"{sorted(EXPECTED_ALL[package] - set(module.__all__))}; update EXPECTED_ALL if intended")
     for name in module.__all__:
         assert getattr(module, name) is not None, f"{package}.{name}"
+
+
+def test_docs_draw_every_layer_of_the_contract() -> None:
+    """docs/architecture.md's layer drawing names every module of the contract, in the contract's order."""
+    import re
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    layers = config["tool"]["importlinter"]["contracts"][0]["layers"]
+    modules = [m.strip() for layer in layers for m in re.split(r"[|:]", layer) if m.strip() != "__main__"]
+    docs = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawing = docs.split("## Layers", 1)[1].split("```", 2)[1]
+    drawn = [m.strip() for line in drawing.splitlines() for m in re.split(r"[|:]", re.split(r"\s{3,}", line)[0])
+             if m.strip()]  # the left column of each line: the modules; the right one describes them
+    assert drawn == modules, "docs/architecture.md draws other layers than pyproject.toml's contract"
