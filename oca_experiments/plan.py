@@ -208,6 +208,10 @@ def _plan_task(study_dir: Path, config: StudyConfig, spec_file: SpecFile) -> Tas
                         fix="name the column of the unit of assignment, or use se: HC1")
     _check_survey_inference(spec, config, where)
     _check_bayes(spec, info, where)
+    if spec.covariates and not getattr(info, "covariates", True):
+        # A registered covariate the estimator would ignore must fail here, not vanish from the analysis.
+        raise SpecError(f"estimator {info.name} does not adjust for covariates", file=where, field="covariates",
+                        fix="remove them from the spec")
     if spec.fixed_effects and not getattr(info, "fixed_effects", False):
         # A registered fixed effect the estimator would ignore must fail here, not vanish from the analysis.
         raise SpecError(f"estimator {info.name} does not absorb additional fixed effects", file=where,

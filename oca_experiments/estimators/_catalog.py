@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._engagement_options import ItsOptions, StaggeredDiDOptions
+from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
 
 
 class _Options(BaseModel):
@@ -98,6 +99,7 @@ class EstimatorInfo:
     se_types: tuple[str, ...] = SE_TYPES
     design_fields: tuple[str, ...] = ("pre", "post")
     bayesian: bool = False  # verdict from the registered posterior decision rule, not from a test
+    covariates: bool = True  # False: registered covariates are refused at plan time (they would be ignored)
 
 
 CATALOG: dict[str, EstimatorInfo] = {
@@ -122,5 +124,13 @@ CATALOG: dict[str, EstimatorInfo] = {
                       OrdinalDiDOptions, se_types=BAYES_SE_TYPES, bayesian=True),
         EstimatorInfo("bayes_its", "Bayesian structural time series", "engagement", True, BayesITSOptions,
                       se_types=BAYES_SE_TYPES, design_fields=("adoption",), bayesian=True),
+        EstimatorInfo("synthetic_did", "synthetic difference-in-differences (Arkhangelsky et al. 2021) for one or "
+                      "a few treated units with a common start: unit and time weights, placebo / jackknife / "
+                      "bootstrap SE", "engagement", True, SyntheticOptions, se_types=SYNTHETIC_SE_TYPES,
+                      design_fields=(), covariates=False),
+        EstimatorInfo("synthetic_control", "synthetic control (Abadie et al.; unit weights without intercept, as "
+                      "the synthdid package's sc_estimate) for one or a few treated units with a common start",
+                      "engagement", True, SyntheticOptions, se_types=SYNTHETIC_SE_TYPES, design_fields=(),
+                      covariates=False),
     )
 }
