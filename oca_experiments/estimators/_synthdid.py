@@ -31,8 +31,9 @@ from typing import Literal
 import numpy as np
 from numba import njit
 
-__all__ = ["Method", "SynthSettings", "SynthFit", "synth_fit", "placebo_se", "jackknife_se", "bootstrap_se",
-           "effect_curve", "noise_level", "PermutationSource", "ResampleSource"]
+__all__ = ["Method", "SynthSettings", "SynthFit", "synth_fit", "placebo_se", "placebo_se_all", "jackknife_se",
+           "bootstrap_se", "effect_curve", "synthetic_trajectory", "noise_level", "PermutationSource",
+           "ResampleSource"]
 
 Method = Literal["sdid", "sc", "did"]
 #: Draws a permutation of range(n) (0-based).
@@ -244,6 +245,27 @@ def placebo_se(fit: SynthFit, replications: int, permutation: PermutationSource)
         omega = _sum_normalize(fit.omega[order[:n0]])
         estimates[r] = _estimate(fit.y[order], n0, fit.t0, fit.settings, omega, fit.lambda_)[0]
     return _scaled_sd(estimates), estimates
+
+
+def placebo_se_all(fit: SynthFit) -> tuple[float, np.ndarray]:
+    """Algorithm 4 with every placebo assignment once instead of random draws: each set of N_tr controls in turn
+    plays the treated units (the other controls keep their order). This is the limit of the random version as the
+    replications grow, without Monte Carlo error; feasible when C(N_co, N_tr) is small (N_co with one treated
+    unit). Returns (se, placebo estimates)."""
+    from itertools import combinations
+
+    n1 = fit.n_treated
+    if fit.n0 <= n1:
+        raise ValueError("the placebo SE needs more control units than treated units")
+    controls = np.arange(fit.n0)
+    estimates = []
+    for pseudo in combinations(range(fit.n0), n1):
+        order = np.concatenate([np.setdiff1d(controls, pseudo), np.asarray(pseudo)])
+        n0 = fit.n0 - n1
+        omega = _sum_normalize(fit.omega[order[:n0]])
+        estimates.append(_estimate(fit.y[order], n0, fit.t0, fit.settings, omega, fit.lambda_)[0])
+    values = np.asarray(estimates)
+    return float(np.std(values, ddof=0)), values
 
 
 def jackknife_se(fit: SynthFit) -> float:

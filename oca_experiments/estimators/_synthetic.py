@@ -22,7 +22,8 @@ from ..errors import DataError, EstimationError
 from ..results import EstimateResult
 from ..spec import HypothesisSpec
 from ._survey_did import NotTestable
-from ._synthdid import (Method, SynthFit, bootstrap_se, effect_curve, jackknife_se, placebo_se, synth_fit,
+from ._synthdid import (Method, SynthFit, bootstrap_se, effect_curve, jackknife_se, placebo_se, placebo_se_all,
+                        synth_fit,
                         synthetic_trajectory)
 from ._synthetic_options import SyntheticOptions
 
@@ -148,9 +149,13 @@ def _standard_error(fit: SynthFit, se_type: str, options: SyntheticOptions) -> t
         if fit.n0 <= n1:
             raise NotTestable(f"the placebo SE needs more comparison units ({fit.n0}) than treated units ({n1})",
                               fix="add comparison units, or register se: jackknife or bootstrap")
+        if options.placebo_assignments == "all_if_fewer" and math.comb(fit.n0, n1) <= options.replications:
+            se, draws = placebo_se_all(fit)
+            return se, {"placebo_estimates": draws, "assignments": "all", "replications": int(draws.size)}
         rng = np.random.default_rng(options.seed)
         se, draws = placebo_se(fit, options.replications, rng.permutation)
-        return se, {"replications": options.replications, "seed": options.seed, "placebo_estimates": draws}
+        return se, {"replications": options.replications, "seed": options.seed, "placebo_estimates": draws,
+                    "assignments": "random"}
     if se_type == "jackknife":
         if n1 == 1:
             raise NotTestable("the jackknife SE is undefined with one treated unit (Arkhangelsky et al. 2021, "
@@ -243,7 +248,7 @@ def _fit_synthetic(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         "scale": "outcome units",
     }
     if "replications" in draws:
-        extras["resampling"] = {"replications": draws["replications"], "seed": draws["seed"]}
+        extras["resampling"] = {k: draws[k] for k in ("replications", "seed", "assignments") if k in draws}
     placebo = draws.get("placebo_estimates")
     if placebo is not None:
         # Rank of the actual estimate among the placebo estimates (Abadie et al. 2010's permutation reading).

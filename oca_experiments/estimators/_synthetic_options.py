@@ -24,6 +24,10 @@ class SyntheticOptions(BaseModel):
         "the counts) or drop the units with a missing period (counted in the result)")
     replications: int = Field(default=200, ge=20, le=20_000, description="placebo or bootstrap replications "
                               "(inference.se: placebo | bootstrap); the paper uses 200")
+    placebo_assignments: Literal["all_if_fewer", "random"] = Field(
+        default="all_if_fewer", description="all_if_fewer: when the comparison units split into placebo-treated "
+        "sets in no more ways than 'replications' (with one treated unit: one per comparison unit), use each once, "
+        "the limit of the random draws without Monte Carlo error; random: the paper's random permutations (seeded)")
     seed: int = Field(default=20260307, ge=0, description="seed of the placebo permutations / bootstrap draws")
     eta_omega: float | None = Field(
         default=None, gt=0, description="unit-weight ridge: zeta_omega = eta_omega x sigma (sigma: SD of the "

@@ -24,10 +24,28 @@ data = read.csv(file.path(here, 'california_prop99.csv'), sep = ';', stringsAsFa
 
 num = function(x) { if (length(x) == 1 && is.na(x)) 'null' else paste0('[', paste(sprintf('%.17g', x), collapse = ', '), ']') }
 scalar = function(x) { if (is.na(x)) 'null' else sprintf('%.17g', x) }
-record = function(est, placebo, jackknife, bootstrap) {
+record = function(est, placebo, jackknife, bootstrap, placebo.all) {
   w = attr(est, 'weights')
-  sprintf('{"estimate": %s, "omega": %s, "lambda": %s, "placebo_se": %s, "jackknife_se": %s, "bootstrap_se": %s}',
-          scalar(c(est)), num(w$omega), num(w$lambda), scalar(placebo), scalar(jackknife), scalar(bootstrap))
+  sprintf(paste0('{"estimate": %s, "omega": %s, "lambda": %s, "placebo_se": %s, "jackknife_se": %s, ',
+                 '"bootstrap_se": %s, "placebo_se_all": %s}'),
+          scalar(c(est)), num(w$omega), num(w$lambda), scalar(placebo), scalar(jackknife), scalar(bootstrap),
+          scalar(placebo.all))
+}
+
+# The placebo SE with every control once as the pseudo-treated unit (one treated unit only): the limit of the
+# package's placebo_se as the replications grow, i.e. theta() of vcov.R on each of the N0 assignments.
+placebo_all = function(est) {
+  setup = attr(est, 'setup'); opts = attr(est, 'opts'); weights = attr(est, 'weights')
+  N0 = setup$N0
+  if (nrow(setup$Y) - N0 != 1) { return(NA) }
+  u = sapply(1:N0, function(j) {
+    ind = c(setdiff(1:N0, j), j)
+    w = weights
+    w$omega = sum_normalize(weights$omega[ind[1:(N0 - 1)]])
+    c(do.call(synthdid_estimate, c(list(Y = setup$Y[ind, ], N0 = N0 - 1, T0 = setup$T0, X = setup$X[ind, , ],
+                                        weights = w), opts)))
+  })
+  sqrt(mean((u - mean(u))^2))
 }
 
 design = function(panel, name, bootstrap) {
@@ -41,7 +59,7 @@ design = function(panel, name, bootstrap) {
     jack = sqrt(vcov(est, method = 'jackknife'))
     boot = NA
     if (bootstrap) { set.seed(12345); boot = sqrt(vcov(est, method = 'bootstrap', replications = 100)) }
-    parts = c(parts, sprintf('"%s": %s', m, record(est, placebo, jack, boot)))
+    parts = c(parts, sprintf('"%s": %s', m, record(est, placebo, jack, boot, placebo_all(est))))
   }
   sprintf('"%s": {"units": [%s], "periods": %s, "n0": %d, "t0": %d, %s}', name,
           paste0('"', rownames(setup$Y), '"', collapse = ', '), num(as.numeric(colnames(setup$Y))),
