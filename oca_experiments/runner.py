@@ -15,6 +15,7 @@ A hypothesis that cannot be estimated keeps an explicit status (``contract_faile
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import logging
@@ -26,9 +27,10 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
-from .contracts import ContractResult, TestabilityResult, assess_task, run_contract, sensitive_columns_of
+from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
+                        sensitive_columns_of)
 from .errors import ContractError, DataError, EstimationError
-from .estimators import CATALOG, FITTERS, NotTestable
+from .estimators import CATALOG, DESIGN_CHECKS, FITTERS, NotTestable
 from .io import file_sha256, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
@@ -248,8 +250,16 @@ def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
     suites = {source.name: source.contract for source in study.plan.sources}
 
     def check(task: Task) -> TestabilityResult:
-        return assess_task(task, loaded[task.source].frame, study.config, show_values=show_values,
-                           sensitive_columns=sensitive_columns_of(suites[task.source]))
+        frame = loaded[task.source].frame
+        result = assess_task(task, frame, study.config, show_values=show_values,
+                             sensitive_columns=sensitive_columns_of(suites[task.source]))
+        design_check = DESIGN_CHECKS.get(task.estimator.name)
+        if design_check is None or not result.testable:
+            return result
+        reason = design_check(_subset(frame, task), task.spec, task.options)
+        passed = TestabilityCheck("estimator_design", reason is None, True, reason is None,
+                                  reason or f"the data meet {task.estimator.name}'s design requirements")
+        return dataclasses.replace(result, checks=(*result.checks, passed))
 
     return check
 

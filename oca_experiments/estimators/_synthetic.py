@@ -27,7 +27,7 @@ from ._synthdid import (Method, SynthFit, bootstrap_se, effect_curve, jackknife_
                         synthetic_trajectory)
 from ._synthetic_options import SyntheticOptions
 
-__all__ = ["SyntheticPanel", "build_synthetic_panel", "fit_synthetic_did", "fit_synthetic_control"]
+__all__ = ["SyntheticPanel", "build_synthetic_panel", "check_synthetic_design", "fit_synthetic_did", "fit_synthetic_control"]
 
 _NAMES: dict[str, str] = {"sdid": "synthetic DiD", "sc": "synthetic control", "did": "DiD"}
 _FREQUENCIES = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
@@ -143,12 +143,37 @@ def build_synthetic_panel(frame: pd.DataFrame, outcome: pd.Series, spec: Hypothe
 # --------------------------------------------------------------------------------------------------- inference
 
 
+def _se_refusal(se_type: str, n0: int, n1: int) -> NotTestable | None:
+    """Why the registered SE cannot be computed on this design (Arkhangelsky et al. 2021, Section 5), or None."""
+    if se_type == "placebo" and n0 <= n1:
+        return NotTestable(f"the placebo SE needs more comparison units ({n0}) than treated units ({n1})",
+                           fix="add comparison units, or register inference.se: jackknife or bootstrap")
+    if se_type in ("jackknife", "bootstrap") and n1 == 1:
+        return NotTestable(f"the {se_type} SE is undefined with one treated unit (Arkhangelsky et al. 2021, "
+                           "Section 5)", fix="register inference.se: placebo")
+    return None
+
+
+def check_synthetic_design(frame: pd.DataFrame, spec: HypothesisSpec, options: SyntheticOptions) -> str | None:
+    """The design requirements, checked on the structure of the rows before any estimation (so that
+    ``oca validate`` refuses what ``oca run`` would): one common start, a balanced panel, enough units and
+    periods, an SE defined for the number of treated units. Returns the reason, or None."""
+    try:
+        panel = build_synthetic_panel(frame, pd.Series(0.0, index=frame.index), spec, options, file="data")
+        refusal = _se_refusal(spec.inference.se, panel.n0, len(panel.units) - panel.n0)
+        if refusal is not None:
+            raise refusal
+    except (NotTestable, DataError) as exc:
+        return exc.message + (f" (fix: {exc.fix})" if exc.fix else "")
+    return None
+
+
 def _standard_error(fit: SynthFit, se_type: str, options: SyntheticOptions) -> tuple[float, dict[str, Any]]:
     n1 = fit.n_treated
+    refusal = _se_refusal(se_type, fit.n0, n1)
+    if refusal is not None:
+        raise refusal
     if se_type == "placebo":
-        if fit.n0 <= n1:
-            raise NotTestable(f"the placebo SE needs more comparison units ({fit.n0}) than treated units ({n1})",
-                              fix="add comparison units, or register se: jackknife or bootstrap")
         if options.placebo_assignments == "all_if_fewer" and math.comb(fit.n0, n1) <= options.replications:
             se, draws = placebo_se_all(fit)
             return se, {"placebo_estimates": draws, "assignments": "all", "replications": int(draws.size)}
@@ -157,17 +182,11 @@ def _standard_error(fit: SynthFit, se_type: str, options: SyntheticOptions) -> t
         return se, {"replications": options.replications, "seed": options.seed, "placebo_estimates": draws,
                     "assignments": "random"}
     if se_type == "jackknife":
-        if n1 == 1:
-            raise NotTestable("the jackknife SE is undefined with one treated unit (Arkhangelsky et al. 2021, "
-                              "Section 5)", fix="register inference.se: placebo")
         se = jackknife_se(fit)
         if not math.isfinite(se):
             raise NotTestable("the jackknife SE is undefined: one comparison unit carries all the unit weight",
                               fix="register inference.se: placebo or bootstrap")
         return se, {}
-    if n1 == 1:
-        raise NotTestable("the bootstrap SE is undefined with one treated unit (Arkhangelsky et al. 2021, "
-                          "Section 5)", fix="register inference.se: placebo")
     rng = np.random.default_rng(options.seed)
     se, draws = bootstrap_se(fit, options.replications, lambda n: rng.integers(0, n, size=n))
     return se, {"replications": options.replications, "seed": options.seed, "bootstrap_estimates": draws}

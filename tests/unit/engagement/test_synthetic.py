@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +16,8 @@ import pytest
 import oca_experiments as oca
 from oca_experiments.errors import DataError, SpecError
 from oca_experiments.estimators import CATALOG, FITTERS, NotTestable
+from oca_experiments.estimators._synthetic import check_synthetic_design
 from oca_experiments.estimators._synthdid import effect_curve, synth_fit
-from oca_experiments.estimators._synthetic import fit_synthetic_control, fit_synthetic_did
 from oca_experiments.estimators._synthetic_options import SyntheticOptions
 from oca_experiments.spec import HypothesisSpec
 
@@ -167,7 +164,17 @@ def test_estimates_shift_exactly_with_a_post_period_effect() -> None:
         assert effect_curve(moved).mean() == pytest.approx(moved.estimate, abs=1e-10)
 
 
-def _write_study(tmp_path: Path, name: str, **hypothesis) -> Path:
+def test_design_check_gives_the_fitters_reason_before_estimation() -> None:
+    one = _pages(treated=("T1",))
+    spec = _spec(se="jackknife")
+    options = SyntheticOptions.model_validate(spec.estimator.options)
+    reason = check_synthetic_design(one, spec, options)
+    assert reason is not None and reason.startswith("the jackknife SE is undefined with one treated unit")
+    assert "fix: register inference.se: placebo" in reason
+    assert check_synthetic_design(_pages(), spec, options) is None
+
+
+def write_prop99_study(tmp_path: Path, name: str, **hypothesis) -> Path:
     study = tmp_path / "study"
     shutil.copytree(PROP99, study)
     for path in (study / "hypotheses").glob("*.yaml"):
@@ -186,41 +193,15 @@ def _write_study(tmp_path: Path, name: str, **hypothesis) -> Path:
 
 def test_plan_time_refusals(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="does not adjust for covariates") as info:
-        oca.load_study(_write_study(tmp_path / "a", "synthetic_did", covariates=["treated"]))
+        oca.load_study(write_prop99_study(tmp_path / "a", "synthetic_did", covariates=["treated"]))
     assert info.value.field == "covariates"
     with pytest.raises(SpecError, match="SE type 'CR1' is not offered by synthetic_control") as info:
-        oca.load_study(_write_study(tmp_path / "b", "synthetic_control", inference={"se": "CR1"}))
+        oca.load_study(write_prop99_study(tmp_path / "b", "synthetic_control", inference={"se": "CR1"}))
     assert "placebo, jackknife, bootstrap" in (info.value.fix or "")
     with pytest.raises(SpecError, match="estimator.options.replications"):
-        oca.load_study(_write_study(tmp_path / "c", "synthetic_did",
+        oca.load_study(write_prop99_study(tmp_path / "c", "synthetic_did",
                                     estimator={"name": "synthetic_did", "options": {"replications": 5}}))
     assert CATALOG["synthetic_did"].se_types == ("placebo", "jackknife", "bootstrap")
-
-
-def _oca(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "OCA_DEBUG"}
-    return subprocess.run([sys.executable, "-m", "oca_experiments", *args], capture_output=True, text=True,
-                          cwd=REPO, env=env, timeout=600)
-
-
-def test_oca_validate_and_run_end_to_end(tmp_path: Path) -> None:
-    study = _write_study(tmp_path, "synthetic_did")
-    data = f"prop99={REPO / 'tests' / 'reference' / 'california_prop99.csv'}"
-    proc = _oca("validate", str(study), "--data", data)
-    assert proc.returncode == 0, proc.stderr
-    out = tmp_path / "out"
-    proc = _oca("run", str(study), "--data", data, "--out", str(out), "--no-report")
-    assert proc.returncode == 0, proc.stderr
-    (record,) = json.loads((out / "results.json").read_text(encoding="utf-8"))["hypotheses"]
-    assert record["status"] == "estimated" and record["estimator"] == "synthetic_did"
-    assert record["estimate"] == pytest.approx(-15.603827872733849, abs=1e-9)  # the R package's estimate
-    assert record["extras"]["resampling"] == {"replications": 38, "assignments": "all"}
-    assert record["extras"]["unit_weights"][0]["label"] == "Nevada"
-    png = out / "artifacts" / "prop99_synthetic.png"
-    from PIL import Image
-
-    with Image.open(png) as image:
-        assert round(image.info["dpi"][0]) >= 150
 
 
 def test_plot_has_labelled_axes_and_redraws_from_results_json() -> None:
