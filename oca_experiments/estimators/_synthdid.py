@@ -32,8 +32,8 @@ import numpy as np
 from numba import njit
 
 __all__ = ["Method", "SynthSettings", "SynthFit", "synth_fit", "placebo_se", "placebo_se_all", "jackknife_se",
-           "bootstrap_se", "effect_curve", "synthetic_trajectory", "noise_level", "PermutationSource",
-           "ResampleSource"]
+           "bootstrap_se", "effect_curve", "synthetic_trajectory", "time_weight_fit_rmse", "noise_level",
+           "PermutationSource", "ResampleSource"]
 
 Method = Literal["sdid", "sc", "did"]
 #: Draws a permutation of range(n) (0-based).
@@ -203,6 +203,16 @@ def synth_fit(y: np.ndarray, n0: int, t0: int, method: Method = "sdid", *, eta_o
     lambda_ = {"sdid": None, "sc": np.zeros(t0), "did": np.full(t0, 1.0 / t0)}[method]
     estimate, omega, lambda_ = _estimate(y, n0, t0, settings, omega, lambda_)
     return SynthFit(method, estimate, omega, lambda_, y, n0, t0, settings, sigma)
+
+
+def time_weight_fit_rmse(fit: SynthFit) -> float:
+    """RMS error of the time weights' fit to the controls' post-period means (intercept included). Near zero when
+    there are so few controls that lambda interpolates them exactly: placebo replicates then start from time
+    weights that already fit the placebo-treated unit, and the placebo SE collapses towards zero."""
+    collapsed = _collapsed(fit.y, fit.n0, fit.t0)[:fit.n0]
+    centred = collapsed - collapsed.mean(axis=0)
+    err = centred[:, :fit.t0] @ fit.lambda_ - centred[:, fit.t0]
+    return float(np.sqrt(np.mean(err**2)))
 
 
 def effect_curve(fit: SynthFit) -> np.ndarray:

@@ -23,7 +23,7 @@ from ..results import EstimateResult
 from ..spec import HypothesisSpec
 from ._survey_did import NotTestable
 from ._synthdid import (Method, SynthFit, bootstrap_se, effect_curve, jackknife_se, placebo_se, placebo_se_all,
-                        synth_fit,
+                        synth_fit, time_weight_fit_rmse,
                         synthetic_trajectory)
 from ._synthetic_options import SyntheticOptions
 
@@ -266,6 +266,14 @@ def _fit_synthetic(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         "dropped_incomplete_units": panel.dropped_units,
         "scale": "outcome units",
     }
+    warnings: list[str] = []
+    if method == "sdid" and se_type == "placebo" and time_weight_fit_rmse(fit) < 1e-3 * fit.noise_level:
+        warnings.append(
+            f"the time weights reproduce the {fit.n0} comparison units' post-period means exactly (few comparison "
+            f"units for {fit.t0} pre-periods): placebo replicates start from weights that already fit the placebo "
+            "unit, so the placebo SE is too small; add comparison units, use fewer, longer periods "
+            "(estimator.options.period) or synthetic_control")
+    extras["warnings"] = warnings
     if "replications" in draws:
         extras["resampling"] = {k: draws[k] for k in ("replications", "seed", "assignments") if k in draws}
     placebo = draws.get("placebo_estimates")

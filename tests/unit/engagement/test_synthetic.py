@@ -17,7 +17,7 @@ import oca_experiments as oca
 from oca_experiments.errors import DataError, SpecError
 from oca_experiments.estimators import CATALOG, FITTERS, NotTestable
 from oca_experiments.estimators._synthetic import check_synthetic_design
-from oca_experiments.estimators._synthdid import effect_curve, synth_fit
+from oca_experiments.estimators._synthdid import effect_curve, synth_fit, time_weight_fit_rmse
 from oca_experiments.estimators._synthetic_options import SyntheticOptions
 from oca_experiments.spec import HypothesisSpec
 
@@ -162,6 +162,26 @@ def test_estimates_shift_exactly_with_a_post_period_effect() -> None:
         assert moved.estimate == pytest.approx(base.estimate + 5.0, abs=1e-10)
         np.testing.assert_allclose(moved.omega, base.omega, atol=1e-12)
         assert effect_curve(moved).mean() == pytest.approx(moved.estimate, abs=1e-10)
+
+
+def test_warns_when_time_weights_interpolate_few_comparison_units() -> None:
+    """Five comparison pages of pure noise, twenty pre-periods: lambda fits the controls' post means exactly, every
+    placebo replicate starts from time weights that already fit its placebo page, and the placebo SE collapses."""
+    frame = _pages(n_control=5, treated=("T1",))
+    frame["y"] = np.random.default_rng(0).normal(size=len(frame))
+    few = _fit(frame, _spec())
+    assert few.extras["warnings"] and "placebo SE is too small" in few.extras["warnings"][0]
+    fit = synth_fit(*_matrix(frame), "sdid")
+    assert time_weight_fit_rmse(fit) < 1e-3 * fit.noise_level
+    assert _fit(_pages(treated=("T1",)), _spec()).extras["warnings"] == []
+
+
+def _matrix(frame: pd.DataFrame) -> tuple[np.ndarray, int, int]:
+    wide = frame.pivot(index="page_id", columns="date", values="y")
+    treated = frame.groupby("page_id")["treated"].first().loc[wide.index].to_numpy() == 1
+    post = frame.groupby("date")["treated_post"].max().loc[wide.columns].to_numpy() == 1
+    wide = pd.concat([wide[~treated], wide[treated]])
+    return wide.to_numpy(), int((~treated).sum()), int((~post).sum())
 
 
 def test_design_check_gives_the_fitters_reason_before_estimation() -> None:
