@@ -22,5 +22,6 @@ FITTERS = {"survey_did": fit_survey_did, "ancova": fit_ancova, "knowledge_gain":
 #: f(rows after design.subset, spec, options) -> reason it cannot be estimated, or None.
 DESIGN_CHECKS = {"synthetic_did": check_synthetic_design, "synthetic_control": check_synthetic_design}
 
-__all__ = ["CATALOG", "DESIGN_CHECKS", "FITTERS", "SE_TYPES", "Contrast", "EstimatorInfo", "NotTestable", "SurveyDiDOptions",
+__all__ = ["CATALOG", "DESIGN_CHECKS", "FITTERS", "SE_TYPES", "Contrast", "EstimatorInfo", "NotTestable",
+           "SurveyDiDOptions",
            "fit_survey_did", "fit_staggered_did", "fit_its"]

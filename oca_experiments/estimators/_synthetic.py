@@ -27,7 +27,8 @@ from ._synthdid import (Method, SynthFit, bootstrap_se, effect_curve, jackknife_
                         synthetic_trajectory)
 from ._synthetic_options import SyntheticOptions
 
-__all__ = ["SyntheticPanel", "build_synthetic_panel", "check_synthetic_design", "fit_synthetic_did", "fit_synthetic_control"]
+__all__ = ["SyntheticPanel", "build_synthetic_panel", "check_synthetic_design", "fit_synthetic_did",
+           "fit_synthetic_control"]
 
 _NAMES: dict[str, str] = {"sdid": "synthetic DiD", "sc": "synthetic control", "did": "DiD"}
 _FREQUENCIES = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
