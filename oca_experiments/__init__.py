@@ -10,8 +10,7 @@ Typical use in a notebook::
 Errors: see ``oca_experiments.errors`` for the exception tree (one root, ``OcaError``).
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .errors import (  # noqa: E402
     ContractError,
     DataError,
@@ -23,7 +22,7 @@ from .errors import (  # noqa: E402
 )
 from .results import EstimateResult, HypothesisResult, RunResult, ValidationResult  # noqa: E402
 from .demo import DemoFiles, generate_demo  # noqa: E402
-from .runner import Study, demo_study_dir, load_study, run_demo, run_to_directory  # noqa: E402
+from .api import Study, demo_study_dir, load_study, run_demo, run_to_directory  # noqa: E402
 
 __all__ = [
     "ContractError",

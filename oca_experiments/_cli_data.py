@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli import _guarded
+from ._cli_common import _guarded
 from .errors import EXIT_CODES, OcaError, SpecError
 
 data_app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -83,9 +83,9 @@ def pseudonymize(
 def run_validate(study: Path, data: list[str] | None, *, show_values: bool, as_json: bool,
                  out: Path | None, testability: bool = True) -> int:
     """The body of ``oca validate``: stdout gets every detail, stderr exactly one line when anything failed."""
-    from .cli import _parse_data
-    from .contracts._validation import validation_problems, write_validation
-    from .runner import load_study
+    from ._cli_common import _parse_data
+    from .api import load_study
+    from .contracts import validation_problems, write_validation
 
     try:
         loaded_study = load_study(study)
@@ -141,7 +141,7 @@ def _detail_lines(payload: dict[str, Any]) -> list[str]:
 
 def contract_failure_line(result: Any, *, strict: bool) -> str | None:
     """One stderr line for ``oca run`` when contracts failed: the first failure named, the others counted."""
-    from .contracts._validation import contract_problem
+    from .contracts import contract_problem
 
     failed = [record for record in result.contracts if not record.get("passed")]
     if not failed:

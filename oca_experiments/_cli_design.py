@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import DataOption, StudyArg, _guarded, _parse_data
+from ._cli_common import DataOption, StudyArg, _guarded, _parse_data
 
 design_app = typer.Typer(add_completion=False, no_args_is_help=True,
                          help="Design diagnosis before fielding: power, MDE, bias and coverage by simulation.")
@@ -52,7 +52,7 @@ def diagnose_command(
 
     def body() -> int:
         from .design import default_output_dir, diagnose, make_executor, save_diagnosis
-        from .runner import load_study
+        from .api import load_study
 
         overrides = {"respondents": n, "clusters": clusters, "icc": icc, "effect": effect, "attrition": attrition,
                      "target_power": power, "individual_autocorrelation": iac, "cluster_autocorrelation": cac,

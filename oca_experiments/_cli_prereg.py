@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from .cli import StudyArg, _guarded
+from ._cli_common import StudyArg, _guarded
 from .errors import EXIT_CODES, DataError
 
 prereg_app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -200,7 +200,7 @@ def schema(
     """Print the JSON Schema of a spec file, for editors (e.g. yaml-language-server: $schema=...)."""
 
     def body() -> int:
-        from .prereg._deviations import DeviationLog
+        from .prereg import DeviationLog
         from .spec import HypothesisSpec, StudyConfig
 
         models = {"hypothesis": HypothesisSpec, "deviations": DeviationLog, "study": StudyConfig}

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import DataOption, StudyArg, _guarded, _parse_data, _summary_lines
+from ._cli_common import DataOption, StudyArg, _guarded, _parse_data, _summary_lines
 from .errors import EXIT_CODES, DataError
 
 report_app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -29,7 +29,7 @@ def build(
     """Run the study (or reuse the run in --out when nothing changed) and build report/index.html."""
 
     def body() -> int:
-        from .runner import load_study, run_to_directory
+        from .api import load_study, run_to_directory
 
         result = run_to_directory(load_study(study), _parse_data(data), out, build_html=True, reuse=not force)
         for line in _summary_lines(result):
@@ -52,7 +52,7 @@ def verify(
     """Rebuild the run from its manifest's inputs in a temporary folder and compare every number."""
 
     def body() -> int:
-        from .report._verify import verify_run
+        from .api import verify_run
 
         result = verify_run(directory, study_dir=study, data=_parse_data(data), rtol=rtol, atol=atol, keep=keep)
         for note in result.notes:
@@ -81,7 +81,7 @@ def summary(
     """Write one plain-language page per hypothesis for trainers: no p-values, no jargon."""
 
     def body() -> int:
-        from .summarize._plain import LANGUAGES, write_summaries
+        from .summarize import LANGUAGES, write_summaries
 
         languages = lang or ["en"]
         unknown = [code for code in languages if code not in LANGUAGES]
@@ -118,7 +118,8 @@ def check(
     """
 
     def body() -> int:
-        from .report._gate import run_gate, write_junit
+        from .api import run_gate
+        from .report import write_junit
 
         result = run_gate(study, _parse_data(data), expected=expected, update_expected=update_expected)
         if junit is not None:

@@ -11,18 +11,17 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, InstanceOf, ValidationError
 
+from ._layout import ANALYSIS_DIR
 from .errors import SpecError
-from .estimators import CATALOG, EstimatorInfo
-from .spec import STUDY_FILE, HypothesisSpec, SpecFile, StudyConfig
-from .spec._load import validation_to_spec_error
+from .estimators import REGISTRY, EstimatorRecord
+from .spec import STUDY_FILE, HypothesisSpec, SpecFile, StudyConfig, validation_to_spec_error
 
-ANALYSIS_DIR = "analysis"
 
 
 class _FrozenPlanModel(BaseModel):
-    # Plans hold resolved references (paths, estimator catalogue entries, validated option models).
+    # Plans hold resolved references (paths, estimator registry records, validated option models).
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
@@ -39,7 +38,7 @@ class Task(_FrozenPlanModel):
 
     spec_file: str
     spec: HypothesisSpec
-    estimator: EstimatorInfo
+    estimator: InstanceOf[EstimatorRecord]
     options: BaseModel
     column_fields: tuple[tuple[str, str], ...]
     analysis_function: AnalysisFunction | None
@@ -84,7 +83,7 @@ class Plan(_FrozenPlanModel):
         raise KeyError(name)
 
 
-def _column_fields(spec: HypothesisSpec, options: BaseModel) -> tuple[tuple[str, str], ...]:
+def _column_fields(spec: HypothesisSpec, record: EstimatorRecord, options: BaseModel) -> tuple[tuple[str, str], ...]:
     construction = spec.outcome.construction
     pairs: list[tuple[str, str]] = []
     if construction.method in ("mean", "zscore", "icw"):
@@ -104,9 +103,7 @@ def _column_fields(spec: HypothesisSpec, options: BaseModel) -> tuple[tuple[str,
     pairs += [(c, "disaggregate") for c in spec.disaggregate]
     if spec.inference.randomization is not None and spec.inference.randomization.blocks:
         pairs.append((spec.inference.randomization.blocks, "inference.randomization.blocks"))
-    contrast = getattr(options, "by", None)
-    if contrast is not None:
-        pairs.append((contrast.column, "estimator.options.by.column"))
+    pairs += record.option_columns(options)
     seen: dict[str, str] = {}
     for column, field in pairs:
         seen.setdefault(column, field)
@@ -131,16 +128,19 @@ def _resolve_function(study_dir: Path, reference: str, *, spec_file: str) -> Ana
     return AnalysisFunction(reference=reference, file=path, name=name)
 
 
-def _check_bayes(spec: HypothesisSpec, info: EstimatorInfo, where: str) -> None:
+def _offering(capability: str) -> str:
+    names = sorted(name for name, record in REGISTRY.items() if capability in record.capabilities)
+    return ", ".join(names) or "none registered"
+
+
+def _check_bayes(spec: HypothesisSpec, info: EstimatorRecord, where: str) -> None:
     """A ``bayes`` section belongs to Bayesian estimators only, and names only priors the model has."""
     if spec.bayes is None:
         return
-    if not info.bayesian:
+    if info.priors is None:
         raise SpecError(f"estimator {info.name} is not Bayesian; the 'bayes' section does not apply", file=where,
-                        field="bayes", fix="remove the section or use bayes_did, ordinal_did or bayes_its")
-    from .bayes._priors import PRIORS_BY_ESTIMATOR
-
-    known = PRIORS_BY_ESTIMATOR.get(info.name, {})
+                        field="bayes", fix=f"remove the section or use {_offering('bayesian')}")
+    known = info.priors
     unknown = sorted(set(spec.bayes.priors) - set(known))
     if unknown:
         raise SpecError(f"unknown prior '{unknown[0]}' for {info.name}", file=where, field=f"bayes.priors.{unknown[0]}",
@@ -166,6 +166,23 @@ def _check_survey_inference(spec: HypothesisSpec, config: StudyConfig, where: st
                             fix="use a baseline measurement of it or drop it from covariates")
 
 
+def _check_capabilities(spec: HypothesisSpec, info: EstimatorRecord, options: BaseModel, where: str) -> None:
+    """What a spec asks beyond the estimate must be something the estimator does (its registry record says)."""
+    # A registered fixed effect or disaggregation the estimator would ignore must fail here, not vanish.
+    if spec.covariates and not info.covariates:
+        # A registered covariate the estimator would ignore must fail here, not vanish from the analysis.
+        raise SpecError(f"estimator {info.name} does not adjust for covariates", file=where, field="covariates",
+                        fix="remove them from the spec")
+    if spec.fixed_effects and (info.fixed_effects is None or not info.fixed_effects(options)):
+        form = " with the registered estimator.options" if info.fixed_effects is not None else ""
+        raise SpecError(f"estimator {info.name} does not absorb additional fixed effects{form}", file=where,
+                        field="fixed_effects", fix="remove them (the design's own fixed effects are implied) or "
+                        f"use an estimator that takes them: {_offering('fixed_effects')}")
+    if spec.disaggregate and info.disaggregation is None:
+        raise SpecError(f"estimator {info.name} does not re-estimate by subgroup", file=where, field="disaggregate",
+                        fix=f"remove disaggregate or use one of: {_offering('disaggregation')}")
+
+
 def _check_families(tasks: tuple[Task, ...]) -> None:
     """All hypotheses of a multiple-testing family register the same adjustment method."""
     methods: dict[str, tuple[str, str]] = {}
@@ -185,10 +202,10 @@ def _plan_task(study_dir: Path, config: StudyConfig, spec_file: SpecFile) -> Tas
     if spec.outcome.source not in config.sources:
         raise SpecError(f"unknown data source '{spec.outcome.source}'", file=where, field="outcome.source",
                         fix=f"use one of the sources declared in {STUDY_FILE}: {', '.join(config.sources)}")
-    info = CATALOG.get(spec.estimator.name)
+    info = REGISTRY.get(spec.estimator.name)
     if info is None:
         raise SpecError(f"unknown estimator '{spec.estimator.name}'", file=where, field="estimator.name",
-                        fix=f"use one of: {', '.join(sorted(CATALOG))}")
+                        fix=f"use one of: {', '.join(sorted(REGISTRY))}")
     try:
         options = info.options_model.model_validate(spec.estimator.options)
     except ValidationError as exc:
@@ -208,20 +225,12 @@ def _plan_task(study_dir: Path, config: StudyConfig, spec_file: SpecFile) -> Tas
                         fix="name the column of the unit of assignment, or use se: HC1")
     _check_survey_inference(spec, config, where)
     _check_bayes(spec, info, where)
-    if spec.covariates and not getattr(info, "covariates", True):
-        # A registered covariate the estimator would ignore must fail here, not vanish from the analysis.
-        raise SpecError(f"estimator {info.name} does not adjust for covariates", file=where, field="covariates",
-                        fix="remove them from the spec")
-    if spec.fixed_effects and not getattr(info, "fixed_effects", False):
-        # A registered fixed effect the estimator would ignore must fail here, not vanish from the analysis.
-        raise SpecError(f"estimator {info.name} does not absorb additional fixed effects", file=where,
-                        field="fixed_effects", fix="remove them (the design's own fixed effects are implied) or "
-                                                   "use an estimator that takes them")
+    _check_capabilities(spec, info, options, where)
     function = None
     if spec.outcome.construction.method == "function":
         function = _resolve_function(study_dir, spec.outcome.construction.function or "", spec_file=where)
     return Task(spec_file=where, spec=spec, estimator=info, options=options,
-                column_fields=_column_fields(spec, options), analysis_function=function)
+                column_fields=_column_fields(spec, info, options), analysis_function=function)
 
 
 def make_plan(study_dir: Path, config: StudyConfig, spec_files: tuple[SpecFile, ...]) -> Plan:

@@ -1,4 +1,7 @@
-"""The only orchestrator: spec → plan → load → contract → estimate → summarize (→ report, via ``run_to_directory``).
+"""The in-memory pipeline: spec → plan → load → contract → estimate → summarize, returning a ``RunResult``.
+
+It reads data and study files and writes nothing; files, report and reuse are ``api.py``'s (``run_to_directory``),
+and nothing here imports the report.
 
 Order of work for a run:
 
@@ -26,11 +29,11 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
                         sensitive_columns_of)
 from .errors import ContractError, DataError, EstimationError
-from .estimators import CATALOG, DESIGN_CHECKS, FITTERS, NotTestable
+from .estimators import NotTestable
 from .io import file_sha256, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
@@ -135,7 +138,8 @@ def _contract_reason(record: Mapping[str, Any]) -> str:
     return f"data contract for source '{record.get('source')}' failed (suite {record.get('suite')}: {detail})"
 
 
-def _import_function(ref: AnalysisFunction) -> Callable[[pd.DataFrame], pd.Series]:
+def import_analysis_function(ref: AnalysisFunction) -> Callable[[pd.DataFrame], pd.Series]:
+    """Import a spec's ``analysis/`` function from its file (the plan resolved it without importing)."""
     module_name = f"oca_study_analysis_{ref.file.stem}_{abs(hash(str(ref.file)))}"
     spec = importlib.util.spec_from_file_location(module_name, ref.file)
     if spec is None or spec.loader is None:
@@ -145,7 +149,8 @@ def _import_function(ref: AnalysisFunction) -> Callable[[pd.DataFrame], pd.Serie
     return getattr(module, ref.name)
 
 
-def _subset(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
+def subset_rows(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
+    """The rows the spec's ``design.subset`` keeps."""
     keep = pd.Series(True, index=frame.index)
     for column, allowed in task.spec.design.subset.items():
         values = frame[column]
@@ -155,11 +160,12 @@ def _subset(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
 
 
 def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10) -> EstimateResult:
-    frame = _subset(source.frame, task)
-    function = _import_function(task.analysis_function) if task.analysis_function else None
+    frame = subset_rows(source.frame, task)
+    function = import_analysis_function(task.analysis_function) if task.analysis_function else None
     built = build_outcome(frame, task.spec.outcome.construction, file=source.display, function=function,
                           design=task.spec.design, reliability_seed=task.spec.inference.bootstrap.seed)
-    fitter = FITTERS[task.estimator.name]
+    fitter = task.estimator.fitter
+    assert fitter is not None  # unavailable estimators stop in _run_task (not_yet_estimable)
     result = fitter(frame, built.values, task.spec, task.options, file=source.display)
     counts = {"rows_excluded_by_subset": len(source.frame) - len(frame), "rows_after_subset": len(frame),
               "respondents_too_few_items": built.n_too_few_items,
@@ -253,10 +259,9 @@ def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
         frame = loaded[task.source].frame
         result = assess_task(task, frame, study.config, show_values=show_values,
                              sensitive_columns=sensitive_columns_of(suites[task.source]))
-        design_check = DESIGN_CHECKS.get(task.estimator.name)
-        if design_check is None or not result.testable:
+        if task.estimator.design_check is None or not result.testable:
             return result
-        reason = design_check(_subset(frame, task), task.spec, task.options)
+        reason = task.estimator.design_check(subset_rows(frame, task), task.spec, task.options)
         passed = TestabilityCheck("estimator_design", reason is None, True, reason is None,
                                   reason or f"the data meet {task.estimator.name}'s design requirements")
         return dataclasses.replace(result, checks=(*result.checks, passed))
@@ -330,11 +335,11 @@ class Study:
 
 def _start_kernel_warmup(plan: Plan) -> None:
     """On the first run after an installation, compile the Bayesian kernels on the other core meanwhile."""
-    from .bayes import _warmup
+    from .bayes import start_kernel_warmup
 
-    if any(CATALOG[task.estimator.name].bayesian
+    if any(task.estimator.bayesian
            and (task.spec.bayes is None or task.spec.bayes.sampler.backend == "kernel") for task in plan.tasks):
-        _warmup.start()
+        start_kernel_warmup()
 
 
 def load_study(path: str | Path) -> Study:
@@ -346,124 +351,3 @@ def load_study(path: str | Path) -> Study:
     for source in plan.sources:  # reader pins fail here, before any data is read
         _reader_options(source)
     return Study(study_dir, config, specs, plan)
-
-
-RESULTS_FILE = "results.json"
-REPORT_DIR = "report"
-
-
-ARTIFACTS_DIR = "artifacts"
-
-
-def _write_artifacts(run: RunResult, stage: Path) -> None:
-    """Files estimators returned (e.g. a posterior's NetCDF, check plots), under ``stage/artifacts/``."""
-    from ._atomic import atomic_write_bytes
-
-    for hypothesis in run.hypotheses:
-        for relative, content in (hypothesis.result.artifacts if hypothesis.result is not None else {}).items():
-            parts = Path(relative).parts
-            if not parts or parts[0] != ARTIFACTS_DIR or ".." in parts or Path(relative).is_absolute():
-                raise ValueError(f"artifact path {relative!r} must lie under {ARTIFACTS_DIR}/")
-            target = stage.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(target, content)
-
-
-def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html: bool,
-                       annotate: Mapping[str, Any] | None, data: Mapping[str, DataInput] | None = None,
-                       run_dir: Path | None = None) -> None:
-    from ._atomic import atomic_write_json
-    from .report import build_report
-    from .report._manifest import MANIFEST_FILE, collect_manifest, finish_manifest
-
-    payload = run.to_dict()
-    if annotate:
-        payload.update(annotate)
-    atomic_write_json(stage / RESULTS_FILE, payload)
-    _write_artifacts(run, stage)
-    # Provenance before the report, so the report can show it; output hashes are added once the report exists.
-    manifest = collect_manifest(study, payload, data or {}, run_dir=run_dir or stage, stage=stage, annotate=annotate)
-    atomic_write_json(stage / MANIFEST_FILE, manifest)
-    if build_html:
-        build_report(stage, notebook=study.path / study.config.report, out_dir=stage / REPORT_DIR)
-    finish_manifest(manifest, stage, build_html=build_html)
-
-
-def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str | Path, *, build_html: bool = True,
-                     show_values: bool = False, annotate: Mapping[str, Any] | None = None,
-                     reuse: bool = True) -> RunResult:
-    """Run the study and write ``results.json``, ``manifest.json`` and ``report/`` into ``out_dir``.
-
-    Everything is built in a staging folder first; the previous results and report are replaced only when the
-    whole run succeeded. Other files in ``out_dir`` (for example the input data) are left alone. With ``reuse``,
-    a previous run in ``out_dir`` whose manifest shows the same inputs is returned instead of recomputed.
-    """
-    import os
-    import shutil
-    import tempfile
-
-    from ._atomic import staged_directory
-    from .report._manifest import MANIFEST_FILE, reuse_outputs
-
-    if reuse and not show_values:
-        reused = reuse_outputs(study, data, Path(out_dir), build_html=build_html, annotate=annotate)
-        if reused is not None:
-            return reused
-    run = study.run(data, show_values=show_values)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".oca-run-", dir=out))
-    try:
-        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data, run_dir=out)
-        if build_html:
-            with staged_directory(out / REPORT_DIR) as report_stage:
-                report_stage.rmdir()
-                os.rename(stage / REPORT_DIR, report_stage)
-        shutil.rmtree(out / ARTIFACTS_DIR, ignore_errors=True)  # artifacts of the previous run go with it
-        if (stage / ARTIFACTS_DIR).is_dir():
-            os.rename(stage / ARTIFACTS_DIR, out / ARTIFACTS_DIR)
-        os.replace(stage / MANIFEST_FILE, out / MANIFEST_FILE)
-        os.replace(stage / RESULTS_FILE, out / RESULTS_FILE)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return run
-
-
-def run_demo(out_dir: str | Path, *, study_dir: str | Path | None = None, seed: int | None = None,
-             build_html: bool = True, reuse: bool = True) -> RunResult:
-    """Generate the embedded demo's data, run its study and build the report, all into ``out_dir``.
-
-    ``out_dir`` is owned by the demo and replaced as a whole, only when everything succeeded. With ``reuse``,
-    a previous demo in ``out_dir`` built from the same code, seed and study files is returned as it is.
-    """
-    import json
-
-    from ._atomic import staged_directory
-    from .demo import DEFAULT_SEED, generate_demo
-    from .report._manifest import reuse_demo_outputs
-
-    study = load_study(study_dir if study_dir is not None else demo_study_dir())
-    if reuse:
-        reused = reuse_demo_outputs(study, Path(out_dir), seed=DEFAULT_SEED if seed is None else seed,
-                                    build_html=build_html)
-        if reused is not None:
-            return reused
-    with staged_directory(out_dir) as stage:
-        files = generate_demo(stage / "data", seed=DEFAULT_SEED if seed is None else seed)
-        data = {"survey": files.survey, "engagement": files.engagement}
-        run = study.run(data)
-        truth = json.loads(Path(files.truth).read_text(encoding="utf-8"))
-        annotate = {"truth": truth.get("hypotheses", {}), "demo_seed": truth.get("seed")}
-        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data,
-                           run_dir=Path(out_dir))
-    return run
-
-
-def demo_study_dir() -> Path:
-    """The embedded demo study: the repository root in a source checkout."""
-    package_dir = Path(__file__).resolve().parent
-    for candidate in (package_dir / "_demo_study", package_dir.parent):
-        if (candidate / "study.yaml").is_file() and (candidate / "hypotheses").is_dir():
-            return candidate
-    raise DataError("the embedded demo study is not installed next to the package",
-                    fix="run from a source checkout (pip install -e .) or pass --study DIR")

@@ -13,6 +13,9 @@ Importing this package does not import PyMC: model builders and sampling import 
 docs/bayesian.md for the models, priors, decision rule and validation (SBC, agreement with the frequentist DiD).
 """
 
+import importlib
+from typing import Any
+
 from ._data import (DidData, ItsData, NotEstimable, OrdinalData, did_from_units, prepare_did, prepare_its,
                     prepare_ordinal)
 from ._decision import eti, hdi, summarize_draws
@@ -29,6 +32,21 @@ from ._models import (
 )
 from ._priors import DID_PRIORS, ITS_PRIORS, ORDINAL_PRIORS, PRIORS_BY_ESTIMATOR, prior_scales, prior_table
 from ._sampling import FitOutput, SamplerSettings, cache_dir, compile_model, draws_key, sample_model
+from ._sampling import _versions as library_versions
+from ._warmup import start as start_kernel_warmup
+
+#: Imported on first use (numpy-only effects, matplotlib check plots): name -> private module.
+_LAZY = {name: "_effects" for name in ("did_derived", "did_replicates", "ordinal_derived", "ordinal_replicates",
+                                        "its_effects")}
+_LAZY.update({name: "_plots" for name in ("did_ppc_png", "did_prior_png", "ordinal_ppc_png", "ordinal_prior_png",
+                                          "its_ppc_png", "its_prior_png")})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DID_PRIORS", "DiagnosticsReport", "DidData", "FitOutput", "ITS_PRIORS", "ItsData", "LATENT_SD", "NotEstimable",
@@ -37,4 +55,5 @@ __all__ = [
     "did_from_units",
     "did_model_data", "draws_key", "eti", "hdi", "its_model_data", "ordinal_model_data", "prepare_did",
     "prepare_its", "prepare_ordinal", "prior_scales", "prior_table", "sample_model", "summarize_draws",
+    "library_versions", "start_kernel_warmup", *sorted(_LAZY),
 ]

@@ -496,30 +496,39 @@ class ItsDensity(_Density):
         return prior, {"successes_obs": successes.astype(np.int64)}
 
 
-def _default_labels(kind: str, inputs: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Coordinates numbered from the inputs' shapes, for callers that have no labels."""
-    if kind == "bayes_did":
-        n_groups = int(np.max(inputs["group_index"])) + 1 if np.size(inputs["group_index"]) else 1
-        return {"group": [f"g{g}" for g in range(n_groups)], "cluster": [f"c{c}" for c in range(np.size(inputs["n"]))]}
-    if kind == "ordinal_did":
-        counts = np.asarray(inputs["counts"])
-        return {"category": list(range(1, counts.shape[-1] + 1)), "cluster": [f"c{c}" for c in range(counts.shape[0])]}
-    if kind == "bayes_its":
-        return {"unit": [f"u{u}" for u in range(int(np.max(inputs["obs_unit"])) + 1)],
-                "n_steps": int(np.max(inputs["step_of_day"])) + 1}
-    raise ValueError(f"unknown model kind {kind!r}")
+def _did_labels(inputs: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    n_groups = int(np.max(inputs["group_index"])) + 1 if np.size(inputs["group_index"]) else 1
+    return {"group": [f"g{g}" for g in range(n_groups)], "cluster": [f"c{c}" for c in range(np.size(inputs["n"]))]}
+
+
+def _ordinal_labels(inputs: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    counts = np.asarray(inputs["counts"])
+    return {"category": list(range(1, counts.shape[-1] + 1)), "cluster": [f"c{c}" for c in range(counts.shape[0])]}
+
+
+def _its_labels(inputs: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    return {"unit": [f"u{u}" for u in range(int(np.max(inputs["obs_unit"])) + 1)],
+            "n_steps": int(np.max(inputs["step_of_day"])) + 1}
+
+
+#: Each model's density, registered once: (default labels from the inputs' shapes, constructor).
+DENSITIES: Mapping[str, tuple[Callable[[Mapping[str, np.ndarray]], dict[str, Any]],
+                              Callable[[Mapping[str, np.ndarray], Mapping[str, Any], Mapping[str, Any]], _Density]]] = {
+    "bayes_did": (_did_labels, lambda inputs, structure, labels: DidDensity(
+        inputs, group_labels=tuple(labels["group"]), cluster_labels=tuple(labels["cluster"]),
+        centered=bool(structure.get("centered", False)))),
+    "ordinal_did": (_ordinal_labels, lambda inputs, structure, labels: OrdinalDensity(
+        inputs, categories=tuple(labels["category"]), cluster_labels=tuple(labels["cluster"]))),
+    "bayes_its": (_its_labels, lambda inputs, structure, labels: ItsDensity(
+        inputs, unit_labels=tuple(labels["unit"]), n_steps=int(labels["n_steps"]))),
+}
 
 
 def density_for(kind: str, structure: Mapping[str, Any], inputs: Mapping[str, np.ndarray],
                 labels: Mapping[str, Any] | None = None) -> _Density:
     """The density of model ``kind`` for these inputs (``*_model_data``) and labels (coordinates; numbered when
     not given)."""
-    labels = labels if labels is not None else _default_labels(kind, inputs)
-    if kind == "bayes_did":
-        return DidDensity(inputs, group_labels=tuple(labels["group"]), cluster_labels=tuple(labels["cluster"]),
-                          centered=bool(structure.get("centered", False)))
-    if kind == "ordinal_did":
-        return OrdinalDensity(inputs, categories=tuple(labels["category"]), cluster_labels=tuple(labels["cluster"]))
-    if kind == "bayes_its":
-        return ItsDensity(inputs, unit_labels=tuple(labels["unit"]), n_steps=int(labels["n_steps"]))
-    raise ValueError(f"unknown model kind {kind!r}")
+    if kind not in DENSITIES:
+        raise ValueError(f"unknown model kind {kind!r}")
+    default_labels, build = DENSITIES[kind]
+    return build(inputs, structure, labels if labels is not None else default_labels(inputs))

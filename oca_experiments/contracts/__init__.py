@@ -24,7 +24,9 @@ from oca_experiments.contracts._testability import (
     assess_testability,
     resolve_requirements,
 )
+from oca_experiments.contracts._validation import contract_problem, validation_html, validation_problems, write_validation
 
 __all__ = ["ContractFailure", "ContractResult", "ContractSuite", "Requirements", "TestabilityCheck",
            "TestabilityResult", "assess_task", "assess_testability", "load_suite", "resolve_requirements",
-           "run_contract", "sensitive_columns_of"]
+           "run_contract", "sensitive_columns_of", "contract_problem", "validation_html", "validation_problems",
+           "write_validation"]

@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
+from ..estimators import REGISTRY
 from ..io import file_sha256
 from ..plan import Task
 from ._analytic import analytic_mde, analytic_power, analytic_std_error
@@ -33,8 +34,11 @@ CURVE_POINTS = 9
 MDE_REFINEMENTS = 2
 MIN_SIMS, MAX_SIMS = 20, 1_000_000
 SCHEMA_VERSION = 1
-#: Estimators with a data-generating model here. The others are "not yet estimable" anyway.
-SIMULATED_ESTIMATORS = ("survey_did",)
+
+
+def simulated_estimators() -> tuple[str, ...]:
+    """Estimators with a data-generating model here (registry capability ``simulation``)."""
+    return tuple(name for name, record in REGISTRY.items() if record.simulation and record.available)
 
 Progress = Callable[[int, int], None]
 """Called with (finished tasks, planned tasks); the plan grows while the MDE search refines."""
@@ -140,10 +144,14 @@ def find_task(study: Any, hypothesis_id: str) -> Task:
 
 def _check_simulable(task: Task, engine: str) -> str:
     spec = task.spec
-    if spec.estimator.name not in SIMULATED_ESTIMATORS or not task.available:
+    if not (task.estimator.simulation and task.available):
         raise DesignInputError(f"estimator '{spec.estimator.name}' ({task.spec_file}) has no data-generating model "
                                "for design diagnosis yet", option="HYPOTHESIS_ID",
-                               fix=f"diagnose a hypothesis estimated with: {', '.join(SIMULATED_ESTIMATORS)}")
+                               fix=f"diagnose a hypothesis estimated with: {', '.join(simulated_estimators())}")
+    if spec.fixed_effects:
+        raise DesignInputError(f"{task.spec_file} absorbs additional fixed effects, which the design model does not "
+                               "simulate", option="fixed_effects", fix="diagnose the design without them, from a "
+                               "copy of the spec")
     if spec.covariates:
         raise DesignInputError(f"{task.spec_file} adjusts for covariates, which the design model does not simulate",
                                option="covariates", fix="diagnose the unadjusted design (covariates usually add "

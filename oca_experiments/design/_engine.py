@@ -9,7 +9,7 @@ Two engines give the same numbers (tests check it to 1e-10):
 
 - ``batched``: the closed-form kernels in ``_kernels`` solve all replicates of a chunk in a few array operations
   (iid, HC1 and CR1 for panel and cross-section DiDs; the wild cluster bootstrap for the panel DiD);
-- ``reference``: builds each replicate as a data frame and calls the registered fitter (``FITTERS``), one by one.
+- ``reference``: builds each replicate as a data frame and calls the registered fitter (``REGISTRY``), one by one.
   Used where no batched kernel exists (a subgroup contrast, CR2/HC3 inference, the wild bootstrap on repeated
   cross-sections), for replicates that lost a whole cluster, and to validate the batched kernels.
 """
@@ -93,7 +93,7 @@ def cluster_labels(n_clusters: int) -> tuple[str, ...]:
 
 def primary_method(spec: HypothesisSpec, n_clusters: int | None) -> str:
     """The registered primary inference for this many clusters: the estimators' own few-cluster decision."""
-    from ..estimators._inference import few_cluster_decision
+    from ..estimators import few_cluster_decision
 
     return few_cluster_decision(spec, n_clusters)[0]
 
@@ -112,7 +112,7 @@ BATCHED_SE_TYPES = ("iid", "HC1", "CR1")
 
 @functools.lru_cache(maxsize=8)
 def _wild_weights(n_clusters: int, draws: int, kind: str, seed: int) -> np.ndarray:
-    from ..estimators._cluster_inference import bootstrap_weights, enumerable, enumerated_weights
+    from ..estimators import bootstrap_weights, enumerable, enumerated_weights
 
     if enumerable(n_clusters, draws, kind):
         weights = enumerated_weights(n_clusters, kind)
@@ -205,11 +205,11 @@ def randomization_blocks(layout: Layout) -> np.ndarray:
 def analyse_reference(outcomes: SimulatedOutcomes, layout: Layout, config: SimulationConfig, effect: float, *,
                       replicates: np.ndarray | None = None) -> Replicates:
     """The registered fitter on each replicate as a data frame: slow, and the definition of "as registered"."""
-    from ..estimators import CATALOG, FITTERS
+    from ..estimators import REGISTRY
 
-    info = CATALOG[config.spec.estimator.name]
-    options = info.options_model.model_validate(config.options)
-    fitter = FITTERS[info.name]
+    record = REGISTRY[config.spec.estimator.name]
+    options = record.options_model.model_validate(config.options)
+    fitter = record.fitter
     rows = []
     indices = range(outcomes.baseline.shape[0]) if replicates is None else replicates
     for r in indices:

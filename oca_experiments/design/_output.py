@@ -1,7 +1,7 @@
 """Saving a diagnosis (JSON plus the power-curve plot) and reading it back as the plan's power justification.
 
 Default place: ``STUDY_DIR/design/HYPOTHESIS_ID/{diagnosis.json, power_curve.png}``, where ``oca prereg lock``
-finds it through :func:`power_justification` and records the JSON's SHA-256 in the lock. The JSON carries no
+finds it through :func:`oca_experiments.prereg.power_justification` and records the JSON's SHA-256 in the lock. The JSON carries no
 wall-clock time and no executor, so the same inputs and seed give the same bytes, hence the same hash.
 """
 
@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_write_bytes, atomic_write_text
+from .._layout import DESIGN_DIR, DIAGNOSIS_FILE
 from ..errors import ReportError
+from ..prereg import power_justification  # re-exported: design.power_justification is public
 from ._diagnose import Diagnosis
 
-DESIGN_DIR = "design"
-DIAGNOSIS_FILE = "diagnosis.json"
 PLOT_FILE = "power_curve.png"
 
 
@@ -87,27 +87,3 @@ def load_diagnosis(path: str | Path) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError) as exc:
         raise ReportError(f"cannot read the design diagnosis ({type(exc).__name__})", path=str(target),
                           fix="rerun oca design diagnose") from None
-
-
-def power_justification(study_dir: str | Path, hypothesis_id: str) -> dict[str, Any] | None:
-    """What the lock records as a spec's power justification, or None when no diagnosis was saved.
-
-    ``{"file", "sha256", "target_power", "power", "effect", "mde", "sims", "seed"}``; ``file`` is relative to the
-    study folder, ``sha256`` is of the file's bytes.
-    """
-    study = Path(study_dir)
-    path = default_output_dir(study, hypothesis_id) / DIAGNOSIS_FILE
-    if not path.is_file():
-        return None
-    raw = path.read_bytes()
-    record = load_diagnosis(path)
-    return {
-        "file": path.relative_to(study).as_posix(),
-        "sha256": hashlib.sha256(raw).hexdigest(),
-        "target_power": record["mde"]["target_power"],
-        "power": record["diagnosands"]["power"]["value"],
-        "effect": record["parameters"]["effect"],
-        "mde": record["mde"]["value"],
-        "sims": record["simulation"]["sims"],
-        "seed": record["simulation"]["seed"],
-    }

@@ -60,7 +60,7 @@ def _read(plan: Plan, task: Task, data: Mapping[str, str | Path | pd.DataFrame])
 
 
 def estimate_from_data(plan: Plan, task: Task, data: Mapping[str, str | Path | pd.DataFrame]) -> PilotEstimates:
-    from ..runner import _import_function, _subset  # the runner's own subset and analysis-function import
+    from ..runner import import_analysis_function, subset_rows  # the pipeline's own subset and function import
 
     frame, display = _read(plan, task, data)
     present = set(map(str, frame.columns))
@@ -68,9 +68,9 @@ def estimate_from_data(plan: Plan, task: Task, data: Mapping[str, str | Path | p
         if column not in present and where not in ("covariates",):
             raise DataError(f"column not found; {task.spec_file} needs it ({where})", file=display, column=column,
                             fix="rename the column in the data or name the right column in the spec")
-    frame = _subset(frame, task).reset_index(drop=True)
+    frame = subset_rows(frame, task).reset_index(drop=True)
     spec, design = task.spec, task.spec.design
-    function = _import_function(task.analysis_function) if task.analysis_function else None
+    function = import_analysis_function(task.analysis_function) if task.analysis_function else None
     # Built exactly as the runner builds it (a z-score index standardises against the comparison arm at baseline).
     y = build_outcome(frame, spec.outcome.construction, file=display, function=function, design=design,
                       reliability_seed=spec.inference.bootstrap.seed).values.to_numpy()

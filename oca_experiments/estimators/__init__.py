@@ -1,27 +1,46 @@
-"""Estimate stage: the estimator catalogue and the implementations that are available.
+"""Estimate stage: the estimator registry and the implementations it points to.
 
-``CATALOG`` lists every estimator name a spec may use, with its options model and availability. ``FITTERS`` maps
-the available ones to their implementation. Planned estimators are known names without a fitter: their hypotheses
-are reported as "not yet estimable".
+``REGISTRY`` (``registry.py``) holds one ``EstimatorRecord`` per estimator: options model, SE types, design fields,
+capabilities and the fitter. ``CATALOG`` and ``FITTERS`` are read-only views of it kept for existing callers.
+Other packages import from here only (never a ``_`` module): the few-cluster rule and bootstrap weights for design
+diagnosis, the attrition analysis for the summaries.
 """
 
-from ._catalog import CATALOG, SE_TYPES, Contrast, EstimatorInfo, SurveyDiDOptions
-from ._bayes import fit_bayes_did, fit_bayes_its, fit_ordinal_did
+from collections.abc import Iterator, Mapping
+
+from ._attrition import attrition_analysis, lee_bounds, unit_table_for
+from ._catalog import SE_TYPES, Contrast, SurveyDiDOptions
+from ._cluster_inference import bootstrap_weights, enumerable, enumerated_weights
 from ._engagement import fit_its, fit_staggered_did
+from ._inference import few_cluster_decision
 from ._survey_did import NotTestable, fit_survey_did
-from ._ancova import fit_ancova
-from ._gain import fit_knowledge_gain, fit_share
-from ._synthetic import check_synthetic_design, fit_synthetic_control, fit_synthetic_did
+from .registry import CAPABILITIES, REGISTRY, EstimatorRecord, Fitter, get_record, register, unregister
 
-FITTERS = {"survey_did": fit_survey_did, "ancova": fit_ancova, "knowledge_gain": fit_knowledge_gain,
-           "share": fit_share, "bayes_did": fit_bayes_did, "ordinal_did": fit_ordinal_did,
-           "bayes_its": fit_bayes_its, "staggered_did": fit_staggered_did, "its": fit_its,
-           "synthetic_did": fit_synthetic_did, "synthetic_control": fit_synthetic_control}
+#: The registry under its former name (name -> record).
+CATALOG = REGISTRY
+#: The record type under its former name.
+EstimatorInfo = EstimatorRecord
 
-#: Estimator-specific design requirements checked on the data's structure before estimation (validate and run):
-#: f(rows after design.subset, spec, options) -> reason it cannot be estimated, or None.
-DESIGN_CHECKS = {"synthetic_did": check_synthetic_design, "synthetic_control": check_synthetic_design}
 
-__all__ = ["CATALOG", "DESIGN_CHECKS", "FITTERS", "SE_TYPES", "Contrast", "EstimatorInfo", "NotTestable",
-           "SurveyDiDOptions",
-           "fit_survey_did", "fit_staggered_did", "fit_its"]
+class _FitterView(Mapping[str, Fitter]):
+    """name -> fitter of every available estimator, read live from the registry."""
+
+    def __getitem__(self, name: str) -> Fitter:
+        fitter = REGISTRY[name].fitter
+        if fitter is None:
+            raise KeyError(name)
+        return fitter
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, record in REGISTRY.items() if record.fitter is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+FITTERS: Mapping[str, Fitter] = _FitterView()
+
+__all__ = ["CAPABILITIES", "CATALOG", "FITTERS", "REGISTRY", "SE_TYPES", "Contrast", "EstimatorInfo",
+           "EstimatorRecord", "Fitter", "NotTestable", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
+           "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
+           "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister"]

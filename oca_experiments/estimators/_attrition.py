@@ -212,16 +212,4 @@ def unit_table_for(spec: HypothesisSpec, frame: pd.DataFrame, outcome: pd.Series
     return units
 
 
-def applicable(spec: HypothesisSpec, options: Any) -> str | None:
-    """The outcome the bounds are on for this estimator, or None when attrition is not defined (cross-sections)."""
-    name = spec.estimator.name
-    if spec.design.pre is None or spec.design.post is None:
-        return None
-    if name == "survey_did":
-        return "change" if getattr(options, "panel", True) and getattr(options, "by", None) is None else None
-    if name == "ancova":
-        return "change" if getattr(options, "model", "ancova") == "change_score" else "post"
-    return None  # knowledge gain and shares compare waves, not arms: attrition by arm does not bound them
-
-
-__all__ = ["LEE_DRAWS", "applicable", "attrition_analysis", "lee_bounds", "unit_table_for"]
+__all__ = ["LEE_DRAWS", "attrition_analysis", "lee_bounds", "unit_table_for"]

@@ -26,13 +26,27 @@ from typing import Any
 
 import numpy as np
 
-from ..bayes._data import DidData, ItsData, NotEstimable, OrdinalData, prepare_did, prepare_its, prepare_ordinal
-from ..bayes._density import density_for
-from ..bayes._decision import summarize_draws
-from ..bayes._diagnostics import Thresholds, check_diagnostics
-from ..bayes._priors import prior_scales, prior_table
-from ..bayes._sampling import FitOutput, SamplerSettings, cache_dir, sample_model
-from ..bayes._sampling import _versions as library_versions
+from .._layout import ARTIFACTS_DIR
+from ..bayes import (
+    DidData,
+    FitOutput,
+    ItsData,
+    NotEstimable,
+    OrdinalData,
+    SamplerSettings,
+    Thresholds,
+    cache_dir,
+    check_diagnostics,
+    density_for,
+    library_versions,
+    prepare_did,
+    prepare_its,
+    prepare_ordinal,
+    prior_scales,
+    prior_table,
+    sample_model,
+    summarize_draws,
+)
 from ..errors import EstimationError
 from ..results import EstimateResult
 from ..spec import Bayes, HypothesisSpec
@@ -41,7 +55,6 @@ from ._survey_did import NotTestable
 __all__ = ["ARTIFACTS_DIR", "fit_bayes_did", "fit_bayes_its", "fit_ordinal_did"]
 
 #: Folder (beside results.json) holding each Bayesian hypothesis' InferenceData and check plots.
-ARTIFACTS_DIR = "artifacts"
 #: A prior predictive check passes when at least this share of implied outcomes lies on the registered scale.
 PRIOR_PREDICTIVE_MIN_ON_SCALE = 0.99
 PPC_DRAWS = 100
@@ -143,7 +156,7 @@ _DID_TARGETS = {
 
 def _sample_did(data: DidData, priors: Mapping[str, float], *, centered: bool, settings: SamplerSettings,
                 with_prior: bool = True) -> FitOutput:
-    from ..bayes._models import build_did_model, did_model_data
+    from ..bayes import build_did_model, did_model_data
 
     structure = {"centered": centered, "hierarchical": data.n_groups > 1}
     inputs = did_model_data(data, priors)
@@ -154,8 +167,8 @@ def _sample_did(data: DidData, priors: Mapping[str, float], *, centered: bool, s
 
 
 def _fit_bayes_did(frame: Any, outcome: Any, spec: HypothesisSpec, options: Any, *, file: str) -> EstimateResult:
-    from ..bayes._effects import did_derived, did_replicates
-    from ..bayes._plots import did_ppc_png, did_prior_png
+    from ..bayes import did_derived, did_replicates
+    from ..bayes import did_ppc_png, did_prior_png
 
     settings = _settings(spec)
     if spec.covariates:
@@ -250,7 +263,7 @@ def _fit_bayes_did(frame: Any, outcome: Any, spec: HypothesisSpec, options: Any,
 
 def _sample_ordinal(data: OrdinalData, priors: Mapping[str, float], settings: SamplerSettings,
                     with_prior: bool = True) -> FitOutput:
-    from ..bayes._models import build_ordinal_model, ordinal_model_data
+    from ..bayes import build_ordinal_model, ordinal_model_data
 
     inputs = ordinal_model_data(data, priors)
     return sample_model("ordinal_did", {"categories": data.n_categories}, inputs,
@@ -260,8 +273,8 @@ def _sample_ordinal(data: OrdinalData, priors: Mapping[str, float], settings: Sa
 
 
 def _fit_ordinal_did(frame: Any, outcome: Any, spec: HypothesisSpec, options: Any, *, file: str) -> EstimateResult:
-    from ..bayes._effects import ordinal_derived, ordinal_replicates
-    from ..bayes._plots import ordinal_ppc_png, ordinal_prior_png
+    from ..bayes import ordinal_derived, ordinal_replicates
+    from ..bayes import ordinal_ppc_png, ordinal_prior_png
 
     settings = _settings(spec)
     construction = spec.outcome.construction
@@ -362,7 +375,7 @@ def _fit_ordinal_did(frame: Any, outcome: Any, spec: HypothesisSpec, options: An
 
 def _sample_its(data: ItsData, priors: Mapping[str, float], settings: SamplerSettings,
                 with_prior: bool = True) -> FitOutput:
-    from ..bayes._models import build_its_model, its_model_data
+    from ..bayes import build_its_model, its_model_data
 
     inputs = its_model_data(data, priors)
     return sample_model("bayes_its", {"units": data.n_units}, inputs, lambda: build_its_model(data, priors),
@@ -372,8 +385,8 @@ def _sample_its(data: ItsData, priors: Mapping[str, float], settings: SamplerSet
 
 
 def _fit_bayes_its(frame: Any, outcome: Any, spec: HypothesisSpec, options: Any, *, file: str) -> EstimateResult:
-    from ..bayes._effects import its_effects
-    from ..bayes._plots import its_ppc_png, its_prior_png
+    from ..bayes import its_effects
+    from ..bayes import its_ppc_png, its_prior_png
 
     settings = _settings(spec)
     data = _prepare(prepare_its, frame, outcome, spec.design, denominator=options.denominator, file=file,

@@ -1,19 +1,16 @@
-"""What estimators exist, what options each takes and whether it is available yet.
+"""The options models of the survey and Bayesian estimators, and the SE types they offer.
 
-The plan stage reads only this catalogue (no numerical code), so that an unknown estimator or a bad option fails in
-milliseconds, before any data is read. An estimator that is planned but not implemented yet is a known name: its
-hypotheses get the explicit status "not_yet_estimable", never a made-up number.
+Pydantic only, no numerics: the plan validates a spec's options against these in milliseconds, before any data is
+read. Which estimator uses which model is said once, in ``registry.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._engagement_options import ItsOptions, StaggeredDiDOptions
-from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
 
 
 class _Options(BaseModel):
@@ -87,50 +84,3 @@ SURVEY_SE_TYPES = ("CR1", "CR2", "HC1", "HC3", "iid", "wild")
 GAIN_SE_TYPES = ("CR1", "CR2", "iid", "wild")
 #: Bayesian estimators report the posterior SD as std_error; specs say `se: posterior`.
 BAYES_SE_TYPES = ("posterior",)
-
-
-@dataclass(frozen=True)
-class EstimatorInfo:
-    name: str
-    summary: str
-    data_kind: Literal["survey", "engagement"]
-    available: bool
-    options_model: type[_Options]
-    se_types: tuple[str, ...] = SE_TYPES
-    design_fields: tuple[str, ...] = ("pre", "post")
-    bayesian: bool = False  # verdict from the registered posterior decision rule, not from a test
-    covariates: bool = True  # False: registered covariates are refused at plan time (they would be ignored)
-
-
-CATALOG: dict[str, EstimatorInfo] = {
-    info.name: info
-    for info in (
-        EstimatorInfo("survey_did", "2x2 difference-in-differences on survey waves (panel or repeated "
-                      "cross-sections), cluster-robust inference", "survey", True, SurveyDiDOptions,
-                      se_types=SURVEY_SE_TYPES),
-        EstimatorInfo("knowledge_gain", "relative pre/post change in mean knowledge score, delta-method and "
-                      "bootstrap CIs", "survey", True, KnowledgeGainOptions, se_types=GAIN_SE_TYPES),
-        EstimatorInfo("ancova", "endline on baseline plus treatment (or change scores)", "survey", True,
-                      AncovaOptions, se_types=SURVEY_SE_TYPES),
-        EstimatorInfo("share", "share of respondents reporting an outcome (0/1), Wilson CI", "survey", True,
-                      ShareOptions, se_types=("CR1", "CR2", "iid"), design_fields=()),
-        EstimatorInfo("staggered_did", "Callaway-Sant'Anna staggered-adoption DiD on a page-day panel",
-                      "engagement", True, StaggeredDiDOptions, se_types=("CR1",), design_fields=("adoption",)),
-        EstimatorInfo("its", "counterfactual interrupted time series (structural time-series model)",
-                      "engagement", True, ItsOptions, se_types=("model",), design_fields=("adoption",)),
-        EstimatorInfo("bayes_did", "hierarchical Bayesian DiD across CSOs", "survey", True, BayesDiDOptions,
-                      se_types=BAYES_SE_TYPES, bayesian=True),
-        EstimatorInfo("ordinal_did", "Bayesian cumulative-logit DiD for one Likert item", "survey", True,
-                      OrdinalDiDOptions, se_types=BAYES_SE_TYPES, bayesian=True),
-        EstimatorInfo("bayes_its", "Bayesian structural time series", "engagement", True, BayesITSOptions,
-                      se_types=BAYES_SE_TYPES, design_fields=("adoption",), bayesian=True),
-        EstimatorInfo("synthetic_did", "synthetic difference-in-differences (Arkhangelsky et al. 2021) for one or "
-                      "a few treated units with a common start: unit and time weights, placebo / jackknife / "
-                      "bootstrap SE", "engagement", True, SyntheticOptions, se_types=SYNTHETIC_SE_TYPES,
-                      design_fields=(), covariates=False),
-        EstimatorInfo("synthetic_control", "synthetic control (Abadie et al.; unit weights without intercept, as "
-                      "the synthdid package's sc_estimate) for one or a few treated units with a common start",
-                      "engagement", True, SyntheticOptions, se_types=SYNTHETIC_SE_TYPES, design_fields=(),
-                      covariates=False),
-    )
-}

@@ -1,7 +1,8 @@
 """2x2 difference-in-differences on survey waves.
 
 Panel (default): ``y_it = a_i + g * post_t + b * D_it (+ x_i * post_t)`` with respondent fixed effects, on the
-respondents observed in both waves; ``D = treated * post``. The wave effect is an explicit dummy rather than an
+respondents observed in both waves; ``D = treated * post``. A spec's ``fixed_effects`` columns are absorbed as
+further dimensions (alternating projections), as fixest's ``| unit + f``. The wave effect is an explicit dummy rather than an
 absorbed fixed effect so that every absorbed effect is nested in the clusters, which CR2, HC3 and the wild cluster
 bootstrap need; the estimate and the iid/HC1/CR1 covariances are identical to absorbing it (fixest's K counts it
 either way). Repeated cross-sections: ``y = c + g * treated + l * post + b * treated * post (+ x)``.
@@ -83,6 +84,9 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         work["block"] = frame[blocks_column].astype("string").to_numpy()
     if options.by is not None:
         work["by"] = frame[options.by.column].astype("string").to_numpy()
+    absorbed = [f"fe_{j}" for j in range(len(spec.fixed_effects))]
+    for name, column in zip(absorbed, spec.fixed_effects, strict=True):
+        work[name] = frame[column].astype("string").to_numpy()
     cov_x, cov_names = covariate_matrix(frame.loc[in_waves], spec.covariates, file=file)
     work = work.loc[in_waves].reset_index(drop=True)
 
@@ -91,6 +95,10 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     if design.cluster and work["cluster"].isna().any():
         raise DataError("missing cluster identifiers", file=file, column=design.cluster,
                         fix="every row needs a cluster id")
+    for name, column in zip(absorbed, spec.fixed_effects, strict=True):
+        if work[name].isna().any():
+            raise DataError("missing values in a fixed-effect column", file=file, column=column,
+                            fix="every row in the registered waves needs a value, or drop it from fixed_effects")
 
     missing_y = work["y"].isna().to_numpy()
     counts["rows_missing_outcome"] = int(missing_y.sum())
@@ -153,7 +161,10 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     names = [r.name for r in regressors]
     x = np.column_stack([r.values for r in regressors])
 
+    # The plan lets spec.fixed_effects through only for the panel form (registry); each is one more absorbed
+    # dimension beside the unit, e.g. interviewer or interview-month effects that vary within a unit.
     fixed_effects = [factorize(work["unit"].to_numpy())[0]] if options.panel else []
+    fixed_effects += [factorize(work[name].to_numpy())[0] for name in absorbed]
     assignment = None
     clusters = None
     if design.cluster:
@@ -191,8 +202,8 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         if record is not None:
             primary.record["alternatives"]["randomization"] = record
     extras["coefficients"] = {name: float(v) for name, v in zip(names, fit.params, strict=True)}
-    extras["model"] = ("panel: y ~ D + post | unit" if options.panel else "repeated cross-sections: "
-                       "y ~ treated + post + D") + (" (+ covariates)" if cov_names else "")
+    extras["model"] = ("panel: y ~ D + post | " + " + ".join(["unit", *spec.fixed_effects]) if options.panel else
+                       "repeated cross-sections: y ~ treated + post + D") + (" (+ covariates)" if cov_names else "")
     extras["inference"] = primary.record
     counts["observations"] = fit.n_obs
     return EstimateResult(

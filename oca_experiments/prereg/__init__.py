@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ._canonical import FieldChange, canonical_json, canonical_spec, diff_fields, spec_sha256
-from ._deviations import DEVIATIONS_FILE, Deviation, load_deviations
+from ._deviations import DEVIATIONS_FILE, Deviation, DeviationLog, load_deviations
 from ._export import FORMATS, export_plan
 from ._firewall import AMENDED_SUFFIX, apply_firewall, confirmatory_families, exploratory_families
 from ._lock import LOCK_FILE, Lock, LockProblem, read_lock
+from ._justification import power_justification
 from ._register import LockResult, lock_study
 from ._status import STATUSES, RegistryState, SpecState, registry_state
 
@@ -33,6 +34,7 @@ __all__ = [
     "LOCK_FILE",
     "STATUSES",
     "Deviation",
+    "DeviationLog",
     "FieldChange",
     "Lock",
     "LockProblem",
@@ -50,6 +52,7 @@ __all__ = [
     "load_deviations",
     "lock_study",
     "manifest_state",
+    "power_justification",
     "read_lock",
     "registry_state",
     "spec_sha256",

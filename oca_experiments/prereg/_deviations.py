@@ -26,11 +26,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..spec import HYPOTHESES_DIR
-from ..spec._load import parse_model, read_yaml
+from .._layout import DEVIATIONS_FILE
+from ..spec import HYPOTHESES_DIR, parse_model, read_yaml
 from ._canonical import canonical_json, canonical_value, get_path, has_path, set_path
 
-DEVIATIONS_FILE = f"{HYPOTHESES_DIR}/deviations.yaml"
 #: Changes to code files are declared with the file's path as the field (its SHA-256 before and after).
 CODE_FIELD_PREFIX = "analysis/"
 

@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .._layout import LOCK_FILE
 from ..errors import PreregistrationError
 from ..spec import HYPOTHESES_DIR
 from ._canonical import sha256_json
 
-LOCK_FILE = f"{HYPOTHESES_DIR}/registry.lock.json"
 LOCK_SCHEMA_VERSION = 1
 ABOUT = ("Registry lock written by `oca prereg lock`. Append-only: never edit it by hand. Each entry hashes its "
          "spec (or declared deviation) and the entry before it, so an edited or removed entry is detected by "

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._atomic import atomic_write_json
+from .._version import __version__
 from ..plan import make_plan
 from ..spec import load_hypotheses, load_study_config
 from ._canonical import canonical_spec, sha256_json
+from ._justification import power_justification
 from ._lock import LockWriter, git_commit, utc_now
 from ._status import analysis_files, contract_files, registry_state
 
@@ -36,9 +38,6 @@ def lock_study(study_dir: str | Path, *, now: str | None = None) -> LockResult:
     Refuses (``PreregistrationError``) to extend a lock that fails verification, or to record a deviation that
     does not fit its spec. ``now`` (ISO 8601 UTC) is for tests; the default is the current UTC time.
     """
-    from .. import __version__
-    from ..design import power_justification
-
     study_dir = Path(study_dir).resolve()
     config = load_study_config(study_dir)
     specs = load_hypotheses(study_dir)

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .._layout import ANALYSIS_DIR
 from ..errors import PreregistrationError
 from ..spec import HypothesisSpec, SpecFile, StudyConfig, load_hypotheses, load_study_config
 from ._canonical import (FieldChange, canonical_json, canonical_spec, canonical_value, diff_fields,
@@ -33,7 +34,6 @@ from ._lock import LOCK_FILE, Lock, LockProblem, read_lock
 
 STATUSES = ("locked_unchanged", "changed_with_deviation", "changed_without_deviation", "unregistered", "withdrawn",
             "removed_without_deviation")
-ANALYSIS_DIR = "analysis"
 _SHOWN_CHARS = 60
 
 

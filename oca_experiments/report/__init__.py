@@ -7,5 +7,18 @@ nbconvert) and never re-estimates anything: the notebook reads only ``results.js
 from __future__ import annotations
 
 from oca_experiments.report._build import build_report
+from oca_experiments.report._gate import CHECKS, CheckOutcome, GateResult, run_gate, write_junit
+from oca_experiments.report._manifest import (
+    collect_manifest,
+    finish_manifest,
+    read_manifest,
+    reuse_demo_outputs,
+    reuse_outputs,
+    run_result_from_dict,
+    sha256_file,
+)
+from oca_experiments.report._verify import Difference, VerifyResult, compare_results, verify_run
 
-__all__ = ["build_report"]
+__all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
+           "compare_results", "finish_manifest", "read_manifest", "reuse_demo_outputs", "reuse_outputs",
+           "run_gate", "run_result_from_dict", "sha256_file", "verify_run", "write_junit"]

@@ -26,13 +26,12 @@ from nbconvert import HTMLExporter
 from traitlets import default
 
 from oca_experiments._atomic import staged_directory
+from oca_experiments._layout import INDEX_HTML, RESULTS_FILE
 from oca_experiments.errors import ReportError
 
 __all__ = ["build_report"]
 
-RESULTS_FILE = "results.json"
 EXECUTED_NOTEBOOK = "report.ipynb"
-INDEX_HTML = "index.html"
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"  # papermill's tag, so either tool recognises the other's cell
 KERNEL_START_TIMEOUT = 120  # seconds; a cold kernel start on a loaded CI machine can take tens of seconds

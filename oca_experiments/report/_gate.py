@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from oca_experiments._layout import EXPECTED_FILE
 from oca_experiments._atomic import atomic_write_json, atomic_write_text
 from oca_experiments.errors import EXIT_CODES, SpecError
-from oca_experiments.estimators._catalog import CATALOG
+from oca_experiments.estimators import REGISTRY
 
 __all__ = ["CHECKS", "CheckOutcome", "GateResult", "run_gate", "write_junit"]
 
@@ -42,13 +43,11 @@ EXIT_BY_CHECK = {
     "expected": EXIT_CODES["check_result_drifted"],
     "diagnostics": EXIT_CODES["check_diagnostics_failed"],
 }
-EXPECTED_FILE = "expected_results.json"
 EXPECTED_SCHEMA_VERSION = 1
 COMPARED_FIELDS = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "n", "n_clusters")
 EXACT_FIELDS = ("status", "verdict")
 DETERMINISTIC_TOLERANCE = {"abs": 1e-9, "rel": 1e-9}
 SAMPLED_TOLERANCE_SD_SHARE = 0.1
-BAYESIAN_ESTIMATORS = frozenset(name for name, info in CATALOG.items() if info.bayesian)
 # Used when a Bayesian result records raw diagnostics but no verdict of its own.
 RHAT_MAX, ESS_MIN, DIVERGENCES_MAX = 1.01, 400, 0
 
@@ -86,7 +85,8 @@ def _is_number(value: Any) -> bool:
 
 
 def is_bayesian(record: Mapping[str, Any]) -> bool:
-    return record.get("estimator") in BAYESIAN_ESTIMATORS or isinstance((record.get("extras") or {}).get(
+    estimator = REGISTRY.get(str(record.get("estimator")))
+    return (estimator is not None and estimator.bayesian) or isinstance((record.get("extras") or {}).get(
         "diagnostics"), Mapping)
 
 
@@ -269,12 +269,9 @@ def _diagnostics_outcomes(results: Mapping[str, Any]) -> list[CheckOutcome]:
 
 # --- the gate ----------------------------------------------------------------------------------------------------
 
-def run_gate(study_dir: str | Path, data: Mapping[str, Any], *, expected: str | Path | None = None,
+def run_gate(study: Any, data: Mapping[str, Any], *, expected: str | Path | None = None,
              update_expected: bool = False) -> GateResult:
-    """Rerun the study on ``data`` and check it. Bad input raises (exit 2); failed checks are returned."""
-    from oca_experiments.runner import load_study
-
-    study = load_study(study_dir)
+    """Rerun the (loaded) study on ``data`` and check it. Bad input raises (exit 2); failed checks are returned."""
     path = Path(expected) if expected is not None else study.path / EXPECTED_FILE
     run = study.run(data)
     results = run.to_dict()

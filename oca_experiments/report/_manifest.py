@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oca_experiments._atomic import atomic_write_json
+from oca_experiments._layout import ANALYSIS_DIR, ARTIFACTS_DIR, INDEX_HTML, MANIFEST_FILE, REPORT_DIR, RESULTS_FILE
 
 if TYPE_CHECKING:  # the runner imports this module lazily; importing it here at runtime would be circular
     from oca_experiments.results import RunResult
@@ -49,13 +50,7 @@ __all__ = [
     "sha256_file",
 ]
 
-MANIFEST_FILE = "manifest.json"
 MANIFEST_SCHEMA_VERSION = 1
-RESULTS_FILE = "results.json"
-REPORT_DIR = "report"
-INDEX_HTML = "index.html"
-ARTIFACTS_DIR = "artifacts"
-ANALYSIS_DIR = "analysis"
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 _HASH_CHUNK = 1 << 20
 

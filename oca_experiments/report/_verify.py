@@ -20,7 +20,7 @@ import json
 import math
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,17 +206,18 @@ def compare_results(recorded: Mapping[str, Any], rebuilt: Mapping[str, Any], *, 
     return differences, len(old.keys() & new.keys())
 
 
-def verify_run(directory: str | Path, *, study_dir: str | Path | None = None,
+def verify_run(directory: str | Path, *, rebuild: Callable[..., Any], study_dir: str | Path | None = None,
                data: Mapping[str, Path] | None = None, rtol: float = 0.0, atol: float = 0.0,
                keep: Path | None = None) -> VerifyResult:
     """Rebuild the run recorded in ``directory`` (a run folder or its report/) and list what differs.
 
     ``study_dir`` and ``data`` override the manifest's inputs (for a study or data moved since the build).
-    ``keep`` copies the rebuild there for inspection. Raises ``ReportError``/``DataError`` when the manifest or
+    ``keep`` copies the rebuild there for inspection. ``rebuild`` writes a run folder as a build does (the api's
+    ``run_to_directory``, passed in so that the report never imports the layer above it). Raises ``ReportError``/``DataError`` when the manifest or
     an input cannot be found; differences are returned, not raised.
     """
     from oca_experiments.report._manifest import _study_files
-    from oca_experiments.runner import load_study, run_to_directory
+    from oca_experiments.runner import load_study
 
     manifest_path, run_dir, manifest = locate_manifest(Path(directory))
     differences: list[Difference] = []
@@ -250,8 +251,8 @@ def verify_run(directory: str | Path, *, study_dir: str | Path | None = None,
 
     scratch = Path(tempfile.mkdtemp(prefix="oca-verify-"))
     try:
-        run_to_directory(study, inputs, scratch / "run", build_html=(run_dir / REPORT_DIR).is_dir(),
-                         annotate=manifest.get("annotate") or None, reuse=False)
+        rebuild(study, inputs, scratch / "run", build_html=(run_dir / REPORT_DIR).is_dir(),
+                annotate=manifest.get("annotate") or None, reuse=False)
         rebuilt = json.loads((scratch / "run" / RESULTS_FILE).read_text(encoding="utf-8"))
         number_differences, n_compared = compare_results(recorded, rebuilt, rtol=rtol, atol=atol)
         differences += number_differences

@@ -1,6 +1,16 @@
 """Spec stage: frozen models for the study config and preregistered hypothesis specs, and their YAML loading."""
 
-from ._load import HYPOTHESES_DIR, NOT_SPECS, STUDY_FILE, SpecFile, load_hypotheses, load_study_config, read_yaml
+from ._load import (
+    HYPOTHESES_DIR,
+    NOT_SPECS,
+    STUDY_FILE,
+    SpecFile,
+    load_hypotheses,
+    load_study_config,
+    parse_model,
+    read_yaml,
+    validation_to_spec_error,
+)
 from ._models import (
     Bayes,
     BayesDecision,
@@ -48,5 +58,7 @@ __all__ = [
     "Wave",
     "load_hypotheses",
     "load_study_config",
+    "parse_model",
     "read_yaml",
+    "validation_to_spec_error",
 ]

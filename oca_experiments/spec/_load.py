@@ -10,11 +10,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from .._layout import HYPOTHESES_DIR, STUDY_FILE
 from ..errors import SpecError
 from ._models import HypothesisSpec, StudyConfig
 
-STUDY_FILE = "study.yaml"
-HYPOTHESES_DIR = "hypotheses"
 #: Files in hypotheses/ that are not specs: the deviations log (oca_experiments/prereg) is YAML too.
 NOT_SPECS = frozenset({"deviations.yaml", "deviations.yml"})
 

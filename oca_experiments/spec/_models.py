@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .._layout import DEFAULT_SUPPRESSION_THRESHOLD
 from ._pap import DataRules, Power, RobustnessCheck, Status, Subgroup, Wave
 
 _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -344,7 +345,7 @@ class StudyConfig(_Frozen):
     name: str
     description: str | None = None
     sources: dict[str, SourceConfig]
-    suppression_threshold: int = Field(default=10, ge=1)
+    suppression_threshold: int = Field(default=DEFAULT_SUPPRESSION_THRESHOLD, ge=1)
     report: str = Field(default="reports/report.ipynb", description="report notebook, relative to the study")
     testability: Testability | None = Field(default=None, description="defaults for every spec")
 

@@ -1,4 +1,7 @@
-"""Summarize stage: verdicts from the registered decision rule."""
+"""Summarize stage: verdicts from the registered decision rule, multiple testing, disaggregation and small-cell
+suppression; and the trainer summaries (``write_summaries``, imported on first use: they need babel)."""
+
+from typing import Any
 
 from ._bayes_verdict import UNRELIABLE, bayesian_verdict
 from ._verdict import EQUIVALENCE_READINGS, VERDICTS, Verdict, equivalence_reading, frequentist_verdict
@@ -7,4 +10,15 @@ from ._disaggregate import hypothesis_extras, suppress_table, suppression_plan
 
 __all__ = ["UNRELIABLE", "bayesian_verdict", "EQUIVALENCE_READINGS", "VERDICTS", "Verdict", "equivalence_reading",
            "frequentist_verdict", "adjust_families", "benjamini_hochberg", "holm", "romano_wolf", "hypothesis_extras",
-           "suppress_table", "suppression_plan"]
+           "suppress_table", "suppression_plan", "LANGUAGES", "PlainPage", "load_translations", "plain_pages",
+           "write_summaries"]
+
+_PLAIN = ("LANGUAGES", "PlainPage", "load_translations", "plain_pages", "write_summaries")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PLAIN:  # trainer summaries load babel; a run does not need them
+        from . import _plain
+
+        return getattr(_plain, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,8 +29,7 @@ import pandas as pd
 
 from .._blas import small_blas
 from ..errors import DataError, EstimationError
-from ..estimators import NotTestable
-from ..estimators._attrition import applicable, attrition_analysis, unit_table_for
+from ..estimators import REGISTRY, NotTestable, attrition_analysis, unit_table_for
 
 MISSING_LEVEL = "(missing)"
 
@@ -110,8 +109,7 @@ def _cell_spec(spec: Any) -> Any:
 def disaggregation_tables(frame: pd.DataFrame, outcome: pd.Series, spec: Any, options: Any,
                           fitter: Callable[..., Any], result: Any, *, file: str,
                           threshold: int) -> list[dict[str, Any]]:
-    panel = getattr(options, "panel", True) if spec.estimator.name == "survey_did" else \
-        getattr(options, "paired", spec.estimator.name == "ancova")
+    panel = REGISTRY[spec.estimator.name].disaggregation(options)  # the plan refuses estimators without it
     in_sample = _estimation_rows(frame, outcome, spec, panel=panel)
     units = frame[spec.design.unit].astype("string")
     cell_spec = _cell_spec(spec)
@@ -197,7 +195,8 @@ def hypothesis_extras(frame: pd.DataFrame, outcome: pd.Series, built: Any, task:
         extras["reliability"] = [dict(r) for r in built.reliability]
     if getattr(built, "index", None):
         extras["index"] = dict(built.index)
-    kind = applicable(spec, options)
+    record = REGISTRY[spec.estimator.name]
+    kind = record.attrition(spec, options) if record.attrition is not None else None
     if kind is not None:
         try:
             units = unit_table_for(spec, frame, outcome, file=file, covariates=tuple(

@@ -64,6 +64,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
+from oca_experiments._layout import DEFAULT_SUPPRESSION_THRESHOLD
 from oca_experiments.errors import ReportError
 
 __all__ = ["LANGUAGES", "PlainPage", "load_translations", "plain_pages", "write_summaries"]
@@ -73,7 +74,6 @@ DOMAIN = "oca"
 STUDY_DOMAIN = "study"
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 FEW_CLUSTERS = 30  # below this, cluster-robust uncertainty is itself uncertain: say so
-DEFAULT_SUPPRESSION_THRESHOLD = 10
 
 
 # --- catalogs ----------------------------------------------------------------------------------------------------

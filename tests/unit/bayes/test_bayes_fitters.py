@@ -202,7 +202,7 @@ def test_its_fitter_reports_counterfactual_effects(fake_sampler) -> None:
 
 def test_runner_writes_artifacts_and_uses_the_bayesian_verdict(tmp_path, monkeypatch) -> None:
     from oca_experiments.results import EstimateResult
-    from oca_experiments.runner import ARTIFACTS_DIR, _write_artifacts
+    from oca_experiments.api import ARTIFACTS_DIR, _write_artifacts
 
     result = EstimateResult(estimate=1.0, std_error=0.1, ci_low=0.8, ci_high=1.2, ci_level=0.95, p_value=np.nan,
                             p_value_two_sided=np.nan, df=None, n=10, n_clusters=2, se_type="posterior_sd",

@@ -21,7 +21,7 @@ from oca_experiments.estimators._staggered import (NEVER, StaggeredPanel, aggreg
 def _analysis(reference: str):
     import importlib.util
 
-    from oca_experiments.runner import demo_study_dir
+    from oca_experiments.api import demo_study_dir
 
     path = demo_study_dir() / "analysis" / "engagement.py"
     spec = importlib.util.spec_from_file_location("demo_engagement_analysis", path)

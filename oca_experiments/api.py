@@ -1,0 +1,145 @@
+"""The library's entry points: a study's in-memory pipeline composed with files, report, reuse and the run's
+side effects.
+
+``load_study`` and ``Study.run`` come from the pipeline (``runner.py``), which returns a ``RunResult`` and writes
+nothing. Here: ``run_to_directory`` (results.json, manifest.json, artifacts/, report/, reuse of an unchanged run),
+``run_demo``, ``verify_run`` (``oca report verify``) and ``run_gate`` (``oca check``). The CLI calls these; nothing
+below this module imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ._atomic import atomic_write_bytes, atomic_write_json, staged_directory
+from ._layout import ARTIFACTS_DIR, MANIFEST_FILE, REPORT_DIR, RESULTS_FILE
+from .demo import DEFAULT_SEED, generate_demo
+from .errors import DataError
+from .results import RunResult
+from .runner import DataInput, Study, load_study
+
+__all__ = ["DataInput", "Study", "demo_study_dir", "load_study", "run_demo", "run_gate", "run_to_directory",
+           "verify_run"]
+
+
+def _write_artifacts(run: RunResult, stage: Path) -> None:
+    """Files estimators returned (e.g. a posterior's NetCDF, check plots), under ``stage/artifacts/``."""
+    for hypothesis in run.hypotheses:
+        for relative, content in (hypothesis.result.artifacts if hypothesis.result is not None else {}).items():
+            parts = Path(relative).parts
+            if not parts or parts[0] != ARTIFACTS_DIR or ".." in parts or Path(relative).is_absolute():
+                raise ValueError(f"artifact path {relative!r} must lie under {ARTIFACTS_DIR}/")
+            target = stage.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, content)
+
+
+def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html: bool,
+                       annotate: Mapping[str, Any] | None, data: Mapping[str, DataInput] | None = None,
+                       run_dir: Path | None = None) -> None:
+    from .report import build_report, collect_manifest, finish_manifest
+
+    payload = run.to_dict()
+    if annotate:
+        payload.update(annotate)
+    atomic_write_json(stage / RESULTS_FILE, payload)
+    _write_artifacts(run, stage)
+    # Provenance before the report, so the report can show it; output hashes are added once the report exists.
+    manifest = collect_manifest(study, payload, data or {}, run_dir=run_dir or stage, stage=stage, annotate=annotate)
+    atomic_write_json(stage / MANIFEST_FILE, manifest)
+    if build_html:
+        build_report(stage, notebook=study.path / study.config.report, out_dir=stage / REPORT_DIR)
+    finish_manifest(manifest, stage, build_html=build_html)
+
+
+def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str | Path, *, build_html: bool = True,
+                     show_values: bool = False, annotate: Mapping[str, Any] | None = None,
+                     reuse: bool = True) -> RunResult:
+    """Run the study and write ``results.json``, ``manifest.json`` and ``report/`` into ``out_dir``.
+
+    Everything is built in a staging folder first; the previous results and report are replaced only when the
+    whole run succeeded. Other files in ``out_dir`` (for example the input data) are left alone. With ``reuse``,
+    a previous run in ``out_dir`` whose manifest shows the same inputs is returned instead of recomputed.
+    """
+    from .report import reuse_outputs
+
+    if reuse and not show_values:
+        reused = reuse_outputs(study, data, Path(out_dir), build_html=build_html, annotate=annotate)
+        if reused is not None:
+            return reused
+    run = study.run(data, show_values=show_values)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".oca-run-", dir=out))
+    try:
+        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data, run_dir=out)
+        if build_html:
+            with staged_directory(out / REPORT_DIR) as report_stage:
+                report_stage.rmdir()
+                os.rename(stage / REPORT_DIR, report_stage)
+        shutil.rmtree(out / ARTIFACTS_DIR, ignore_errors=True)  # artifacts of the previous run go with it
+        if (stage / ARTIFACTS_DIR).is_dir():
+            os.rename(stage / ARTIFACTS_DIR, out / ARTIFACTS_DIR)
+        os.replace(stage / MANIFEST_FILE, out / MANIFEST_FILE)
+        os.replace(stage / RESULTS_FILE, out / RESULTS_FILE)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return run
+
+
+def run_demo(out_dir: str | Path, *, study_dir: str | Path | None = None, seed: int | None = None,
+             build_html: bool = True, reuse: bool = True) -> RunResult:
+    """Generate the embedded demo's data, run its study and build the report, all into ``out_dir``.
+
+    ``out_dir`` is owned by the demo and replaced as a whole, only when everything succeeded. With ``reuse``,
+    a previous demo in ``out_dir`` built from the same code, seed and study files is returned as it is.
+    """
+    from .report import reuse_demo_outputs
+
+    study = load_study(study_dir if study_dir is not None else demo_study_dir())
+    if reuse:
+        reused = reuse_demo_outputs(study, Path(out_dir), seed=DEFAULT_SEED if seed is None else seed,
+                                    build_html=build_html)
+        if reused is not None:
+            return reused
+    with staged_directory(out_dir) as stage:
+        files = generate_demo(stage / "data", seed=DEFAULT_SEED if seed is None else seed)
+        data = {"survey": files.survey, "engagement": files.engagement}
+        run = study.run(data)
+        truth = json.loads(Path(files.truth).read_text(encoding="utf-8"))
+        annotate = {"truth": truth.get("hypotheses", {}), "demo_seed": truth.get("seed")}
+        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data,
+                           run_dir=Path(out_dir))
+    return run
+
+
+def demo_study_dir() -> Path:
+    """The embedded demo study: the repository root in a source checkout."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir / "_demo_study", package_dir.parent):
+        if (candidate / "study.yaml").is_file() and (candidate / "hypotheses").is_dir():
+            return candidate
+    raise DataError("the embedded demo study is not installed next to the package",
+                    fix="run from a source checkout (pip install -e .) or pass --study DIR")
+
+
+def verify_run(directory: str | Path, **options: Any) -> Any:
+    """``oca report verify``: rebuild the run recorded in ``directory`` with ``run_to_directory`` and list what
+    differs (``report.verify_run``; options as there)."""
+    from .report import verify_run as verify
+
+    return verify(directory, rebuild=run_to_directory, **options)
+
+
+def run_gate(study_dir: str | Path, data: Mapping[str, Any], **options: Any) -> Any:
+    """``oca check``: rerun the study on ``data`` and check lock, contracts, rerun, expected numbers and
+    diagnostics (``report.run_gate``; options as there)."""
+    from .report import run_gate as gate
+
+    return gate(load_study(study_dir), data, **options)

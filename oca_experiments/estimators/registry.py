@@ -1,0 +1,218 @@
+"""The estimator registry: one record per estimator, the only place that knows estimators by name.
+
+A record says what a spec may register for the estimator (its options model, SE types, the design fields it needs,
+the columns its options name) and what the estimator can do beyond the point estimate (capabilities), next to the
+function that fits it. The plan resolves names here, the runner calls ``record.fitter``, the summaries ask
+``record.disaggregation`` and ``record.attrition``, design diagnosis asks ``record.simulation``, the report and the
+gate ask ``record.bayesian``. Nothing else keeps a list of estimator names.
+
+Adding an estimator: write its module (a function with the ``Fitter`` signature and, in ``_catalog.py`` or the
+module itself, a frozen pydantic options model), add one ``EstimatorRecord`` to ``RECORDS`` below, and tests.
+``tests/unit/test_registry.py`` checks that every record resolves and that each claimed capability is exercised;
+``docs/architecture.md`` walks through a complete example.
+
+A planned estimator is a record with ``fitter=None``: specs naming it plan fine, and its hypotheses get the status
+``not_yet_estimable``, never a made-up number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
+
+import pandas as pd
+from pydantic import BaseModel
+
+from ..bayes import DID_PRIORS, ITS_PRIORS, ORDINAL_PRIORS
+from ..results import EstimateResult
+from ..spec import HypothesisSpec
+from ._ancova import fit_ancova
+from ._bayes import fit_bayes_did, fit_bayes_its, fit_ordinal_did
+from ._catalog import (
+    BAYES_SE_TYPES,
+    GAIN_SE_TYPES,
+    SE_TYPES,
+    SURVEY_SE_TYPES,
+    AncovaOptions,
+    BayesDiDOptions,
+    BayesITSOptions,
+    KnowledgeGainOptions,
+    OrdinalDiDOptions,
+    ShareOptions,
+    SurveyDiDOptions,
+)
+from ._engagement import fit_its, fit_staggered_did
+from ._engagement_options import ItsOptions, StaggeredDiDOptions
+from ._gain import fit_knowledge_gain, fit_share
+from ._survey_did import fit_survey_did
+from ._synthetic import check_synthetic_design, fit_synthetic_control, fit_synthetic_did
+from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
+
+__all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "get_record", "register",
+           "unregister"]
+
+
+class Fitter(Protocol):
+    """What the runner calls: the (subset) source frame, the constructed outcome (same index), the spec, its
+    validated options, and the file name for messages. Raises ``NotTestable`` when the data cannot answer the
+    hypothesis, ``EstimationError`` when the model cannot be fitted, ``DataError`` for bad data."""
+
+    def __call__(self, frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: Any, /, *,
+                 file: str) -> EstimateResult: ...
+
+
+OptionColumns = Callable[[Any], tuple[tuple[str, str], ...]]
+OptionsPredicate = Callable[[Any], bool]
+AttritionOutcome = Callable[[HypothesisSpec, Any], "str | None"]
+#: f(rows after design.subset, spec, options) -> why the data's structure cannot be estimated, or None.
+DesignCheck = Callable[[pd.DataFrame, HypothesisSpec, Any], "str | None"]
+
+#: Capability names, in the order docs and errors list them.
+CAPABILITIES = ("fixed_effects", "disaggregation", "attrition", "simulation", "bayesian")
+
+
+def no_option_columns(options: Any) -> tuple[tuple[str, str], ...]:
+    return ()
+
+
+@dataclass(frozen=True)
+class EstimatorRecord:
+    """One estimator: what a spec may register for it, what it can do, and its fitter.
+
+    Capabilities (``None`` = not offered; the plan refuses a spec that asks for one):
+
+    - ``fixed_effects(options) -> bool``: absorbs the spec's ``fixed_effects`` columns with these options;
+    - ``disaggregation(options) -> bool``: re-estimates per level of each ``disaggregate`` column; returns whether
+      the estimation sample is the units observed at both waves (True) or every answered row (False);
+    - ``attrition(spec, options) -> str | None``: the outcome Lee bounds are on ("change" or "post"), or None when
+      attrition by arm does not bound this estimate (the attrition section is then left out);
+    - ``simulation``: design diagnosis (``oca design diagnose``) has a data-generating model for it;
+    - ``priors``: Bayesian: the model's registered priors (name -> (default scale, meaning)); the verdict comes
+      from the posterior decision rule, and ``bayes.priors`` may only name these.
+    """
+
+    name: str
+    summary: str
+    data_kind: Literal["survey", "engagement"]
+    options_model: type[BaseModel]
+    fitter: Callable[..., EstimateResult] | None  # a Fitter (the Protocol is for type checkers, not pydantic)
+    se_types: tuple[str, ...] = SE_TYPES
+    design_fields: tuple[str, ...] = ("pre", "post")
+    option_columns: OptionColumns = no_option_columns
+    fixed_effects: OptionsPredicate | None = None
+    disaggregation: OptionsPredicate | None = None
+    attrition: AttritionOutcome | None = None
+    simulation: bool = False
+    priors: Mapping[str, tuple[float, str]] | None = None
+    #: the registered testability requirement ``balanced_panel`` applies (contracts/_testability.py)
+    needs_balanced_panel: bool = False
+    #: False: the estimator does not use ``covariates``; the plan refuses a spec that registers them
+    covariates: bool = True
+    #: estimator-specific design requirements, checked on the data's structure before estimation (validate and run)
+    design_check: DesignCheck | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.fitter is not None
+
+    @property
+    def bayesian(self) -> bool:
+        """Verdict from the registered posterior decision rule, not from a test."""
+        return self.priors is not None
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        claimed = {"fixed_effects": self.fixed_effects is not None, "disaggregation": self.disaggregation is not None,
+                   "attrition": self.attrition is not None, "simulation": self.simulation, "bayesian": self.bayesian}
+        return tuple(name for name in CAPABILITIES if claimed[name])
+
+
+# --------------------------------------------------------------------------- capability rules, per estimator
+
+
+def _contrast_column(options: Any) -> tuple[tuple[str, str], ...]:
+    return ((options.by.column, "estimator.options.by.column"),) if options.by is not None else ()
+
+
+def _denominator_column(options: Any) -> tuple[tuple[str, str], ...]:
+    return ((options.denominator, "estimator.options.denominator"),)
+
+
+def _survey_did_attrition(spec: HypothesisSpec, options: Any) -> str | None:
+    if spec.design.pre is None or spec.design.post is None:
+        return None
+    return "change" if options.panel and options.by is None else None
+
+
+def _ancova_attrition(spec: HypothesisSpec, options: Any) -> str | None:
+    if spec.design.pre is None or spec.design.post is None:
+        return None
+    return "change" if options.model == "change_score" else "post"
+
+
+RECORDS: tuple[EstimatorRecord, ...] = (
+    EstimatorRecord(
+        "survey_did", "2x2 difference-in-differences on survey waves (panel or repeated cross-sections), "
+        "cluster-robust inference", "survey", SurveyDiDOptions, fit_survey_did, se_types=SURVEY_SE_TYPES,
+        option_columns=_contrast_column, fixed_effects=lambda options: options.panel,
+        disaggregation=lambda options: options.panel, attrition=_survey_did_attrition, simulation=True),
+    EstimatorRecord(
+        "knowledge_gain", "relative pre/post change in mean knowledge score, delta-method and bootstrap CIs",
+        "survey", KnowledgeGainOptions, fit_knowledge_gain, se_types=GAIN_SE_TYPES,
+        disaggregation=lambda options: options.paired),
+    EstimatorRecord(
+        "ancova", "endline on baseline plus treatment (or change scores)", "survey", AncovaOptions, fit_ancova,
+        se_types=SURVEY_SE_TYPES, disaggregation=lambda options: True, attrition=_ancova_attrition),
+    EstimatorRecord(
+        "share", "share of respondents reporting an outcome (0/1), Wilson CI", "survey", ShareOptions, fit_share,
+        se_types=("CR1", "CR2", "iid"), design_fields=(), disaggregation=lambda options: False),
+    EstimatorRecord(
+        "staggered_did", "Callaway-Sant'Anna staggered-adoption DiD on a page-day panel", "engagement",
+        StaggeredDiDOptions, fit_staggered_did, se_types=("CR1",), design_fields=("adoption",)),
+    EstimatorRecord(
+        "its", "counterfactual interrupted time series (structural time-series model)", "engagement", ItsOptions,
+        fit_its, se_types=("model",), design_fields=("adoption",)),
+    EstimatorRecord(
+        "bayes_did", "hierarchical Bayesian DiD across CSOs", "survey", BayesDiDOptions, fit_bayes_did,
+        se_types=BAYES_SE_TYPES, priors=DID_PRIORS),
+    EstimatorRecord(
+        "ordinal_did", "Bayesian cumulative-logit DiD for one Likert item", "survey", OrdinalDiDOptions,
+        fit_ordinal_did, se_types=BAYES_SE_TYPES, priors=ORDINAL_PRIORS),
+    EstimatorRecord(
+        "bayes_its", "Bayesian structural time series", "engagement", BayesITSOptions, fit_bayes_its,
+        se_types=BAYES_SE_TYPES, design_fields=("adoption",), option_columns=_denominator_column,
+        priors=ITS_PRIORS),
+    EstimatorRecord(
+        "synthetic_did", "synthetic difference-in-differences (Arkhangelsky et al. 2021) for one or a few treated "
+        "units with a common start: unit and time weights, placebo / jackknife / bootstrap SE", "engagement",
+        SyntheticOptions, fit_synthetic_did, se_types=SYNTHETIC_SE_TYPES, design_fields=(), covariates=False,
+        design_check=check_synthetic_design),
+    EstimatorRecord(
+        "synthetic_control", "synthetic control (Abadie et al.; unit weights without intercept, as the synthdid "
+        "package's sc_estimate) for one or a few treated units with a common start", "engagement",
+        SyntheticOptions, fit_synthetic_control, se_types=SYNTHETIC_SE_TYPES, design_fields=(), covariates=False,
+        design_check=check_synthetic_design),
+)
+
+_REGISTRY: dict[str, EstimatorRecord] = {record.name: record for record in RECORDS}
+#: name -> record, read-only. ``register`` adds to it (tests, plug-ins); the plan, runner and summaries read it.
+REGISTRY: Mapping[str, EstimatorRecord] = MappingProxyType(_REGISTRY)
+
+
+def register(record: EstimatorRecord, *, replace: bool = False) -> EstimatorRecord:
+    """Add an estimator (e.g. one defined outside the package). Refuses to shadow a name unless ``replace``."""
+    if record.name in _REGISTRY and not replace:
+        raise ValueError(f"estimator {record.name!r} is already registered")
+    _REGISTRY[record.name] = record
+    return record
+
+
+def unregister(name: str) -> None:
+    """Remove an estimator added with ``register`` (tests)."""
+    _REGISTRY.pop(name, None)
+
+
+def get_record(name: str) -> EstimatorRecord | None:
+    return _REGISTRY.get(name)
