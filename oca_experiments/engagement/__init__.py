@@ -5,7 +5,8 @@ The estimators that use the panel are ``staggered_did`` and ``its`` (see ``oca_e
 
 from ._ingest import LOCAL_TIMEZONE, DailyPanel, IngestReport, build_daily_panel, derive_metrics
 from ._plots import plot_counterfactual, plot_event_study, save_engagement_plots
-from ._synthetic_plots import plot_synthetic
+from ._synthetic_plots import plot_synthetic, synthetic_png
 
 __all__ = ["LOCAL_TIMEZONE", "DailyPanel", "IngestReport", "build_daily_panel", "derive_metrics",
-           "plot_counterfactual", "plot_event_study", "plot_synthetic", "save_engagement_plots"]
+           "plot_counterfactual", "plot_event_study", "plot_synthetic", "save_engagement_plots",
+           "synthetic_png"]

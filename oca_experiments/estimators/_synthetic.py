@@ -281,7 +281,7 @@ def _fit_synthetic(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     if placebo is not None:
         # Rank of the actual estimate among the placebo estimates (Abadie et al. 2010's permutation reading).
         extras["placebo_rank_p_value"] = float((1 + np.sum(np.abs(placebo) >= abs(estimate))) / (1 + placebo.size))
-    from ..engagement._synthetic_plots import synthetic_png
+    from ..engagement import synthetic_png
 
     artifact = f"artifacts/{spec.id}_synthetic.png"
     extras["artifacts"] = {"fit_plot": artifact}

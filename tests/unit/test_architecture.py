@@ -131,7 +131,7 @@ EXPECTED_ALL = {
         "save_diagnosis"},
     "oca_experiments.engagement": {
         "DailyPanel", "IngestReport", "LOCAL_TIMEZONE", "build_daily_panel", "derive_metrics", "plot_counterfactual",
-        "plot_event_study", "save_engagement_plots"},
+        "plot_event_study", "plot_synthetic", "save_engagement_plots", "synthetic_png"},
     "oca_experiments.estimators": {
         "CAPABILITIES", "CATALOG", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
         "NotTestable", "REGISTRY", "SE_TYPES", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",

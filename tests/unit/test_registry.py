@@ -66,6 +66,11 @@ def _demo_spec(estimator: str) -> dict[str, Any]:
         raw["inference"] = {**raw["inference"], "se": "CR1", "sesoi": None}
         raw.pop("testability", None)
         return raw
+    if estimator in ("synthetic_did", "synthetic_control"):
+        raw = _demo_spec("staggered_did")
+        raw["estimator"] = {"name": estimator, "options": {"period": "week"}}
+        raw["inference"] = {**raw["inference"], "se": "placebo"}
+        return raw
     pytest.fail(f"no demo spec uses estimator {estimator!r}: add a base spec for it to _demo_spec")
 
 

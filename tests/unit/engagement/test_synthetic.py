@@ -225,7 +225,7 @@ def test_plan_time_refusals(tmp_path: Path) -> None:
 
 
 def test_plot_has_labelled_axes_and_redraws_from_results_json() -> None:
-    from oca_experiments.engagement._synthetic_plots import plot_synthetic
+    from oca_experiments.engagement import plot_synthetic
 
     result = _fit(_pages(), _spec(options={"replications": 30}))
     record = json.loads(json.dumps(result.to_dict()))
