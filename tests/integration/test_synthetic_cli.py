@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,10 +26,11 @@ def oca(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_oca_validate_and_run_end_to_end(tmp_path: Path) -> None:
     study = write_prop99_study(tmp_path, "synthetic_did")
+    shutil.copytree(REPO / "reports", study / "reports")
     proc = oca("validate", str(study), "--data", DATA)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "out"
-    proc = oca("run", str(study), "--data", DATA, "--out", str(out), "--no-report")
+    proc = oca("run", str(study), "--data", DATA, "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     (record,) = json.loads((out / "results.json").read_text(encoding="utf-8"))["hypotheses"]
     assert record["status"] == "estimated" and record["estimator"] == "synthetic_did"
@@ -41,6 +43,9 @@ def test_oca_validate_and_run_end_to_end(tmp_path: Path) -> None:
 
     with Image.open(out / "artifacts" / "prop99_synthetic.png") as image:
         assert round(image.info["dpi"][0]) >= 150
+    page = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Few treated units: synthetic control and synthetic DiD" in page
+    assert 'alt="synthetic control fit for prop99"' in page
 
 
 def test_oca_validate_refuses_the_jackknife_with_one_treated_state(tmp_path: Path) -> None:
