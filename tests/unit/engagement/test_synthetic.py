@@ -236,3 +236,26 @@ def test_plot_has_labelled_axes_and_redraws_from_results_json() -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     assert buffer.getvalue()[:4] == b"\x89PNG"
+
+
+def test_demo_h8_synthetic_did_covers_its_truth() -> None:
+    """The demo's synthetic-DiD hypothesis: CSO2's page against the six comparison pages, monthly means."""
+    import importlib.util
+
+    from oca_experiments.demo import simulate_demo
+
+    demo = simulate_demo()
+    task = oca.load_study(oca.demo_study_dir()).plan.task("h8_engagement_synthetic")
+    module_spec = importlib.util.spec_from_file_location("demo_engagement", REPO / "analysis" / "engagement.py")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    keep = demo.engagement["page_id"].isin(task.spec.design.subset["page_id"])
+    frame = demo.engagement.loc[keep]
+    result = FITTERS["synthetic_did"](frame, module.engagement_per_post(frame), task.spec, task.options,
+                                      file="engagement.csv")
+    truth = demo.truth["hypotheses"]["h8_engagement_synthetic"]
+    assert truth == demo.truth["extras"]["h4_by_campaign"]["CSO2"]
+    assert result.ci_low < truth < result.ci_high
+    assert result.extras["treated_units"] == ["P02"] and result.extras["n_comparison"] == 6
+    assert result.extras["resampling"] == {"replications": 6, "assignments": "all"}
+    assert result.extras["warnings"] == []
