@@ -208,6 +208,10 @@ def schema(
             raise DataError(f"--kind '{kind}' is not available", fix=f"use one of: {', '.join(SCHEMA_KINDS)}")
         document = {"$schema": "https://json-schema.org/draft/2020-12/schema",
                     **models[kind].model_json_schema(mode="validation")}
+        if kind == "hypothesis":  # every estimator's options, not a free-form mapping
+            from .estimators import with_estimator_options
+
+            document = with_estimator_options(document)
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         _print_or_write(text, out)
         return 0

@@ -38,6 +38,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import DataError
+from ..io import SPACING_WORD, holds_whole_numbers, native_spacing, period_codes, read_time, spacing_problem
+
 __all__ = ["Requirements", "TestabilityCheck", "TestabilityResult", "assess_task", "assess_testability",
            "resolve_requirements"]
 
@@ -136,19 +139,31 @@ def subset_mask(frame: pd.DataFrame, subset: Mapping[str, Any]) -> pd.Series:
 
 def assess_testability(frame: pd.DataFrame, spec: Any, requirements: Requirements, *, panel: bool | None = None,
                        needs_balanced_panel: bool = False, show_values: bool = False,
-                       sensitive_columns: frozenset[str] = frozenset()) -> TestabilityResult:
+                       sensitive_columns: frozenset[str] = frozenset(),
+                       periods: tuple[str, ...] = (), scale: str | None = None,
+                       regressors: tuple[str, ...] = ()) -> TestabilityResult:
     """Check ``spec``'s registered requirements on ``frame`` (the whole source; the spec's subset is applied here).
 
-    ``panel`` says whether the estimator follows units across waves (``None``: infer from the data).
+    ``panel`` says whether the estimator follows units across waves (``None``: infer from the data). ``periods``
+    are the time periods a series/panel estimator works in (e.g. ``("day",)``): the time column's spacing and the
+    adoption column are checked against each, so that ``oca validate`` refuses what ``oca run`` would. ``scale``
+    (a structural time-series model's scale, e.g. ``logit``) and ``regressors`` (time-varying covariates a forecast
+    needs wherever the outcome is observed) are checked on an outcome read straight from a column.
     """
     return _Assessment(frame, spec, requirements, panel=panel, needs_balanced_panel=needs_balanced_panel,
-                       show_values=show_values, sensitive_columns=sensitive_columns).run()
+                       show_values=show_values, sensitive_columns=sensitive_columns, periods=periods, scale=scale,
+                       regressors=regressors).run()
 
 
 class _Assessment:
     def __init__(self, frame: pd.DataFrame, spec: Any, requirements: Requirements, *, panel: bool | None,
-                 needs_balanced_panel: bool, show_values: bool, sensitive_columns: frozenset[str]) -> None:
+                 needs_balanced_panel: bool, show_values: bool, sensitive_columns: frozenset[str],
+                 periods: tuple[str, ...] = (), scale: str | None = None,
+                 regressors: tuple[str, ...] = ()) -> None:
         self.spec = spec
+        self.periods = tuple(dict.fromkeys(periods))
+        self.scale = scale
+        self.regressors = regressors
         self.design = spec.design
         self.requirements = requirements
         self.panel = panel
@@ -166,6 +181,10 @@ class _Assessment:
 
     def run(self) -> TestabilityResult:
         self._prepare()
+        for period in self.periods:
+            self._period(period)
+        if self.scale is not None or self.regressors:
+            self._series_values()
         if self.requirements.no_treatment_reversal:
             self._no_reversal()
         self._min_units()
@@ -231,6 +250,9 @@ class _Assessment:
     def _no_reversal(self) -> None:
         design = self.design
         problems = []
+        if self.periods and not design.adoption:
+            self._absorbing_indicator()
+            return
         per_unit = self.arm.groupby(self.data[design.unit]).nunique()
         flips = int((per_unit > 1).sum())
         if flips:
@@ -248,6 +270,95 @@ class _Assessment:
                 problems.append(f"adoption date '{design.adoption}' changes within {moved} unit(s)")
         self._add("no_treatment_reversal", not problems, True, flips,
                   "; ".join(problems) if problems else "treatment is constant within every unit and cluster")
+
+    def _absorbing_indicator(self) -> None:
+        """Without ``design.adoption`` the treatment column of a panel estimator is a treated-and-post indicator:
+        each unit's 0/1 values may switch on once, in time order, and never off (adoption is derived from it)."""
+        design = self.design
+        try:
+            times = read_time(self.data[design.time], self.periods[0], file="<data>", column=design.time,
+                              allow_missing=True)
+        except DataError:
+            return  # the period check has already said why
+        codes = pd.Series(period_codes(times.dropna(), self.periods[0]), index=times.dropna().index)
+        frame = pd.DataFrame({"unit": self.data[design.unit], "t": codes, "d": self.arm}).dropna()
+        frame = frame.sort_values(["unit", "t"], kind="stable")
+        switched_off = frame.groupby("unit")["d"].apply(lambda d: bool(((d.cummax() == 1) & (d == 0)).any()))
+        reverting = int(switched_off.sum())
+        treated_units = int(frame.groupby("unit")["d"].max().sum())
+        self._add("no_treatment_reversal", reverting == 0, True, reverting,
+                  f"the treated-and-post indicator '{design.treatment}' switches back to 0 in {reverting} unit(s) "
+                  f"of '{design.unit}'; treatment must stay on once it starts" if reverting else
+                  f"'{design.treatment}' is read as a treated-and-post indicator: {treated_units} unit(s) switch "
+                  "on once and stay on (adoption derived from it)")
+
+    def _series_values(self) -> None:
+        """An outcome read from a column (the only one known before estimation) lies in the registered scale's
+        domain, and every registered regressor is present wherever the outcome is observed."""
+        construction = self.spec.outcome.construction
+        if construction.method != "column" or construction.column not in self.data.columns:
+            return
+        y = pd.to_numeric(self.data[construction.column], errors="coerce")
+        domain = {"log": (y <= 0, "values <= 0 (scale log needs y > 0; log1p takes zeros)"),
+                  "log1p": (y < 0, "negative values (scale log1p needs y >= 0)"),
+                  "logit": ((y <= 0) | (y >= 1), "values not strictly between 0 and 1 (scale logit needs shares in "
+                                                 "(0, 1))")}.get(self.scale or "")
+        problems = []
+        if domain is not None:
+            outside, words = domain
+            if int(outside.sum()):
+                problems.append(f"outcome '{construction.column}' has {int(outside.sum())} {words}")
+        for name in self.regressors:
+            values = pd.to_numeric(self.data[name], errors="coerce") if name in self.data.columns else None
+            if values is None:
+                continue
+            gaps = int((values.isna() & y.notna()).sum())
+            if gaps:
+                problems.append(f"regressor '{name}' is missing in {gaps} row(s) where the outcome is observed (a "
+                                "forecast needs it in every observed period)")
+        self._add("series_values", not problems, self.scale or "level", len(problems),
+                  "; ".join(problems) if problems else "the outcome fits the registered scale and every regressor "
+                  "is present where the outcome is observed")
+
+    def _period(self, period: str) -> None:
+        """The time column's spacing fits the estimator's period, and time and adoption are readable in it."""
+        design = self.design
+        problems = []
+        problem = spacing_problem(self.data[design.time], period, column=design.time)
+        if problem:
+            problems.append(problem)
+        else:
+            for column, allow_missing in ((design.time, False), (design.adoption, True)):
+                if not column:
+                    continue
+                try:
+                    read_time(self.data[column], period, file="<data>", column=column, allow_missing=allow_missing)
+                except DataError as exc:
+                    problems.append(f"column '{column}': {exc.message} ({exc.fix})" if exc.fix else
+                                    f"column '{column}': {exc.message}")
+        spacing = native_spacing(self.data[design.time])
+        self._add("period_spacing", not problems, period, spacing,
+                  "; ".join(problems) if problems else
+                  f"'{design.time}' is {SPACING_WORD.get(spacing or '', 'a single period')}, readable in the "
+                  f"estimator's period ({period})")
+
+    def _pre_period_integer(self, required: int) -> None:
+        """Integer time: the pre-period is counted in periods (adoption minus the unit's first period)."""
+        design = self.design
+        frame = pd.DataFrame({"unit": self.data[design.unit], "time": _whole(self.data[design.time]),
+                              "adoption": _whole(self.data[design.adoption])})
+        adopting = frame.dropna(subset=["adoption"]).groupby("unit").agg(first=("time", "min"),
+                                                                          adoption=("adoption", "min"))
+        if adopting.empty:
+            self._add("min_pre_period_days", False, required, None,
+                      f"no unit has an adoption period in '{design.adoption}'")
+            return
+        periods = (adopting["adoption"] - adopting["first"]).astype(int)
+        short, fewest = int((periods < required).sum()), int(periods.min())
+        self._add("min_pre_period_days", short == 0, required, {"units": len(periods), "fewest_periods": fewest},
+                  f"{short} of {len(periods)} adopting units have fewer than {required} periods of data before their "
+                  f"adoption period (fewest {fewest})" if short else
+                  f"every adopting unit has at least {required} pre-periods (fewest {fewest})")
 
     def _min_units(self) -> None:
         required = self.requirements.min_units_per_arm_wave
@@ -355,6 +466,9 @@ class _Assessment:
 
     def _pre_period(self) -> None:
         design, required = self.design, self.requirements.min_pre_period_days
+        if holds_whole_numbers(self.data[design.time]):
+            self._pre_period_integer(required)
+            return
         time = _as_dates(self.data[design.time])
         adoption = _as_dates(self.data[design.adoption])
         bad_time = int((self.data[design.time].notna() & time.isna()).sum())
@@ -381,6 +495,10 @@ class _Assessment:
                   f"every adopting unit has at least {required} pre-period days (fewest {fewest}) {columns}")
 
 
+def _whole(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+
+
 def _as_dates(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
@@ -395,4 +513,30 @@ def assess_task(task: Any, frame: pd.DataFrame, config: Any, *, show_values: boo
                                         getattr(source, "testability", None), getattr(config, "testability", None))
     return assess_testability(frame, task.spec, requirements, panel=getattr(task.options, "panel", None),
                               needs_balanced_panel=bool(getattr(task.estimator, "needs_balanced_panel", False)),
-                              show_values=show_values, sensitive_columns=sensitive_columns)
+                              show_values=show_values, sensitive_columns=sensitive_columns,
+                              periods=registered_periods(task), scale=getattr(task.options, "model_scale", None),
+                              regressors=tuple(task.spec.covariates) if hasattr(task.options, "model_scale")
+                              else ())
+
+
+def registered_periods(task: Any) -> tuple[str, ...]:
+    """Every period the task's estimator works in: its ``period`` option, those of nested robustness options
+    (e.g. its' ``staggered_did``), or the estimator's fixed period (``EstimatorInfo.period``)."""
+    found: list[str] = []
+
+    def walk(options: Any) -> None:
+        if options is None or not hasattr(options, "model_fields"):
+            return
+        period = getattr(options, "period", None)
+        if isinstance(period, str):
+            found.append(period)
+        for name in type(options).model_fields:
+            value = getattr(options, name, None)
+            if hasattr(value, "model_fields"):
+                walk(value)
+
+    walk(task.options)
+    fixed = getattr(task.estimator, "period", None)
+    if not found and fixed:
+        found.append(fixed)
+    return tuple(dict.fromkeys(found))

@@ -13,7 +13,10 @@ from ._catalog import SE_TYPES, Contrast, SurveyDiDOptions
 from ._cluster_inference import bootstrap_weights, enumerable, enumerated_weights
 from ._engagement import fit_its, fit_staggered_did
 from ._inference import few_cluster_decision
+from ._its import fit_counterfactual, fit_intervention
+from ._schema import estimator_schema, with_estimator_options
 from ._survey_did import NotTestable, fit_survey_did
+from ._twfe import fit_twfe
 from .registry import CAPABILITIES, REGISTRY, EstimatorRecord, Fitter, get_record, register, unregister
 
 #: The registry under its former name (name -> record).
@@ -43,4 +46,5 @@ FITTERS: Mapping[str, Fitter] = _FitterView()
 __all__ = ["CAPABILITIES", "CATALOG", "FITTERS", "REGISTRY", "SE_TYPES", "Contrast", "EstimatorInfo",
            "EstimatorRecord", "Fitter", "NotTestable", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
            "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
-           "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister"]
+           "fit_survey_did", "fit_twfe", "fit_counterfactual", "fit_intervention", "estimator_schema",
+           "with_estimator_options", "get_record", "lee_bounds", "register", "unit_table_for", "unregister"]

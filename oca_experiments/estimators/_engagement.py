@@ -1,10 +1,13 @@
-"""Fitters for the engagement hypotheses: ``staggered_did`` (Callaway-Sant'Anna) and ``its`` (counterfactual ITS).
+"""Fitters for the engagement hypotheses: ``staggered_did`` (Callaway-Sant'Anna) and ``its`` (structural time
+series: counterfactual forecast or intervention terms).
 
-Both read the page x day rows of the engagement source and the per-row outcome the runner built, validate them,
+Both work in the registered ``period`` (day, week, month, quarter, year or integer), read the unit x time rows of the
+source and the per-row outcome the runner built, validate them,
 and return an ``EstimateResult`` whose ``extras`` hold everything the report and the tutorial show (JSON-ready):
 ATT(g,t) table, event study with uniform bands, per-campaign effects, pre-trend test, TWFE beside it, sensitivity
-bounds, per-campaign counterfactual paths. Randomness (the multiplier bootstrap) is seeded from the registered
-options and the seed is recorded.
+bounds, per-campaign counterfactual paths, estimated variances and smoothed components. Randomness (the multiplier
+bootstrap, the forecast draws on transformed scales) is seeded from the registered options and the seed is
+recorded.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataError, EstimationError
+from ..outcomes import numeric_column
 from ..results import EstimateResult
 from ..spec import HypothesisSpec
 from ._counts import fit_ppml
 from ._engagement_options import ItsModelOptions, ItsOptions, StaggeredDiDOptions, StaggeredOptions
-from ._its import fit_counterfactual, its_p_value, placebo_in_time
-from ._staggered import (NEVER, StaggeredPanel, aggregate, att_gt, multiplier_bootstrap, prepare_panel,
-                         pretrend_test, relative_magnitude_bounds, twfe_did)
+from ._its import StsModel, fit_counterfactual, fit_intervention, its_p_value, placebo_in_time
+from ._staggered import (NEVER, StaggeredPanel, aggregate, att_gt, multiplier_bootstrap, period_matrix,
+                         prepare_panel, pretrend_test, relative_magnitude_bounds, twfe_did)
 from ._survey_did import NotTestable
 
 __all__ = ["fit_staggered_did", "fit_its"]
@@ -63,9 +67,7 @@ def _transform(outcome: pd.Series, count_model: str, *, file: str, name: str) ->
 
 def _period_panel(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, *, period: str,
                   file: str, covariates: tuple[str, ...] = ()) -> StaggeredPanel:
-    design = spec.design
-    if not design.adoption:
-        raise EstimationError("design.adoption is required", hypothesis_id=spec.id)
+    design = spec.design  # without design.adoption the treatment column is a treated-and-post indicator
     return prepare_panel(frame, outcome, unit=design.unit, time=design.time, adoption=design.adoption,
                          treatment=design.treatment, cluster=design.cluster, covariates=covariates, period=period,
                          file=file)
@@ -251,10 +253,11 @@ def fit_staggered_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisS
     extras.update(headline=options.aggregation, count_model=options.count_model,
                   scale="log(1 + y)" if options.count_model == "log1p" else "outcome units")
     if options.its_by_campaign is not None:
-        daily = _transform(outcome, options.its_by_campaign.count_model, file=file, name=spec.outcome.name)
-        day_panel = _period_panel(frame, daily, spec, period="day", file=file)
-        extras["its_by_campaign"] = _its_campaigns(day_panel, options.its_by_campaign, spec,
-                                                   _unit_groups(frame, spec, day_panel))
+        its_options = options.its_by_campaign
+        raw = pd.to_numeric(outcome, errors="coerce").astype("float64")
+        its_panel = _period_panel(frame, raw, spec, period=its_options.period, file=file)
+        extras["its_by_campaign"] = _its_campaigns(its_panel, its_options, spec,
+                                                   _unit_groups(frame, spec, its_panel))
     cells = analysis["cells"]
     n_obs = int(np.isfinite(panel.y).sum())
     counts.update(unit_periods=n_obs, cohorts=int(np.unique(cells.group).size), cells=int(cells.att.size))
@@ -272,22 +275,61 @@ def _comparison_regressor(panel: StaggeredPanel) -> tuple[np.ndarray | None, int
     if comparison.shape[0] == 0:
         return None, 0
     counts = np.isfinite(comparison).sum(axis=0)
-    # Mean over the comparison units observed that day (NaN when none is).
+    # Mean over the comparison units observed that period (NaN when none is).
     mean = np.where(counts > 0, np.nansum(comparison, axis=0) / np.maximum(counts, 1), np.nan)
     missing = ~np.isfinite(mean)
     if missing.all():
         return None, int(missing.sum())
-    # A day no comparison unit observed gets the regressor's average (counted; the outcome itself is never filled).
+    # A period no comparison unit observed gets the regressor's average (counted; the outcome is never filled).
     mean[missing] = float(np.nanmean(mean))
     return mean[:, None], int(missing.sum())
 
 
+PERIOD_WORDS = {"day": "days", "week": "weeks", "month": "months", "quarter": "quarters", "year": "years",
+                "integer": "periods"}
+
+
+def _unit_regressors(exog: np.ndarray | None, covariates: np.ndarray | None, i: int, series: np.ndarray,
+                     names: tuple[str, ...], unit: str) -> np.ndarray | None:
+    """The comparison mean and the unit's own registered (time-varying) covariates, one column each. Periods
+    where the unit's outcome is unobserved carry no information, so a missing covariate there is harmless (set to
+    0); a missing covariate where the outcome is observed cannot be, and is refused."""
+    blocks = [exog] if exog is not None else []
+    if covariates is not None:
+        own = covariates[:, i, :].copy()
+        gap = ~np.isfinite(own) & np.isfinite(series)[:, None]
+        if gap.any():
+            bad = [names[j] for j in np.flatnonzero(gap.any(axis=0))]
+            raise NotTestable(f"covariate(s) {', '.join(bad)} missing in {int(gap.any(axis=1).sum())} period(s) "
+                              "where the outcome is observed (a regressor is needed in every observed period, "
+                              "including the campaign periods)",
+                              fix="fill the regressor for every period or drop it from covariates")
+        own[~np.isfinite(own)] = 0.0
+        blocks.append(own)
+    return np.column_stack(blocks) if blocks else None
+
+
+def _covariate_cube(frame: pd.DataFrame, spec: HypothesisSpec, panel: StaggeredPanel, *, file: str
+                    ) -> np.ndarray | None:
+    """periods x units x covariates: each registered covariate's per-period mean on the panel's grid."""
+    if not spec.covariates:
+        return None
+    mats = [period_matrix(frame, numeric_column(frame, name, file=file), unit_labels=panel.unit_labels,
+                          unit=spec.design.unit, time=spec.design.time, period=panel.period,
+                          first_label=panel.period_labels[0], n_periods=panel.n_periods, file=file)
+            for name in spec.covariates]
+    return np.stack([m.T for m in mats], axis=2)
+
+
 def _its_campaigns(panel: StaggeredPanel, options: ItsModelOptions, spec: HypothesisSpec,
-                   groups_of_unit: dict[str, str]) -> dict[str, Any]:
+                   groups_of_unit: dict[str, str], covariates: np.ndarray | None = None) -> dict[str, Any]:
     exog, imputed = (None, 0) if options.comparison == "none" else _comparison_regressor(panel)
     if options.comparison == "mean" and exog is None:
         raise NotTestable("no comparison (never-treated) units to build the counterfactual regressor from",
                           fix="add comparison pages or register comparison: none")
+    scale = options.model_scale
+    seasonal = options.seasonal_periods
+    words = PERIOD_WORDS[panel.period]
     z = float(stats.norm.ppf(1 - (1 - spec.inference.ci_level) / 2))
     campaigns: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
@@ -295,61 +337,119 @@ def _its_campaigns(panel: StaggeredPanel, options: ItsModelOptions, spec: Hypoth
         unit = panel.unit_labels[i]
         n_pre = int(panel.cohort[i])
         series = panel.y[i]
-        if np.isfinite(series[:n_pre]).sum() < options.min_pre_periods:
-            skipped.append({"unit": unit, "reason": f"fewer than {options.min_pre_periods} observed pre-period "
-                                                    "days"})
+        if np.isfinite(series[:n_pre]).sum() < options.min_pre:
+            skipped.append({"unit": unit, "reason": f"fewer than {options.min_pre} observed pre-period {words}"})
             continue
-        fit = fit_counterfactual(series, exog, n_pre, level=options.level,
-                                 weekly_seasonality=options.weekly_seasonality)
-        placebo = placebo_in_time(series, exog, n_pre, fraction=options.placebo_fraction,
-                                  min_pre=options.min_pre_periods, level=options.level,
-                                  weekly_seasonality=options.weekly_seasonality)
+        x = _unit_regressors(exog, covariates, i, series, spec.covariates, unit)
+        try:
+            record = (_forecast_campaign(series, x, n_pre, options, spec, panel, seasonal, scale, z)
+                      if options.intervention == "forecast" else
+                      _intervention_campaign(series, x, n_pre, options, panel, seasonal, scale))
+        except ValueError as exc:  # outcome outside the registered scale's domain
+            raise NotTestable(f"unit {len(campaigns) + len(skipped) + 1} of the campaigns: {exc}",
+                              fix="register a scale whose domain holds the outcome (level always does)") from None
+        placebo = placebo_in_time(series, x, n_pre, fraction=options.placebo_fraction, min_pre=options.min_pre,
+                                  level=options.level, seasonal=seasonal,
+                                  stochastic_seasonal=options.stochastic_seasonal, scale=scale, period_word=words)
         if placebo.get("available"):
             placebo["placebo_start"] = panel.period_labels[placebo.pop("placebo_start_index")]
             placebo["rejects_at_alpha"] = bool(placebo["p_value"] < spec.inference.alpha)
-        avg, se = fit.average_effect, fit.average_se
-        effect = fit.pointwise_effect()
-        campaigns.append({
-            "unit": unit, "group": groups_of_unit.get(unit, unit), "start": panel.period_labels[n_pre],
-            "n_pre": fit.n_pre_observed, "n_post": fit.n_post_observed,
-            "average_effect": avg, "std_error": se, "ci_low": avg - z * se, "ci_high": avg + z * se,
-            "p_value": its_p_value(avg, se),
-            "cumulative_effect": fit.cumulative_effect, "cumulative_ci_low": fit.cumulative_effect - z *
-            fit.cumulative_se, "cumulative_ci_high": fit.cumulative_effect + z * fit.cumulative_se,
-            "relative_effect": fit.relative_effect, "relative_ci_low": fit.relative_ci[0],
-            "relative_ci_high": fit.relative_ci[1],
-            "placebo_in_time": placebo, "params": fit.params, "converged": fit.converged,
-            "path": {"dates": list(panel.period_labels), "observed": _finite(series),
-                     "counterfactual": _finite(np.concatenate([fit.fitted_pre, fit.predicted])),
-                     "start_index": n_pre,
-                     "lower": _finite(fit.predicted - z * fit.predicted_sd),
-                     "upper": _finite(fit.predicted + z * fit.predicted_sd),
-                     "pointwise_effect": _finite(effect),
-                     "pointwise_low": _finite(effect - z * fit.predicted_sd),
-                     "pointwise_high": _finite(effect + z * fit.predicted_sd)},
-        })
+        campaigns.append({"unit": unit, "group": groups_of_unit.get(unit, unit), "start": panel.period_labels[n_pre],
+                          **record, "placebo_in_time": placebo})
     if not campaigns:
-        raise NotTestable("no campaign has enough observed pre-period days for a counterfactual",
+        raise NotTestable(f"no campaign has enough observed pre-period {words} for a counterfactual",
                           fix="lower estimator.options.min_pre_periods or collect a longer baseline")
-    model = (f"UnobservedComponents: {options.level.replace('_', ' ')}"
-             + (", fixed day-of-week effects" if options.weekly_seasonality else "")
-             + (", comparison-page mean as regressor" if exog is not None else "")
-             + "; exact-diffuse MLE on the pre-period; plug-in variances")
-    return {"model": model, "campaigns": campaigns, "skipped": skipped, "comparison_days_imputed": imputed,
-            "scale": "log(1 + y)" if options.count_model == "log1p" else "outcome units"}
+    sts = StsModel(options.level, seasonal, options.stochastic_seasonal)
+    regressors = ((["comparison-unit mean"] if exog is not None else []) + list(spec.covariates))
+    model = (f"UnobservedComponents on {panel.period} periods: {sts.describe()}"
+             + (f"; regressors: {', '.join(regressors)}" if regressors else "; no regressors")
+             + {"forecast": "; fitted on the pre-period, campaign periods forecast (CausalImpact-style)",
+                "level_shift": "; level-shift intervention in a model of the whole series",
+                "pulse": "; pulse intervention in a model of the whole series",
+                "slope_change": "; slope-change intervention in a model of the whole series",
+                "none": "; plain fit of the whole series (estimate: final slope)"}[options.intervention]
+             + f"; scale {scale}; exact-diffuse MLE; plug-in variances")
+    return {"model": model, "campaigns": campaigns, "skipped": skipped, "comparison_periods_imputed": imputed,
+            "regressors": regressors, "period": panel.period, "intervention": options.intervention,
+            "seasonal": list(seasonal), "scale": _scale_words(scale, options.intervention)}
+
+
+def _scale_words(scale: str, intervention: str) -> str:
+    if intervention in ("level_shift", "pulse", "slope_change", "none"):
+        return {"level": "outcome units", "log_outcome": "log points", "log": "log points of y",
+                "log1p": "log points of 1 + y", "logit": "logits"}[scale]
+    return "log points (the outcome is a log)" if scale == "log_outcome" else "outcome units"
+
+
+def _forecast_campaign(series: np.ndarray, x: np.ndarray | None, n_pre: int, options: ItsModelOptions,
+                       spec: HypothesisSpec, panel: StaggeredPanel, seasonal: tuple[int, ...], scale: str,
+                       z: float) -> dict[str, Any]:
+    fit = fit_counterfactual(series, x, n_pre, level=options.level, seasonal=seasonal,
+                             stochastic_seasonal=options.stochastic_seasonal, scale=scale,
+                             ci_level=spec.inference.ci_level, draws=options.draws, seed=options.seed)
+    avg, se = fit.average_effect, fit.average_se
+    effect = fit.pointwise_effect()
+    low_cf, high_cf = fit.lower, fit.upper
+    seen = series[np.isfinite(series)]
+    band_note = None
+    if scale == "level" and seen.size and seen.min() >= 0 and np.nanmin(low_cf) < 0:
+        # Said, not silently clipped: the level model does not know the outcome's bound.
+        band_note = ("the counterfactual band goes below 0, which the outcome never does: register scale: log1p "
+                     "(counts) or logit (shares strictly between 0 and 1) for bands that respect the bound")
+    return {
+        "band_note": band_note,
+        "n_pre": fit.n_pre_observed, "n_post": fit.n_post_observed,
+        "average_effect": avg, "std_error": se, "ci_low": fit.average_ci[0], "ci_high": fit.average_ci[1],
+        "p_value": its_p_value(avg, se),
+        "cumulative_effect": fit.cumulative_effect, "cumulative_ci_low": fit.cumulative_ci[0],
+        "cumulative_ci_high": fit.cumulative_ci[1],
+        "relative_effect": fit.relative_effect, "relative_ci_low": fit.relative_ci[0],
+        "relative_ci_high": fit.relative_ci[1], "relative_note": fit.relative_note,
+        "params": fit.params, "variances": {k: v for k, v in fit.params.items() if k.startswith("sigma2")},
+        "converged": fit.converged, "components": fit.components,
+        "path": {"dates": list(panel.period_labels), "observed": _finite(series),
+                 "counterfactual": _finite(np.concatenate([fit.fitted_pre, fit.predicted])),
+                 "start_index": n_pre, "lower": _finite(low_cf), "upper": _finite(high_cf),
+                 "pointwise_effect": _finite(effect),
+                 "pointwise_low": _finite(fit.observed - high_cf), "pointwise_high": _finite(fit.observed - low_cf)},
+    }
+
+
+def _intervention_campaign(series: np.ndarray, x: np.ndarray | None, n_pre: int, options: ItsModelOptions,
+                           panel: StaggeredPanel, seasonal: tuple[int, ...], scale: str) -> dict[str, Any]:
+    fit = fit_intervention(series, x, n_pre, kind=options.intervention, level=options.level, seasonal=seasonal,
+                           stochastic_seasonal=options.stochastic_seasonal,
+                           scale="level" if scale == "log_outcome" else scale)
+    if scale == "log_outcome" and options.intervention in ("level_shift", "pulse"):
+        rel, rel_ci, note = math.expm1(fit.estimate), (math.expm1(fit.ci[0]), math.expm1(fit.ci[1])), None
+    else:
+        rel, rel_ci, note = fit.relative_effect, fit.relative_ci, fit.relative_note
+    fitted = _finite(fit.fitted)
+    return {
+        "n_pre": fit.n_pre_observed, "n_post": fit.n_post_observed,
+        "average_effect": fit.estimate, "std_error": fit.std_error, "ci_low": fit.ci[0], "ci_high": fit.ci[1],
+        "p_value": its_p_value(fit.estimate, fit.std_error), "effect_kind": options.intervention,
+        "relative_effect": rel, "relative_ci_low": rel_ci[0], "relative_ci_high": rel_ci[1], "relative_note": note,
+        "params": fit.params, "variances": {k: v for k, v in fit.params.items() if k.startswith("sigma2")},
+        "converged": fit.converged, "components": fit.components,
+        "path": {"dates": list(panel.period_labels), "observed": _finite(series), "counterfactual": fitted,
+                 "start_index": n_pre, "lower": fitted[n_pre:], "upper": fitted[n_pre:],
+                 "note": "fitted values of the whole-series model (intervention term included); no band"},
+    }
 
 
 def fit_its(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: ItsOptions, *,
             file: str) -> EstimateResult:
     """Counterfactual ITS per campaign; the estimate pools the campaigns' average effects, weighted by their
     observed campaign days (independent campaigns assumed; they share only the comparison regressor)."""
-    values = _transform(outcome, options.count_model, file=file, name=spec.outcome.name)
-    panel = _period_panel(frame, values, spec, period="day", file=file)
+    values = pd.to_numeric(outcome, errors="coerce").astype("float64")  # the model transforms it (scale)
+    panel = _period_panel(frame, values, spec, period=options.period, file=file)
     groups_of_unit = _unit_groups(frame, spec, panel)
-    result = _its_campaigns(panel, options, spec, groups_of_unit)
+    result = _its_campaigns(panel, options, spec, groups_of_unit,
+                            covariates=_covariate_cube(frame, spec, panel, file=file))
     campaigns = [c for c in result["campaigns"] if c["n_post"] > 0 and math.isfinite(c["std_error"])]
     if not campaigns:
-        raise NotTestable("no campaign has observed outcome days after its start")
+        raise NotTestable("no campaign has observed outcome periods after its start")
     weights = np.array([c["n_post"] for c in campaigns], dtype=float)
     weights /= weights.sum()
     estimate = float(weights @ np.array([c["average_effect"] for c in campaigns]))
@@ -361,11 +461,15 @@ def fit_its(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, optio
     extras: dict[str, Any] = {
         **{k: v for k, v in result.items() if k != "campaigns"},
         "by_campaign": result["campaigns"],
-        "pooling": "average of campaign average effects weighted by observed campaign days; normal inference",
+        "pooling": "average of campaign effects weighted by observed campaign periods; normal inference",
         "placebo_rejections": int(sum(1 for v in placebo_p if v is not None and v < spec.inference.alpha)),
         "placebo_tests": len(placebo_p),
         "count_model": options.count_model,
     }
+    if len(campaigns) == 1:
+        only = campaigns[0]
+        extras.update(relative_effect=only.get("relative_effect"), relative_ci_low=only.get("relative_ci_low"),
+                      relative_ci_high=only.get("relative_ci_high"), relative_note=only.get("relative_note"))
     if options.staggered_did is not None:
         day_values = _transform(outcome, options.staggered_did.count_model if options.staggered_did.count_model !=
                                 "ppml" else "none", file=file, name=spec.outcome.name)
@@ -381,5 +485,6 @@ def fit_its(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, optio
     counts = {**panel.counts, "campaigns": len(result["campaigns"]), "campaigns_skipped": len(result["skipped"])}
     return EstimateResult(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high,
                           ci_level=spec.inference.ci_level, p_value=p, p_value_two_sided=p_two, df=None, n=n_obs,
-                          n_clusters=len(campaigns), se_type="state-space forecast variance", counts=counts,
+                          n_clusters=len(campaigns), se_type=("state-space forecast variance" if
+                          options.intervention == "forecast" else "state-space smoothed variance"), counts=counts,
                           extras=extras)

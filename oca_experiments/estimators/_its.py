@@ -1,17 +1,31 @@
-"""Counterfactual interrupted time series, CausalImpact-style, with statsmodels' ``UnobservedComponents``.
+"""Structural time-series models (statsmodels ``UnobservedComponents``) for one unit's series.
 
-For one campaign page: fit a structural time-series model (local level or local linear trend, fixed day-of-week
-effects, comparison-page regressors with time-invariant coefficients kept in the state so that their uncertainty
-propagates) on the days before the campaign, by exact-diffuse maximum likelihood. The counterfactual for the
-campaign days is the model's forecast given the pre-period. Effects are observed minus counterfactual:
+The model: a local level or local linear trend, any number of seasonal components (fixed or drifting; the first
+in dummy form, further ones in trigonometric form with all harmonics), regressors with time-invariant
+coefficients kept in the state (so their uncertainty propagates and their estimates are exact Kalman smoothers),
+estimated by exact-diffuse maximum likelihood. On top of it, three ways to read a campaign:
 
-- pointwise, with prediction intervals (state and observation uncertainty);
-- average and cumulative over the observed campaign days, from the joint forecast covariance of the whole path
-  (computed exactly from the state-space matrices, not by simulation, so results are deterministic);
-- relative: observed / counterfactual - 1 over the campaign days, with the interval mapped from the cumulative one.
+- ``forecast`` (CausalImpact-style): fit on the periods before the start, forecast the campaign periods; effects
+  are observed minus counterfactual. The joint forecast covariance of the whole path is computed exactly from the
+  state-space matrices (no simulation), so the level-scale results are deterministic.
+- ``level_shift`` / ``pulse`` / ``slope_change``: one intervention regressor in a model of the whole series (a step
+  from the start on, a one-period pulse at the start, a ramp 1, 2, 3 ... from the start on); the effect is its
+  smoothed coefficient and standard error.
+- ``none``: a plain fit of the whole series, to report its components (the estimate is the final slope).
+
+Scales. ``level`` models y itself. ``log``, ``log1p`` and ``logit`` model a transform, so that the counterfactual
+bands respect the outcome's bounds (counts >= 0, shares in (0, 1)); effects are then reported back on the outcome's
+own scale from seeded draws of the joint forecast distribution, point (median) and interval (quantiles) taken from
+the same draws so that the point always lies inside its interval. ``log_outcome`` is a level model of an outcome
+that already is a log: effects are in log points and the relative effect is exp(effect) - 1.
+
+The relative effect (observed total / counterfactual total - 1) is a monotone function of the counterfactual total,
+so its interval maps from that total's interval. When the counterfactual total (or the lower end of its interval)
+is not positive, the relative effect (or its upper bound) cannot be computed; this is said in words
+(``relative_note``), never left as a bare null beside a number.
 
 A placebo-in-time test refits on the earlier part of the pre-period and "predicts" its last part, where the true
-effect is zero: a small p-value says the model's counterfactual cannot be trusted for this page. Parameter
+effect is zero: a small p-value says the model's counterfactual cannot be trusted for this unit. Parameter
 uncertainty (the variance estimates) is not propagated: this is the frequentist plug-in path.
 """
 
@@ -19,50 +33,139 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special, stats
 
-__all__ = ["Counterfactual", "fit_counterfactual", "placebo_in_time", "its_p_value"]
+__all__ = ["Counterfactual", "InterventionFit", "StsModel", "fit_counterfactual", "fit_intervention",
+           "placebo_in_time", "its_p_value", "transform_outcome", "SCALES"]
+
+SCALES = ("level", "log", "log1p", "logit", "log_outcome")
+
+
+@dataclass(frozen=True)
+class StsModel:
+    """The structural time-series specification."""
+
+    level: str = "local_level"
+    seasonal: tuple[int, ...] = ()
+    stochastic_seasonal: bool = False
+
+    def describe(self) -> str:
+        parts = [self.level.replace("_", " ")]
+        for s in self.seasonal:
+            parts.append(f"{'stochastic' if self.stochastic_seasonal else 'fixed'} seasonal of period {s}")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
 class Counterfactual:
-    """One campaign's counterfactual and effects. Arrays cover the post-period (campaign) days."""
+    """One campaign's counterfactual and effects. Arrays cover the post-period (campaign) periods.
+
+    ``predicted`` / ``lower`` / ``upper`` are on the outcome's own scale; ``predicted_sd`` is on the modelled scale.
+    ``relative_ci`` bounds are ``None`` where they cannot be computed, with the reason in ``relative_note``.
+    """
 
     predicted: NDArray[np.float64]
     predicted_sd: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
     observed: NDArray[np.float64]
     average_effect: float
     average_se: float
+    average_ci: tuple[float, float]
     cumulative_effect: float
     cumulative_se: float
-    relative_effect: float
-    relative_ci: tuple[float, float]
+    cumulative_ci: tuple[float, float]
+    relative_effect: float | None
+    relative_ci: tuple[float | None, float | None]
+    relative_note: str | None
     n_pre_observed: int
     n_post_observed: int
     params: dict[str, float]
     converged: bool
     fitted_pre: NDArray[np.float64]
+    scale: str = "level"
+    model_average_effect: float = float("nan")
+    model_average_se: float = float("nan")
+    components: dict[str, list[float | None]] = field(default_factory=dict)
 
     def pointwise_effect(self) -> NDArray[np.float64]:
         return self.observed - self.predicted
 
 
-def _model(endog: NDArray[np.float64], exog: NDArray[np.float64] | None, *, level: str, weekly: bool,
-           first_weekday: int):
+@dataclass(frozen=True)
+class InterventionFit:
+    """An intervention term estimated in a model of the whole series (model scale), with the relative effect for
+    log scales."""
+
+    kind: str
+    estimate: float
+    std_error: float
+    ci: tuple[float, float]
+    relative_effect: float | None
+    relative_ci: tuple[float | None, float | None]
+    relative_note: str | None
+    n_pre_observed: int
+    n_post_observed: int
+    params: dict[str, float]
+    converged: bool
+    fitted: NDArray[np.float64]
+    components: dict[str, list[float | None]]
+    scale: str
+
+
+# --------------------------------------------------------------------------------------------------- scales
+
+
+def transform_outcome(y: NDArray[np.float64], scale: str) -> NDArray[np.float64]:
+    """The modelled series. Raises ``ValueError`` (with counts) for values outside the scale's domain."""
+    y = np.asarray(y, dtype=np.float64)
+    seen = y[np.isfinite(y)]
+    if scale == "log1p":
+        if np.any(seen < 0):
+            raise ValueError(f"{int((seen < 0).sum())} negative values; scale log1p needs y >= 0")
+        return np.log1p(y)
+    if scale == "log":
+        if np.any(seen <= 0):
+            raise ValueError(f"{int((seen <= 0).sum())} values <= 0; scale log needs y > 0 (log1p takes zeros)")
+        return np.log(y)
+    if scale == "logit":
+        if np.any((seen <= 0) | (seen >= 1)):
+            raise ValueError(f"{int(((seen <= 0) | (seen >= 1)).sum())} values not strictly between 0 and 1; "
+                             "scale logit needs shares in (0, 1)")
+        return special.logit(y)
+    return y
+
+
+def _inverse(values: NDArray[np.float64], scale: str) -> NDArray[np.float64]:
+    if scale == "log1p":
+        return np.expm1(values)
+    if scale == "log":
+        return np.exp(values)
+    if scale == "logit":
+        return special.expit(values)
+    return values
+
+
+# --------------------------------------------------------------------------------------------------- model
+
+
+def _model(endog: NDArray[np.float64], exog: NDArray[np.float64] | None, sts: StsModel):
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-    kwargs: dict[str, Any] = {"level": "llevel" if level == "local_level" else "lltrend",
+    kwargs: dict[str, Any] = {"level": "llevel" if sts.level == "local_level" else "lltrend",
                               "use_exact_diffuse": True}
-    if weekly:
-        kwargs.update(seasonal=7, stochastic_seasonal=False)
+    if sts.seasonal:
+        kwargs.update(seasonal=sts.seasonal[0], stochastic_seasonal=sts.stochastic_seasonal)
+    if len(sts.seasonal) > 1:
+        kwargs.update(freq_seasonal=[{"period": s, "harmonics": s // 2} for s in sts.seasonal[1:]],
+                      stochastic_freq_seasonal=[sts.stochastic_seasonal] * (len(sts.seasonal) - 1))
     if exog is not None and exog.shape[1]:
         kwargs.update(exog=exog, mle_regression=False)
-    del first_weekday  # fixed seasonal dummies are estimated from the data, whatever the starting weekday
     return UnobservedComponents(endog, **kwargs)
 
 
@@ -74,73 +177,236 @@ def _fit(model) -> tuple[Any, bool]:
     return res, converged
 
 
-def fit_counterfactual(y: NDArray[np.float64], exog: NDArray[np.float64] | None, n_pre: int, *,
-                       level: str = "local_level", weekly_seasonality: bool = True) -> Counterfactual:
-    """Fit on ``y[:n_pre]`` and forecast ``y[n_pre:]``. ``y`` may have NaN (unobserved days); ``exog`` may not."""
-    y = np.asarray(y, dtype=np.float64)
-    n = y.size
-    if exog is not None:
-        exog = np.asarray(exog, dtype=np.float64).reshape(n, -1)
-    pre_exog = exog[:n_pre] if exog is not None else None
-    model = _model(y[:n_pre], pre_exog, level=level, weekly=weekly_seasonality, first_weekday=0)
-    res, converged = _fit(model)
-    # The same model over the whole window, campaign days treated as missing: the filter then forecasts them.
-    hidden = y.copy()
-    hidden[n_pre:] = np.nan
-    full = _model(hidden, exog, level=level, weekly=weekly_seasonality, first_weekday=0)
+def _params(res) -> dict[str, float]:
+    return {str(name): float(value) for name, value in zip(res.model.param_names, res.params, strict=True)}
+
+
+def _components(res, n_regressors: int) -> dict[str, list[float | None]]:
+    """Smoothed level, slope and seasonal components, and the regressors' smoothed coefficients (model scale)."""
+    def clean(values: Any) -> list[float | None]:
+        return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64)]
+
+    out: dict[str, list[float | None]] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        filtered = full.filter(res.params)
+        if getattr(res, "level", None) is not None:
+            out["level"] = clean(res.level.smoothed)
+        if getattr(res, "trend", None) is not None:
+            out["slope"] = clean(res.trend.smoothed)
+        if getattr(res, "seasonal", None) is not None:
+            out["seasonal"] = clean(res.seasonal.smoothed)
+        for j, comp in enumerate(getattr(res, "freq_seasonal", None) or []):
+            out[f"seasonal_{j + 2}"] = clean(comp.smoothed)
+    if n_regressors:
+        state = np.asarray(res.smoothed_state)[-n_regressors:, -1]
+        out["regression_coefficients"] = clean(state)
+    return out
+
+
+def _path_moments(full, params: NDArray[np.float64], start: int) -> tuple[NDArray, NDArray, NDArray]:
+    """Predicted values (model scale) over the whole window and the joint covariance of the observations from
+    ``start`` on, given the observations before ``start`` (the later ones are hidden in ``full``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        filtered = full.filter(params)
     ssm = full.ssm
     design = np.asarray(ssm["design"])
     transition = np.asarray(ssm["transition"])
     obs_var = float(np.asarray(ssm["obs_cov"]).reshape(-1)[0])
+    t_mat = transition[:, :, 0] if transition.ndim == 3 else transition
+    n = full.nobs
 
     def z_at(t: int) -> NDArray[np.float64]:
         return design[0, :, t] if design.ndim == 3 else design[0]
 
-    t_mat = transition[:, :, 0] if transition.ndim == 3 else transition
     a = filtered.predicted_state
     p = filtered.predicted_state_cov
-    post = np.arange(n_pre, n)
-    predicted = np.array([z_at(t) @ a[:, t] for t in post])
-    variance = np.array([z_at(t) @ p[:, :, t] @ z_at(t) + obs_var for t in post])
-    observed = y[n_pre:]
+    predicted = np.array([z_at(t) @ a[:, t] for t in range(n)])
+    h = n - start
+    cov = np.zeros((h, h))
+    # Cov(y_s, y_u) = Z_s T^(s-u) P_u Z_u' for s > u: one forward pass per column.
+    for k in range(h):
+        u = start + k
+        carry = p[:, :, u] @ z_at(u)
+        cov[k, k] = float(z_at(u) @ carry) + obs_var
+        for j in range(k + 1, h):
+            carry = t_mat @ carry
+            cov[j, k] = cov[k, j] = float(z_at(start + j) @ carry)
+    return predicted, cov, np.sqrt(np.diag(cov))
+
+
+def _relative(observed_total: float, counterfactual_total: float, interval: tuple[float, float]
+              ) -> tuple[float | None, tuple[float | None, float | None], str | None]:
+    """observed / counterfactual - 1, its interval mapped from the counterfactual total's interval."""
+    lo, hi = interval
+    if not counterfactual_total > 0:
+        return None, (None, None), ("not computable: the counterfactual total is not positive, so a ratio to it has "
+                                    "no meaning; read the average effect instead")
+    point = observed_total / counterfactual_total - 1
+    ends = [observed_total / c - 1 if c > 0 else None for c in (hi, lo)]
+    if ends[1] is None:
+        bound = "upper" if observed_total >= 0 else "lower"
+        note = (f"{bound} bound not computable: the counterfactual total's interval reaches zero or below, so the "
+                "relative effect is unbounded on that side")
+        return point, ((ends[0], None) if observed_total >= 0 else (None, ends[0])), note
+    low, high = sorted(ends)  # type: ignore[type-var]
+    return point, (low, high), None
+
+
+def _observed_count(values: NDArray[np.float64]) -> int:
+    return int(np.isfinite(values).sum())
+
+
+def fit_counterfactual(y: NDArray[np.float64], exog: NDArray[np.float64] | None, n_pre: int, *,
+                       level: str = "local_level", weekly_seasonality: bool = True,
+                       seasonal: tuple[int, ...] | None = None, stochastic_seasonal: bool = False,
+                       scale: str = "level", ci_level: float = 0.95, draws: int = 4000,
+                       seed: int = 20260307) -> Counterfactual:
+    """Fit on ``y[:n_pre]`` and forecast ``y[n_pre:]``. ``y`` may have NaN (unobserved periods); ``exog`` may not.
+
+    ``seasonal`` (periods) overrides ``weekly_seasonality`` (= seasonal (7,)). ``y`` is on the outcome's scale; the
+    model is fitted on ``scale``'s transform of it."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}")
+    sts = StsModel(level, tuple(seasonal) if seasonal is not None else ((7,) if weekly_seasonality else ()),
+                   stochastic_seasonal)
+    raw = np.asarray(y, dtype=np.float64)
+    model_y = transform_outcome(raw, scale)
+    n = raw.size
+    if exog is not None:
+        exog = np.asarray(exog, dtype=np.float64).reshape(n, -1)
+    pre_exog = exog[:n_pre] if exog is not None else None
+    res, converged = _fit(_model(model_y[:n_pre], pre_exog, sts))
+    hidden = model_y.copy()
+    hidden[n_pre:] = np.nan  # the same model over the whole window, campaign periods hidden: the filter forecasts
+    full = _model(hidden, exog, sts)
+    predicted_all, cov, sd = _path_moments(full, res.params, n_pre)
+    mean = predicted_all[n_pre:]
+    fitted_pre = _inverse(predicted_all[:n_pre], scale)
+    observed = raw[n_pre:]
     seen = np.isfinite(observed)
-    # Var(sum of counterfactuals over the observed campaign days) from the joint forecast covariance:
-    # Cov(y_s, y_u) = Z_s T^(s-u) P_u Z_u' for s > u, accumulated forward in one pass.
-    carry = np.zeros(t_mat.shape[0])
-    total_var = 0.0
-    for k, t in enumerate(post):
-        z = z_at(t)
-        if seen[k]:
-            total_var += variance[k] + 2.0 * float(z @ carry)
-            carry = carry + p[:, :, t] @ z
-        carry = t_mat @ carry
+    z = float(stats.norm.ppf(1 - (1 - ci_level) / 2))
+    lower, upper = _inverse(mean - z * sd, scale), _inverse(mean + z * sd, scale)
+    common = dict(predicted_sd=sd, lower=lower, upper=upper, observed=observed, n_pre_observed=_observed_count(
+        raw[:n_pre]), params=_params(res), converged=converged, fitted_pre=fitted_pre, scale=scale,
+        components=_components(res, exog.shape[1] if exog is not None else 0))
     n_seen = int(seen.sum())
-    fitted_pre = np.array([z_at(t) @ a[:, t] for t in range(n_pre)])
+    nan = float("nan")
+    model_obs = model_y[n_pre:]
+    model_avg = float((model_obs[seen] - mean[seen]).mean()) if n_seen else nan
+    model_se = float(math.sqrt(max(cov[np.ix_(seen, seen)].sum(), 0.0))) / n_seen if n_seen else nan
     if n_seen == 0:
-        nan = float("nan")
-        return Counterfactual(predicted, np.sqrt(variance), observed, nan, nan, nan, nan, nan, (nan, nan),
-                              int(np.isfinite(y[:n_pre]).sum()), 0, _params(res), converged, fitted_pre)
-    cumulative = float(observed[seen].sum() - predicted[seen].sum())
-    cumulative_se = math.sqrt(max(total_var, 0.0))
-    z975 = float(stats.norm.ppf(0.975))
-    counterfactual_total = float(predicted[seen].sum())
-    observed_total = float(observed[seen].sum())
-    relative = observed_total / counterfactual_total - 1 if counterfactual_total != 0 else float("nan")
-    lo_total, hi_total = counterfactual_total - z975 * cumulative_se, counterfactual_total + z975 * cumulative_se
-    relative_ci = ((observed_total / hi_total - 1) if hi_total > 0 else float("nan"),
-                   (observed_total / lo_total - 1) if lo_total > 0 else float("inf"))
-    return Counterfactual(predicted=predicted, predicted_sd=np.sqrt(variance), observed=observed,
-                          average_effect=cumulative / n_seen, average_se=cumulative_se / n_seen,
-                          cumulative_effect=cumulative, cumulative_se=cumulative_se, relative_effect=relative,
-                          relative_ci=relative_ci, n_pre_observed=int(np.isfinite(y[:n_pre]).sum()),
-                          n_post_observed=n_seen, params=_params(res), converged=converged, fitted_pre=fitted_pre)
+        return Counterfactual(predicted=_inverse(mean, scale), average_effect=nan, average_se=nan,
+                              average_ci=(nan, nan), cumulative_effect=nan, cumulative_se=nan,
+                              cumulative_ci=(nan, nan), relative_effect=None, relative_ci=(None, None),
+                              relative_note="no observed campaign periods", n_post_observed=0,
+                              model_average_effect=nan, model_average_se=nan, **common)
+    if scale in ("level", "log_outcome"):
+        cumulative = float(observed[seen].sum() - mean[seen].sum())
+        cumulative_se = model_se * n_seen
+        average, average_se = cumulative / n_seen, model_se
+        average_ci = (average - z * average_se, average + z * average_se)
+        cumulative_ci = (cumulative - z * cumulative_se, cumulative + z * cumulative_se)
+        if scale == "log_outcome":
+            relative = math.expm1(average)
+            relative_ci: tuple[float | None, float | None] = (math.expm1(average_ci[0]), math.expm1(average_ci[1]))
+            note = None
+        else:
+            total = float(mean[seen].sum())
+            relative, relative_ci, note = _relative(float(observed[seen].sum()), total,
+                                                    (total - z * cumulative_se, total + z * cumulative_se))
+        predicted = mean
+    else:
+        # Draws of the counterfactual path from its joint distribution on the model scale, back-transformed.
+        sub = cov[np.ix_(seen, seen)]
+        factor = np.linalg.cholesky(sub + np.eye(n_seen) * 1e-12 * max(float(np.trace(sub)) / n_seen, 1e-300))
+        rng = np.random.default_rng(seed)
+        paths = _inverse(mean[seen][None, :] + rng.standard_normal((draws, n_seen)) @ factor.T, scale)
+        totals = paths.sum(axis=1)
+        observed_total = float(observed[seen].sum())
+        cumulative_draws = observed_total - totals
+        q = ((1 - ci_level) / 2, 1 - (1 - ci_level) / 2)
+        cumulative = float(np.median(cumulative_draws))
+        cumulative_ci = tuple(float(v) for v in np.quantile(cumulative_draws, q))
+        cumulative_se = float(cumulative_draws.std(ddof=1))
+        average, average_se = cumulative / n_seen, cumulative_se / n_seen
+        average_ci = (cumulative_ci[0] / n_seen, cumulative_ci[1] / n_seen)
+        if np.all(totals > 0):
+            rel_draws = observed_total / totals - 1
+            relative = float(np.median(rel_draws))
+            relative_ci = tuple(float(v) for v in np.quantile(rel_draws, q))  # type: ignore[assignment]
+            note = None
+        else:
+            relative, relative_ci = None, (None, None)
+            note = "not computable: some counterfactual draws have a total of zero"
+        predicted = _inverse(mean, scale)
+    return Counterfactual(predicted=predicted if scale != "log_outcome" else mean, average_effect=average,
+                          average_se=average_se, average_ci=average_ci, cumulative_effect=cumulative,
+                          cumulative_se=cumulative_se, cumulative_ci=cumulative_ci,  # type: ignore[arg-type]
+                          relative_effect=relative, relative_ci=relative_ci, relative_note=note,
+                          n_post_observed=n_seen, model_average_effect=model_avg, model_average_se=model_se,
+                          **common)
 
 
-def _params(res) -> dict[str, float]:
-    return {str(name): float(value) for name, value in zip(res.model.param_names, res.params, strict=True)}
+def intervention_regressor(n: int, start: int, kind: str) -> NDArray[np.float64]:
+    """Step (level_shift), one-period pulse, or ramp 1, 2, 3 ... (slope_change) from ``start`` on."""
+    t = np.arange(n)
+    if kind == "level_shift":
+        return (t >= start).astype(float)
+    if kind == "pulse":
+        return (t == start).astype(float)
+    if kind == "slope_change":
+        return np.where(t >= start, t - start + 1, 0).astype(float)
+    raise ValueError(f"unknown intervention {kind!r}")
+
+
+def fit_intervention(y: NDArray[np.float64], exog: NDArray[np.float64] | None, start: int | None, *, kind: str,
+                     level: str = "local_level", seasonal: tuple[int, ...] = (), stochastic_seasonal: bool = False,
+                     scale: str = "level", ci_level: float = 0.95) -> InterventionFit:
+    """A model of the whole series with an intervention term from ``start`` (``kind`` level_shift, pulse or
+    slope_change), or with none (``kind="none"``: the estimate is the final smoothed slope)."""
+    sts = StsModel(level, tuple(seasonal), stochastic_seasonal)
+    raw = np.asarray(y, dtype=np.float64)
+    model_y = transform_outcome(raw, scale)
+    n = raw.size
+    columns = [np.asarray(exog, dtype=np.float64).reshape(n, -1)] if exog is not None else []
+    if kind != "none":
+        columns.append(intervention_regressor(n, int(start or 0), kind)[:, None])
+    x = np.column_stack(columns) if columns else None
+    res, converged = _fit(_model(model_y, x, sts))
+    z = float(stats.norm.ppf(1 - (1 - ci_level) / 2))
+    state = np.asarray(res.smoothed_state)
+    state_cov = np.asarray(res.smoothed_state_cov)
+    if kind == "none":
+        if level != "local_linear_trend":
+            raise ValueError("a plain fit estimates the final slope: use level local_linear_trend")
+        index, at = 1, n - 1  # the slope is the second state; read at the last period
+    else:
+        index, at = state.shape[0] - 1, n - 1
+    estimate = float(state[index, at])
+    std_error = float(math.sqrt(max(state_cov[index, index, at], 0.0)))
+    ci = (estimate - z * std_error, estimate + z * std_error)
+    relative: float | None = None
+    relative_ci: tuple[float | None, float | None] = (None, None)
+    note: str | None = None
+    if scale in ("log", "log1p", "log_outcome") and kind in ("level_shift", "pulse"):
+        relative, relative_ci = math.expm1(estimate), (math.expm1(ci[0]), math.expm1(ci[1]))
+        if scale == "log1p":
+            note = "proportional change in 1 + y"
+    elif kind in ("level_shift", "pulse"):
+        note = "a relative effect needs a log scale (register scale: log, log1p or log_outcome)"
+    else:
+        note = "no relative effect for a slope"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = np.asarray(res.fittedvalues, dtype=np.float64)
+    post = slice(int(start or 0), n) if kind != "none" else slice(n, n)
+    return InterventionFit(kind=kind, estimate=estimate, std_error=std_error, ci=ci, relative_effect=relative,
+                           relative_ci=relative_ci, relative_note=note,
+                           n_pre_observed=_observed_count(raw[: int(start or n)]),
+                           n_post_observed=_observed_count(raw[post]), params=_params(res), converged=converged,
+                           fitted=_inverse(fitted, scale) if scale != "log_outcome" else fitted,
+                           components=_components(res, x.shape[1] if x is not None else 0), scale=scale)
 
 
 def its_p_value(estimate: float, std_error: float) -> float:
@@ -151,16 +417,23 @@ def its_p_value(estimate: float, std_error: float) -> float:
 
 
 def placebo_in_time(y: NDArray[np.float64], exog: NDArray[np.float64] | None, n_pre: int, *, fraction: float,
-                    min_pre: int, level: str = "local_level", weekly_seasonality: bool = True) -> dict[str, Any]:
-    """Pretend the campaign started ``fraction`` of the pre-period earlier; the true effect there is zero."""
+                    min_pre: int, level: str = "local_level", weekly_seasonality: bool = True,
+                    seasonal: tuple[int, ...] | None = None, stochastic_seasonal: bool = False,
+                    scale: str = "level", period_word: str = "days") -> dict[str, Any]:
+    """Pretend the campaign started ``fraction`` of the pre-period earlier; the true effect there is zero. The test
+    is on the modelled scale (zero effect on one monotone scale is zero on every other)."""
     fake_start = n_pre - int(round(fraction * n_pre))
     if fake_start < min_pre or fake_start >= n_pre:
-        return {"available": False, "reason": f"pre-period too short for a placebo ({n_pre} days)"}
+        return {"available": False, "reason": f"pre-period too short for a placebo ({n_pre} {period_word})"}
     window = np.asarray(y[:n_pre], dtype=np.float64)
     sub_exog = exog[:n_pre] if exog is not None else None
     if np.isfinite(window[:fake_start]).sum() < min_pre:
-        return {"available": False, "reason": "too few observed days before the placebo start"}
-    result = fit_counterfactual(window, sub_exog, fake_start, level=level, weekly_seasonality=weekly_seasonality)
-    p = its_p_value(result.average_effect, result.average_se)
-    return {"available": True, "placebo_start_index": int(fake_start), "estimate": result.average_effect,
-            "std_error": result.average_se, "p_value": p, "n_placebo_days": result.n_post_observed}
+        return {"available": False, "reason": f"too few observed {period_word} before the placebo start"}
+    model_scale = "level" if scale == "log_outcome" else scale
+    result = fit_counterfactual(window, sub_exog, fake_start, level=level, weekly_seasonality=weekly_seasonality,
+                                seasonal=seasonal, stochastic_seasonal=stochastic_seasonal, scale=model_scale,
+                                draws=500)
+    p = its_p_value(result.model_average_effect, result.model_average_se)
+    return {"available": True, "placebo_start_index": int(fake_start), "estimate": result.model_average_effect,
+            "std_error": result.model_average_se, "p_value": p, "n_placebo_periods": result.n_post_observed,
+            "scale": "modelled scale" if scale not in ("level", "log_outcome") else "outcome units"}

@@ -30,11 +30,12 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ..errors import DataError, EstimationError
+from ..io import PERIODS, period_codes, period_label, read_time, spacing_problem
 from ..outcomes import numeric_column
 
 __all__ = [
     "StaggeredPanel", "AttGT", "Aggregate", "prepare_panel", "att_gt", "aggregate", "multiplier_bootstrap",
-    "twfe_did", "TwfeResult", "relative_magnitude_bounds", "pretrend_test",
+    "twfe_did", "TwfeResult", "relative_magnitude_bounds", "pretrend_test", "period_matrix",
 ]
 
 NEVER = -1  # cohort code of never-treated units
@@ -59,6 +60,7 @@ class StaggeredPanel:
     unit_labels: tuple[str, ...]
     period_labels: tuple[str, ...]
     counts: dict[str, int] = field(default_factory=dict)
+    period: str = "day"
 
     @property
     def n_units(self) -> int:
@@ -69,107 +71,137 @@ class StaggeredPanel:
         return self.y.shape[1]
 
 
-def _dates(frame: pd.DataFrame, column: str, *, file: str, allow_missing: bool) -> pd.Series:
-    raw = frame[column]
-    text = raw.astype("string").str.strip()
-    text = text.mask(text == "")
-    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-    bad = int((parsed.isna() & text.notna()).sum())
-    if bad:
-        raise DataError(f"{bad} value{'s' if bad != 1 else ''} not readable as dates", file=file, column=column,
-                        fix="write dates as YYYY-MM-DD")
-    if not allow_missing and parsed.isna().any():
-        raise DataError(f"{int(parsed.isna().sum())} missing dates", file=file, column=column,
-                        fix="every row needs a date")
-    return parsed.dt.tz_localize(None) if parsed.dt.tz is not None else parsed
+def _indicator_adoption(treated: pd.Series, codes: NDArray[np.int64], unit_codes: NDArray[np.intp], n_units: int,
+                        *, file: str, column: str) -> NDArray[np.int64]:
+    """Each unit's first period with the 0/1 treated-and-post indicator at 1 (the adoption period), or ``NEVER``.
+
+    The indicator must switch on at most once and stay on (absorbing treatment); a unit that switches off again is
+    refused, since a staggered-adoption design has no way to read it."""
+    d = treated.to_numpy(dtype=np.float64)
+    order = np.lexsort((codes, unit_codes))
+    u, c, v = unit_codes[order], codes[order], d[order]
+    first_on = np.full(n_units, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_on, u[v == 1], c[v == 1])
+    off_after_on = (v == 0) & (c > first_on[u])
+    reverting = int(np.unique(u[off_after_on]).size)
+    if reverting:
+        raise DataError(f"the treated-and-post indicator switches back to 0 in {reverting} unit(s)", file=file,
+                        column=column, fix="treatment must stay on once it starts (or give adoption dates in "
+                        "design.adoption and a constant 0/1 treatment arm)")
+    return np.where(first_on == np.iinfo(np.int64).max, NEVER, first_on)
 
 
-def _period_index(dates: pd.Series, period: str, origin: pd.Timestamp) -> NDArray[np.int64]:
-    days = ((dates - origin) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
-    if period == "day":
-        return np.floor(days).astype(np.int64)
-    # Calendar weeks starting on Monday, counted from the Monday on or before the first date.
-    monday = origin - pd.Timedelta(days=int(origin.weekday()))
-    return np.floor(((dates - monday) / pd.Timedelta(days=1)).to_numpy(dtype="float64") / 7).astype(np.int64)
+def _treatment_is_indicator(frame: pd.DataFrame, unit: str, treatment: str) -> bool:
+    values = pd.to_numeric(frame[treatment], errors="coerce")
+    return bool((values.groupby(frame[unit].astype("string")).nunique() > 1).any())
 
 
-def prepare_panel(frame: pd.DataFrame, outcome: pd.Series, *, unit: str, time: str, adoption: str,
+def prepare_panel(frame: pd.DataFrame, outcome: pd.Series, *, unit: str, time: str, adoption: str | None,
                   treatment: str | None, cluster: str | None, covariates: tuple[str, ...] = (),
-                  period: Literal["day", "week"] = "day", file: str = "<data>") -> StaggeredPanel:
-    """Validate a long unit-day frame and turn it into a wide unit x period panel.
+                  period: str = "day", file: str = "<data>") -> StaggeredPanel:
+    """Validate a long unit-time frame and turn it into a wide unit x period panel.
 
-    Rows whose outcome is missing are skipped (counted). With ``period="week"`` the period value is the mean
-    over the week's observed days; in a unit's adoption week only the days from its adoption date on are used,
-    so that untreated days do not dilute the first treated period.
+    ``period`` is one of day, week, month, quarter, year (calendar periods read from dates; ``year`` also from
+    whole-number years) or integer (whole-number periods). Data coarser than the period is refused (monthly
+    values are never laid on a daily grid); finer data is averaged into the period, and in a unit's adoption
+    period only the rows from its adoption date on are used, so that untreated days do not dilute the first
+    treated period. Without ``adoption`` the ``treatment`` column is read as a 0/1 treated-and-post indicator and
+    each unit's adoption period is where it first switches on. Rows whose outcome is missing are skipped (counted).
     """
     if len(outcome) != len(frame):
         raise EstimationError("the outcome has a different number of rows than the data")
+    if period not in PERIODS:
+        raise EstimationError(f"unknown period '{period}'", fix=f"use one of: {', '.join(PERIODS)}")
     counts: dict[str, int] = {"rows_in_source": len(frame)}
     units = frame[unit].astype("string")
     if units.isna().any():
         raise DataError(f"{int(units.isna().sum())} missing unit identifiers", file=file, column=unit,
                         fix="every row needs a unit id")
-    dates = _dates(frame, time, file=file, allow_missing=False)
+    problem = spacing_problem(frame[time], period, column=time)
+    if problem:
+        raise DataError(problem, file=file, column=time, fix=f"set estimator.options.period to the data's spacing")
+    times = read_time(frame[time], period, file=file, column=time, allow_missing=False)
     if frame.duplicated([unit, time]).any() if len(frame) else False:
         dup = int(frame.duplicated([unit, time]).sum())
         raise DataError(f"{dup} duplicate unit-{time} rows", file=file, column=time,
                         fix="remove duplicates first (oca_experiments.engagement.build_daily_panel counts them)")
-    starts = _dates(frame, adoption, file=file, allow_missing=True)
-    per_unit_starts = starts.groupby(units.to_numpy()).nunique(dropna=True)
-    if (per_unit_starts > 1).any():
-        raise DataError(f"{int((per_unit_starts > 1).sum())} units have more than one adoption date", file=file,
-                        column=adoption, fix="each unit adopts once: give the same start date on all its rows")
-    if treatment is not None:
+    unit_codes, unit_labels = pd.factorize(units, sort=True)
+    n_units = len(unit_labels)
+    row_code = period_codes(times, period)
+    step = 1
+    if period == "integer":
+        gaps = np.diff(np.unique(row_code))
+        step = int(np.gcd.reduce(gaps)) if gaps.size else 1
+    if adoption is not None:
+        starts = read_time(frame[adoption], period, file=file, column=adoption, allow_missing=True)
+        per_unit_starts = starts.groupby(unit_codes).nunique(dropna=True)
+        if (per_unit_starts > 1).any():
+            raise DataError(f"{int((per_unit_starts > 1).sum())} units have more than one adoption date",
+                            file=file, column=adoption,
+                            fix="each unit adopts once: give the same start date on all its rows")
+        if treatment is not None:
+            treated = numeric_column(frame, treatment, file=file)
+            if treated.isna().any() or not treated.isin([0.0, 1.0]).all():
+                raise DataError("treatment must be coded 0/1 on every row", file=file, column=treatment,
+                                fix="recode the treatment column to 0 (comparison) and 1 (treated)")
+            has_start = starts.groupby(unit_codes).transform(lambda s: s.notna().any()).to_numpy(dtype=bool)
+            mismatch = int(((treated.to_numpy() == 1) != has_start).sum())
+            if mismatch:
+                raise DataError(f"{mismatch} rows where treatment and adoption date disagree (treated units need "
+                                "an adoption date, comparison units none)", file=file, column=adoption,
+                                fix=f"give every unit with {treatment} = 1 its start date and leave it empty "
+                                    "otherwise")
+        start_by_unit = starts.groupby(unit_codes).min().reindex(range(n_units))
+        has = start_by_unit.notna().to_numpy()
+        start_code = np.full(n_units, NEVER, dtype=np.int64)
+        if has.any():
+            first_codes = period_codes(start_by_unit[has], period)
+            if period == "integer":  # an adoption between grid points starts at the next one
+                origin = int(row_code.min())
+                first_codes = origin + -(-(first_codes - origin) // step) * step
+            start_code[has] = first_codes
+        row_start = start_by_unit.to_numpy()[unit_codes]
+        counts["adoption_from"] = 0
+    else:
+        if treatment is None:
+            raise EstimationError("design.adoption or a 0/1 treatment indicator is required")
         treated = numeric_column(frame, treatment, file=file)
         if treated.isna().any() or not treated.isin([0.0, 1.0]).all():
             raise DataError("treatment must be coded 0/1 on every row", file=file, column=treatment,
-                            fix="recode the treatment column to 0 (comparison) and 1 (treated)")
-        has_start = starts.groupby(units.to_numpy()).transform(lambda s: s.notna().any()).to_numpy(dtype=bool)
-        mismatch = int(((treated.to_numpy() == 1) != has_start).sum())
-        if mismatch:
-            raise DataError(f"{mismatch} rows where treatment and adoption date disagree (treated units need an "
-                            "adoption date, comparison units none)", file=file, column=adoption,
-                            fix=f"give every unit with {treatment} = 1 its start date and leave it empty otherwise")
-    y_daily = pd.to_numeric(outcome, errors="coerce").to_numpy(dtype="float64")
-    observed = np.isfinite(y_daily)
+                            fix="recode the treatment column to 0 (not yet treated) and 1 (treated and post)")
+        start_code = _indicator_adoption(treated, row_code, unit_codes, n_units, file=file, column=treatment)
+        row_start = None
+        counts["adoption_from"] = 1  # 1: derived from the treated-and-post indicator
+    y_rows = pd.to_numeric(outcome, errors="coerce").to_numpy(dtype="float64")
+    observed = np.isfinite(y_rows)
     counts["rows_missing_outcome"] = int((~observed).sum())
-
-    origin = dates.min()
-    unit_codes, unit_labels = pd.factorize(units, sort=True)
-    period_of_row = _period_index(dates, period, origin)
-    start_by_unit = starts.groupby(unit_codes).min().reindex(range(len(unit_labels)))
-    start_period = np.full(len(unit_labels), NEVER, dtype=np.int64)
-    has = start_by_unit.notna().to_numpy()
-    if has.any():
-        start_period[has] = _period_index(start_by_unit[has], period, origin)
-    if period == "week":
-        # In the adoption week keep only the treated days (from the adoption date on).
-        row_start = start_by_unit.to_numpy()[unit_codes]
-        row_start_period = start_period[unit_codes]
-        early = (row_start_period == period_of_row) & (dates.to_numpy() < row_start)
-        counts["adoption_week_days_before_start_skipped"] = int((early & observed).sum())
+    if row_start is not None and period not in ("integer",):
+        # In a coarser adoption period keep only the treated rows (from the adoption date on).
+        row_start_code = start_code[unit_codes]
+        before = times.to_numpy() < row_start
+        early = (row_start_code == row_code) & before
+        counts["adoption_period_rows_before_start_skipped"] = int((early & observed).sum())
         observed = observed & ~early
 
-    first_period, last_period = int(period_of_row.min()), int(period_of_row.max())
-    n_periods = last_period - first_period + 1
-    keep = observed
-    sums = np.zeros((len(unit_labels), n_periods))
-    hits = np.zeros((len(unit_labels), n_periods))
-    np.add.at(sums, (unit_codes[keep], period_of_row[keep] - first_period), y_daily[keep])
-    np.add.at(hits, (unit_codes[keep], period_of_row[keep] - first_period), 1.0)
+    first_code, last_code = int(row_code.min()), int(row_code.max())
+    n_periods = (last_code - first_code) // step + 1
+    column_of_row = (row_code - first_code) // step
+    sums = np.zeros((n_units, n_periods))
+    hits = np.zeros((n_units, n_periods))
+    np.add.at(sums, (unit_codes[observed], column_of_row[observed]), y_rows[observed])
+    np.add.at(hits, (unit_codes[observed], column_of_row[observed]), 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         y = np.where(hits > 0, sums / np.where(hits > 0, hits, 1.0), np.nan)
+    counts["rows_averaged_into_periods"] = int(max(observed.sum() - (hits > 0).sum(), 0))
 
-    cohort = np.where(start_period == NEVER, NEVER, start_period - first_period).astype(np.intp)
+    cohort = np.where(start_code == NEVER, NEVER, (start_code - first_code) // step).astype(np.intp)
     # A unit adopting after the panel ends is untreated throughout the window (as R's did does).
     late = cohort >= n_periods
     counts["units_adopting_after_window"] = int(late.sum())
     cohort[late] = NEVER
-    if period == "day":
-        labels = tuple(str((origin + pd.Timedelta(days=int(p))).date()) for p in range(first_period, last_period + 1))
-    else:
-        monday = origin - pd.Timedelta(days=int(origin.weekday()))
-        labels = tuple(str((monday + pd.Timedelta(weeks=int(p))).date()) for p in range(first_period, last_period + 1))
+    # A unit adopting before the window starts is treated throughout (cohort 0: no pre-period, dropped by att_gt).
+    cohort[(start_code != NEVER) & (cohort < 0)] = 0
+    labels = tuple(period_label(first_code + k * step, period) for k in range(n_periods))
 
     if cluster:
         cl = frame[cluster].astype("string")
@@ -180,12 +212,12 @@ def prepare_panel(frame: pd.DataFrame, outcome: pd.Series, *, unit: str, time: s
         if (per_unit > 1).any():
             raise DataError(f"{int((per_unit > 1).sum())} units belong to more than one cluster", file=file,
                             column=cluster, fix="cluster at the unit or a coarser level (e.g. the page)")
-        cluster_codes = pd.factorize(cl.groupby(unit_codes).first().reindex(range(len(unit_labels))),
+        cluster_codes = pd.factorize(cl.groupby(unit_codes).first().reindex(range(n_units)),
                                      sort=True)[0].astype(np.intp)
     else:
-        cluster_codes = np.arange(len(unit_labels), dtype=np.intp)
+        cluster_codes = np.arange(n_units, dtype=np.intp)
 
-    cov = np.empty((len(unit_labels), 0))
+    cov = np.empty((n_units, 0))
     if covariates:
         blocks = []
         for name in covariates:
@@ -197,12 +229,37 @@ def prepare_panel(frame: pd.DataFrame, outcome: pd.Series, *, unit: str, time: s
             if (varying > 1).any():
                 raise DataError(f"covariate varies within {int((varying > 1).sum())} units", file=file,
                                 column=name, fix="use pre-treatment unit characteristics that are constant per unit")
-            blocks.append(values.groupby(unit_codes).first().reindex(range(len(unit_labels))).to_numpy())
+            blocks.append(values.groupby(unit_codes).first().reindex(range(n_units)).to_numpy())
         cov = np.column_stack(blocks)
-    counts["units"] = len(unit_labels)
+    counts["units"] = n_units
     counts["periods"] = n_periods
     return StaggeredPanel(y=y, cohort=cohort, cluster=cluster_codes, covariates=cov,
-                          unit_labels=tuple(map(str, unit_labels)), period_labels=labels, counts=counts)
+                          unit_labels=tuple(map(str, unit_labels)), period_labels=labels, counts=counts,
+                          period=period)
+
+
+def period_matrix(frame: pd.DataFrame, values: pd.Series, *, unit_labels: tuple[str, ...], unit: str, time: str,
+                  period: str, first_label: str, n_periods: int, file: str) -> NDArray[np.float64]:
+    """A time-varying column as a unit x period matrix on a panel's grid (period means; NaN where unobserved)."""
+    times = read_time(frame[time], period, file=file, column=time, allow_missing=False)
+    codes = period_codes(times, period)
+    labels = {period_label(c, period): c for c in np.unique(codes)}
+    first = labels.get(first_label, int(codes.min()))
+    uniq = np.unique(codes)
+    gaps = np.diff(uniq)
+    step = int(np.gcd.reduce(gaps)) if period == "integer" and gaps.size else 1
+    column = (codes - first) // step
+    index = {u: i for i, u in enumerate(unit_labels)}
+    rows = frame[unit].astype("string").map(index).to_numpy()
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    ok = np.isfinite(v) & pd.notna(rows) & (column >= 0) & (column < n_periods)
+    sums = np.zeros((len(unit_labels), n_periods))
+    hits = np.zeros_like(sums)
+    r = rows[ok].astype(np.intp)
+    np.add.at(sums, (r, column[ok]), v[ok])
+    np.add.at(hits, (r, column[ok]), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(hits > 0, sums / np.where(hits > 0, hits, 1.0), np.nan)
 
 
 # --------------------------------------------------------------------------------------------------- ATT(g,t)

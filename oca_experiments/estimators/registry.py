@@ -44,11 +44,12 @@ from ._catalog import (
     SurveyDiDOptions,
 )
 from ._engagement import fit_its, fit_staggered_did
-from ._engagement_options import ItsOptions, StaggeredDiDOptions
+from ._engagement_options import ItsOptions, StaggeredDiDOptions, TwfeOptions
 from ._gain import fit_knowledge_gain, fit_share
 from ._survey_did import fit_survey_did
 from ._synthetic import check_synthetic_design, fit_synthetic_control, fit_synthetic_did
 from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
+from ._twfe import fit_twfe
 
 __all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "get_record", "register",
            "unregister"]
@@ -108,6 +109,9 @@ class EstimatorRecord:
     priors: Mapping[str, tuple[float, str]] | None = None
     #: the registered testability requirement ``balanced_panel`` applies (contracts/_testability.py)
     needs_balanced_panel: bool = False
+    #: the time period a series/panel estimator without a ``period`` option works in: the data's spacing is checked
+    #: against it (and against every ``period`` option) at validate time (contracts/_testability.py)
+    period: str | None = None
     #: False: the estimator does not use ``covariates``; the plan refuses a spec that registers them
     covariates: bool = True
     #: estimator-specific design requirements, checked on the data's structure before estimation (validate and run)
@@ -168,12 +172,19 @@ RECORDS: tuple[EstimatorRecord, ...] = (
     EstimatorRecord(
         "share", "share of respondents reporting an outcome (0/1), Wilson CI", "survey", ShareOptions, fit_share,
         se_types=("CR1", "CR2", "iid"), design_fields=(), disaggregation=lambda options: False),
+    # Series and panels: adoption dates (design.adoption) or a 0/1 treated-and-post column, so no design field is
+    # required; the period is an option (day ... year, integer), checked against the data at validate time.
     EstimatorRecord(
-        "staggered_did", "Callaway-Sant'Anna staggered-adoption DiD on a page-day panel", "engagement",
-        StaggeredDiDOptions, fit_staggered_did, se_types=("CR1",), design_fields=("adoption",)),
+        "staggered_did", "Callaway-Sant'Anna staggered-adoption DiD on a unit x period panel (any period)",
+        "engagement", StaggeredDiDOptions, fit_staggered_did, se_types=("CR1",), design_fields=()),
     EstimatorRecord(
-        "its", "counterfactual interrupted time series (structural time-series model)", "engagement", ItsOptions,
-        fit_its, se_types=("model",), design_fields=("adoption",)),
+        "its", "structural time series per treated unit (any period): counterfactual forecast or intervention "
+        "terms, seasonal components, registered regressors", "engagement", ItsOptions, fit_its,
+        se_types=("model",), design_fields=()),
+    EstimatorRecord(
+        "twfe", "two-way fixed-effects DiD or event study (leads/lags) on a unit x period panel, any registered "
+        "fixed effects, CR1/CR2/wild with fixest's small-sample conventions", "engagement", TwfeOptions, fit_twfe,
+        se_types=("CR1", "CR2", "HC1", "iid", "wild"), design_fields=(), fixed_effects=lambda options: True),
     EstimatorRecord(
         "bayes_did", "hierarchical Bayesian DiD across CSOs", "survey", BayesDiDOptions, fit_bayes_did,
         se_types=BAYES_SE_TYPES, priors=DID_PRIORS),
@@ -183,7 +194,7 @@ RECORDS: tuple[EstimatorRecord, ...] = (
     EstimatorRecord(
         "bayes_its", "Bayesian structural time series", "engagement", BayesITSOptions, fit_bayes_its,
         se_types=BAYES_SE_TYPES, design_fields=("adoption",), option_columns=_denominator_column,
-        priors=ITS_PRIORS),
+        priors=ITS_PRIORS, period="day"),
     EstimatorRecord(
         "synthetic_did", "synthetic difference-in-differences (Arkhangelsky et al. 2021) for one or a few treated "
         "units with a common start: unit and time weights, placebo / jackknife / bootstrap SE", "engagement",

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from oca_experiments.errors import DataError
 
@@ -86,3 +88,147 @@ def _parse_or_fail(text: pd.Series, values: pd.Series, fmt: str, *, file_name: s
     result = pd.Series(pd.NaT, index=text.index, dtype=parsed.dtype)
     result[values.index] = parsed
     return result
+
+
+# --------------------------------------------------------------------------------------------------- periods
+# The time axis of the series and panel estimators. A period is a registered choice (``period: month``); the data's
+# own spacing is checked against it, so that monthly values are never laid on a daily grid (issue 22).
+
+PERIODS = ("day", "week", "month", "quarter", "year", "integer")
+#: Calendar periods from finest to coarsest ("integer" stands apart: whole-number time, e.g. 1, 2, 3 or 2001).
+CALENDAR = ("day", "week", "month", "quarter", "year")
+SPACING_WORD = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly",
+                "integer": "integer"}
+_EPOCH_MONDAY = pd.Timestamp("1970-01-05")
+
+
+def holds_whole_numbers(values: pd.Series) -> bool:
+    """True when every present value is a whole number (``3``, ``2001``, ``"12"``), i.e. an integer time column."""
+    present = values.dropna()
+    if present.empty or pd.api.types.is_datetime64_any_dtype(values):
+        return False
+    numbers = pd.to_numeric(present.astype("string").str.strip(), errors="coerce")
+    return bool(numbers.notna().all() and (numbers == numbers.round()).all())
+
+
+def read_time(values: pd.Series, period: str, *, file: str, column: str, allow_missing: bool) -> pd.Series:
+    """A time column as datetimes (calendar periods) or as integers (``integer``; ``year`` also takes whole-number
+    years such as 2001). Errors name the column and the fix, never the values."""
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    numeric = holds_whole_numbers(values)
+    if period == "integer" or (period == "year" and numeric):
+        if not numeric and text.notna().any():
+            raise DataError("values are not whole numbers but period is integer", file=file, column=column,
+                            fix="write the period as 1, 2, 3 ... (or register a calendar period such as month)")
+        out = pd.to_numeric(text, errors="coerce").astype("Int64")
+        if period == "year":
+            out = pd.to_datetime(out.astype("string") + "-01-01", format="%Y-%m-%d", errors="coerce")
+    else:
+        if numeric:
+            raise DataError(f"values are whole numbers, not dates, but the period is {period}", file=file,
+                            column=column, fix="register period: integer (or period: year for years such as 2001)")
+        if pd.api.types.is_datetime64_any_dtype(values):
+            out = values
+        else:
+            out = pd.to_datetime(text, errors="coerce", format="mixed")
+        bad = int((out.isna() & text.notna()).sum())
+        if bad:
+            raise DataError(f"{bad} value{'s' if bad != 1 else ''} not readable as dates", file=file, column=column,
+                            fix="write dates as YYYY-MM-DD (or register period: integer for whole-number periods)")
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_localize(None)
+    if not allow_missing and out.isna().any():
+        raise DataError(f"{int(out.isna().sum())} missing values", file=file, column=column,
+                        fix="every row needs a period")
+    return out
+
+
+def period_codes(times: pd.Series, period: str) -> NDArray[np.int64]:
+    """Consecutive integer codes of each value's period (missing -> a large negative sentinel is never produced:
+    callers pass present values only). Day: days since 1970; week: Monday weeks; month: 12 * year + month; etc."""
+    if period == "integer":
+        return times.astype("int64").to_numpy()
+    stamps = pd.DatetimeIndex(times)
+    if period == "day":
+        return ((stamps.normalize() - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)).to_numpy(np.int64)
+    if period == "week":
+        return ((stamps.normalize() - _EPOCH_MONDAY) // pd.Timedelta(days=7)).to_numpy(np.int64)
+    if period == "month":
+        return (stamps.year * 12 + stamps.month - 1).to_numpy(np.int64)
+    if period == "quarter":
+        return (stamps.year * 4 + (stamps.month - 1) // 3).to_numpy(np.int64)
+    if period == "year":
+        return stamps.year.to_numpy(np.int64)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def period_label(code: int, period: str) -> str:
+    """How a period is shown: 2026-03-02 (day; week by its Monday), 2026-03, 2026Q1, 2026, or the integer."""
+    code = int(code)
+    if period == "day":
+        return str((pd.Timestamp("1970-01-01") + pd.Timedelta(days=code)).date())
+    if period == "week":
+        return str((_EPOCH_MONDAY + pd.Timedelta(days=7 * code)).date())
+    if period == "month":
+        return f"{code // 12:04d}-{code % 12 + 1:02d}"
+    if period == "quarter":
+        return f"{code // 4:04d}Q{code % 4 + 1}"
+    return str(code)
+
+
+def period_start(code: int, period: str) -> pd.Timestamp:
+    """First day of a calendar period (for 'day of the period' comparisons)."""
+    if period == "day":
+        return pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(code))
+    if period == "week":
+        return _EPOCH_MONDAY + pd.Timedelta(days=7 * int(code))
+    if period == "month":
+        return pd.Timestamp(year=int(code) // 12, month=int(code) % 12 + 1, day=1)
+    if period == "quarter":
+        return pd.Timestamp(year=int(code) // 4, month=3 * (int(code) % 4) + 1, day=1)
+    return pd.Timestamp(year=int(code), month=1, day=1)
+
+
+def native_spacing(values: pd.Series) -> str | None:
+    """The data's own spacing: ``integer`` for whole numbers, else the coarsest calendar period (climbing from day)
+    in which no two distinct values fall into the same period. ``None`` with fewer than two distinct values."""
+    present = values.dropna()
+    if holds_whole_numbers(present):
+        return "integer"
+    stamps = pd.to_datetime(present.astype("string").str.strip(), errors="coerce", format="mixed") \
+        if not pd.api.types.is_datetime64_any_dtype(present) else present
+    stamps = stamps.dropna()
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_localize(None)
+    distinct = pd.Series(pd.DatetimeIndex(stamps.unique()).normalize().unique())
+    if len(distinct) < 2:
+        return None
+    spacing = "day"
+    for period in CALENDAR[1:]:
+        codes = period_codes(distinct, period)
+        if np.unique(codes).size < len(distinct):
+            break
+        spacing = period
+    return spacing
+
+
+def spacing_problem(values: pd.Series, period: str, *, column: str) -> str | None:
+    """Why data with these time values cannot be analysed in ``period`` (None when it can). Data finer than the
+    period is averaged into it; data coarser than the period would be laid on a grid with empty periods between
+    the observations (counted in the wrong unit: 120 months as 3,622 days), so it is refused."""
+    spacing = native_spacing(values)
+    if spacing is None:
+        return None
+    if spacing == "integer":
+        if period in ("integer", "year"):
+            return None
+        return (f"column '{column}' holds whole numbers, not dates; this estimator's period is {period}: register "
+                "period: integer (or period: year for years such as 2001)")
+    if period == "integer":
+        return (f"column '{column}' holds dates ({SPACING_WORD[spacing]}), not whole numbers; register period: "
+                f"{spacing}")
+    if CALENDAR.index(spacing) > CALENDAR.index(period):
+        return (f"column '{column}' is {SPACING_WORD[spacing]}; this estimator's period is {period}: register "
+                f"period: {spacing}")
+    return None

@@ -44,6 +44,34 @@ def engagement_base(engagement: pd.DataFrame) -> pd.DataFrame:
     return engagement.loc[keep].reset_index(drop=True)
 
 
+def monthly_slice(engagement: pd.DataFrame) -> pd.DataFrame:
+    """Each page's days summed by calendar month, dated on the first of the month (a page-insights monthly
+    export). Every contract check on the counts still holds."""
+    month = pd.to_datetime(engagement["date"]).dt.to_period("M").dt.to_timestamp().dt.strftime("%Y-%m-%d")
+    keys = ["page_id", "cso_id", "page_type", "treated", "campaign_start"]
+    counts = ["posts", "reactions", "comments", "shares", "hostile_comments"]
+    frame = engagement.assign(date=month, campaign_start=engagement["campaign_start"].astype(object))
+    summed = frame.groupby([*keys, "date"], dropna=False)[counts].sum().reset_index()
+    followers = frame.groupby(["page_id", "date"])["followers"].last().reset_index()
+    out = summed.merge(followers, on=["page_id", "date"])
+    return out[list(engagement.columns)].sort_values(["page_id", "date"]).reset_index(drop=True)
+
+
+def yearly_slice(monthly: pd.DataFrame) -> pd.DataFrame:
+    """The monthly slice relabelled as consecutive years (month k of the window -> year 2021 + k): yearly
+    spacing with the same rows."""
+    months = sorted(monthly["date"].unique())
+    year_of = {m: f"{2021 + k}-01-01" for k, m in enumerate(months)}
+
+    def to_year(day: object) -> object:
+        if not isinstance(day, str):
+            return day
+        month = f"{day[:7]}-01"
+        return year_of.get(month, day)
+
+    return monthly.assign(date=monthly["date"].map(year_of), campaign_start=monthly["campaign_start"].map(to_year))
+
+
 def csv_text(frame: pd.DataFrame, **kwargs: object) -> str:
     return frame.to_csv(index=False, lineterminator="\n", **kwargs)
 
@@ -147,6 +175,10 @@ def build(out: Path = FILES) -> dict[str, bytes]:
     late = engagement.copy()
     late.loc[late["page_id"] == "P02", "campaign_start"] = "2026-04-10"
     text("engagement_short_pre_period.csv", csv_text(late))
+    # Monthly and yearly exports (issue 22): the demo's daily estimators must refuse them at validate time.
+    monthly = monthly_slice(engagement)
+    text("engagement_monthly.csv", csv_text(monthly))
+    text("engagement_yearly.csv", csv_text(yearly_slice(monthly)))
 
     # ---- a key file inside the repository (refused by `oca data pseudonymize`); a dummy, not a secret
     text("key_inside_repository.txt", "0" * 64 + "\n")

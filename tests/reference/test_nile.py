@@ -8,10 +8,10 @@ import pytest
 
 def test_local_level_nile_variances() -> None:
     sm = pytest.importorskip("statsmodels.api")
-    from oca_experiments.estimators._its import _fit, _model
+    from oca_experiments.estimators._its import StsModel, _fit, _model
 
     nile = sm.datasets.nile.load_pandas().data["volume"].to_numpy(dtype=float)
-    res, converged = _fit(_model(nile, None, level="local_level", weekly=False, first_weekday=0))
+    res, converged = _fit(_model(nile, None, StsModel("local_level")))
     assert converged
     irregular, level = res.params
     assert irregular == pytest.approx(15099, rel=2e-3)
@@ -21,11 +21,11 @@ def test_local_level_nile_variances() -> None:
 def test_counterfactual_equals_statsmodels_forecast() -> None:
     """Our forecast path and its pointwise variance equal statsmodels' own forecast on the same fitted model."""
     sm = pytest.importorskip("statsmodels.api")
-    from oca_experiments.estimators._its import _fit, _model, fit_counterfactual
+    from oca_experiments.estimators._its import StsModel, _fit, _model, fit_counterfactual
 
     nile = sm.datasets.nile.load_pandas().data["volume"].to_numpy(dtype=float)
     cf = fit_counterfactual(nile, None, 70, level="local_level", weekly_seasonality=False)
-    res, _ = _fit(_model(nile[:70], None, level="local_level", weekly=False, first_weekday=0))
+    res, _ = _fit(_model(nile[:70], None, StsModel("local_level")))
     forecast = res.get_forecast(steps=30)
     np.testing.assert_allclose(cf.predicted, forecast.predicted_mean, rtol=1e-8)
     np.testing.assert_allclose(cf.predicted_sd ** 2, forecast.var_pred_mean, rtol=1e-6)

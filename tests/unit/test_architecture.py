@@ -131,15 +131,18 @@ EXPECTED_ALL = {
         "save_diagnosis"},
     "oca_experiments.engagement": {
         "DailyPanel", "IngestReport", "LOCAL_TIMEZONE", "build_daily_panel", "derive_metrics", "plot_counterfactual",
-        "plot_event_study", "plot_synthetic", "save_engagement_plots", "synthetic_png"},
+        "plot_event_study", "save_engagement_plots", "METRICS", "CommunitySummary", "monthly_community_summary",
+        "plot_synthetic", "synthetic_png"},
     "oca_experiments.estimators": {
         "CAPABILITIES", "CATALOG", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
         "NotTestable", "REGISTRY", "SE_TYPES", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
-        "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister"},
+        "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
+        "fit_twfe", "fit_counterfactual", "fit_intervention", "estimator_schema", "with_estimator_options"},
     "oca_experiments.io": {
         "ReaderOptions", "escape_formula", "escape_formulas", "file_sha256", "read_table", "reader_options",
-        "safe_csv_text", "write_table"},
+        "safe_csv_text", "write_table", "PERIODS", "SPACING_WORD", "holds_whole_numbers", "native_spacing",
+        "period_codes", "period_label", "read_time", "spacing_problem"},
     "oca_experiments.prereg": {
         "AMENDED_SUFFIX", "DEVIATIONS_FILE", "Deviation", "DeviationLog", "FORMATS", "FieldChange", "LOCK_FILE",
         "Lock", "LockProblem", "LockResult", "RegistryState", "STATUSES", "SpecState", "apply_firewall",

@@ -31,6 +31,7 @@ HERE = "tests/unit/test_registry.py"
 #: its test here.
 EXERCISED = {
     ("survey_did", "fixed_effects"): f"{HERE}::test_survey_did_absorbs_fixed_effects_like_pyfixest",
+    ("twfe", "fixed_effects"): "tests/unit/engagement/test_twfe.py::test_static_twfe_matches_pyfixest",
     ("survey_did", "disaggregation"): f"{HERE}::test_disaggregation_runs_for_every_estimator_claiming_it",
     ("ancova", "disaggregation"): f"{HERE}::test_disaggregation_runs_for_every_estimator_claiming_it",
     ("knowledge_gain", "disaggregation"): f"{HERE}::test_disaggregation_runs_for_every_estimator_claiming_it",
@@ -70,6 +71,10 @@ def _demo_spec(estimator: str) -> dict[str, Any]:
         raw = _demo_spec("staggered_did")
         raw["estimator"] = {"name": estimator, "options": {"period": "week"}}
         raw["inference"] = {**raw["inference"], "se": "placebo"}
+        return raw
+    if estimator == "twfe":
+        raw = _demo_spec("staggered_did")
+        raw["estimator"] = {"name": "twfe", "options": {"period": "week"}}
         return raw
     pytest.fail(f"no demo spec uses estimator {estimator!r}: add a base spec for it to _demo_spec")
 
@@ -149,7 +154,8 @@ def test_every_demo_spec_plans_against_the_registry() -> None:
 # --------------------------------------------------------------------------- refusals at plan time
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+# twfe absorbs the spec's fixed effects whatever its options; survey_did only as a panel (panel: false refuses).
+@pytest.mark.parametrize("name", sorted(n for n, r in REGISTRY.items() if n != "twfe"))
 def test_fixed_effects_are_refused_where_not_absorbed(tmp_path: Path, name: str) -> None:
     raw = {**_demo_spec(name), "fixed_effects": ["district"]}
     record = REGISTRY[name]
