@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataError, EstimationError
+from ..io import period_codes, period_label, read_time
 from ..results import EstimateResult
 from ..spec import HypothesisSpec
 from ._survey_did import NotTestable
@@ -31,7 +32,6 @@ __all__ = ["SyntheticPanel", "build_synthetic_panel", "check_synthetic_design", 
            "fit_synthetic_control"]
 
 _NAMES: dict[str, str] = {"sdid": "synthetic DiD", "sc": "synthetic control", "did": "DiD"}
-_FREQUENCIES = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 
 
 @dataclass(frozen=True)
@@ -46,30 +46,9 @@ class SyntheticPanel:
 
 
 def _period_keys(values: pd.Series, period: str, *, column: str, file: str) -> pd.Series:
-    """Sortable period keys: integers as they are, or dates (floored to the registered calendar period)."""
-    numeric = pd.to_numeric(values, errors="coerce")
-    if numeric.notna().all() and (numeric == numeric.round()).all():
-        if period != "observed":
-            raise DataError(f"period: {period} needs dates, but the values are integers", file=file, column=column,
-                            fix="register period: observed for integer periods")
-        return numeric.astype("int64")
-    if pd.api.types.is_datetime64_any_dtype(values):
-        dates = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
-    else:
-        dates = pd.to_datetime(values.astype("string"), format="ISO8601", errors="coerce")
-    bad = int((values.notna() & dates.isna()).sum())
-    if bad:
-        raise DataError(f"{bad} value(s) are neither dates (YYYY-MM-DD) nor integer periods", file=file,
-                        column=column, fix="write dates as YYYY-MM-DD or periods as integers")
-    if period == "observed":
-        return dates
-    return dates.dt.to_period(_FREQUENCIES[period]).dt.start_time
-
-
-def _label(key: Any) -> str:
-    if isinstance(key, pd.Timestamp):
-        return key.strftime("%Y-%m-%d")
-    return str(key)
+    """Each row's period as a consecutive integer code in the registered period (the package's time vocabulary)."""
+    times = read_time(values, period, file=file, column=column, allow_missing=False)
+    return pd.Series(period_codes(times, period), index=values.index)
 
 
 def build_synthetic_panel(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec,
@@ -137,8 +116,8 @@ def build_synthetic_panel(frame: pd.DataFrame, outcome: pd.Series, spec: Hypothe
     if t0 == len(columns):
         raise NotTestable("no period at or after the treatment start is observed")
     return SyntheticPanel(y=cells.to_numpy(dtype=np.float64), units=tuple(map(str, cells.index)),
-                          periods=tuple(_label(c) for c in columns), n0=n0, t0=t0, dropped_units=dropped,
-                          start=_label(start))
+                          periods=tuple(period_label(c, options.period) for c in columns), n0=n0, t0=t0,
+                          dropped_units=dropped, start=period_label(start, options.period))
 
 
 # --------------------------------------------------------------------------------------------------- inference

@@ -16,9 +16,9 @@ class SyntheticOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    period: Literal["observed", "week", "month", "quarter", "year"] = Field(
-        default="observed", description="observed: each distinct value of design.time is a period; week (Monday "
-        "start), month, quarter, year: average each unit's outcome over the calendar period first (dates only)")
+    period: Literal["day", "week", "month", "quarter", "year", "integer"] = Field(
+        default="day", description="the period the panel is built in (as the other panel estimators): rows finer "
+        "than it are averaged into it per unit; 'year' also reads whole-number years, 'integer' periods 1, 2, 3 ...")
     incomplete_units: Literal["refuse", "drop"] = Field(
         default="refuse", description="the estimators need every unit in every period: refuse (not testable, with "
         "the counts) or drop the units with a missing period (counted in the result)")

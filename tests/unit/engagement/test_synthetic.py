@@ -57,7 +57,8 @@ def _spec(estimator: str = "synthetic_did", *, se: str = "placebo", adoption: st
         "outcome": {"source": "engagement", "name": "y", "construction": {"method": "column", "column": "y"}},
         "design": {"unit": "page_id", "time": "date", "treatment": treatment,
                    **({"adoption": adoption} if adoption else {})},
-        "estimator": {"name": estimator, "options": {"compare": False, "replications": 40, **(options or {})}},
+        "estimator": {"name": estimator, "options": {"period": "week", "compare": False, "replications": 40,
+                                                      **(options or {})}},
         "inference": {"se": se}, **extra})
 
 
@@ -140,14 +141,14 @@ def test_unbalanced_panel_refused_or_units_dropped_and_counted() -> None:
 def test_daily_rows_averaged_by_month_and_integer_periods() -> None:
     daily = _pages(periods=180, start=120, freq="D")
     monthly = _fit(daily, _spec(options={"period": "month"}))
-    assert monthly.counts["periods"] == 7 and monthly.extras["trajectory"]["periods"][0] == "2026-01-01"
-    assert monthly.extras["treatment_start"] == "2026-05-01"
+    assert monthly.counts["periods"] == 7 and monthly.extras["trajectory"]["periods"][0] == "2026-01"
+    assert monthly.extras["treatment_start"] == "2026-05"
     frame = _pages()
     frame["date"] = frame.groupby("page_id").cumcount() + 1
     frame["campaign_start"] = np.where(frame.treated == 1, 21, np.nan)
-    integer = _fit(frame, _spec())
+    integer = _fit(frame, _spec(options={"period": "integer"}))
     assert integer.estimate == pytest.approx(_fit(_pages(), _spec()).estimate, abs=1e-12)
-    with pytest.raises(DataError, match="period: month needs dates"):
+    with pytest.raises(DataError, match="whole numbers, not dates, but the period is month"):
         _fit(frame, _spec(options={"period": "month"}))
 
 
@@ -204,7 +205,8 @@ def write_prop99_study(tmp_path: Path, name: str, **hypothesis) -> Path:
             "outcome": {"source": "prop99", "name": "packs", "construction": {"method": "column",
                                                                              "column": "PacksPerCapita"}},
             "design": {"unit": "State", "time": "Year", "treatment": "treated"},
-            "estimator": {"name": name}, "inference": {"se": "placebo"}, **hypothesis}
+            "estimator": {"name": name, "options": {"period": "year"}}, "inference": {"se": "placebo"},
+            **hypothesis}
     import yaml
 
     (study / "hypotheses" / "prop99.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
@@ -220,7 +222,8 @@ def test_plan_time_refusals(tmp_path: Path) -> None:
     assert "placebo, jackknife, bootstrap" in (info.value.fix or "")
     with pytest.raises(SpecError, match="estimator.options.replications"):
         oca.load_study(write_prop99_study(tmp_path / "c", "synthetic_did",
-                                    estimator={"name": "synthetic_did", "options": {"replications": 5}}))
+                                    estimator={"name": "synthetic_did", "options": {"period": "year",
+                                                                                    "replications": 5}}))
     assert CATALOG["synthetic_did"].se_types == ("placebo", "jackknife", "bootstrap")
 
 
