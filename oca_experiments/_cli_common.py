@@ -5,8 +5,11 @@ this module and never each other, so the command line has no import cycle.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +17,8 @@ import typer
 
 from .errors import EXIT_CODES, DataError, OcaError
 
-__all__ = ["DataOption", "StudyArg", "_fail", "_guarded", "_parse_data", "_summary_lines"]
+__all__ = ["DataOption", "StudyArg", "_fail", "_guarded", "_parse_data", "_summary_lines", "derived_seed_notes",
+           "internal_failures_line"]
 
 DataOption = Annotated[list[str] | None, typer.Option(
     "--data", "-d", help="NAME=PATH for each data source declared in study.yaml (repeatable).")]
@@ -26,19 +30,48 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _debug_traceback() -> None:
+    """With OCA_DEBUG set, the traceback goes to stderr before the usual line; the exit code stays the same."""
+    if os.environ.get("OCA_DEBUG"):
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _debug_log() -> Iterator[None]:
+    """With OCA_DEBUG set, oca's debug log (e.g. the traceback of a hypothesis whose estimator failed) goes to
+    stderr for the duration of the command."""
+    if not os.environ.get("OCA_DEBUG"):
+        yield
+        return
+    logger = logging.getLogger("oca_experiments")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("OCA_DEBUG: %(message)s"))
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
 def _guarded(action: Callable[[], int | None]) -> None:
     """Run a command body; map errors to one stderr line and the documented exit code."""
     try:
-        code = action()
+        with _debug_log():
+            code = action()
     except OcaError as exc:
+        _debug_traceback()
         _fail(str(exc), exc.exit_code)
     except typer.Exit:
         raise
     except KeyboardInterrupt:
         _fail("interrupted; no output was replaced", 130)
     except Exception as exc:  # noqa: BLE001 - last line of defence; the message may hold data, so only the type
-        if os.environ.get("OCA_DEBUG"):
-            raise
+        _debug_traceback()  # OCA_DEBUG adds a traceback; it never changes the exit code (issue 22 item 6)
         where = ""
         tb = exc.__traceback__
         while tb is not None and tb.tb_next is not None:
@@ -82,3 +115,22 @@ def _summary_lines(run: Any) -> list[str]:
                 getattr(h, "variant", None) or "", "registered as exploratory")
             lines[-1] += f" [exploratory: {why}]"
     return lines
+
+
+def derived_seed_notes(study: Any) -> list[str]:
+    """One stdout line per spec that registered no bootstrap seed: the seed oca derived, and where to register it."""
+    return [f"note: {sf.spec.id}: no bootstrap seed registered; using {sf.spec.inference.bootstrap.seed}, derived "
+            f"from the spec's id (recorded in manifest.json; register it in {sf.path} as inference.bootstrap.seed)"
+            for sf in study.specs if sf.spec.inference.bootstrap.seed_source == "derived"]
+
+
+def internal_failures_line(run: Any, out: Path) -> str | None:
+    """One line when estimators failed unexpectedly: which hypotheses, the error class, and that the rest is written
+    (issue 22 item 5: one failure no longer ends the run; the run still exits 70 at the end)."""
+    broken = [h for h in run.hypotheses if getattr(h, "error_class", None)]
+    if not broken:
+        return None
+    named = ", ".join(f"{h.id} ({h.error_class})" for h in broken[:5]) + ("…" if len(broken) > 5 else "")
+    return (f"error: internal error in {len(broken)} hypothesis(es): {named}; the other hypotheses were estimated "
+            f"and written to {out / 'results.json'}. This is a bug in oca, please report it. Fix: rerun with "
+            "OCA_DEBUG=1 for a traceback")

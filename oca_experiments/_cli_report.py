@@ -115,6 +115,10 @@ def check(
     Exit codes: 0 all passed; 10 undeclared spec change; 11 contract failure; 12 a confirmatory hypothesis did
     not rerun; 13 a result drifted from the expected-results file; 14 a Bayesian diagnostics gate failed (the first
     failing class in this order); 2 bad input.
+
+    First run of a new study: there is no expected-results file yet (exit 2). Create it from a run you trust with
+    `oca check STUDY --data NAME=FILE --update-expected`, commit STUDY/expected_results.json, and from then on
+    `oca check STUDY --data NAME=FILE` (e.g. in CI) fails when a result drifts.
     """
 
     def body() -> int:

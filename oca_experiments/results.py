@@ -126,6 +126,8 @@ class HypothesisResult:
     equivalence_reason: str | None = None
     # Registered requirements checked before estimation, with the rows each rule excluded (contracts/_testability.py)
     testability: Mapping[str, Any] | None = None
+    # An unexpected error inside an estimator: its class only (the message could quote data). The run isolates it.
+    error_class: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -177,6 +179,8 @@ class HypothesisResult:
             "extras": dict(r.extras) if r else {},
             "testability": self.testability,
         }
+        if self.error_class is not None:  # only on failed hypotheses, so healthy runs' results.json is unchanged
+            record["error_class"] = self.error_class
         return _clean(record)
 
 

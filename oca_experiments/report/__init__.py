@@ -6,7 +6,7 @@ nbconvert) and never re-estimates anything: the notebook reads only ``results.js
 
 from __future__ import annotations
 
-from oca_experiments.report._build import build_report
+from oca_experiments.report._build import build_report, default_notebook, study_notebook
 from oca_experiments.report._gate import CHECKS, CheckOutcome, GateResult, run_gate, write_junit
 from oca_experiments.report._manifest import (
     collect_manifest,
@@ -20,5 +20,5 @@ from oca_experiments.report._manifest import (
 from oca_experiments.report._verify import Difference, VerifyResult, compare_results, verify_run
 
 __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
-           "compare_results", "finish_manifest", "read_manifest", "reuse_demo_outputs", "reuse_outputs",
-           "run_gate", "run_result_from_dict", "sha256_file", "verify_run", "write_junit"]
+           "compare_results", "default_notebook", "finish_manifest", "read_manifest", "reuse_demo_outputs", "reuse_outputs",
+           "run_gate", "run_result_from_dict", "sha256_file", "study_notebook", "verify_run", "write_junit"]

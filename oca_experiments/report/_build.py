@@ -29,7 +29,7 @@ from oca_experiments._atomic import staged_directory
 from oca_experiments._layout import INDEX_HTML, RESULTS_FILE
 from oca_experiments.errors import ReportError
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "default_notebook", "study_notebook"]
 
 EXECUTED_NOTEBOOK = "report.ipynb"
 PARAMETERS_TAG = "parameters"
@@ -59,6 +59,31 @@ _EXTERNAL_RESOURCE = re.compile(
     re.IGNORECASE,
 )
 _EXTERNAL_CSS = re.compile(r"(?:url\(|@import)\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE)
+
+
+#: Where a study's own report notebook goes when it has one; study.yaml's ``report:`` may name another path.
+CONVENTIONAL_NOTEBOOK = "reports/report.ipynb"
+
+
+def default_notebook() -> Path:
+    """The built-in report notebook: inside the installed package (wheel), or the repository's demo study
+    (source checkout, where the wheel's copy comes from; see pyproject.toml's force-include)."""
+    package_dir = Path(__file__).resolve().parents[1]
+    for candidate in (package_dir / "_demo_study" / CONVENTIONAL_NOTEBOOK,
+                      package_dir.parent / CONVENTIONAL_NOTEBOOK):
+        if candidate.is_file():
+            return candidate
+    raise ReportError("the built-in report notebook is not installed with the package", path=str(package_dir),
+                      fix="reinstall oca-experiments, or name a notebook with 'report:' in study.yaml")
+
+
+def study_notebook(study_dir: Path, configured: str | None) -> Path:
+    """The notebook a study's report runs: the one study.yaml names (it must exist), else the study's
+    ``reports/report.ipynb`` when present, else the built-in one."""
+    if configured:
+        return Path(study_dir) / configured
+    own = Path(study_dir) / CONVENTIONAL_NOTEBOOK
+    return own if own.is_file() else default_notebook()
 
 
 def build_report(
@@ -131,7 +156,7 @@ def _read_study_name(results_path: Path) -> str:
 def _read_notebook(notebook: Path) -> nbformat.NotebookNode:
     if not notebook.is_file():
         raise ReportError("report notebook not found", path=str(notebook),
-                          fix="pass the path of reports/report.ipynb")
+                          fix="fix 'report:' in study.yaml, or delete that line to use the built-in report")
     try:
         text = notebook.read_text(encoding="utf-8")
         with warnings.catch_warnings():

@@ -167,4 +167,6 @@ def test_failed_run_keeps_the_last_good_output(demo_run: Path, tmp_path: Path) -
                str(out), "--no-report")
     assert proc.returncode == 2
     assert (out / "results.json").read_bytes() == good
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    # no staging: beside the outputs only the control folder, holding the current run and the lock
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".oca"]
+    assert len(list((out / ".oca" / "runs").iterdir())) == 1
