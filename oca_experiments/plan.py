@@ -280,7 +280,8 @@ def make_plan(study_dir: Path, config: StudyConfig, spec_files: tuple[SpecFile, 
     tasks = tuple(_plan_task(study_dir, config, sf) for sf in spec_files)
     _check_families(tasks)
     sources = []
-    study_file(study_dir, config.report, file=STUDY_FILE, field="report", what="report notebook")
+    if config.report is not None:  # None: the built-in report
+        study_file(study_dir, config.report, file=STUDY_FILE, field="report", what="report notebook")
     for name, source in config.sources.items():
         contract = study_file(study_dir, source.contract, file=STUDY_FILE, field=f"sources.{name}.contract",
                               what="contract suite")
