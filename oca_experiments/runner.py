@@ -327,6 +327,8 @@ def require_report_notebook(study: Study) -> None:
     """A run that builds the report needs its notebook: refused before estimating, not after (issue 18 item 6)."""
     from .errors import SpecError
 
+    if study.config.report is None:  # the built-in report
+        return
     notebook = study.path / study.config.report
     if not notebook.is_file():
         raise SpecError(f"report notebook '{study.config.report}' not found", file="study.yaml", field="report",
