@@ -17,8 +17,9 @@ import typer
 
 from .errors import EXIT_CODES, DataError, OcaError
 
-__all__ = ["DataOption", "StudyArg", "_fail", "_guarded", "_parse_data", "_summary_lines", "derived_seed_notes",
-           "internal_failures_line"]
+__all__ = ["DataOption", "StudyArg", "_echo_written", "_fail", "_finished_lines", "_guarded", "_parse_data",
+           "_print_as_finished", "_progress_line", "_summary_lines", "derived_seed_notes", "internal_failures_line",
+           "summary_line"]
 
 DataOption = Annotated[list[str] | None, typer.Option(
     "--data", "-d", help="NAME=PATH for each data source declared in study.yaml (repeatable).")]
@@ -97,23 +98,46 @@ def _parse_data(pairs: list[str] | None) -> dict[str, Path]:
     return data
 
 
+def summary_line(h: Any) -> str:
+    """One hypothesis on one line: verdict, estimate and interval, the p-value (one format) or the posterior
+    probability the verdict uses, and the inference that produced these numbers."""
+    from ._display import inference_text, p_text, posterior_claim
+
+    if h.result is None:
+        return f"{h.id}: {h.status.replace('_', ' ')}: {h.reason}"
+    r = h.result
+    extras = r.extras
+    bayesian = r.se_type == "posterior_sd" or bool(extras.get("bayesian"))
+    if bayesian:
+        evidence = posterior_claim(h.to_dict()) or "posterior"
+        interval = "credible interval"
+    else:
+        evidence = p_text(r.p_value, extras)
+        interval = "CI"
+    return (f"{h.id}: {h.verdict} (estimate {r.estimate:.3f}, {100 * r.ci_level:g}% {interval} "
+            f"[{r.ci_low:.3f}, {r.ci_high:.3f}], {evidence}; inference: {inference_text(r.se_type, extras)})")
+
+
+def _exploratory_label(h: Any) -> str:
+    if getattr(h, "type", None) != "exploratory":  # the firewall's label, on every surface
+        return ""
+    why = {"unregistered": "not in the registry lock", "amended": "changed since the lock"}.get(
+        getattr(h, "variant", None) or "", "registered as exploratory")
+    return f" [exploratory: {why}]"
+
+
 def _summary_lines(run: Any) -> list[str]:
-    lines = []
-    for h in run.hypotheses:
-        if h.result is not None:
-            r = h.result
-            # Bayesian results have no p-value: show the posterior probability of an effect beyond zero instead.
-            tail = (f"p = {r.p_value:.3g}" if r.p_value == r.p_value else
-                    f"P(effect > 0) = {r.extras.get('posterior', {}).get('p_gt_0', float('nan')):.3f}")
-            lines.append(f"{h.id}: {h.verdict} (estimate {r.estimate:.3f}, {100 * r.ci_level:g}% "
-                         f"{'credible interval' if r.p_value != r.p_value else 'CI'} "
-                         f"[{r.ci_low:.3f}, {r.ci_high:.3f}], {tail})")
-        else:
-            lines.append(f"{h.id}: {h.status.replace('_', ' ')}: {h.reason}")
-        if getattr(h, "type", None) == "exploratory":  # the firewall's label, on every surface
-            why = {"unregistered": "not in the registry lock", "amended": "changed since the lock"}.get(
-                getattr(h, "variant", None) or "", "registered as exploratory")
-            lines[-1] += f" [exploratory: {why}]"
+    return [summary_line(h) + _exploratory_label(h) for h in run.hypotheses]
+
+
+def _finished_lines(run: Any, printed: set[str]) -> list[str]:
+    """After a run whose hypotheses were printed as they finished: the ones not printed yet (the registered
+    versions the firewall adds), then which results count as exploratory (the lock decides after all ran)."""
+    lines = [summary_line(h) + _exploratory_label(h) for h in run.hypotheses if h.id not in printed]
+    exploratory = [f"{h.id}{_exploratory_label(h)}" for h in run.hypotheses if h.id in printed
+                   and getattr(h, "type", None) == "exploratory"]
+    if exploratory:
+        lines.append("exploratory, not confirmatory: " + "; ".join(exploratory))
     return lines
 
 
@@ -134,3 +158,40 @@ def internal_failures_line(run: Any, out: Path) -> str | None:
     return (f"error: internal error in {len(broken)} hypothesis(es): {named}; the other hypotheses were estimated "
             f"and written to {out / 'results.json'}. This is a bug in oca, please report it. Fix: rerun with "
             "OCA_DEBUG=1 for a traceback")
+
+
+def _print_as_finished(printed: set[str]):
+    def listener(h: Any) -> None:
+        printed.add(h.id)
+        typer.echo(summary_line(h))
+    return listener
+
+
+def _progress_line(task: Any) -> None:
+    """Which hypothesis is running (sampling and bootstraps take a while): on stderr, and only on a terminal."""
+    if sys.stderr.isatty():
+        typer.echo(f"running {getattr(task, 'id', task)} ({getattr(getattr(task, 'estimator', None), 'name', '')})…",
+                   err=True)
+
+
+def _written_files(out: Path) -> list[Path]:
+    """Every file the run wrote, as its manifest records them (plus the manifests)."""
+    import json
+
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [out / "results.json"]
+    names = list((manifest.get("outputs") or {}) if isinstance(manifest, dict) else {}) or ["results.json"]
+    files = [out / name for name in names] + [out / "manifest.json"]
+    if (out / "report" / "manifest.json").is_file():
+        files.append(out / "report" / "manifest.json")
+    return files
+
+
+def _echo_written(out: Path) -> None:
+    files = _written_files(out)
+    typer.echo(f"wrote {len(files)} files:")
+    for path in files:
+        typer.echo(f"  {path}")
+

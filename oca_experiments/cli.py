@@ -17,12 +17,17 @@ import typer
 from ._cli_common import (  # noqa: F401
     DataOption,
     StudyArg,
+    _echo_written,
     _fail,
+    _finished_lines,
     _guarded,
     _parse_data,
+    _print_as_finished,
+    _progress_line,
     _summary_lines,
     derived_seed_notes,
     internal_failures_line,
+    summary_line,
 )
 from .errors import EXIT_CODES
 
@@ -58,10 +63,14 @@ def demo(
     def body() -> int:
         from .api import run_demo
 
-        run = run_demo(out, study_dir=study, seed=seed, build_html=not no_report)
-        for line in _summary_lines(run):
+        from ._progress import listening
+
+        printed: set[str] = set()
+        with listening(_print_as_finished(printed), _progress_line):
+            run = run_demo(out, study_dir=study, seed=seed, build_html=not no_report)
+        for line in _finished_lines(run, printed):
             typer.echo(line)
-        typer.echo(f"wrote {out / 'results.json'}" + ("" if no_report else f" and {out / 'report' / 'index.html'}"))
+        _echo_written(out)
         broken = internal_failures_line(run, out)
         if broken:
             typer.echo(broken, err=True)
@@ -94,16 +103,20 @@ def run(
             from .prereg import registry_state
 
             registry_state(loaded_study.path, loaded_study.specs, loaded_study.config).require()
-        result = run_to_directory(loaded_study, parsed, out, build_html=not no_report,
-                                  show_values=show_values)
-        for line in [*_summary_lines(result), *derived_seed_notes(loaded_study)]:
+        from ._progress import listening
+
+        printed: set[str] = set()
+        with listening(_print_as_finished(printed), _progress_line):
+            result = run_to_directory(loaded_study, parsed, out, build_html=not no_report,
+                                      show_values=show_values)
+        for line in [*_finished_lines(result, printed), *derived_seed_notes(loaded_study)]:
             typer.echo(line)
         failed = [c for c in result.contracts if not c.get("passed")]
         if failed:  # one line naming the data file, the column and the suite (issue 4)
             from ._cli_data import contract_failure_line
 
             typer.echo(contract_failure_line(result, strict=strict), err=True)
-        typer.echo(f"wrote {out / 'results.json'}")
+        _echo_written(out)
         broken = internal_failures_line(result, out)
         if broken:  # the other hypotheses were estimated and written; the run still fails
             typer.echo(broken, err=True)

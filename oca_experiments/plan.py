@@ -182,6 +182,11 @@ def _check_bayes(spec: HypothesisSpec, info: EstimatorRecord, where: str) -> Non
     if info.priors is None:
         raise SpecError(f"estimator {info.name} is not Bayesian; the 'bayes' section does not apply", file=where,
                         field="bayes", fix=f"remove the section or use {_offering('bayesian')}")
+    chains = getattr(getattr(spec.bayes, "sampler", None), "chains", 4)
+    if spec.type == "confirmatory" and chains < 2:
+        raise SpecError(f"a confirmatory hypothesis is sampled with {chains} chain: R-hat compares chains, so one "
+                        "chain cannot show convergence", file=where, field="bayes.sampler.chains",
+                        fix="use at least 2 chains (4 is the default), or register the hypothesis as exploratory")
     known = info.priors
     unknown = sorted(set(spec.bayes.priors) - set(known))
     if unknown:

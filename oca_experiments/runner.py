@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._progress import hypothesis_finished, hypothesis_started
 from ._version import __version__
 from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
                         sensitive_columns_of)
@@ -390,8 +391,9 @@ class Study:
         contracts = _run_contracts(self.plan, loaded, show_values=show_values)
         check = _testability_checker(self, loaded, show_values=show_values)
         threshold = self.config.suppression_threshold
-        results = [_run_task(task, contracts, loaded, testability=check, threshold=threshold)
-                   for task in self.plan.tasks]
+        results = [hypothesis_finished(_run_task(hypothesis_started(task), contracts, loaded, testability=check,
+                                                 threshold=threshold))
+                   for task in self.plan.tasks]  # the command line prints each as it finishes
         # The lock decides what is confirmatory; changed locked specs also run in their registered version.
         results = apply_firewall(self.path, self.config, self.specs, self.plan, results,
                                  run_task=lambda task: _run_task(task, contracts, loaded, preflight=True,

@@ -31,6 +31,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
+from .._format import monte_carlo_p
 from ..errors import DataError, EstimationError
 from ..io import PERIODS, period_codes, period_label, read_time, spacing_problem
 from ..outcomes import numeric_column
@@ -690,7 +691,8 @@ def pretrend_test(estimates: NDArray[np.float64], psi: NDArray[np.float64], row_
         ok = se > 0
         observed = float(np.max(np.abs(estimates[ok]) / se[ok])) if ok.any() else float("nan")
         t_boot = np.max(np.abs(boot.draws[:, ok]) / se[ok], axis=1) if ok.any() else np.array([np.nan])
-        result.update(sup_t_stat=observed, sup_t_p_value=float(np.mean(t_boot >= observed)))
+        result.update(sup_t_stat=observed, sup_t_p_value=monte_carlo_p(float(np.mean(t_boot >= observed)),
+                                                                     int(t_boot.size), enumerated=False))
     return result
 
 

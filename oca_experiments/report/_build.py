@@ -28,6 +28,7 @@ from traitlets import default
 from oca_experiments._atomic import staged_directory
 from oca_experiments._layout import INDEX_HTML, RESULTS_FILE
 from oca_experiments.errors import ReportError
+from oca_experiments.report._decision import DECISION_HTML, write_decision_page
 
 __all__ = ["build_report", "default_notebook", "study_notebook"]
 
@@ -122,6 +123,9 @@ def build_report(
         else:
             index_path.write_text(_export_html(nb, images_dir=notebook.parent), encoding="utf-8")
         _require_self_contained(index_path, shown_path=out_dir / INDEX_HTML)
+        # The one-page decision summary, printable on its own (the report shows the same section first).
+        decision_path = write_decision_page(run_dir, staging)
+        _require_self_contained(decision_path, shown_path=out_dir / DECISION_HTML)
     return out_dir / INDEX_HTML
 
 

@@ -276,6 +276,9 @@ def finish_manifest(manifest: dict[str, Any], stage: Path, *, build_html: bool) 
     index = stage / REPORT_DIR / INDEX_HTML
     if build_html and index.is_file():
         outputs[f"{REPORT_DIR}/{INDEX_HTML}"] = sha256_file(index)
+        decision = stage / REPORT_DIR / "decision.html"  # the one-page decision summary (report/_decision.py)
+        if decision.is_file():
+            outputs[f"{REPORT_DIR}/decision.html"] = sha256_file(decision)
     artifacts = stage / ARTIFACTS_DIR  # estimators' files (posterior NetCDF, check plots): reuse needs them intact
     if artifacts.is_dir():
         outputs.update({p.relative_to(stage).as_posix(): sha256_file(p) for p in sorted(artifacts.rglob("*"))

@@ -150,6 +150,9 @@ class FewClusters(_Frozen):
                                                 "weights, or CR2 with Satterthwaite degrees of freedom")
     cr2_below: int = Field(default=10, ge=0, description="below this many clusters ``wild_webb`` gives way to CR2 "
                            "with Satterthwaite degrees of freedom, which keeps its coverage there (0: never)")
+    arm_below: int = Field(default=4, ge=0, description="with fewer clusters than this in the treated or the "
+                           "comparison arm, randomization inference over the cluster assignment is primary (one "
+                           "cluster in an arm and no randomization test: the hypothesis is refused as untestable)")
 
 
 class Bootstrap(_Frozen):
@@ -199,6 +202,10 @@ class BayesDiagnostics(_Frozen):
     min_ess_bulk: float = Field(default=400, ge=0, description="smallest bulk effective sample size allowed")
     min_ess_tail: float = Field(default=400, ge=0, description="smallest tail effective sample size allowed")
     max_divergences: int = Field(default=0, ge=0, description="divergent transitions allowed after warm-up")
+    min_bfmi: float = Field(default=0.3, ge=0, description="smallest E-BFMI allowed in any chain (below 0.3 the "
+                            "momentum resampling cannot move through the energy levels: tails are explored poorly)")
+    max_treedepth_hits: int = Field(default=0, ge=0, description="post-warm-up transitions allowed to stop at the "
+                                    "maximum tree depth (each one is a trajectory cut short, not a full NUTS step)")
 
 
 class BayesSampler(_Frozen):

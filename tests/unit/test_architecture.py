@@ -134,7 +134,7 @@ EXPECTED_ALL = {
         "plot_event_study", "save_engagement_plots", "METRICS", "CommunitySummary", "monthly_community_summary",
         "plot_synthetic", "synthetic_png"},
     "oca_experiments.estimators": {
-        "CAPABILITIES", "CATALOG", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
+        "CAPABILITIES", "CATALOG", "ClusterCounts", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
         "NotTestable", "REGISTRY", "SE_TYPES", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
         "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
@@ -152,8 +152,9 @@ EXPECTED_ALL = {
         "power_justification", "read_lock", "registry_state", "spec_sha256"},
     "oca_experiments.report": {
         "CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
-        "compare_results", "default_notebook", "finish_manifest", "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate",
-        "run_result_from_dict", "sha256_file", "study_notebook", "verify_run",
+        "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
+        "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
+        "study_notebook", "verify_run",
         "write_junit"},
     "oca_experiments.spec": {
         "Bayes", "BayesDecision", "BayesDiagnostics", "BayesSampler", "Bootstrap", "Construction", "DataRules",
