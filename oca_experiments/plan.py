@@ -216,6 +216,10 @@ def _check_survey_inference(spec: HypothesisSpec, config: StudyConfig, where: st
 def _check_capabilities(spec: HypothesisSpec, info: EstimatorRecord, options: BaseModel, where: str) -> None:
     """What a spec asks beyond the estimate must be something the estimator does (its registry record says)."""
     # A registered fixed effect or disaggregation the estimator would ignore must fail here, not vanish.
+    if spec.covariates and not info.covariates:
+        # A registered covariate the estimator would ignore must fail here, not vanish from the analysis.
+        raise SpecError(f"estimator {info.name} does not adjust for covariates", file=where, field="covariates",
+                        fix="remove them from the spec")
     if spec.fixed_effects and (info.fixed_effects is None or not info.fixed_effects(options)):
         form = " with the registered estimator.options" if info.fixed_effects is not None else ""
         raise SpecError(f"estimator {info.name} does not absorb additional fixed effects{form}", file=where,
@@ -281,7 +285,8 @@ def make_plan(study_dir: Path, config: StudyConfig, spec_files: tuple[SpecFile, 
     tasks = tuple(_plan_task(study_dir, config, sf) for sf in spec_files)
     _check_families(tasks)
     sources = []
-    study_file(study_dir, config.report, file=STUDY_FILE, field="report", what="report notebook")
+    if config.report is not None:  # None: the built-in report
+        study_file(study_dir, config.report, file=STUDY_FILE, field="report", what="report notebook")
     for name, source in config.sources.items():
         contract = study_file(study_dir, source.contract, file=STUDY_FILE, field=f"sources.{name}.contract",
                               what="contract suite")

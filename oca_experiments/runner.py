@@ -33,7 +33,8 @@ import pandas as pd
 
 from ._progress import hypothesis_finished, hypothesis_started
 from ._version import __version__
-from .contracts import ContractResult, TestabilityResult, assess_task, run_contract, sensitive_columns_of
+from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
+                        sensitive_columns_of)
 from .errors import ContractError, DataError, EstimationError, OcaError
 from .estimators import NotTestable
 from .io import file_sha256, missing_column_error, read_table, reader_options
@@ -278,10 +279,18 @@ def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
     suites = {source.name: source.contract for source in study.plan.sources}
 
     def check(task: Task) -> TestabilityResult:
-        result = assess_task(task, loaded[task.source].frame, study.config, show_values=show_values,
+        frame = loaded[task.source].frame
+        result = assess_task(task, frame, study.config, show_values=show_values,
                              sensitive_columns=sensitive_columns_of(suites[task.source]))
         if not result.testable:  # the outcome is built only on data that meet the registered requirements
             return result
+        if task.estimator.design_check is not None:  # the estimator's own design requirements (e.g. synthetic_did)
+            reason = task.estimator.design_check(subset_rows(frame, task), task.spec, task.options)
+            passed = TestabilityCheck("estimator_design", reason is None, True, reason is None,
+                                      reason or f"the data meet {task.estimator.name}'s design requirements")
+            result = dataclasses.replace(result, checks=(*result.checks, passed))
+            if not result.testable:
+                return result
         return dataclasses.replace(result, checks=(*result.checks, _outcome_check(task, loaded[task.source])))
 
     return check
@@ -320,6 +329,8 @@ def require_report_notebook(study: Study) -> None:
     """A run that builds the report needs its notebook: refused before estimating, not after (issue 18 item 6)."""
     from .errors import SpecError
 
+    if study.config.report is None:  # the built-in report
+        return
     notebook = study.path / study.config.report
     if not notebook.is_file():
         raise SpecError(f"report notebook '{study.config.report}' not found", file="study.yaml", field="report",
