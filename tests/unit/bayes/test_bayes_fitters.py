@@ -218,10 +218,10 @@ def test_runner_writes_artifacts_and_uses_the_bayesian_verdict(tmp_path, monkeyp
 def test_a_changed_model_code_version_invalidates_stored_results(monkeypatch) -> None:
     """The result cache sat above the draws cache and ignored MODEL_CODE_VERSION, so after the ordinal model was
     reparametrised (issue 15) a run still returned the old model's stored h7c result."""
-    from oca_experiments.bayes import _sampling
+    from oca_experiments import bayes
 
     frame = panel_frame()
     spec = HypothesisSpec.model_validate(SPEC)
     before = _bayes._result_key("bayes_did", frame, frame["y"], spec, BayesDiDOptions())
-    monkeypatch.setattr(_sampling, "MODEL_CODE_VERSION", _sampling.MODEL_CODE_VERSION + "-next")
+    monkeypatch.setattr(bayes, "MODEL_CODE_VERSION", bayes.MODEL_CODE_VERSION + "-next")
     assert _bayes._result_key("bayes_did", frame, frame["y"], spec, BayesDiDOptions()) != before
