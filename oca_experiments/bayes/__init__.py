@@ -31,7 +31,9 @@ from ._models import (
     ordinal_model_data,
 )
 from ._priors import DID_PRIORS, ITS_PRIORS, ORDINAL_PRIORS, PRIORS_BY_ESTIMATOR, prior_scales, prior_table
-from ._sampling import FitOutput, SamplerSettings, cache_dir, compile_model, draws_key, sample_model
+from ._sampling import (
+    MODEL_CODE_VERSION, FitOutput, SamplerSettings, cache_dir, compile_model, draws_key, sample_model,
+)
 from ._sampling import _versions as library_versions
 from ._warmup import start as start_kernel_warmup
 
@@ -51,7 +53,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DID_PRIORS", "DiagnosticsReport", "DidData", "FitOutput", "ITS_PRIORS", "ItsData", "LATENT_SD", "NotEstimable",
     "ORDINAL_PRIORS", "OrdinalData", "PRIORS_BY_ESTIMATOR", "SamplerSettings", "Thresholds", "build_did_model",
-    "build_its_model", "build_ordinal_model", "cache_dir", "check_diagnostics", "compile_model", "density_for",
+    "MODEL_CODE_VERSION", "build_its_model", "build_ordinal_model", "cache_dir", "check_diagnostics", "compile_model",
+    "density_for",
     "did_from_units",
     "did_model_data", "draws_key", "eti", "hdi", "its_model_data", "ordinal_model_data", "prepare_did",
     "prepare_its", "prepare_ordinal", "prior_scales", "prior_table", "sample_model", "summarize_draws",

@@ -13,7 +13,7 @@ Layouts
     DiD, hierarchical: ``[trend, effect, log group_sd, group_z[G] (group_effect[G] if centred), log cluster_sd,
     log noise_sd]``; one group: ``[trend, effect, log cluster_sd, log noise_sd]``.
     Ordinal: ``[first_cutpoint, log cutpoint_gaps[K-2], arm, trend, effect, log cluster_sd, cluster_z[C],
-    log shock_sd, shock_z[C, 2] (row-major)]``.
+    log shock_sd, shock_z[C]]`` (one within-community wave contrast per community).
     ITS: ``[level[U], log level_step_sd, level_step_z[U, S-1] (row-major), weekday[6 free], regressor_coef,
     log overdispersion]``.
 """
@@ -300,6 +300,11 @@ class DidDensity(_Density):
 # --------------------------------------------------------------------------- ordinal
 
 
+#: pre/post loading of the one within-community wave shock: sqrt(2) * (w - 1/2), so the shock's change
+#: over the waves has SD sqrt(2) * shock_sd, as two independent per-wave shocks would.
+_WAVE_CONTRAST = np.array([-1.0, 1.0]) / math.sqrt(2.0)
+
+
 def _even_cutpoints(n_categories: int) -> np.ndarray:
     k = np.arange(1, n_categories)
     return np.log(k / (n_categories - k))
@@ -317,7 +322,7 @@ class OrdinalDensity(_Density):
         even = _even_cutpoints(k)
         s = self._latent_scales()
         centre = np.concatenate([[even[0]], np.log(np.diff(even)), [0.0, 0.0, 0.0, math.log(s["cluster_sd"])],
-                                 np.zeros(c), [math.log(s["shock_sd"])], np.zeros(2 * c)])
+                                 np.zeros(c), [math.log(s["shock_sd"])], np.zeros(c)])
         object.__setattr__(self, "centre", centre)
 
     def _latent_scales(self) -> dict[str, float]:
@@ -325,7 +330,7 @@ class OrdinalDensity(_Density):
 
     @property
     def n_dim(self) -> int:
-        return len(self.categories) + 4 + 3 * len(self.cluster_labels)
+        return len(self.categories) + 4 + 2 * len(self.cluster_labels)
 
     @property
     def coords(self) -> dict[str, list[Any]]:
@@ -339,7 +344,7 @@ class OrdinalDensity(_Density):
         k, c = len(self.categories), len(self.cluster_labels)
         return {"first_cutpoint": ((), ()), "cutpoint_gaps": ((k - 2,), ("gap",)), "cutpoints": ((k - 1,), ("cut",)),
                 "arm": ((), ()), "trend": ((), ()), "effect": ((), ()), "cluster_sd": ((), ()),
-                "cluster_z": ((c,), ("cluster",)), "shock_sd": ((), ()), "shock_z": ((c, 2), ("cluster", "wave"))}
+                "cluster_z": ((c,), ("cluster",)), "shock_sd": ((), ()), "shock_z": ((c,), ("cluster",))}
 
     def _kernel(self) -> Any:
         from ._kernels import ordinal_logp
@@ -375,7 +380,7 @@ class OrdinalDensity(_Density):
                 "arm": np.asarray(x[i]), "trend": np.asarray(x[i + 1]), "effect": np.asarray(x[i + 2]),
                 "cluster_sd": np.asarray(math.exp(x[i + 3])), "cluster_z": x[i + 4:i + 4 + c].copy(),
                 "shock_sd": np.asarray(math.exp(x[i + 4 + c])),
-                "shock_z": x[i + 5 + c:i + 5 + 3 * c].reshape(c, 2).copy()}
+                "shock_z": x[i + 5 + c:i + 5 + 2 * c].copy()}
 
     def prior(self, draws: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         k, c = len(self.categories), len(self.cluster_labels)
@@ -391,12 +396,12 @@ class OrdinalDensity(_Density):
                  "cluster_sd": np.abs(rng.normal(0.0, s["cluster_sd"], draws)),
                  "cluster_z": rng.normal(size=(draws, c)),
                  "shock_sd": np.abs(rng.normal(0.0, s["shock_sd"], draws)),
-                 "shock_z": rng.normal(size=(draws, c, 2))}
+                 "shock_z": rng.normal(size=(draws, c))}
         treated = _f64(self.inputs["treated"])[None, :, None]
         post = np.array([0.0, 1.0])[None, None, :]
         eta = (prior["arm"][:, None, None] * treated + (prior["cluster_sd"][:, None] * prior["cluster_z"])[..., None]
                + prior["trend"][:, None, None] * post + prior["effect"][:, None, None] * treated * post
-               + prior["shock_sd"][:, None, None] * prior["shock_z"])
+               + (prior["shock_sd"][:, None] * prior["shock_z"])[..., None] * _WAVE_CONTRAST[None, None, :])
         below = 1.0 / (1.0 + np.exp(-(prior["cutpoints"][:, None, None, :] - eta[..., None])))
         probs = np.concatenate([below[..., :1], np.diff(below, axis=-1), 1.0 - below[..., -1:]], axis=-1)
         probs = np.clip(probs, 0.0, None)

@@ -76,7 +76,8 @@ def _ordinal_eta(posterior: Any, data: OrdinalData) -> np.ndarray:
     """eta (chain, draw, cluster, wave)."""
     arm, trend, effect = (_values(posterior, k)[..., None, None] for k in ("arm", "trend", "effect"))
     cluster = (_values(posterior, "cluster_sd")[..., None] * _values(posterior, "cluster_z"))[..., None]
-    shock = _values(posterior, "shock_sd")[..., None, None] * _values(posterior, "shock_z")
+    shock = ((_values(posterior, "shock_sd")[..., None] * _values(posterior, "shock_z"))[..., None]
+             * (np.array([-1.0, 1.0]) / np.sqrt(2.0)))  # one wave contrast per community, as in _models.py
     treated = data.treated[None, None, :, None]
     post = np.array([0.0, 1.0])[None, None, None, :]
     return arm * treated + cluster + trend * post + effect * treated * post + shock

@@ -24,6 +24,7 @@ LOG_2PI = math.log(2.0 * math.pi)
 HALF_LOG_2_OVER_PI = 0.5 * math.log(2.0 / math.pi)
 
 _TABLE_MAX = 4096
+_SQRT2 = math.sqrt(2.0)
 _JIT = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
 
 
@@ -225,11 +226,14 @@ def ordinal_logp(x: np.ndarray, counts: np.ndarray, n_clusters: int, n_cat: int,
         z = x[i_cluster_z + c]
         lp += _normal(z, 0.0, 1.0)
         grad[i_cluster_z + c] -= z
+        s = x[i_shock_z + c]
+        lp += _normal(s, 0.0, 1.0)
+        grad[i_shock_z + c] -= s
         for w in range(n_waves):
-            s = x[i_shock_z + 2 * c + w]
-            lp += _normal(s, 0.0, 1.0)
-            grad[i_shock_z + 2 * c + w] -= s
-            eta = arm * treated[c] + cluster_sd * z + trend * w + effect * treated[c] * w + shock_sd * s
+            # one within-community wave contrast: +-shock_sd * s / sqrt(2) (see _models.build_ordinal_model)
+            sign = (w - 0.5) * _SQRT2
+            eta = (arm * treated[c] + cluster_sd * z + trend * w + effect * treated[c] * w
+                   + shock_sd * sign * s)
             d_eta = 0.0
             for k in range(n_cat):
                 count = counts[(c * n_waves + w) * n_cat + k]
@@ -252,8 +256,8 @@ def ordinal_logp(x: np.ndarray, counts: np.ndarray, n_clusters: int, n_cat: int,
             grad[i_effect] += d_eta * treated[c] * w
             grad[i_cluster_sd] += d_eta * cluster_sd * z
             grad[i_cluster_z + c] += d_eta * cluster_sd
-            grad[i_shock_sd] += d_eta * shock_sd * s
-            grad[i_shock_z + 2 * c + w] += d_eta * shock_sd
+            grad[i_shock_sd] += d_eta * shock_sd * sign * s
+            grad[i_shock_z + c] += d_eta * shock_sd * sign
     # cut_k = first + sum_{j < k} exp(u_j)
     tail = 0.0
     for k in range(n_cat - 2, -1, -1):
@@ -473,7 +477,7 @@ def ordinal_expand(x: np.ndarray, out: np.ndarray, n_clusters: int, n_categories
     out[k + 3] = math.exp(x[i + 3])
     _copy(x, i + 4, out, k + 4, n_clusters)
     out[k + 4 + n_clusters] = math.exp(x[i + 4 + n_clusters])
-    _copy(x, i + 5 + n_clusters, out, k + 5 + n_clusters, 2 * n_clusters)
+    _copy(x, i + 5 + n_clusters, out, k + 5 + n_clusters, n_clusters)
 
 
 @cfunc(_EXPAND_SIG, cache=True)

@@ -20,9 +20,12 @@ Models
 ``build_ordinal_model`` - cumulative-logit DiD for one Likert item, on answer counts per community x wave::
 
     P(Y <= k) = logistic(cut_k - eta_cw),
-    eta_cw = arm * treated_c + a_c + trend * post_w + effect * treated_c * post_w + s_cw
+    eta_cw = arm * treated_c + a_c + trend * post_w + effect * treated_c * post_w + sqrt(2) * (post_w - 1/2) * s_c
 
-  with community intercepts ``a_c`` and community x wave shocks ``s_cw`` (both non-centred). Waves are treated as
+  with community intercepts ``a_c`` and one within-community wave shock ``s_c ~ N(0, shock_sd)`` (both
+  non-centred). Two cells per community carry exactly two latent terms: an intercept and a wave contrast whose
+  change has SD sqrt(2) * shock_sd, as independent per-wave shocks would; per-wave shocks on top of ``a_c`` were
+  redundant (three latents for two cells, the split pinned only by the priors). Waves are treated as
   repeated cross-sections (no respondent terms), which is conservative for a panel.
 
 ``build_its_model`` - Bayesian structural time series for a daily share (successes out of trials) per treated
@@ -139,11 +142,11 @@ def build_ordinal_model(data: OrdinalData, priors: Mapping[str, float]):
         cluster_sd = pm.HalfNormal("cluster_sd", d["prior_cluster_sd"] * LATENT_SD)
         cluster_z = pm.Normal("cluster_z", 0.0, 1.0, dims="cluster")
         shock_sd = pm.HalfNormal("shock_sd", d["prior_shock_sd"] * LATENT_SD)
-        shock_z = pm.Normal("shock_z", 0.0, 1.0, dims=("cluster", "wave"))
+        shock_z = pm.Normal("shock_z", 0.0, 1.0, dims="cluster")
         treated = d["treated"][:, None]
         post = pt.as_tensor(np.array([0.0, 1.0]))[None, :]
         eta = (arm * treated + cluster_sd * cluster_z[:, None] + trend * post + effect * treated * post
-               + shock_sd * shock_z)
+               + shock_sd * shock_z[:, None] * (np.sqrt(2.0) * (post - 0.5)))
         below = pm.math.sigmoid(cutpoints[None, None, :] - eta[:, :, None])
         probs = pt.concatenate([below[..., :1], below[..., 1:] - below[..., :-1], 1.0 - below[..., -1:]], axis=-1)
         pm.Multinomial("counts_obs", n=d["counts"].sum(axis=-1), p=probs, observed=d["counts"],

@@ -33,7 +33,8 @@ ORDINAL_PRIORS: Mapping[str, tuple[float, str]] = MappingProxyType({
     "trend": (0.5, "Normal(0, s): period effect in comparison communities, in latent SDs"),
     "arm": (0.5, "Normal(0, s): baseline difference between treated and comparison communities, in latent SDs"),
     "cluster_sd": (0.3, "HalfNormal(s): SD of community intercepts, in latent SDs"),
-    "shock_sd": (0.2, "HalfNormal(s): SD of community x wave shocks, in latent SDs"),
+    "shock_sd": (0.2, "HalfNormal(s): SD of the community wave shocks (the pre-to-post change they add has SD "
+                      "sqrt(2) x shock_sd), in latent SDs"),
     "cutpoints": (1.0, "first cutpoint Normal(logistic quantile of an even split, s) in latent SDs; gaps "
                        "LogNormal(log(even-split gap), s / 2)"),
 })

@@ -55,7 +55,7 @@ from ..runtime import current
 __all__ = ["FitOutput", "SamplerSettings", "cache_dir", "draws_key", "sample_model"]
 
 #: Bump when a model's code changes in a way that changes its draws: old cache entries are then never read.
-MODEL_CODE_VERSION = "2"
+MODEL_CODE_VERSION = "3"  # 3: ordinal model without redundant per-wave community shocks (issue 15)
 PRIOR_DRAWS = 500
 _LIBRARIES = ("pymc", "pytensor", "nutpie", "numpy", "numba")
 _COMPILED: OrderedDict[str, Any] = OrderedDict()  # least recently used first; size: RunSettings.compiled_models

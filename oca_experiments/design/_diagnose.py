@@ -232,7 +232,7 @@ def diagnose(study: Any, hypothesis_id: str, *, design: Mapping[str, Any] | None
                        "estimator": task.spec.estimator.name, "options": options},
         "parameters": params.to_dict(),
         "pilot_data": _pilot_record(pilot, data),
-        "inference_rule": rule.describe(task.spec, params.clusters),
+        "inference_rule": rule.describe(task.spec, params.clusters, treated_clusters(params, params.clusters)),
         "simulation": {"sims": sims, "seed": seed, "chunk_size": CHUNK_SIZE, "engine": engine,
                        "seeds": "chunk k uses numpy SeedSequence(seed, spawn_key=(k,)); every effect size reuses "
                                 "them (common random numbers)",

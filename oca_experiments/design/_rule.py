@@ -28,14 +28,17 @@ class InferenceRule:
     direction: str
     ci_level: float
 
-    def describe(self, spec: HypothesisSpec, n_clusters: int | None) -> dict[str, object]:
+    def describe(self, spec: HypothesisSpec, n_clusters: int | None,
+                 treated: int | None = None) -> dict[str, object]:
+        """``treated``: how many of the planned clusters are treated, so the few-cluster rule keys on each arm as
+        the estimators do (without it, only the total count is seen and one treated cluster goes unnoticed)."""
         from ._engine import primary_method
 
         inference = spec.inference
         return {"se": self.se_type, "alpha": self.alpha, "tails": self.tails, "direction": self.direction,
                 "ci_level": self.ci_level, "few_clusters": inference.few_clusters.model_dump(mode="json"),
                 "bootstrap": inference.bootstrap.model_dump(mode="json"),
-                "method_at_planned_clusters": primary_method(spec, n_clusters)}
+                "method_at_planned_clusters": primary_method(spec, n_clusters, treated)}
 
 
 def registered_rule(spec: HypothesisSpec) -> InferenceRule:

@@ -494,7 +494,11 @@ def _result_key(estimator: str, frame: Any, outcome: Any, spec: HypothesisSpec, 
     if extra in frame.columns and extra not in columns:
         columns.append(extra)
     digest = hashlib.sha256()
-    digest.update(f"{estimator}|{FITTER_VERSION}|{library_versions()}|".encode())
+    from .. import bayes
+
+    # the models' code version too: a changed model (issue 15's ordinal reparametrisation) must not return a
+    # result stored from the old one
+    digest.update(f"{estimator}|{FITTER_VERSION}|{bayes.MODEL_CODE_VERSION}|{library_versions()}|".encode())
     digest.update(spec.model_dump_json().encode())
     digest.update(options.model_dump_json().encode())
     digest.update("\x1f".join(columns).encode())

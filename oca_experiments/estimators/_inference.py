@@ -18,6 +18,8 @@ the p-value, the CI and the verdict's 1 - 2*alpha interval all come from the boo
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -196,6 +198,30 @@ def few_cluster_decision(spec: HypothesisSpec, n_clusters: int | None, *,
     return registered, rule
 
 
+def predicted_refusal(spec: HypothesisSpec, treated: int, comparison: int) -> str | None:
+    """Whether the few-cluster rule will refuse this design, known from the clusters per arm alone (validate time,
+    before any estimation): the rule refuses outright, or it picks randomization inference with one cluster in an
+    arm and even the best case (every one of the C(G, G1) cluster assignments distinct, no blocks) cannot reach a
+    p-value of 1 - ci_level, which is what ``regression_inference`` raises as NotTestable after estimating. Blocks,
+    ties and missing outcomes only remove assignments, so a predicted refusal is certain. Returns the reason."""
+    if treated < 1 or comparison < 1:
+        arm = "treated" if treated < 1 else "comparison"
+        return f"the {arm} arm has no cluster with observations in the registered waves"
+    counts = ClusterCounts(treated, comparison, None, True)
+    primary, rule = few_cluster_decision(spec, treated + comparison, counts=counts)
+    if primary == "refuse":
+        return str(rule["reason"])
+    if primary != "randomization" or min(treated, comparison) >= 2:
+        return None
+    assignments = math.comb(treated + comparison, treated)
+    level = spec.inference.ci_level
+    if 1.0 / assignments <= 1.0 - level:
+        return None
+    return (f"{rule['reason']}; but with at most {assignments} possible assignments randomization inference cannot "
+            f"reject any effect at the {100 * (1 - level):g}% level (smallest p-value 1/{assignments}): the design "
+            "cannot test this hypothesis")
+
+
 def _analytic(design: WithinDesign, index: int, se_type: str, *, ci_level: float, tails: str,
               direction: str) -> dict[str, Any]:
     try:
@@ -292,5 +318,6 @@ def regression_inference(design: WithinDesign, index: int, spec: HypothesisSpec,
                             chosen["p_value"], chosen["p_value_two_sided"], primary, record, draws_for_rw)
 
 
-__all__ = ["ClusterCounts", "PrimaryInference", "REGRESSION_SE_TYPES", "TInference", "few_cluster_decision", "regression_inference",
+__all__ = ["ClusterCounts", "PrimaryInference", "REGRESSION_SE_TYPES", "TInference", "few_cluster_decision",
+           "predicted_refusal", "regression_inference",
            "t_inference", "t_interval"]

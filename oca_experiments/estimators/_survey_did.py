@@ -25,7 +25,7 @@ from ..errors import DataError, EstimationError
 from ..results import EstimateResult
 from ..spec import HypothesisSpec
 from ._catalog import SurveyDiDOptions
-from ._inference import regression_inference
+from ._inference import predicted_refusal, regression_inference
 from ._linalg import covariance, factorize, fit_within
 from ._survey_frame import (
     NotTestable,
@@ -39,7 +39,7 @@ from ._survey_frame import (
     treatment_indicator,
 )
 
-__all__ = ["NotTestable", "fit_survey_did"]
+__all__ = ["NotTestable", "check_cluster_design", "fit_survey_did"]
 
 
 def _check_waves(frame: pd.DataFrame, spec: HypothesisSpec) -> pd.Series:
@@ -59,6 +59,25 @@ def _check_clusters_per_arm(work: pd.DataFrame, counts: dict[str, int]) -> None:
             raise NotTestable(f"the {label} arm has no cluster with observations in the estimation sample")
     counts["clusters_treated"] = int(clusters_by_arm.get(1.0, 0))
     counts["clusters_comparison"] = int(clusters_by_arm.get(0.0, 0))
+
+
+def check_cluster_design(frame: pd.DataFrame, spec: HypothesisSpec, options: Any) -> str | None:
+    """The few-cluster rule's refusal, predicted from the clusters per arm in the registered waves before any
+    estimation (``design_check`` of survey_did and ancova), so that ``oca validate`` refuses what ``oca run``
+    would. Counting every row of the registered waves over-counts clusters at worst (rows without an answer drop
+    out at run time), so a refusal predicted here is certain. Returns the reason, or None."""
+    design = spec.design
+    if not design.cluster:
+        return None
+    try:
+        wave = _check_waves(frame, spec)
+        in_waves = wave.isin([design.pre, design.post]).fillna(False).to_numpy(dtype=bool)
+        treated = treatment_indicator(frame, design.treatment, file="data").to_numpy()[in_waves]
+    except (NotTestable, DataError):
+        return None  # the estimator reports these itself, with the file named
+    clusters = frame[design.cluster].astype("string").to_numpy()[in_waves]
+    by_arm = pd.Series(clusters).groupby(treated).nunique()
+    return predicted_refusal(spec, int(by_arm.get(1.0, 0)), int(by_arm.get(0.0, 0)))
 
 
 @small_blas

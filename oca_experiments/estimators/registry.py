@@ -46,7 +46,7 @@ from ._catalog import (
 from ._engagement import fit_its, fit_staggered_did
 from ._engagement_options import ItsOptions, StaggeredDiDOptions, TwfeOptions
 from ._gain import fit_knowledge_gain, fit_share
-from ._survey_did import fit_survey_did
+from ._survey_did import check_cluster_design, fit_survey_did
 from ._synthetic import check_synthetic_design, fit_synthetic_control, fit_synthetic_did
 from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
 from ._twfe import fit_twfe
@@ -161,14 +161,16 @@ RECORDS: tuple[EstimatorRecord, ...] = (
         "survey_did", "2x2 difference-in-differences on survey waves (panel or repeated cross-sections), "
         "cluster-robust inference", "survey", SurveyDiDOptions, fit_survey_did, se_types=SURVEY_SE_TYPES,
         option_columns=_contrast_column, fixed_effects=lambda options: options.panel,
-        disaggregation=lambda options: options.panel, attrition=_survey_did_attrition, simulation=True),
+        disaggregation=lambda options: options.panel, attrition=_survey_did_attrition, simulation=True,
+        design_check=check_cluster_design),
     EstimatorRecord(
         "knowledge_gain", "relative pre/post change in mean knowledge score, delta-method and bootstrap CIs",
         "survey", KnowledgeGainOptions, fit_knowledge_gain, se_types=GAIN_SE_TYPES,
         disaggregation=lambda options: options.paired),
     EstimatorRecord(
         "ancova", "endline on baseline plus treatment (or change scores)", "survey", AncovaOptions, fit_ancova,
-        se_types=SURVEY_SE_TYPES, disaggregation=lambda options: True, attrition=_ancova_attrition),
+        se_types=SURVEY_SE_TYPES, disaggregation=lambda options: True, attrition=_ancova_attrition,
+        design_check=check_cluster_design),
     EstimatorRecord(
         "share", "share of respondents reporting an outcome (0/1), Wilson CI", "survey", ShareOptions, fit_share,
         se_types=("CR1", "CR2", "iid"), design_fields=(), disaggregation=lambda options: False),

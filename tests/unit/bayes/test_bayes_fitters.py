@@ -140,7 +140,7 @@ def test_covariates_are_refused_before_sampling(fake_sampler) -> None:
 def _ordinal_tree(inputs):
     clusters = inputs["counts"].shape[0]
     tree = _tree({"first_cutpoint": (), "cutpoint_gaps": (3,), "arm": (), "trend": (), "effect": (),
-                  "cluster_sd": (), "cluster_z": (clusters,), "shock_sd": (), "shock_z": (clusters, 2)},
+                  "cluster_sd": (), "cluster_z": (clusters,), "shock_sd": (), "shock_z": (clusters,)},
                  {"counts_obs": inputs["counts"].shape},
                  centre={"first_cutpoint": -1.5, "cutpoint_gaps": 1.0, "effect": 0.4, "cluster_sd": 0.2,
                          "shock_sd": 0.1, "arm": 0.0, "trend": 0.0}, positive=("cluster_sd", "shock_sd"))
@@ -149,8 +149,7 @@ def _ordinal_tree(inputs):
         ds["cutpoints"] = xr.concat([ds["first_cutpoint"].expand_dims(cut=[0]),
                                      (ds["first_cutpoint"] + ds["cutpoint_gaps"].cumsum("cutpoint_gaps_0"))
                                      .rename({"cutpoint_gaps_0": "cut"}).assign_coords(cut=[1, 2, 3])], "cut")
-        tree[group] = xr.DataTree(ds.rename({"cluster_z_0": "cluster", "shock_z_0": "cluster_s",
-                                             "shock_z_1": "wave"}))
+        tree[group] = xr.DataTree(ds.rename({"cluster_z_0": "cluster", "shock_z_0": "cluster_s"}))
     pp = tree["prior_predictive"].to_dataset()
     tree["prior_predictive"] = xr.DataTree(np.abs(pp).round())
     return tree
@@ -214,3 +213,15 @@ def test_runner_writes_artifacts_and_uses_the_bayesian_verdict(tmp_path, monkeyp
     bad = EstimateResult(**{**result.__dict__, "artifacts": {"../evil": b"x"}})
     with pytest.raises(ValueError, match="must lie under"):
         _write_artifacts(SimpleNamespace(hypotheses=[SimpleNamespace(result=bad)]), tmp_path)
+
+
+def test_a_changed_model_code_version_invalidates_stored_results(monkeypatch) -> None:
+    """The result cache sat above the draws cache and ignored MODEL_CODE_VERSION, so after the ordinal model was
+    reparametrised (issue 15) a run still returned the old model's stored h7c result."""
+    from oca_experiments import bayes
+
+    frame = panel_frame()
+    spec = HypothesisSpec.model_validate(SPEC)
+    before = _bayes._result_key("bayes_did", frame, frame["y"], spec, BayesDiDOptions())
+    monkeypatch.setattr(bayes, "MODEL_CODE_VERSION", bayes.MODEL_CODE_VERSION + "-next")
+    assert _bayes._result_key("bayes_did", frame, frame["y"], spec, BayesDiDOptions()) != before

@@ -230,3 +230,15 @@ def test_a_changed_nutpie_interface_falls_back_to_the_public_one(monkeypatch) ->
 
     monkeypatch.setattr(_lib, "PyMcModel", changed)
     assert isinstance(density.compiled(), PyFuncModel)
+
+
+def test_ordinal_model_has_two_community_latents_for_two_cells() -> None:
+    """Issue 15: a_c plus per-wave shocks s_c,pre and s_c,post were three latents for two cells (pinned only by
+    the priors). Now: the intercept and one within-community wave contrast, in PyMC and the kernel layout."""
+    density, build = CASES["ordinal"]()
+    model = build()
+    clusters = len(density.cluster_labels)
+    assert model.named_vars_to_dims["shock_z"] == ("cluster",)
+    assert density.outputs["shock_z"][0] == (clusters,)
+    assert density.n_dim == len(density.categories) + 4 + 2 * clusters
+    assert sum(v.size for v in model.initial_point().values()) == density.n_dim

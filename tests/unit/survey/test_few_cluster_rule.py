@@ -133,3 +133,46 @@ def test_share_with_four_clusters_says_its_interval_is_conservative() -> None:
     result = fit_share(frame, frame["applied"], spec, CATALOG["share"].options_model(null_share=0.5), file="s.csv")
     rule = result.extras["inference"]["rule"]
     assert rule["conservative"] is True and "over-covers" in rule["conservative_reason"]
+
+
+@pytest.mark.parametrize("name", ["survey_did", "ancova"])
+def test_validate_predicts_the_one_cluster_refusal_with_the_same_reason(name: str) -> None:
+    """Issue 15: `oca validate` (the registry's design_check, run by the testability checker before estimating)
+    gives the NotTestable reason that estimation raises, for one treated cluster of ten (10 assignments: no
+    randomization test can reach p = 0.05); one of twenty (20 assignments) is testable at both stages."""
+    from oca_experiments.estimators import REGISTRY
+
+    spec, options = make_spec(estimator={"name": name}), CATALOG[name].options_model()
+    check = REGISTRY[name].design_check
+    assert check is not None
+    frame = _treat_first(panel(seed=8, clusters=10), 1)
+    reason = check(frame, spec, options)
+    with pytest.raises(NotTestable) as raised:
+        REGISTRY[name].fitter(frame, frame["y"], spec, options, file="p.csv")
+    assert reason is not None and "treated arm has 1 cluster" in reason and "10 possible assignments" in reason
+    assert reason.split(";")[0] == str(raised.value.message).split(";")[0]  # the rule's own words
+    twenty = _treat_first(panel(seed=8, clusters=20, per_cluster=12), 1)
+    assert check(twenty, spec, options) is None
+    assert check(panel(seed=8, clusters=10), spec, options) is None  # five clusters per arm
+
+
+def test_validate_predicts_the_refusal_when_the_rule_is_switched_off() -> None:
+    from oca_experiments.estimators._inference import predicted_refusal
+
+    spec = make_spec(inference={"few_clusters": {"threshold": 0}})
+    assert "switched off" in predicted_refusal(spec, 1, 40)
+    assert predicted_refusal(make_spec(), 1, 40) is None  # randomization over 41 assignments can reject
+    assert predicted_refusal(make_spec(), 2, 3) is None  # two per arm: CR2 fallback, never refused
+    assert "comparison arm has no cluster" in predicted_refusal(make_spec(), 4, 0)
+
+
+def test_method_at_planned_clusters_knows_the_treated_cluster_count() -> None:
+    """Issue 15: design/_rule.py described the method from the total cluster count only; one treated cluster of
+    twelve is randomization inference (as the estimators decide), not the total-count rule's choice."""
+    from oca_experiments.design._rule import registered_rule
+
+    spec = make_spec(inference={"se": "CR2"})
+    rule = registered_rule(spec)
+    assert rule.describe(spec, 12, treated=1)["method_at_planned_clusters"] == "randomization"
+    assert rule.describe(spec, 12, treated=6)["method_at_planned_clusters"] == "CR2"
+    assert rule.describe(spec, 12)["method_at_planned_clusters"] == "CR2"
