@@ -29,8 +29,12 @@ import pandas as pd
 DAYS = 200
 
 
-def make_panel(rows: int, seed: int = 1) -> pd.DataFrame:
-    """A balanced page x day panel with staggered campaign starts (a third of pages never treated)."""
+def make_panel(rows: int, seed: int = 1, drop_share: float = 0.0) -> pd.DataFrame:
+    """A page x day panel with staggered campaign starts (a third of pages never treated).
+
+    ``drop_share`` > 0 drops that share of rows at random: an unbalanced panel, where one-pass demeaning no longer
+    applies (issue 21: report both, the balanced case flatters oca).
+    """
     rng = np.random.default_rng(seed)
     pages = rows // DAYS
     page = np.repeat(np.arange(pages, dtype=np.int64), DAYS)
@@ -38,24 +42,29 @@ def make_panel(rows: int, seed: int = 1) -> pd.DataFrame:
     start = np.where(rng.random(pages) < 1 / 3, DAYS + 1, rng.integers(30, 170, pages))
     d = (day >= start[page]).astype(np.float64)
     y = rng.normal(0, 1, pages)[page] + 0.01 * day + 0.5 * d + rng.normal(0, 1, page.size)
-    return pd.DataFrame({"y": y, "d": d, "page": page, "day": day})
+    frame = pd.DataFrame({"y": y, "d": d, "page": page, "day": day})
+    if drop_share > 0:
+        frame = frame.loc[rng.random(len(frame)) >= drop_share].reset_index(drop=True)
+    return frame
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    times = []
+def _interleaved_medians(contenders: dict, repeats: int) -> dict[str, float]:
+    """Round-robin over the contenders so machine load hits each alike; medians."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(samples) for name, samples in times.items()}
 
 
-def bench_did(rows: int, repeats: int) -> dict[str, float]:
+def bench_did(rows: int, repeats: int, drop_share: float = 0.0) -> dict[str, float]:
     import pyfixest as pf
 
     from oca_experiments.estimators._staggered import _two_way_demean, twfe_did
 
-    data = make_panel(rows)
+    data = make_panel(rows, drop_share=drop_share)
     y, d = data["y"].to_numpy(), data["d"].to_numpy()
     page, day = data["page"].to_numpy(), data["day"].to_numpy()
 
@@ -77,10 +86,9 @@ def bench_did(rows: int, repeats: int) -> dict[str, float]:
     check_ours, check_fixest = ours(), fixest()  # warm-up (numba compilation in pyfixest) and agreement check
     difference = abs(check_ours.estimate - float(check_fixest.coef().iloc[0]))
     se_difference = abs(check_ours.std_error - float(check_fixest.se().iloc[0]))
-    t_ours = _median_seconds(ours, repeats)
-    t_fixest = _median_seconds(fixest, repeats)
-    t_pass = _median_seconds(one_pass, repeats)
-    return {"rows": rows, "oca_s": t_ours, "pyfixest_s": t_fixest, "one_demeaning_pass_s": t_pass,
+    medians = _interleaved_medians({"ours": ours, "fixest": fixest, "pass": one_pass}, repeats)
+    t_ours, t_fixest, t_pass = medians["ours"], medians["fixest"], medians["pass"]
+    return {"rows": len(data), "balanced": drop_share == 0, "oca_s": t_ours, "pyfixest_s": t_fixest, "one_demeaning_pass_s": t_pass,
             "speedup_vs_pyfixest": t_fixest / t_ours, "oca_over_one_pass": t_ours / t_pass,
             "abs_diff_estimate": difference, "abs_diff_se": se_difference}
 
@@ -142,12 +150,15 @@ def main() -> None:
     if args.child_ingest:
         _child_ingest(args.child_ingest)
         return
-    for rows in args.rows:
-        r = bench_did(rows, args.repeats)
-        print(f"panel DiD, {rows:>10,} rows: oca {r['oca_s']:.3f}s  pyfixest {r['pyfixest_s']:.3f}s  "
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    for rows, drop_share in ((rows, share) for rows in args.rows for share in (0.0, 0.05)):
+        r = bench_did(rows, args.repeats, drop_share)
+        kind = "balanced" if drop_share == 0 else f"unbalanced ({drop_share:.0%} rows dropped)"
+        print(f"panel DiD, {r['rows']:>10,} rows, {kind}: oca {r['oca_s']:.3f}s  pyfixest {r['pyfixest_s']:.3f}s  "
               f"speed-up x{r['speedup_vs_pyfixest']:.1f}  one demeaning pass {r['one_demeaning_pass_s']:.3f}s "
               f"(oca = {r['oca_over_one_pass']:.1f} passes)  |diff| estimate {r['abs_diff_estimate']:.1e} "
-              f"SE {r['abs_diff_se']:.1e}  [median of {args.repeats}]", flush=True)
+              f"SE {r['abs_diff_se']:.1e}  [median of {args.repeats}, interleaved; load {os.getloadavg()[0]:.2f}]",
+              flush=True)
     if args.ingest_rows:
         r = bench_ingest(args.ingest_rows)
         print(f"ingest, {r['rows_read']:,} raw post rows -> {r['rows_out']:,} page-days ({r['pages']} pages, "

@@ -20,9 +20,44 @@ from .errors import (  # noqa: E402
     ReportError,
     SpecError,
 )
-from .results import EstimateResult, HypothesisResult, RunResult, ValidationResult  # noqa: E402
-from .demo import DemoFiles, generate_demo  # noqa: E402
-from .api import Study, demo_study_dir, load_study, run_demo, run_to_directory  # noqa: E402
+from typing import TYPE_CHECKING
+
+# The heavy names (results, demo, api -> runner -> estimators -> scipy.stats) load on first use, so that
+# `import oca_experiments.cli` and `oca --help` stay fast (issue 21). Type checkers see the eager imports.
+_LAZY_EXPORTS = {
+    "EstimateResult": ".results",
+    "HypothesisResult": ".results",
+    "RunResult": ".results",
+    "ValidationResult": ".results",
+    "DemoFiles": ".demo",
+    "generate_demo": ".demo",
+    "Study": ".api",
+    "demo_study_dir": ".api",
+    "load_study": ".api",
+    "run_demo": ".api",
+    "run_to_directory": ".api",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import Study, demo_study_dir, load_study, run_demo, run_to_directory
+    from .demo import DemoFiles, generate_demo
+    from .results import EstimateResult, HypothesisResult, RunResult, ValidationResult
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY_EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name, __name__), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_EXPORTS))
+
 
 __all__ = [
     "ContractError",

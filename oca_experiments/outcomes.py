@@ -252,6 +252,27 @@ def mcdonald_omega(loadings: NDArray[np.float64], uniquenesses: NDArray[np.float
     return float(result) if np.ndim(result) == 0 else result
 
 
+def _bootstrap_covariances(complete: NDArray[np.float64], rng: np.random.Generator, draws: int,
+                           ) -> NDArray[np.float64]:
+    """Covariance of each bootstrap resample of rows, from resampling counts (never a draws x n x k copy).
+
+    Same RNG stream as drawing the index blocks of 100 x n directly; each resample's covariance is
+    sum_i c_i (x_i - m)(x_i - m)' / (n - 1) with c_i the times row i was drawn, computed on data centred at the
+    full-sample mean so the one-pass formula does not cancel.
+    """
+    n, k = complete.shape
+    centred = complete - complete.mean(axis=0)
+    covs = np.empty((draws, k, k))
+    for start in range(0, draws, 100):  # blocks of 100 draws: the RNG stream the estimates were published with
+        picks = rng.integers(0, n, (min(100, draws - start), n))
+        for row, pick in enumerate(picks):
+            counts = np.bincount(pick, minlength=n).astype(np.float64)
+            shift = (counts @ centred) / n
+            cross = centred.T @ (centred * counts[:, None])
+            covs[start + row] = (cross - n * np.outer(shift, shift)) / (n - 1)
+    return covs
+
+
 @small_blas
 def reliability(items: NDArray[np.float64], *, level: float = 0.95, draws: int = RELIABILITY_DRAWS,
                 seed: int = RELIABILITY_SEED) -> dict[str, Any]:
@@ -266,11 +287,7 @@ def reliability(items: NDArray[np.float64], *, level: float = 0.95, draws: int =
     loadings, psi = one_factor_ml(np.cov(complete, rowvar=False, ddof=1))
     omega = mcdonald_omega(loadings, psi)
     rng = np.random.default_rng(seed)
-    covs = np.empty((draws, k, k))
-    for start in range(0, draws, 100):  # chunks keep memory small on big samples
-        samples = complete[rng.integers(0, n, (min(100, draws - start), n))]
-        centred = samples - samples.mean(axis=1, keepdims=True)
-        covs[start:start + samples.shape[0]] = centred.transpose(0, 2, 1) @ centred / (n - 1)
+    covs = _bootstrap_covariances(complete, rng, draws)
     # Bootstrap fits start from the full-sample solution, which is close: 300 iterations give omega to about 1e-7.
     boot_loadings, boot_psi = one_factor_ml(covs, iterations=300, tol=1e-7, start=psi)
     boot_omega = np.asarray(mcdonald_omega(boot_loadings, boot_psi))

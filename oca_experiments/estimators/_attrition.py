@@ -115,9 +115,37 @@ def _imbens_manski(lower: float, upper: float, se_lower: float, se_upper: float,
     return lower - critical * se_lower, upper + critical * se_upper
 
 
+# ~16M float64 = 128 MB per (draws x units) block; the full block was draws x n (4 GB at 1M units, 499 draws).
+LEE_CHUNK_ELEMENTS = 16_000_000
+
+
+def _lee_bootstrap(values: NDArray[np.float64], stays: NDArray[np.bool_], treated: NDArray[np.bool_],
+                   counts: NDArray[np.float64], groups: NDArray[Any], chunk_elements: int,
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Bootstrap bounds draw block by draw block, so memory stays bounded at any n."""
+    rows_per_chunk = max(1, chunk_elements // max(values.size, 1))
+    lows, highs, usables = [], [], []
+    for start in range(0, counts.shape[0], rows_per_chunk):
+        weights = counts[start:start + rows_per_chunk][:, groups]
+        usable = ((weights[:, stays & treated].sum(axis=1) > 0) & (weights[:, stays & ~treated].sum(axis=1) > 0))
+        if usable.any():
+            low, high, _, _ = _lee_batch(values, stays, treated, weights[usable])
+            lows.append(low)
+            highs.append(high)
+        usables.append(usable)
+    empty = np.empty(0)
+    return (np.concatenate(lows) if lows else empty, np.concatenate(highs) if highs else empty,
+            np.concatenate(usables))
+
+
 def lee_bounds(outcome: NDArray[np.float64], stays: NDArray[np.bool_], treated: NDArray[np.bool_],
-               clusters: NDArray[Any] | None, *, level: float, seed: int, draws: int = LEE_DRAWS) -> dict[str, Any]:
-    """Lee bounds with an Imbens-Manski interval; ``outcome`` is NaN for leavers."""
+               clusters: NDArray[Any] | None, *, level: float, seed: int, draws: int = LEE_DRAWS,
+               chunk_elements: int = LEE_CHUNK_ELEMENTS) -> dict[str, Any]:
+    """Lee bounds with an Imbens-Manski interval; ``outcome`` is NaN for leavers.
+
+    ``chunk_elements`` caps the draws x units weight block held at once (memory, not results: every draw is
+    computed on its own row, so the numbers do not depend on it).
+    """
     values = np.where(stays, outcome, 0.0)  # leavers carry zero weight in every mean below
     lower, upper, share, treated_more = (float(a[0]) if a.dtype != bool else bool(a[0])
                                          for a in _lee_batch(values, stays, treated, np.ones(outcome.size)))
@@ -129,9 +157,7 @@ def lee_bounds(outcome: NDArray[np.float64], stays: NDArray[np.bool_], treated: 
         ids = np.flatnonzero(arms_of_group == arm)
         picks = rng.integers(0, ids.size, (draws, ids.size))
         np.add.at(counts, (np.repeat(np.arange(draws), ids.size), ids[picks].ravel()), 1.0)
-    weights = counts[:, groups]
-    usable = ((weights[:, stays & treated].sum(axis=1) > 0) & (weights[:, stays & ~treated].sum(axis=1) > 0))
-    low_b, high_b, _, _ = _lee_batch(values, stays, treated, weights[usable])
+    low_b, high_b, usable = _lee_bootstrap(values, stays, treated, counts, groups, chunk_elements)
     se_lower, se_upper = float(low_b.std(ddof=1)), float(high_b.std(ddof=1))
     ci_low, ci_high = _imbens_manski(lower, upper, se_lower, se_upper, level)
     return {"lower": lower, "upper": upper, "trim_share": share,

@@ -1,0 +1,60 @@
+"""Start-up time of the CLI against a bare interpreter (issue 21: `oca --help` / `--version` <= 5x `python -c pass`).
+
+Contenders run interleaved in one process (round-robin, each in a fresh subprocess) so machine load hits all of them
+alike; prints medians, the ratio to the bare interpreter and the load average. Absolute times on a shared machine
+are a guide only; the ratios are the result.
+
+    python benchmarks/startup.py [--rounds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+CONTENDERS: dict[str, list[str]] = {
+    "python -c pass": ["-c", "pass"],
+    "import numpy, pandas": ["-c", "import numpy, pandas"],
+    "oca --version": ["-m", "oca_experiments", "--version"],
+    "oca --help": ["-m", "oca_experiments", "--help"],
+}
+
+
+def _time_once(args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, *args], env=env, cwd=REPO_ROOT, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    rounds = parser.parse_args().rounds
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
+    print(f"load average before: {os.getloadavg()}")
+    for args in CONTENDERS.values():  # warm the OS file cache and .pyc files; not counted
+        _time_once(args, env)
+    times: dict[str, list[float]] = {name: [] for name in CONTENDERS}
+    for _ in range(rounds):
+        for name, args in CONTENDERS.items():
+            times[name].append(_time_once(args, env))
+    bare = statistics.median(times["python -c pass"])
+    print(f"{'contender':<24}{'median s':>10}{'x bare':>9}")
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        print(f"{name:<24}{median:>10.3f}{median / bare:>9.1f}")
+    print(f"load average after: {os.getloadavg()}  ({rounds} interleaved rounds, medians)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
