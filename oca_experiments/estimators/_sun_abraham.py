@@ -25,15 +25,20 @@ class SunAbraham:
     std_error: np.ndarray
     cohort_effects: dict[tuple[int, int], float]  # (cohort, relative period) -> CATT
     weights: dict[tuple[int, int], float]  # (cohort, relative period) -> w
+    cells: tuple[tuple[int, int], ...] = ()  # (cohort, relative period) of each CATT, in vcov's order
+    vcov: np.ndarray | None = None  # CR1 covariance of the CATTs
+    n_clusters: int = 0
 
 
 def _double_demeaned(values: np.ndarray) -> np.ndarray:
     return values - values.mean(axis=1, keepdims=True) - values.mean(axis=0, keepdims=True) + values.mean()
 
 
-def sun_abraham(y: np.ndarray, cohort: np.ndarray) -> SunAbraham:
+def sun_abraham(y: np.ndarray, cohort: np.ndarray, *, reference: int = -1,
+                cluster: np.ndarray | None = None) -> SunAbraham:
     """``y``: (units, periods) balanced; ``cohort``: first treated period index (0-based), negative or >= the
-    number of periods for never-treated units (at least one is needed as the control cohort)."""
+    number of periods for never-treated units (at least one is needed as the control cohort); ``reference``: the
+    relative period left out (a lead); ``cluster``: one cluster code per unit (default: the unit)."""
     y = np.asarray(y, dtype=np.float64)
     n, t = y.shape
     cohort = np.asarray(cohort)
@@ -43,7 +48,7 @@ def sun_abraham(y: np.ndarray, cohort: np.ndarray) -> SunAbraham:
     if (cohort[~never] == 0).any():
         raise ValueError("units treated from the first period have no pre-period")
     periods = np.arange(t)
-    cells = [(int(g), int(p - g)) for g in sorted({int(c) for c in cohort[~never]}) for p in periods if p - g != -1]
+    cells = [(int(g), int(p - g)) for g in sorted({int(c) for c in cohort[~never]}) for p in periods if p - g != reference]
     columns = []
     for g, rel in cells:
         column = np.zeros((n, t))
@@ -54,13 +59,17 @@ def sun_abraham(y: np.ndarray, cohort: np.ndarray) -> SunAbraham:
     xtx_inv = np.linalg.inv(x.T @ x)
     beta = xtx_inv @ (x.T @ target)
     resid = target - x @ beta
-    unit_of_row = np.repeat(np.arange(n), t)
-    scores = np.zeros((n, x.shape[1]))
+    cluster_of_unit = np.arange(n) if cluster is None else np.unique(np.asarray(cluster), return_inverse=True)[1]
+    n_clusters = int(cluster_of_unit.max()) + 1
+    if n_clusters < 2:
+        raise ValueError("cluster-robust standard errors need at least two clusters")
+    unit_of_row = np.repeat(cluster_of_unit, t)
+    scores = np.zeros((n_clusters, x.shape[1]))
     np.add.at(scores, unit_of_row, x * resid[:, None])
     # fixest's default: unit effects are nested in the unit clusters and not counted; once they are left out, all t
     # period effects are (none is redundant), so k = coefficients + t.
     n_obs, k = n * t, x.shape[1] + t
-    adjust = n / (n - 1) * (n_obs - 1) / (n_obs - k)
+    adjust = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k)
     vcov = adjust * xtx_inv @ (scores.T @ scores) @ xtx_inv
 
     sizes = {g: int(np.sum(cohort == g)) for g, _ in cells}
@@ -76,4 +85,5 @@ def sun_abraham(y: np.ndarray, cohort: np.ndarray) -> SunAbraham:
         estimates.append(float(r_vec @ beta))
         errors.append(float(np.sqrt(r_vec @ vcov @ r_vec)))
     return SunAbraham(tuple(relative), np.array(estimates), np.array(errors),
-                      {cell: float(b) for cell, b in zip(cells, beta, strict=True)}, weights)
+                      {cell: float(b) for cell, b in zip(cells, beta, strict=True)}, weights,
+                      tuple(cells), vcov, n_clusters)

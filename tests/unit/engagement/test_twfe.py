@@ -127,7 +127,7 @@ def test_static_twfe_reports_its_bacon_decomposition() -> None:
     balanced = quarterly_panel(seed=7)
     ours = _ours(balanced, se="HC1", cluster=None)
     bacon = ours.extras["bacon"]
-    assert bacon["available"] is True
+    assert bacon["available"] is True and bacon["staggered"] is True
     weights = np.array([row["weight"] for row in bacon["table"]])
     estimates = np.array([row["estimate"] for row in bacon["table"]])
     assert weights.sum() == pytest.approx(1.0, abs=1e-10)
