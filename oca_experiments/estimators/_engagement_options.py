@@ -201,3 +201,23 @@ class TwfeOptions(_Options):
             if not first <= self.reference < 0:
                 raise ValueError("reference must be a lead inside event_window (usually -1)")
         return self
+
+
+class SunAbrahamOptions(_Options):
+    period: Period = Field(default="day", description=PERIOD_DESCRIPTION)
+    event_window: tuple[int, int] | None = Field(
+        default=None, description="[first, last] relative periods reported (leads negative, lags >= 0); the model "
+        "stays fully saturated in every cohort x relative period, the window only selects what is shown and which "
+        "lags enter the aggregated ATT. Omit for every relative period in the data")
+    reference: int = Field(default=-1, description="the relative period left out of the saturated regression "
+                           "(a lead, usually -1)")
+
+    @model_validator(mode="after")
+    def _check(self) -> SunAbrahamOptions:
+        if self.reference >= 0:
+            raise ValueError("reference must be a lead (a negative relative period, usually -1)")
+        if self.event_window is not None:
+            first, last = self.event_window
+            if not first < 0 <= last:
+                raise ValueError("event_window must be [first, last] with first < 0 <= last")
+        return self

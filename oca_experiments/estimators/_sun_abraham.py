@@ -12,10 +12,23 @@ counted, as fixest's default).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
+from scipy import stats
 
-__all__ = ["SunAbraham", "sun_abraham"]
+from ..errors import DataError, EstimationError
+from ..io import period_label
+from ..results import EstimateResult
+from ..spec import HypothesisSpec
+from ._engagement_options import SunAbrahamOptions, TwfeOptions
+from ._inference import t_inference
+from ._staggered import NEVER
+from ._survey_frame import NotTestable
+from ._twfe import _rows
+
+__all__ = ["SunAbraham", "fit_sun_abraham", "sun_abraham"]
 
 
 @dataclass(frozen=True)
@@ -25,15 +38,20 @@ class SunAbraham:
     std_error: np.ndarray
     cohort_effects: dict[tuple[int, int], float]  # (cohort, relative period) -> CATT
     weights: dict[tuple[int, int], float]  # (cohort, relative period) -> w
+    cells: tuple[tuple[int, int], ...] = ()  # (cohort, relative period) of each CATT, in vcov's order
+    vcov: np.ndarray | None = None  # CR1 covariance of the CATTs
+    n_clusters: int = 0
 
 
 def _double_demeaned(values: np.ndarray) -> np.ndarray:
     return values - values.mean(axis=1, keepdims=True) - values.mean(axis=0, keepdims=True) + values.mean()
 
 
-def sun_abraham(y: np.ndarray, cohort: np.ndarray) -> SunAbraham:
+def sun_abraham(y: np.ndarray, cohort: np.ndarray, *, reference: int = -1,
+                cluster: np.ndarray | None = None) -> SunAbraham:
     """``y``: (units, periods) balanced; ``cohort``: first treated period index (0-based), negative or >= the
-    number of periods for never-treated units (at least one is needed as the control cohort)."""
+    number of periods for never-treated units (at least one is needed as the control cohort); ``reference``: the
+    relative period left out (a lead); ``cluster``: one cluster code per unit (default: the unit)."""
     y = np.asarray(y, dtype=np.float64)
     n, t = y.shape
     cohort = np.asarray(cohort)
@@ -43,7 +61,7 @@ def sun_abraham(y: np.ndarray, cohort: np.ndarray) -> SunAbraham:
     if (cohort[~never] == 0).any():
         raise ValueError("units treated from the first period have no pre-period")
     periods = np.arange(t)
-    cells = [(int(g), int(p - g)) for g in sorted({int(c) for c in cohort[~never]}) for p in periods if p - g != -1]
+    cells = [(int(g), int(p - g)) for g in sorted({int(c) for c in cohort[~never]}) for p in periods if p - g != reference]
     columns = []
     for g, rel in cells:
         column = np.zeros((n, t))
@@ -54,13 +72,17 @@ def sun_abraham(y: np.ndarray, cohort: np.ndarray) -> SunAbraham:
     xtx_inv = np.linalg.inv(x.T @ x)
     beta = xtx_inv @ (x.T @ target)
     resid = target - x @ beta
-    unit_of_row = np.repeat(np.arange(n), t)
-    scores = np.zeros((n, x.shape[1]))
+    cluster_of_unit = np.arange(n) if cluster is None else np.unique(np.asarray(cluster), return_inverse=True)[1]
+    n_clusters = int(cluster_of_unit.max()) + 1
+    if n_clusters < 2:
+        raise ValueError("cluster-robust standard errors need at least two clusters")
+    unit_of_row = np.repeat(cluster_of_unit, t)
+    scores = np.zeros((n_clusters, x.shape[1]))
     np.add.at(scores, unit_of_row, x * resid[:, None])
     # fixest's default: unit effects are nested in the unit clusters and not counted; once they are left out, all t
     # period effects are (none is redundant), so k = coefficients + t.
     n_obs, k = n * t, x.shape[1] + t
-    adjust = n / (n - 1) * (n_obs - 1) / (n_obs - k)
+    adjust = n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - k)
     vcov = adjust * xtx_inv @ (scores.T @ scores) @ xtx_inv
 
     sizes = {g: int(np.sum(cohort == g)) for g, _ in cells}
@@ -76,4 +98,95 @@ def sun_abraham(y: np.ndarray, cohort: np.ndarray) -> SunAbraham:
         estimates.append(float(r_vec @ beta))
         errors.append(float(np.sqrt(r_vec @ vcov @ r_vec)))
     return SunAbraham(tuple(relative), np.array(estimates), np.array(errors),
-                      {cell: float(b) for cell, b in zip(cells, beta, strict=True)}, weights)
+                      {cell: float(b) for cell, b in zip(cells, beta, strict=True)}, weights,
+                      tuple(cells), vcov, n_clusters)
+
+
+def _balanced(rows: dict[str, Any], *, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(units x periods) outcomes, each unit's cohort index, the period codes and the unit codes, or an error."""
+    keep = rows["keep"]
+    unit_codes, unit = np.unique(rows["unit"][keep], return_inverse=True)
+    period_values, period = np.unique(rows["period"][keep], return_inverse=True)
+    n, t = unit_codes.size, period_values.size
+    if keep.sum() != n * t or np.unique(unit * t + period).size != n * t:
+        raise NotTestable(f"{file}: sun_abraham needs a balanced panel (each unit once in each of the {t} periods "
+                          f"with an outcome); {int(keep.sum())} rows for {n} units")
+    y = np.full((n, t), np.nan)
+    y[unit, period] = rows["y"][keep]
+    adoption = rows["adoption"][unit_codes]
+    cohort = np.where(adoption == NEVER, t, np.searchsorted(period_values, adoption))
+    return y, cohort, period_values, unit_codes
+
+
+def fit_sun_abraham(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: SunAbrahamOptions, *,
+                    file: str) -> EstimateResult:
+    """Interaction-weighted event study; the headline is the ATT over the reported lags, each treated cohort x
+    lag cell weighted by its units (the cohort-share weighting of Sun and Abraham 2021, Sec. 4)."""
+    rows = _rows(frame, outcome, spec, TwfeOptions(period=options.period), file=file)
+    y, cohort, period_values, unit_codes = _balanced(rows, file=file)
+    n, t = y.shape
+    cluster = None
+    if spec.design.cluster and spec.design.cluster != spec.design.unit:
+        labels = frame[spec.design.cluster].astype("string").to_numpy()[rows["keep"]]
+        per_unit = pd.Series(labels).groupby(rows["unit"][rows["keep"]]).nunique(dropna=False)
+        if (per_unit > 1).any():
+            raise DataError("the cluster changes within a unit", file=file, column=spec.design.cluster,
+                            fix="cluster by the unit or by a level that contains whole units")
+        first = pd.Series(labels).groupby(rows["unit"][rows["keep"]]).first()
+        cluster = first.reindex(unit_codes).to_numpy()
+    never = cohort >= t
+    if (cohort[~never] == 0).any():
+        raise NotTestable(f"{file}: {int((cohort == 0).sum())} units are treated from the first period and have no "
+                          "pre-period; drop them or start the panel earlier")
+    try:
+        fit = sun_abraham(y, cohort, reference=options.reference, cluster=cluster)
+    except ValueError as exc:
+        raise NotTestable(f"{file}: {exc}") from None
+    except np.linalg.LinAlgError:
+        raise EstimationError("the cohort x relative-period indicators are collinear with the unit and period "
+                              "effects", hypothesis_id=spec.id, fix="check that each cohort has periods before "
+                              "adoption and that never-treated units are observed throughout") from None
+    first, last = options.event_window if options.event_window else (min(fit.relative_periods),
+                                                                      max(fit.relative_periods))
+    shown = [j for j, rel in enumerate(fit.relative_periods) if first <= rel <= last]
+    sizes = {int(g): int(np.sum(cohort == g)) for g in np.unique(cohort[~never])}
+    att_cells = [i for i, (g, rel) in enumerate(fit.cells) if 0 <= rel <= last]
+    if not att_cells:
+        raise NotTestable(f"{file}: no treated cohort is observed after adoption")
+    assert fit.vcov is not None
+    r_vec = np.zeros(len(fit.cells))
+    for i in att_cells:
+        r_vec[i] = sizes[fit.cells[i][0]]
+    r_vec /= r_vec.sum()
+    beta = np.array([fit.cohort_effects[cell] for cell in fit.cells])
+    estimate = float(r_vec @ beta)
+    std_error = float(np.sqrt(r_vec @ fit.vcov @ r_vec))
+    df = float(fit.n_clusters - 1)
+    inference = t_inference(estimate, std_error, df, ci_level=spec.inference.ci_level, tails=spec.inference.tails,
+                            direction=spec.direction)
+    crit = float(stats.t(df).ppf(1 - (1 - spec.inference.ci_level) / 2))
+    est, se = fit.estimate[shown], fit.std_error[shown]
+    cohort_label = {g: period_label(int(period_values[g]), options.period) for g in sizes}
+    extras: dict[str, Any] = {
+        "model": "Sun-Abraham interaction-weighted event study: outcome on cohort x relative-period indicators "
+                 f"(reference {options.reference}) | unit + period, never-treated units as the control cohort",
+        "period": options.period,
+        "event_study": {"event_time": [int(fit.relative_periods[j]) for j in shown],
+                        "estimate": [float(v) for v in est], "std_error": [float(v) for v in se],
+                        "ci_low": [float(v) for v in est - crit * se], "ci_high": [float(v) for v in est + crit * se],
+                        "reference": options.reference, "se_type": "CR1", "period": options.period},
+        "cohort_shares": [{"cohort": cohort_label[g], "units": sizes[g], "share": sizes[g] / sum(sizes.values())}
+                          for g in sorted(sizes)],
+        "iw_weights": [{"cohort": cohort_label[g], "event_time": rel, "weight": w}
+                       for (g, rel), w in sorted(fit.weights.items()) if first <= rel <= last],
+        "cohort_effects": [{"cohort": cohort_label[g], "event_time": rel, "estimate": b}
+                           for (g, rel), b in sorted(fit.cohort_effects.items()) if first <= rel <= last],
+        "headline": f"ATT over lags 0..{last}: treated cohort x lag cells weighted by their units",
+        "cluster_column": spec.design.cluster or spec.design.unit, "clusters": fit.n_clusters}
+    counts = {"rows_in_source": len(frame), "rows_missing_outcome": rows["n_missing"], "units": n, "periods": t,
+              "treated_units": int((~never).sum()), "never_treated_units": int(never.sum()),
+              "cohorts": len(sizes)}
+    return EstimateResult(estimate=estimate, std_error=std_error, ci_low=inference.ci_low,
+                          ci_high=inference.ci_high, ci_level=spec.inference.ci_level, p_value=inference.p_value,
+                          p_value_two_sided=inference.p_value_two_sided, df=df, n=int(n * t),
+                          n_clusters=fit.n_clusters, se_type="CR1", counts=counts, extras=extras)

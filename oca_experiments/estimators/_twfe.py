@@ -37,6 +37,7 @@ from ..io import period_codes, period_label, read_time, spacing_problem
 from ..outcomes import numeric_column
 from ..results import EstimateResult
 from ..spec import HypothesisSpec
+from ._bacon import bacon_decomposition
 from ._engagement_options import SmallSample, TwfeOptions
 from ._inference import few_cluster_decision, regression_inference, t_inference
 from ._linalg import WithinDesign, covariance, fit_within, nested_in
@@ -276,6 +277,7 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
             raise EstimationError("internal check failed: the reparametrised lag mean differs from the table's")
     else:
         extras["negative_weights"] = _negative_weights(design, treat[:, 0])
+        extras["bacon"] = _bacon_extras(rows, keep, estimate, plain=xcov.shape[1] == 0 and not spec.fixed_effects)
     counts = {"rows_in_source": len(frame), "rows_missing_outcome": rows["n_missing"],
               "rows_dropped_missing_covariates": n_dropped_covariates,
               "rows_dropped_outside_event_window": int((rows["keep"] & ~window_keep).sum()),
@@ -287,6 +289,43 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
                           ci_high=primary.ci_high, ci_level=spec.inference.ci_level, p_value=primary.p_value,
                           p_value_two_sided=primary.p_value_two_sided, df=primary.df, n=int(y.size),
                           n_clusters=n_clusters, se_type=primary.se_type, counts=counts, extras=extras)
+
+
+def _bacon_extras(rows: dict[str, Any], keep: NDArray[np.bool_], estimate: float, *,
+                  plain: bool) -> dict[str, Any]:
+    """Goodman-Bacon (2021) decomposition of the static TWFE coefficient, or why it does not apply.
+
+    It exists only for the plain unit + period model on a balanced panel with an absorbing binary treatment."""
+    if not plain:
+        return {"available": False, "reason": "covariates or extra fixed effects: the decomposition covers the "
+                                              "plain unit + period model only"}
+    unit_codes, unit = np.unique(rows["unit"][keep], return_inverse=True)
+    period_values, period = np.unique(rows["period"][keep], return_inverse=True)
+    n, t = unit_codes.size, period_values.size
+    if keep.sum() != n * t or np.unique(unit * t + period).size != n * t:
+        return {"available": False, "reason": "unbalanced panel (each unit needs exactly one row per period)"}
+    y = np.full((n, t), np.nan)
+    y[unit, period] = rows["y"][keep]
+    adoption = rows["adoption"][unit_codes]
+    cohort = np.where(adoption == NEVER, t, np.searchsorted(period_values, adoption))
+    absorbing = (period >= cohort[unit]).astype(np.float64)
+    if not np.array_equal(absorbing, rows["d"][keep]):
+        return {"available": False, "reason": "treatment is not binary and absorbing (on from adoption onward)"}
+    try:
+        decomposition = bacon_decomposition(y, cohort)
+    except ValueError as exc:
+        return {"available": False, "reason": str(exc)}
+    if not math.isclose(decomposition.twfe, estimate, rel_tol=1e-8, abs_tol=1e-10):
+        raise EstimationError("internal check failed: the Bacon decomposition does not add up to the TWFE estimate")
+    table = decomposition.table()
+    for row in table:
+        for key in ("treated_cohort", "control_cohort"):
+            code = row[key]
+            row[key] = None if code is None or int(code) >= t else int(period_values[int(code)])  # type: ignore[arg-type]
+    n_cohorts = len({int(c) for c in cohort if 0 < c < t})
+    return {"available": True, "staggered": n_cohorts > 1, "twfe": decomposition.twfe, "table": table,
+            "by_kind": decomposition.by_kind(),
+            "note": "cohorts are period codes; weights sum to 1 and sum(weight x estimate) is the TWFE coefficient"}
 
 
 def _dummies(codes: NDArray[np.intp]) -> NDArray[np.float64]:

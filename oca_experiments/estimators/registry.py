@@ -44,11 +44,12 @@ from ._catalog import (
     SurveyDiDOptions,
 )
 from ._engagement import fit_its, fit_staggered_did
-from ._engagement_options import ItsOptions, StaggeredDiDOptions, TwfeOptions
+from ._engagement_options import ItsOptions, StaggeredDiDOptions, SunAbrahamOptions, TwfeOptions
 from ._gain import fit_knowledge_gain, fit_share
 from ._survey_did import check_cluster_design, fit_survey_did
 from ._synthetic import check_synthetic_design, fit_synthetic_control, fit_synthetic_did
 from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
+from ._sun_abraham import fit_sun_abraham
 from ._twfe import fit_twfe
 
 __all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "get_record", "register",
@@ -187,6 +188,10 @@ RECORDS: tuple[EstimatorRecord, ...] = (
         "twfe", "two-way fixed-effects DiD or event study (leads/lags) on a unit x period panel, any registered "
         "fixed effects, CR1/CR2/wild with fixest's small-sample conventions", "engagement", TwfeOptions, fit_twfe,
         se_types=("CR1", "CR2", "HC1", "iid", "wild"), design_fields=(), fixed_effects=lambda options: True),
+    EstimatorRecord(
+        "sun_abraham", "Sun-Abraham interaction-weighted event study on a balanced unit x period panel (any "
+        "period): leads/lags, cohort shares, aggregated ATT, CR1 by the unit or a coarser cluster", "engagement",
+        SunAbrahamOptions, fit_sun_abraham, se_types=("CR1",), design_fields=(), covariates=False),
     EstimatorRecord(
         "bayes_did", "hierarchical Bayesian DiD across CSOs", "survey", BayesDiDOptions, fit_bayes_did,
         se_types=BAYES_SE_TYPES, priors=DID_PRIORS),

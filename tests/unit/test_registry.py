@@ -76,6 +76,11 @@ def _demo_spec(estimator: str) -> dict[str, Any]:
         raw = _demo_spec("staggered_did")
         raw["estimator"] = {"name": "twfe", "options": {"period": "week"}}
         return raw
+    if estimator == "sun_abraham":
+        raw = _demo_spec("staggered_did")
+        raw["estimator"] = {"name": "sun_abraham", "options": {"period": "week"}}
+        raw["inference"] = {**raw["inference"], "se": "CR1"}
+        return raw
     pytest.fail(f"no demo spec uses estimator {estimator!r}: add a base spec for it to _demo_spec")
 
 

@@ -119,3 +119,22 @@ def test_daily_rows_in_weekly_periods_are_treated_from_the_adoption_date() -> No
     fit = pf.feols("y ~ d | unit + week", data=data, vcov={"CRV1": "unit"}, fixef_tol=1e-12)
     assert ours.estimate == pytest.approx(float(fit.coef()["d"]), rel=1e-8)
     assert ours.std_error == pytest.approx(float(fit.se()["d"]), rel=1e-8)
+
+
+def test_static_twfe_reports_its_bacon_decomposition() -> None:
+    """Balanced staggered panel: extras["bacon"] holds the 2x2 table, weights sum to 1 and add up to the TWFE
+    coefficient; the unbalanced panel says why there is none (fails on the code before extras["bacon"])."""
+    balanced = quarterly_panel(seed=7)
+    ours = _ours(balanced, se="HC1", cluster=None)
+    bacon = ours.extras["bacon"]
+    assert bacon["available"] is True and bacon["staggered"] is True
+    weights = np.array([row["weight"] for row in bacon["table"]])
+    estimates = np.array([row["estimate"] for row in bacon["table"]])
+    assert weights.sum() == pytest.approx(1.0, abs=1e-10)
+    assert float(weights @ estimates) == pytest.approx(ours.estimate, rel=1e-8)
+    assert {row["kind"] for row in bacon["table"]} <= {"treated_vs_never", "earlier_vs_later", "later_vs_earlier"}
+    assert sum(v["weight"] for v in bacon["by_kind"].values()) == pytest.approx(1.0, abs=1e-10)
+    unbalanced = balanced.drop(index=[0, 5]).reset_index(drop=True)
+    assert _ours(unbalanced, se="HC1", cluster=None).extras["bacon"]["available"] is False
+    with_covariate = _ours(balanced, se="HC1", cluster=None, covariates=("x",))
+    assert with_covariate.extras["bacon"]["available"] is False
