@@ -179,6 +179,26 @@ def _campaigns(result: Any) -> list[Mapping[str, Any]]:
     return [c for c in extras.get("by_campaign", []) if "path" in c]
 
 
+def bounded_band(path: Mapping[str, Any]) -> tuple[Any, Any, str | None]:
+    """The band to draw, cut at the outcome's bounds (``path["bounds"]``, from the estimator), and a note naming
+    the bound when a level-scale band had to be cut (log1p / logit bands are bounded by construction). Only the
+    drawing is cut; the reported numbers are the model's."""
+    import numpy as np
+
+    low = np.asarray(_clean(path["lower"]), dtype=float)
+    high = np.asarray(_clean(path["upper"]), dtype=float)
+    floor, ceiling = (list(path.get("bounds") or []) + [None, None])[:2]
+    cuts = []
+    if floor is not None and np.nanmin(low, initial=np.inf) < floor:
+        cuts.append(f"{floor:g}")
+    if ceiling is not None and np.nanmax(high, initial=-np.inf) > ceiling:
+        cuts.append(f"{ceiling:g}")
+    low = np.clip(low, floor, ceiling) if (floor is not None or ceiling is not None) else low
+    high = np.clip(high, floor, ceiling) if (floor is not None or ceiling is not None) else high
+    note = (f"band cut at {' and '.join(cuts)} (level-scale model ignores the bound)" if cuts else None)
+    return low, high, note
+
+
 def plot_counterfactual(result: Any, *, title: str | None = None, max_campaigns: int = 12):
     """Observed series against the ITS counterfactual (with its prediction band), one panel per campaign."""
     import matplotlib.pyplot as plt
@@ -197,7 +217,10 @@ def plot_counterfactual(result: Any, *, title: str | None = None, max_campaigns:
         start = int(path["start_index"])
         ax.plot(x, _clean(path["observed"]), color="#888888", linewidth=0.7, label="observed")
         ax.plot(x, _clean(path["counterfactual"]), color="#1f4e79", linewidth=1.2, label="counterfactual")
-        ax.fill_between(x[start:], _clean(path["lower"]), _clean(path["upper"]), color="#1f4e79", alpha=0.15)
+        low, high, cut = bounded_band(path)
+        ax.fill_between(x[start:], low, high, color="#1f4e79", alpha=0.15)
+        if cut:
+            ax.text(0.99, 0.02, cut, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#555555")
         ax.axvline(start, color="#b2182b", linewidth=1)
         ax.set_xlabel("days since window start", fontsize=8)
         ax.set_ylabel("outcome", fontsize=8)

@@ -40,3 +40,65 @@ def hypothesis_finished(result: T) -> T:
     if listener is not None:
         listener(result)
     return result
+
+
+# --- step progress: long loops (bootstraps, randomization inference, sampling, ingest, report) -----------------
+
+_STEP_STREAM: ContextVar[Any | None] = ContextVar("oca_step_stream", default=None)
+
+
+class _Step:
+    """One long step's progress on the listening stream; ``advance`` is a no-op when nobody listens. Prints a
+    line at each tenth of the way (counted in steps, never timed) so that output does not depend on speed."""
+
+    def __init__(self, label: str, total: int, stream: Any | None) -> None:
+        self.label, self.total, self.stream, self.done, self._shown = label, max(int(total), 0), stream, 0, -1
+
+    def start(self) -> None:
+        self._show()
+
+    def advance(self, n: int = 1) -> None:
+        if self.stream is None:
+            return
+        self.done = min(self.done + int(n), self.total) if self.total else self.done + int(n)
+        self._show()
+
+    def finish(self) -> None:
+        if self.stream is None:
+            return
+        self.done = self.total or self.done
+        self._show(final=True)
+
+    def _show(self, final: bool = False) -> None:
+        if self.stream is None:
+            return
+        tenth = (10 * self.done // self.total) if self.total else 0
+        if tenth == self._shown and not final:
+            return
+        self._shown = tenth
+        count = f"{self.done}/{self.total}" if self.total else f"{self.done}"
+        self.stream.write(f"\r{self.label}: {count}" + ("\n" if final else ""))
+        self.stream.flush()
+
+
+@contextmanager
+def showing_steps(stream: Any) -> Iterator[None]:
+    """Long steps report to ``stream`` while inside, only when it is a terminal (pipes, logs, CI stay clean)."""
+    is_tty = bool(getattr(stream, "isatty", lambda: False)())
+    token = _STEP_STREAM.set(stream if is_tty else None)
+    try:
+        yield
+    finally:
+        _STEP_STREAM.reset(token)
+
+
+@contextmanager
+def step(label: str, total: int) -> Iterator[_Step]:
+    """``with step("wild bootstrap", draws) as s: ... s.advance(k)``; silent unless ``showing_steps`` is on a TTY.
+    Progress never enters results."""
+    progress = _Step(label, total, _STEP_STREAM.get())
+    progress.start()
+    try:
+        yield progress
+    finally:
+        progress.finish()

@@ -63,10 +63,12 @@ def demo(
     def body() -> int:
         from .api import run_demo
 
-        from ._progress import listening
+        import sys as _sys
+
+        from ._progress import listening, showing_steps
 
         printed: set[str] = set()
-        with listening(_print_as_finished(printed), _progress_line):
+        with listening(_print_as_finished(printed), _progress_line), showing_steps(_sys.stderr):
             run = run_demo(out, study_dir=study, seed=seed, build_html=not no_report)
         for line in _finished_lines(run, printed):
             typer.echo(line)
@@ -103,10 +105,12 @@ def run(
             from .prereg import registry_state
 
             registry_state(loaded_study.path, loaded_study.specs, loaded_study.config).require()
-        from ._progress import listening
+        import sys as _sys
+
+        from ._progress import listening, showing_steps
 
         printed: set[str] = set()
-        with listening(_print_as_finished(printed), _progress_line):
+        with listening(_print_as_finished(printed), _progress_line), showing_steps(_sys.stderr):
             result = run_to_directory(loaded_study, parsed, out, build_html=not no_report,
                                       show_values=show_values)
         for line in [*_finished_lines(result, printed), *derived_seed_notes(loaded_study)]:

@@ -195,9 +195,14 @@ def _nuts(compiled: Any, settings: SamplerSettings) -> dict[str, Any]:
     """Posterior and (numeric) sample stats of one nutpie run with the registered settings."""
     import nutpie
 
-    trace = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
-                          cores=max(1, min(settings.chains, os.cpu_count() or 1)), seed=settings.seed,
-                          target_accept=settings.target_accept, progress_bar=False, save_warmup=False)
+    from .._progress import step
+
+    # nutpie samples in one blocking call: the step line says when sampling starts and when it is done.
+    with step(f"Bayesian sampling ({settings.chains} chains x {settings.tune}+{settings.draws} draws)", 1) as progress:
+        trace = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
+                              cores=max(1, min(settings.chains, os.cpu_count() or 1)), seed=settings.seed,
+                              target_accept=settings.target_accept, progress_bar=False, save_warmup=False)
+        progress.advance()
     return {"posterior": trace["posterior"].to_dataset(),
             "sample_stats": _numeric_only(trace["sample_stats"].to_dataset())}
 

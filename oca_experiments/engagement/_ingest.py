@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._progress import step
 from ..errors import DataError
 
 __all__ = ["IngestReport", "DailyPanel", "build_daily_panel", "derive_metrics", "LOCAL_TIMEZONE"]
@@ -149,12 +150,14 @@ def build_daily_panel(source: str | os.PathLike[str] | pd.DataFrame, *, kind: Li
         needed = POST_COLUMNS if kind == "posts" else tuple(c for c in DAILY_COLUMNS if c != "followers")
         _check_columns(con, relation, needed, mapping, display)
         col = {c: _q(mapping.get(c, c)) for c in (POST_COLUMNS + DAILY_COLUMNS)}
-        if kind == "posts":
-            frame, counts = _posts_panel(con, relation, col, display)
-        else:
-            present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
-            frame, counts = _daily_panel(con, relation, col, mapping.get("followers", "followers") in present,
-                                         display)
+        with step(f"ingest: reading the {kind} export", 1) as reading:  # one DuckDB query: start and end lines
+            if kind == "posts":
+                frame, counts = _posts_panel(con, relation, col, display)
+            else:
+                present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+                frame, counts = _daily_panel(con, relation, col, mapping.get("followers", "followers") in present,
+                                             display)
+            reading.advance()
     finally:
         con.close()
         _remove_tree(spill)

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._blas import single_thread_blas
-from ..runtime import current
+from .._progress import step
 from .._format import monte_carlo_p
 from ._linalg import WithinDesign, covariance, cr1_factor
 
@@ -67,12 +67,8 @@ def enumerated_weights(n_clusters: int, kind: str) -> NDArray[np.float64]:
 
 
 def _progress(total: int, description: str):
-    from tqdm import tqdm
-
-    # The bar goes to stderr and only to a terminal, and only when the run asks for progress (RunSettings):
-    # logs, notebooks and CI output stay clean.
-    return tqdm(total=total, desc=description, file=sys.stderr,
-                disable=not (current().progress and sys.stderr.isatty()), leave=False, unit="draw")
+    # Reported through the CLI's step listener (stderr, only on a terminal); silent in the library and in tests.
+    return step(description, total)
 
 
 class _BootstrapPieces:
@@ -123,7 +119,7 @@ class _BootstrapPieces:
                 sq00[start:start + v.shape[0]] = np.einsum("bh,bh->b", z0, z0)
                 sq01[start:start + v.shape[0]] = np.einsum("bh,bh->b", z0, z1)
                 sq11[start:start + v.shape[0]] = np.einsum("bh,bh->b", z1, z1)
-                bar.update(v.shape[0])
+                bar.advance(v.shape[0])
         self.num0, self.num1, self.sq00, self.sq01, self.sq11 = numerators0, numerators1, sq00, sq01, sq11
         self.estimate = float(design.params[index])
         self.std_error = float(np.sqrt(covariance(design, "CR1")[index, index]))
@@ -326,10 +322,12 @@ def randomization_test(y: NDArray[np.float64], fixed: NDArray[np.float64], bases
     m = len(bases)
     lhs = np.empty((assignments.shape[0], m, m))
     rhs = np.empty((assignments.shape[0], m))
-    for j in range(m):
-        rhs[:, j] = assignments @ moments[j]
-        for l in range(m):
-            lhs[:, j, l] = np.einsum("pc,cd,pd->p", assignments, gram[j][l], assignments)
+    with step("randomization inference", m * m) as progress:
+        for j in range(m):
+            rhs[:, j] = assignments @ moments[j]
+            for l in range(m):
+                lhs[:, j, l] = np.einsum("pc,cd,pd->p", assignments, gram[j][l], assignments)
+                progress.advance()
     with np.errstate(divide="ignore", invalid="ignore"):
         solvable = np.abs(np.linalg.det(lhs)) > 1e-12
         estimates = np.full(assignments.shape[0], np.nan)

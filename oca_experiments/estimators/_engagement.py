@@ -517,6 +517,17 @@ def _scale_words(scale: str, intervention: str) -> str:
     return "log points (the outcome is a log)" if scale == "log_outcome" else "outcome units"
 
 
+def outcome_bounds(seen: np.ndarray, scale: str) -> tuple[float | None, float | None]:
+    """The bounds the outcome obeys, for drawing bands: 0 below when no value is negative (counts, shares); 1 above
+    for shares (scale logit, or fractional values all within [0, 1]). ``None`` = unbounded on that side."""
+    if scale == "logit":
+        return 0.0, 1.0
+    if not seen.size or seen.min() < 0:
+        return None, None
+    fractional = bool(np.any(seen != np.round(seen)))
+    return 0.0, (1.0 if fractional and seen.max() <= 1 else None)
+
+
 def _forecast_campaign(series: np.ndarray, x: np.ndarray | None, n_pre: int, options: ItsModelOptions,
                        spec: HypothesisSpec, panel: StaggeredPanel, seasonal: tuple[int, ...], scale: str,
                        z: float) -> dict[str, Any]:
@@ -528,10 +539,16 @@ def _forecast_campaign(series: np.ndarray, x: np.ndarray | None, n_pre: int, opt
     low_cf, high_cf = fit.lower, fit.upper
     seen = series[np.isfinite(series)]
     band_note = None
-    if scale == "level" and seen.size and seen.min() >= 0 and np.nanmin(low_cf) < 0:
-        # Said, not silently clipped: the level model does not know the outcome's bound.
+    bounds = outcome_bounds(seen, scale)
+    if scale == "level" and bounds[0] is not None and np.nanmin(low_cf) < bounds[0]:
+        # Said, not silently clipped: the level model does not know the outcome's bound (numbers stay unclipped;
+        # only the drawn band is cut at the bound).
         band_note = ("the counterfactual band goes below 0, which the outcome never does: register scale: log1p "
                      "(counts) or logit (shares strictly between 0 and 1) for bands that respect the bound")
+    if scale == "level" and bounds[1] is not None and np.nanmax(high_cf) > bounds[1]:
+        band_note = ((band_note + "; ") if band_note else "") + (
+            "the counterfactual band goes above 1, which a share never does: register scale: logit for bands "
+            "that respect the bound")
     return {
         "band_note": band_note,
         "n_pre": fit.n_pre_observed, "n_post": fit.n_post_observed,
@@ -546,6 +563,7 @@ def _forecast_campaign(series: np.ndarray, x: np.ndarray | None, n_pre: int, opt
         "path": {"dates": list(panel.period_labels), "observed": _finite(series),
                  "counterfactual": _finite(np.concatenate([fit.fitted_pre, fit.predicted])),
                  "start_index": n_pre, "lower": _finite(low_cf), "upper": _finite(high_cf),
+                 "bounds": list(bounds), "scale": scale,
                  "pointwise_effect": _finite(effect),
                  "pointwise_low": _finite(fit.observed - high_cf), "pointwise_high": _finite(fit.observed - low_cf)},
     }

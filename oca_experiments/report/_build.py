@@ -232,8 +232,13 @@ class _CurrentInterpreterKernelManager(AsyncKernelManager):
 def _execute(nb: nbformat.NotebookNode, *, notebook: Path, cwd: Path, timeout: int, injected_index: int) -> None:
     progress: dict[str, Any] = {"cell_index": None, "error_name": None}
 
+    from .._progress import step
+
+    cells = step("report: executing notebook cells", len(nb.cells))
+
     def on_cell_start(cell: Any, cell_index: int) -> None:
         progress["cell_index"] = cell_index
+        cells_progress.advance()
 
     def on_cell_error(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
         progress["error_name"] = execute_reply.get("content", {}).get("ename")
@@ -261,7 +266,8 @@ def _execute(nb: nbformat.NotebookNode, *, notebook: Path, cwd: Path, timeout: i
 
     # Errors are re-raised "from None" and carry no evalue or traceback: both can quote survey data.
     try:
-        client.execute()
+        with cells as cells_progress:
+            client.execute()
     except CellTimeoutError:
         raise ReportError(f"{failing_cell()} did not finish within {timeout} s", path=str(notebook),
                           fix="raise the timeout or make the cell faster") from None

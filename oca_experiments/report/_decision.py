@@ -246,7 +246,8 @@ text-align:left!important;overflow-wrap:anywhere}
 .oca-decision .yes{background:#d7ecd9;color:#14532d}.oca-decision .no{background:#f8d9d4;color:#7f1d1d}
 .oca-decision .unclear{background:#fbefc9;color:#6b4e00}.oca-decision .unreliable{background:#e5e5e5;color:#333}
 .oca-decision svg{max-width:100%;height:auto}
-@media print{.oca-decision{font-size:10pt}.oca-decision tr{page-break-inside:avoid}}
+@page{size:A4;margin:12mm}
+@media print{.oca-decision{font-size:10pt}.oca-decision tr{page-break-inside:avoid}.oca-decision img{max-width:100%;height:auto}.oca-decision table{width:100%}details>summary{list-style:none}}
 """
 
 

@@ -90,3 +90,21 @@ def test_bad_post_rows_name_the_column(column: str, value: str, message: str) ->
 def test_missing_column_is_named() -> None:
     with pytest.raises(DataError, match="ingest needs it as 'post_id'"):
         build_daily_panel(_posts().drop(columns="post_id"))
+
+
+def test_ingest_reports_progress_on_a_terminal_only():
+    import io
+
+    from oca_experiments._progress import showing_steps
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, pipe = Tty(), io.StringIO()
+    with showing_steps(tty):
+        shown = build_daily_panel(_posts())
+    with showing_steps(pipe):
+        quiet = build_daily_panel(_posts())
+    assert "ingest: reading the posts export: 1/1" in tty.getvalue() and pipe.getvalue() == ""
+    pd.testing.assert_frame_equal(shown.frame, quiet.frame)
