@@ -117,6 +117,8 @@ from ._cli_design import design_app; app.add_typer(design_app, name="design")  #
 from ._cli_data import data_app; app.add_typer(data_app, name="data")  # noqa: E402, E702
 from ._cli_prereg import prereg_app, spec_app; app.add_typer(prereg_app, name="prereg"); app.add_typer(spec_app, name="spec")  # noqa: E402, E702, E501
 
+from ._cli_portfolio import portfolio; app.command("portfolio")(portfolio)  # noqa: E402, E702
+
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)

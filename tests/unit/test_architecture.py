@@ -151,7 +151,8 @@ EXPECTED_ALL = {
     "oca_experiments.report": {
         "CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
         "compare_results", "finish_manifest", "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate",
-        "run_result_from_dict", "sha256_file", "verify_run", "write_junit"},
+        "run_result_from_dict", "sha256_file", "verify_run", "write_junit",
+        "build_portfolio", "read_run", "what_to_test_next"},
     "oca_experiments.spec": {
         "Bayes", "BayesDecision", "BayesDiagnostics", "BayesSampler", "Bootstrap", "Construction", "DataRules",
         "Design", "EstimatorSpec", "Exclusions", "FewClusters", "HYPOTHESES_DIR", "HypothesisSpec", "Inference",
