@@ -236,8 +236,17 @@ def build_portfolio(run_dirs: list[Path], out: Path) -> dict[str, Any]:
     rows: list[StudyRow] = []
     pooled: list[Pooled] = []
     skipped: list[str] = []
+    seen: dict[Path, Path] = {}
     for run_dir in run_dirs:
+        resolved = Path(run_dir).resolve()
+        if resolved in seen:  # one run twice would be pooled as two independent studies
+            raise DataError("this run folder is given twice", file=str(run_dir),
+                            fix="pass each study's run folder once")
+        seen[resolved] = Path(run_dir)
         study, study_rows, payload = read_run(Path(run_dir))
+        if any(r.study == study for r in rows):  # two runs of one study: label them apart by folder
+            study = f"{study} [{Path(run_dir).name}]"
+            study_rows = [StudyRow(**{**r.__dict__, "study": study}) for r in study_rows]
         rows.extend(study_rows)
         try:
             pooled.extend(_pool_across_csos(study, payload))

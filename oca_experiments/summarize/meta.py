@@ -8,6 +8,7 @@ effect; Cochran's Q, I² and H² as in metafor (Viechtbauer 2010). Checked again
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Sequence
 
@@ -126,7 +127,9 @@ def random_effects(estimates: Sequence[float], variances: Sequence[float], *, me
         scale = float(np.sum(w * (y - mu) ** 2) / (k - 1))
         se = float(np.sqrt(scale / np.sum(w)))
         crit = float(stats.t.ppf(1 - alpha / 2, k - 1))
-        p = float(2 * stats.t.sf(abs(mu / se), k - 1))
+        # identical estimates give a zero HKSJ scale and SE (as in metafor); the statistic is then 0 or infinite
+        statistic = abs(mu) / se if se > 0 else (math.inf if mu != 0 else 0.0)
+        p = float(2 * stats.t.sf(statistic, k - 1))
     else:
         se = float(np.sqrt(1.0 / np.sum(w)))
         crit = float(stats.norm.ppf(1 - alpha / 2))

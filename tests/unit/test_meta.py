@@ -38,3 +38,8 @@ def test_rejects_one_estimate_and_nonpositive_variance():
         random_effects([0.1], [0.01])
     with pytest.raises(EstimationError, match="positive"):
         random_effects([0.1, 0.2], [0.01, 0.0])
+
+
+def test_identical_estimates_do_not_divide_by_zero():
+    fit = random_effects([0.2, 0.2, 0.2], [0.01, 0.02, 0.03], interval="hksj")
+    assert fit.tau2 == 0.0 and fit.std_error == 0.0 and fit.p_value == 0.0 and fit.estimate == pytest.approx(0.2)

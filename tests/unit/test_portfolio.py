@@ -77,3 +77,8 @@ def test_portfolio_bad_input_exits_2_and_writes_nothing(two_runs, tmp_path):
     assert not out.exists()
     one = CliRunner().invoke(app, ["portfolio", str(two_runs[0]), "--out", str(out)])
     assert one.exit_code == 2 and "two or more" in one.output
+
+
+def test_portfolio_refuses_one_run_twice(two_runs, tmp_path):
+    result = CliRunner().invoke(app, ["portfolio", str(two_runs[0]), str(two_runs[0]), "--out", str(tmp_path / "p")])
+    assert result.exit_code == 2 and "given twice" in result.output
