@@ -156,7 +156,7 @@ def render_forest(family: str, pooled: list[Pooled]) -> bytes:
     from matplotlib.figure import Figure
 
     lines = sum(len(p.labels) + 2 for p in pooled)
-    figure = Figure(figsize=(7.5, 1.2 + 0.32 * lines), dpi=150)
+    figure = Figure(figsize=(10, 1.4 + 0.32 * lines), dpi=150)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
     y, ticks, names = lines, [], []
@@ -176,7 +176,7 @@ def render_forest(family: str, pooled: list[Pooled]) -> bytes:
     ax.axvline(0.0, color="#999999", linewidth=0.8)
     ax.set_yticks(ticks, names, fontsize=7)
     ax.set_xlabel("effect on the hypothesis' outcome scale (95% intervals)")
-    ax.set_title(f"Family '{family}': estimates and random-effects pooled effect")
+    ax.set_title(f"Family {family!r}: estimates and random-effects pooled effect", fontsize=9, loc="left")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=150)
