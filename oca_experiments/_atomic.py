@@ -28,6 +28,8 @@ __all__ = [
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically: readers see the old file or the new one, never a torn one."""
     target = Path(path)
+    if target.is_symlink():  # write the file the link names (an output set's entry), never replace the link
+        target = target.resolve()
     temporary = _sibling_name(target, "tmp")
     # O_EXCL: never write through a file someone else created; mode 0o666 lets the umask decide, as open() does.
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -69,6 +71,8 @@ def staged_directory(final_dir: str | os.PathLike[str]) -> Iterator[Path]:
     Between the two renames ``final_dir`` is briefly absent: POSIX has no portable atomic directory swap.
     """
     final = Path(final_dir)
+    if final.is_symlink():  # replace the folder the link names (an output set's entry), never the link
+        final = final.resolve()
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = _make_sibling_directory(final, "staging")
     try:

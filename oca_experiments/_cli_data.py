@@ -108,7 +108,9 @@ def run_validate(study: Path, data: list[str] | None, *, show_values: bool, as_j
     if as_json:
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        for line in _detail_lines(payload):
+        from ._cli_common import derived_seed_notes
+
+        for line in [*_detail_lines(payload), *derived_seed_notes(loaded_study)]:
             typer.echo(line)
     if out is not None:
         json_path, html_path = write_validation(payload, out)
@@ -135,6 +137,8 @@ def _detail_lines(payload: dict[str, Any]) -> list[str]:
     for record in payload.get("testability") or []:
         status = "testable" if record.get("testable") else f"NOT TESTABLE: {record.get('reason')}"
         lines.append(f"{record.get('hypothesis')}: {status}")
+        lines += [f"  {check.get('message')}" for check in record.get("checks") or []
+                  if check.get("passed") and str(check.get("message") or "").startswith("note: ")]
     lines += [f"problem: {line}" for line in payload.get("problems") or []]
     return lines
 

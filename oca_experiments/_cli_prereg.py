@@ -160,7 +160,8 @@ def check(study: StudyArg) -> None:
 @prereg_app.command("export")
 def export(
     study: StudyArg,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="aea (AEA RCT Registry) or osf (OSF Prereg).")] = "aea",
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="[aea|osf]",
+                                     help="aea (AEA RCT Registry) or osf (OSF Prereg).")] = "aea",
     out: Annotated[Path | None, typer.Option(help="Write the markdown here instead of printing it.")] = None,
 ) -> None:
     """Write the plan as markdown under the registry's headings, filled from the specs and the lock."""
@@ -193,7 +194,8 @@ def _print_or_write(text: str, out: Path | None) -> None:
 
 @spec_app.command("schema")
 def schema(
-    kind: Annotated[str, typer.Option(help="hypothesis (hypotheses/*.yaml), deviations (hypotheses/deviations.yaml) "
+    kind: Annotated[str, typer.Option(metavar="[hypothesis|deviations|study]",
+                                      help="hypothesis (hypotheses/*.yaml), deviations (hypotheses/deviations.yaml) "
                                            "or study (study.yaml).")] = "hypothesis",
     out: Annotated[Path | None, typer.Option(help="Write the JSON Schema here instead of printing it.")] = None,
 ) -> None:

@@ -34,7 +34,8 @@ def build(
         result = run_to_directory(load_study(study), _parse_data(data), out, build_html=True, reuse=not force)
         for line in _summary_lines(result):
             typer.echo(line)
-        typer.echo(f"wrote {out / 'report' / 'index.html'} and {out / 'manifest.json'}")
+        typer.echo(f"wrote {out / 'report' / 'index.html'}, {out / 'report' / 'decision.html'} and "
+                   f"{out / 'manifest.json'}")
         return 0
 
     _guarded(body)
@@ -73,12 +74,13 @@ def verify(
 def summary(
     run_dir: Annotated[Path, typer.Argument(help="Run folder holding results.json (e.g. build/demo).")],
     lang: Annotated[list[str] | None, typer.Option(
-        "--lang", help="en, ru or ky; repeat for several (each then goes to OUT/<lang>/).")] = None,
+        "--lang", metavar="[en|ru|ky]", help="Language; repeat for several (each then goes to OUT/<lang>/).")]
+    = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default RUN_DIR/summary/<lang>).")] = None,
     study: Annotated[Path | None, typer.Option(help="Study folder (default: the one in the run's manifest).")]
     = None,
 ) -> None:
-    """Write one plain-language page per hypothesis for trainers: no p-values, no jargon."""
+    """Write one plain-language page per hypothesis for trainers: the answer first, no p-values, no jargon."""
 
     def body() -> int:
         from .summarize import LANGUAGES, write_summaries
@@ -93,7 +95,9 @@ def summary(
             else:
                 target = out / code if len(languages) > 1 else out
             written = write_summaries(run_dir, lang=code, out_dir=target, study_dir=study)
-            typer.echo(f"wrote {len(written) - 1} pages and {target / 'index.html'}")
+            typer.echo(f"wrote {len(written)} files ({code}):")
+            for path in written:
+                typer.echo(f"  {path}")
         return 0
 
     _guarded(body)
@@ -115,6 +119,10 @@ def check(
     Exit codes: 0 all passed; 10 undeclared spec change; 11 contract failure; 12 a confirmatory hypothesis did
     not rerun; 13 a result drifted from the expected-results file; 14 a Bayesian diagnostics gate failed (the first
     failing class in this order); 2 bad input.
+
+    First run of a new study: there is no expected-results file yet (exit 2). Create it from a run you trust with
+    `oca check STUDY --data NAME=FILE --update-expected`, commit STUDY/expected_results.json, and from then on
+    `oca check STUDY --data NAME=FILE` (e.g. in CI) fails when a result drifts.
     """
 
     def body() -> int:

@@ -10,9 +10,6 @@ below this module imports it.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ from ._layout import ARTIFACTS_DIR, MANIFEST_FILE, REPORT_DIR, RESULTS_FILE
 from .demo import DEFAULT_SEED, generate_demo
 from .errors import DataError
 from .results import RunResult
-from .runner import DataInput, Study, load_study
+from .runner import DataInput, Study, load_study, require_report_notebook
 
 __all__ = ["DataInput", "Study", "demo_study_dir", "load_study", "run_demo", "run_gate", "run_to_directory",
            "verify_run"]
@@ -43,53 +40,60 @@ def _write_artifacts(run: RunResult, stage: Path) -> None:
 def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html: bool,
                        annotate: Mapping[str, Any] | None, data: Mapping[str, DataInput] | None = None,
                        run_dir: Path | None = None) -> None:
-    from .report import build_report, collect_manifest, finish_manifest
+    """results.json, artifacts/, manifest.json and report/ into ``stage`` (a fresh folder nobody reads yet)."""
+    from . import _output_set
+    from .report import build_report, collect_manifest, finish_manifest, study_notebook
 
     payload = run.to_dict()
     if annotate:
         payload.update(annotate)
     atomic_write_json(stage / RESULTS_FILE, payload)
+    _output_set.fault_point("results_written")
     _write_artifacts(run, stage)
+    _output_set.fault_point("artifacts_written")
     # Provenance before the report, so the report can show it; output hashes are added once the report exists.
     manifest = collect_manifest(study, payload, data or {}, run_dir=run_dir or stage, stage=stage, annotate=annotate)
     atomic_write_json(stage / MANIFEST_FILE, manifest)
+    _output_set.fault_point("manifest_written")
     if build_html:
-        build_report(stage, notebook=study.path / study.config.report, out_dir=stage / REPORT_DIR)
+        build_report(stage, notebook=study_notebook(study.path, study.config.report), out_dir=stage / REPORT_DIR)
+        _output_set.fault_point("report_built")
     finish_manifest(manifest, stage, build_html=build_html)
+    _output_set.fault_point("manifest_finished")
 
 
 def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str | Path, *, build_html: bool = True,
                      show_values: bool = False, annotate: Mapping[str, Any] | None = None,
                      reuse: bool = True) -> RunResult:
-    """Run the study and write ``results.json``, ``manifest.json`` and ``report/`` into ``out_dir``.
+    """Run the study and write ``results.json``, ``manifest.json``, ``report/`` (and ``artifacts/``) into ``out_dir``.
 
-    Everything is built in a staging folder first; the previous results and report are replaced only when the
-    whole run succeeded. Other files in ``out_dir`` (for example the input data) are left alone. With ``reuse``,
-    a previous run in ``out_dir`` whose manifest shows the same inputs is returned instead of recomputed.
+    The destination is checked and locked before any work (``OutputError``: not a folder, not writable, another run
+    holds it). The whole set is built in a new run folder and switched in with one atomic rename, so the previous
+    set stays as it was until the new one is complete (see ``_output_set``); what a killed run left is removed
+    first. Other files in ``out_dir`` (for example the input data) are left alone. With ``reuse``, a previous run
+    in ``out_dir`` whose manifest shows the same inputs is returned instead of recomputed.
     """
+    from ._output_set import OutputSet
     from .report import reuse_outputs
 
-    if reuse and not show_values:
-        reused = reuse_outputs(study, data, Path(out_dir), build_html=build_html, annotate=annotate)
-        if reused is not None:
-            return reused
-    run = study.run(data, show_values=show_values)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".oca-run-", dir=out))
+    if build_html:
+        require_report_notebook(study)
+    outputs = OutputSet(out_dir)
+    outputs.prepare()
     try:
-        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data, run_dir=out)
-        if build_html:
-            with staged_directory(out / REPORT_DIR) as report_stage:
-                report_stage.rmdir()
-                os.rename(stage / REPORT_DIR, report_stage)
-        shutil.rmtree(out / ARTIFACTS_DIR, ignore_errors=True)  # artifacts of the previous run go with it
-        if (stage / ARTIFACTS_DIR).is_dir():
-            os.rename(stage / ARTIFACTS_DIR, out / ARTIFACTS_DIR)
-        os.replace(stage / MANIFEST_FILE, out / MANIFEST_FILE)
-        os.replace(stage / RESULTS_FILE, out / RESULTS_FILE)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        with outputs.lock():
+            outputs.clean_stale()
+            if reuse and not show_values:
+                reused = reuse_outputs(study, data, outputs.out, build_html=build_html, annotate=annotate)
+                if reused is not None:
+                    return reused
+            run = study.run(data, show_values=show_values)
+            with outputs.new_version() as version:
+                _write_run_outputs(study, run, version, build_html=build_html, annotate=annotate, data=data,
+                                   run_dir=outputs.out)
+    except BaseException:
+        outputs.discard_if_created()  # a first run that failed leaves no empty output folder
+        raise
     return run
 
 

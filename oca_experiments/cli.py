@@ -14,11 +14,41 @@ from typing import Annotated
 
 import typer
 
-from ._cli_common import DataOption, StudyArg, _fail, _guarded, _parse_data, _summary_lines  # noqa: F401
+from ._cli_common import (  # noqa: F401
+    DataOption,
+    StudyArg,
+    _echo_written,
+    _fail,
+    _finished_lines,
+    _guarded,
+    _parse_data,
+    _print_as_finished,
+    _progress_line,
+    _summary_lines,
+    derived_seed_notes,
+    internal_failures_line,
+    summary_line,
+)
 from .errors import EXIT_CODES
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Preregistered campaign-impact experiments: validate, run and report a study.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        typer.echo(f"oca {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", help="Print the installed version and exit.", callback=_print_version,
+        is_eager=True)] = False) -> None:
+    """Preregistered campaign-impact experiments: validate, run and report a study."""
+
 
 @app.command()
 def demo(
@@ -33,10 +63,18 @@ def demo(
     def body() -> int:
         from .api import run_demo
 
-        run = run_demo(out, study_dir=study, seed=seed, build_html=not no_report)
-        for line in _summary_lines(run):
+        from ._progress import listening
+
+        printed: set[str] = set()
+        with listening(_print_as_finished(printed), _progress_line):
+            run = run_demo(out, study_dir=study, seed=seed, build_html=not no_report)
+        for line in _finished_lines(run, printed):
             typer.echo(line)
-        typer.echo(f"wrote {out / 'results.json'}" + ("" if no_report else f" and {out / 'report' / 'index.html'}"))
+        _echo_written(out)
+        broken = internal_failures_line(run, out)
+        if broken:
+            typer.echo(broken, err=True)
+            return EXIT_CODES["internal_error"]
         return 0
 
     _guarded(body)
@@ -65,16 +103,24 @@ def run(
             from .prereg import registry_state
 
             registry_state(loaded_study.path, loaded_study.specs, loaded_study.config).require()
-        result = run_to_directory(loaded_study, parsed, out, build_html=not no_report,
-                                  show_values=show_values)
-        for line in _summary_lines(result):
+        from ._progress import listening
+
+        printed: set[str] = set()
+        with listening(_print_as_finished(printed), _progress_line):
+            result = run_to_directory(loaded_study, parsed, out, build_html=not no_report,
+                                      show_values=show_values)
+        for line in [*_finished_lines(result, printed), *derived_seed_notes(loaded_study)]:
             typer.echo(line)
         failed = [c for c in result.contracts if not c.get("passed")]
         if failed:  # one line naming the data file, the column and the suite (issue 4)
             from ._cli_data import contract_failure_line
 
             typer.echo(contract_failure_line(result, strict=strict), err=True)
-        typer.echo(f"wrote {out / 'results.json'}")
+        _echo_written(out)
+        broken = internal_failures_line(result, out)
+        if broken:  # the other hypotheses were estimated and written; the run still fails
+            typer.echo(broken, err=True)
+            return EXIT_CODES["internal_error"]
         return EXIT_CODES["ContractError"] if strict and failed else 0
 
     _guarded(body)
@@ -116,7 +162,8 @@ app.command("check")(check)
 from ._cli_design import design_app; app.add_typer(design_app, name="design")  # noqa: E402, E702
 from ._cli_data import data_app; app.add_typer(data_app, name="data")  # noqa: E402, E702
 from ._cli_prereg import prereg_app, spec_app; app.add_typer(prereg_app, name="prereg"); app.add_typer(spec_app, name="spec")  # noqa: E402, E702, E501
-
+from ._cli_init import init; app.command("init")(init)  # noqa: E402, E702
+from ._cli_contract import contract_app; app.add_typer(contract_app, name="contract")  # noqa: E402, E702
 from ._cli_portfolio import portfolio; app.command("portfolio")(portfolio)  # noqa: E402, E702
 
 

@@ -8,7 +8,8 @@
      ├── DataError                a data file cannot be read or lacks a column     (file, column, row)
      ├── ContractError            a data contract failed or could not be run       (source, suite, failures)
      ├── EstimationError          an estimator could not produce a result          (hypothesis_id)
-     └── ReportError              a report could not be built                      (path)
+     ├── ReportError              a report could not be built                      (path)
+     └── OutputError              the output folder cannot be written, or another run holds it  (path)
 
 Every message is one line that says what was seen, what was expected and how to fix it.
 Messages never carry data values: only file names, column names, counts and row numbers, because
@@ -30,6 +31,7 @@ __all__ = [
     "ContractError",
     "EstimationError",
     "ReportError",
+    "OutputError",
     "EXIT_CODES",
 ]
 
@@ -154,6 +156,21 @@ class ReportError(OcaError):
         return self.path or ""
 
 
+class OutputError(OcaError):
+    """The output folder cannot be used: not a folder, not writable, full, or another run is writing to it.
+
+    Checked before any estimation; a failure while writing leaves the previous outputs as they were."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, path: str | None = None, fix: str | None = None) -> None:
+        self.path = path
+        super().__init__(message, fix=fix)
+
+    def location(self) -> str:
+        return self.path or ""
+
+
 #: Exit codes of the ``oca`` CLI, per failure class. 0 is success; 1 means a check ran and failed.
 EXIT_CODES: dict[str, int] = {
     "success": 0,
@@ -164,6 +181,7 @@ EXIT_CODES: dict[str, int] = {
     "ContractError": 2,
     "EstimationError": 3,
     "ReportError": 4,
+    "OutputError": 4,
     # `oca check` (the first failing class in this order decides) and `oca report verify`; see docs/ci-github-actions.md
     "check_spec_changed": 10,  # a locked spec changed without a declared deviation
     "check_contract_failed": 11,  # a data contract failed

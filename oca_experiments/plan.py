@@ -93,7 +93,7 @@ def _column_fields(spec: HypothesisSpec, record: EstimatorRecord, options: BaseM
     else:
         pairs += [(c, "outcome.construction.inputs") for c in construction.inputs]
     design = spec.design
-    for name in ("unit", "time", "treatment", "cluster", "group", "adoption"):
+    for name in ("unit", "time", "treatment", "cluster", "group", "adoption", "interview_date"):
         value = getattr(design, name)
         if value:
             pairs.append((value, f"design.{name}"))
@@ -110,17 +110,59 @@ def _column_fields(spec: HypothesisSpec, record: EstimatorRecord, options: BaseM
     return tuple(seen.items())
 
 
+def _outside(path: Path, root: Path) -> bool:
+    """Whether ``path`` leads out of ``root`` once symlinks are followed."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return True
+    return False
+
+
+def study_file(study_dir: Path, relative: str, *, file: str, field: str, what: str) -> Path:
+    """A path a study file names, refused unless it stays inside the study folder.
+
+    Absolute paths, ``..`` parts and symlinks that lead out would let a spec read (or run) files that are not part
+    of the study, so that its manifest and lock could not pin them.
+    """
+    parts = Path(relative).parts
+    if Path(relative).is_absolute() or ".." in parts or (parts and parts[0].endswith(":")):
+        raise SpecError(f"{what} '{relative}' lies outside the study folder", file=file, field=field,
+                        fix="keep it inside the study folder and name it relative to it (no absolute path, no '..')")
+    path = study_dir / relative
+    if _outside(path, study_dir):
+        raise SpecError(f"{what} '{relative}' is a symlink that leads outside the study folder", file=file,
+                        field=field, fix="copy the file into the study folder instead of linking to it")
+    return path
+
+
 def _resolve_function(study_dir: Path, reference: str, *, spec_file: str) -> AnalysisFunction:
+    """``analysis.<module>[.<sub>]:<function>`` as a file inside the study's analysis/ package, never outside it."""
     module, _, name = reference.partition(":")
     parts = module.split(".")
     if parts[0] == ANALYSIS_DIR:
         parts = parts[1:]
-    path = study_dir / ANALYSIS_DIR / Path(*parts).with_suffix(".py") if parts else study_dir / ANALYSIS_DIR
     field = "outcome.construction.function"
+    shape_fix = "write it as 'analysis.<module>:<function>', with a module of the study's analysis/ folder"
+    if not parts or not all(part.isidentifier() for part in parts) or not name.isidentifier():
+        raise SpecError(f"'{reference}' is not a module of the study's {ANALYSIS_DIR}/ package and a function name",
+                        file=spec_file, field=field, fix=shape_fix)
+    analysis_dir = study_dir / ANALYSIS_DIR
+    path = analysis_dir / Path(*parts).with_suffix(".py")
     if not path.is_file():
         raise SpecError(f"analysis module '{module}' not found (looked for {ANALYSIS_DIR}/{'/'.join(parts)}.py)",
-                        file=spec_file, field=field, fix="write it as 'analysis.<module>:<function>'")
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+                        file=spec_file, field=field, fix=shape_fix)
+    if _outside(analysis_dir, study_dir) or _outside(path, analysis_dir):
+        raise SpecError(f"analysis module '{module}' is a symlink that leads outside the study's {ANALYSIS_DIR}/ "
+                        "folder", file=spec_file, field=field,
+                        fix=f"copy the code into {ANALYSIS_DIR}/ instead of linking to it")
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise SpecError(f"{ANALYSIS_DIR}/{'/'.join(parts)}.py is not valid UTF-8 Python"
+                        + (f" (line {line})" if line else ""), file=spec_file, field=field,
+                        fix="correct the module so that it imports") from None
     defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     if name not in defined:
         raise SpecError(f"function '{name}' is not defined in {ANALYSIS_DIR}/{'/'.join(parts)}.py", file=spec_file,
@@ -140,6 +182,11 @@ def _check_bayes(spec: HypothesisSpec, info: EstimatorRecord, where: str) -> Non
     if info.priors is None:
         raise SpecError(f"estimator {info.name} is not Bayesian; the 'bayes' section does not apply", file=where,
                         field="bayes", fix=f"remove the section or use {_offering('bayesian')}")
+    chains = getattr(getattr(spec.bayes, "sampler", None), "chains", 4)
+    if spec.type == "confirmatory" and chains < 2:
+        raise SpecError(f"a confirmatory hypothesis is sampled with {chains} chain: R-hat compares chains, so one "
+                        "chain cannot show convergence", file=where, field="bayes.sampler.chains",
+                        fix="use at least 2 chains (4 is the default), or register the hypothesis as exploratory")
     known = info.priors
     unknown = sorted(set(spec.bayes.priors) - set(known))
     if unknown:
@@ -169,6 +216,10 @@ def _check_survey_inference(spec: HypothesisSpec, config: StudyConfig, where: st
 def _check_capabilities(spec: HypothesisSpec, info: EstimatorRecord, options: BaseModel, where: str) -> None:
     """What a spec asks beyond the estimate must be something the estimator does (its registry record says)."""
     # A registered fixed effect or disaggregation the estimator would ignore must fail here, not vanish.
+    if spec.covariates and not info.covariates:
+        # A registered covariate the estimator would ignore must fail here, not vanish from the analysis.
+        raise SpecError(f"estimator {info.name} does not adjust for covariates", file=where, field="covariates",
+                        fix="remove them from the spec")
     if spec.fixed_effects and (info.fixed_effects is None or not info.fixed_effects(options)):
         form = " with the registered estimator.options" if info.fixed_effects is not None else ""
         raise SpecError(f"estimator {info.name} does not absorb additional fixed effects{form}", file=where,
@@ -234,8 +285,11 @@ def make_plan(study_dir: Path, config: StudyConfig, spec_files: tuple[SpecFile, 
     tasks = tuple(_plan_task(study_dir, config, sf) for sf in spec_files)
     _check_families(tasks)
     sources = []
+    if config.report is not None:  # None: the built-in report
+        study_file(study_dir, config.report, file=STUDY_FILE, field="report", what="report notebook")
     for name, source in config.sources.items():
-        contract = study_dir / source.contract
+        contract = study_file(study_dir, source.contract, file=STUDY_FILE, field=f"sources.{name}.contract",
+                              what="contract suite")
         display = source.contract
         if not contract.is_file():
             raise SpecError(f"contract suite '{display}' not found", file=STUDY_FILE,

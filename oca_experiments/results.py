@@ -86,6 +86,23 @@ class EstimateResult:
     def conf_int(self) -> pd.DataFrame:
         return pd.DataFrame({"lower": [self.ci_low], "upper": [self.ci_high]}, index=["effect"])
 
+    def summary(self) -> pd.DataFrame:
+        """One row: estimate, its SE and what kind it is, interval, p-value (one format) and the inference."""
+        from ._display import estimate_row, frame
+
+        return frame([estimate_row(self)])
+
+    def _repr_html_(self) -> str:
+        from ._display import html_table
+
+        return html_table(self.summary(), "Estimate")
+
+    def plot(self):
+        """The estimate and its interval; returns the matplotlib Figure."""
+        from ._display import interval_figure
+
+        return interval_figure([("estimate", self.estimate, self.ci_low, self.ci_high, None)])
+
     def to_dict(self) -> dict[str, Any]:
         return _clean({
             "estimate": self.estimate, "std_error": self.std_error, "ci_low": self.ci_low, "ci_high": self.ci_high,
@@ -126,6 +143,8 @@ class HypothesisResult:
     equivalence_reason: str | None = None
     # Registered requirements checked before estimation, with the rows each rule excluded (contracts/_testability.py)
     testability: Mapping[str, Any] | None = None
+    # An unexpected error inside an estimator: its class only (the message could quote data). The run isolates it.
+    error_class: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -133,6 +152,23 @@ class HypothesisResult:
 
     def _number(self, name: str) -> Any:
         return getattr(self.result, name) if self.result is not None else None
+
+    def summary(self) -> pd.DataFrame:
+        """One row: identity, verdict, and the estimate with the inference that produced its numbers."""
+        from ._display import frame, hypothesis_row
+
+        return frame([hypothesis_row(self)])
+
+    def _repr_html_(self) -> str:
+        from ._display import html_table
+
+        return html_table(self.summary(), f"{self.title} ({self.id})")
+
+    def plot(self):
+        """The event study, the counterfactual paths or the interval, whichever this result has; a Figure."""
+        from ._display import hypothesis_figure
+
+        return hypothesis_figure(self)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
@@ -177,6 +213,8 @@ class HypothesisResult:
             "extras": dict(r.extras) if r else {},
             "testability": self.testability,
         }
+        if self.error_class is not None:  # only on failed hypotheses, so healthy runs' results.json is unchanged
+            record["error_class"] = self.error_class
         return _clean(record)
 
 
@@ -197,9 +235,19 @@ def multiple_testing_families(hypotheses: Iterable[Any]) -> dict[str, dict[str, 
 
 
 def _tidy_rows(hypotheses: tuple[HypothesisResult, ...]) -> pd.DataFrame:
+    """``se_type`` is the kind of the ``std_error`` beside it; ``inference`` the method that produced the interval
+    and the p-value (they differ when the few-cluster rule makes the wild bootstrap primary: CR1 SE, wild CI)."""
+    from ._display import inference_method, std_error_type
+
     columns = ["id", "title", "type", "status", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n",
-               "n_clusters", "estimator", "se_type", "verdict", "reason"]
-    rows = [{k: h.to_dict().get(k) for k in columns} for h in hypotheses]
+               "n_clusters", "estimator", "se_type", "inference", "verdict", "reason"]
+    rows = []
+    for h in hypotheses:
+        record = h.to_dict()
+        extras = h.result.extras if h.result is not None else {}
+        record["inference"] = inference_method(record.get("se_type"), extras) if h.result is not None else None
+        record["se_type"] = std_error_type(record.get("se_type"), extras) if h.result is not None else None
+        rows.append({k: record.get(k) for k in columns})
     frame = pd.DataFrame(rows, columns=columns)
     for col in ("estimate", "std_error", "ci_low", "ci_high", "p_value"):
         frame[col] = pd.to_numeric(frame[col]).astype("float64")
@@ -269,6 +317,24 @@ class RunResult:
 
     def tidy(self) -> pd.DataFrame:
         return _tidy_rows(self.hypotheses)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per hypothesis: verdict, estimate, interval, p-value in one format, and the inference."""
+        from ._display import frame, hypothesis_row
+
+        return frame([hypothesis_row(h) for h in self.hypotheses])
+
+    def _repr_html_(self) -> str:
+        from ._display import html_table
+
+        return html_table(self.summary(), f"{self.study}: {len(self.hypotheses)} hypotheses")
+
+    def plot(self):
+        """Every estimate with its interval, one small panel each on its own scale; returns the Figure."""
+        from ._display import interval_figure
+
+        return interval_figure([(h.title, h.result.estimate, h.result.ci_low, h.result.ci_high, h.sesoi)
+                                for h in self.hypotheses if h.result is not None])
 
     def to_dict(self) -> dict[str, Any]:
         return {

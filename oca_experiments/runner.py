@@ -18,21 +18,26 @@ A hypothesis that cannot be estimated keeps an explicit status (``contract_faile
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import logging
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from ._progress import hypothesis_finished, hypothesis_started
 from ._version import __version__
-from .contracts import ContractResult, TestabilityResult, assess_task, run_contract, sensitive_columns_of
-from .errors import ContractError, DataError, EstimationError
+from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
+                        sensitive_columns_of)
+from .errors import ContractError, DataError, EstimationError, OcaError
 from .estimators import NotTestable
-from .io import file_sha256, read_table, reader_options
+from .io import file_sha256, missing_column_error, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
 from .results import EstimateResult, HypothesisResult, RunResult, ValidationResult
@@ -100,11 +105,8 @@ def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
         present = set(map(str, source.frame.columns))
         for column, field in task.column_fields:
             if column not in present:
-                shown = sorted(present)
-                listing = ", ".join(shown[:40]) + (f", … ({len(shown) - 40} more)" if len(shown) > 40 else "")
-                raise DataError(f"column not found; {task.spec_file} needs it ({field}); columns in the file: "
-                                f"{listing}", file=source.display, column=column,
-                                fix="rename the column in the data or name the right column in the spec")
+                raise missing_column_error(column, present, file=source.display,
+                                           needed_by=f"{task.spec_file} needs it ({field})")
 
 
 def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,
@@ -244,9 +246,31 @@ def _run_task(task: Task, contracts: Mapping[str, Mapping[str, Any]], loaded: Ma
         estimate = _estimate(task, loaded[task.source], threshold=threshold)
     except NotTestable as exc:
         return _hypothesis_result(task, status="not_testable", reason=exc.message)
+    except DataError as exc:  # data this hypothesis cannot use: its own status, the others still run
+        return _hypothesis_result(task, status="not_testable", reason=str(exc))
     except EstimationError as exc:
         return _hypothesis_result(task, status="estimation_failed", reason=exc.message)
+    except Exception as exc:  # noqa: BLE001 - a bug in one estimator must not take the other hypotheses down
+        return _internal_failure(task, exc)
     return _hypothesis_result(task, status="estimated", result=estimate, testability=check)
+
+
+def _internal_failure(task: Task, exc: Exception) -> HypothesisResult:
+    """``estimation_failed`` naming the error class and where it was raised, never its message (which could quote
+    data). The traceback goes to the debug log, which ``OCA_DEBUG=1`` shows on the command line."""
+    log.debug("traceback of %s", task.id, exc_info=exc)
+    result = _hypothesis_result(task, status="estimation_failed",
+                                reason=f"internal error in estimator {task.estimator.name} ({type(exc).__name__}"
+                                       f"{_raised_at(exc)}); this is a bug in oca, please report it")
+    return dataclasses.replace(result, error_class=type(exc).__name__)
+
+
+def _raised_at(exc: BaseException) -> str:
+    """`` in file.py:line`` of the innermost frame: code, not data."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f" in {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}" if tb is not None else ""
 
 
 def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
@@ -254,10 +278,62 @@ def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
     suites = {source.name: source.contract for source in study.plan.sources}
 
     def check(task: Task) -> TestabilityResult:
-        return assess_task(task, loaded[task.source].frame, study.config, show_values=show_values,
-                           sensitive_columns=sensitive_columns_of(suites[task.source]))
+        frame = loaded[task.source].frame
+        result = assess_task(task, frame, study.config, show_values=show_values,
+                             sensitive_columns=sensitive_columns_of(suites[task.source]))
+        if not result.testable:  # the outcome is built only on data that meet the registered requirements
+            return result
+        if task.estimator.design_check is not None:  # the estimator's own design requirements (e.g. synthetic_did)
+            reason = task.estimator.design_check(subset_rows(frame, task), task.spec, task.options)
+            passed = TestabilityCheck("estimator_design", reason is None, True, reason is None,
+                                      reason or f"the data meet {task.estimator.name}'s design requirements")
+            result = dataclasses.replace(result, checks=(*result.checks, passed))
+            if not result.testable:
+                return result
+        return dataclasses.replace(result, checks=(*result.checks, _outcome_check(task, loaded[task.source])))
 
     return check
+
+
+#: Bootstrap draws of the reliability intervals when the outcome is only built to see that it can be (validate).
+_CHECK_RELIABILITY_DRAWS = 2
+
+
+def _outcome_check(task: Task, source: LoadedSource) -> Any:
+    """Build the outcome as the run would, without fitting: what would stop the run (an index whose items are all
+    empty or constant in the reference group, a function returning the wrong shape, text in a numeric item) makes
+    the hypothesis not testable here, so ``oca validate`` says it before anything is estimated (issue 18 item 6)."""
+    from .contracts import TestabilityCheck
+    from .errors import SpecError
+
+    construction = task.spec.outcome.construction
+    try:
+        frame = subset_rows(source.frame, task)
+        function = import_analysis_function(task.analysis_function) if task.analysis_function else None
+        with warnings.catch_warnings(), np.errstate(all="ignore"):  # the check's reliability numbers are discarded
+            warnings.simplefilter("ignore", RuntimeWarning)
+            build_outcome(frame, construction, file=source.display, function=function, design=task.spec.design,
+                          reliability_seed=task.spec.inference.bootstrap.seed,
+                          reliability_draws=_CHECK_RELIABILITY_DRAWS)
+    except (DataError, SpecError) as exc:
+        column = getattr(exc, "column", None)
+        where = f" (column '{column}')" if column and f"'{column}'" not in exc.message else ""
+        return TestabilityCheck("outcome_constructible", False, True, None,
+                                f"the outcome '{task.spec.outcome.name}' cannot be built: {exc.message}{where}")
+    return TestabilityCheck("outcome_constructible", True, True, None,
+                            f"the outcome '{task.spec.outcome.name}' can be built ({construction.method})")
+
+
+def require_report_notebook(study: Study) -> None:
+    """A run that builds the report needs its notebook: refused before estimating, not after (issue 18 item 6)."""
+    from .errors import SpecError
+
+    if study.config.report is None:  # the built-in report
+        return
+    notebook = study.path / study.config.report
+    if not notebook.is_file():
+        raise SpecError(f"report notebook '{study.config.report}' not found", file="study.yaml", field="report",
+                        fix="correct the path in study.yaml, restore the notebook, or run with --no-report")
 
 
 def _reader_options(source: Any) -> Any:
@@ -289,6 +365,10 @@ class Study:
         registered testability; estimate nothing."""
         loaded = _load_sources(self.plan, data, require_all=False)
         problems: list[str] = []
+        try:  # `oca run` builds the report by default and refuses a missing notebook before estimating
+            require_report_notebook(self)
+        except OcaError as exc:
+            problems.append(str(exc))
         try:
             _preflight_columns(self.plan, loaded)
         except DataError as exc:
@@ -311,8 +391,9 @@ class Study:
         contracts = _run_contracts(self.plan, loaded, show_values=show_values)
         check = _testability_checker(self, loaded, show_values=show_values)
         threshold = self.config.suppression_threshold
-        results = [_run_task(task, contracts, loaded, testability=check, threshold=threshold)
-                   for task in self.plan.tasks]
+        results = [hypothesis_finished(_run_task(hypothesis_started(task), contracts, loaded, testability=check,
+                                                 threshold=threshold))
+                   for task in self.plan.tasks]  # the command line prints each as it finishes
         # The lock decides what is confirmatory; changed locked specs also run in their registered version.
         results = apply_firewall(self.path, self.config, self.specs, self.plan, results,
                                  run_task=lambda task: _run_task(task, contracts, loaded, preflight=True,
@@ -326,8 +407,11 @@ class Study:
 
 def _start_kernel_warmup(plan: Plan) -> None:
     """On the first run after an installation, compile the Bayesian kernels on the other core meanwhile."""
+    from ._extras import missing
     from .bayes import start_kernel_warmup
 
+    if missing("bayes"):  # a core installation: the Bayesian hypotheses will say which extra to install
+        return
     if any(task.estimator.bayesian
            and (task.spec.bayes is None or task.spec.bayes.sampler.backend == "kernel") for task in plan.tasks):
         start_kernel_warmup()

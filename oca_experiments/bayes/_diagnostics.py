@@ -1,4 +1,4 @@
-"""The diagnostics gate: R-hat, bulk and tail ESS for every monitored quantity, divergences, E-BFMI.
+"""The diagnostics gate: R-hat, bulk and tail ESS for every monitored quantity, divergences, E-BFMI, tree depth.
 
 A fit passes only if every threshold registered in the spec (``bayes.diagnostics``) holds. Failures are stated with
 their numbers, e.g. "max R-hat 1.08 > 1.01 (group_sd)", so that the verdict can say exactly why a result is
@@ -23,15 +23,20 @@ class Thresholds:
     min_ess_bulk: float = 400.0
     min_ess_tail: float = 400.0
     max_divergences: int = 0
+    min_bfmi: float = 0.3
+    max_treedepth_hits: int = 0
 
     @classmethod
     def from_spec(cls, spec_thresholds: Any) -> Thresholds:
         return cls(max_rhat=spec_thresholds.max_rhat, min_ess_bulk=spec_thresholds.min_ess_bulk,
-                   min_ess_tail=spec_thresholds.min_ess_tail, max_divergences=spec_thresholds.max_divergences)
+                   min_ess_tail=spec_thresholds.min_ess_tail, max_divergences=spec_thresholds.max_divergences,
+                   min_bfmi=getattr(spec_thresholds, "min_bfmi", 0.3),
+                   max_treedepth_hits=getattr(spec_thresholds, "max_treedepth_hits", 0))
 
     def to_dict(self) -> dict[str, float]:
         return {"max_rhat": self.max_rhat, "min_ess_bulk": self.min_ess_bulk, "min_ess_tail": self.min_ess_tail,
-                "max_divergences": self.max_divergences}
+                "max_divergences": self.max_divergences, "min_bfmi": self.min_bfmi,
+                "max_treedepth_hits": self.max_treedepth_hits}
 
 
 @dataclass(frozen=True)
@@ -113,13 +118,15 @@ def check_diagnostics(posterior: Any, sample_stats: Any, thresholds: Thresholds,
         energy = np.asarray(sample_stats["energy"].values, dtype=float)
         bfmi = tuple(float(np.sum(np.diff(e) ** 2) / len(e) / np.var(e)) if np.var(e) > 0 else math.nan
                      for e in energy)
-        low = [b for b in bfmi if b < 0.3]
-        if low:
-            notes.append(f"E-BFMI below 0.3 in {len(low)} chain(s): the sampler may explore the tails poorly")
+        low = [b for b in bfmi if not b >= thresholds.min_bfmi]
+        if low:  # a failure, not a note: the tails (and so the interval ends) are not explored
+            failures.append(f"E-BFMI {min(low):.2f} < {thresholds.min_bfmi:g} in {len(low)} chain(s): the sampler "
+                            "explores the tails poorly")
     if "maxdepth_reached" in sample_stats:
         saturated = int(np.asarray(sample_stats["maxdepth_reached"].values).sum())
-        if saturated:
-            notes.append(f"{saturated} transitions hit the maximum tree depth")
+        if saturated > thresholds.max_treedepth_hits:
+            failures.append(f"{saturated} transitions hit the maximum tree depth > {thresholds.max_treedepth_hits} "
+                            "(trajectories cut short: the draws are not NUTS draws)")
     return DiagnosticsReport(passed=not failures, failures=tuple(failures), table=tuple(rows),
                              divergences=divergences, chains=chains, draws=draws, bfmi=bfmi,
                              thresholds=thresholds, notes=tuple(notes))

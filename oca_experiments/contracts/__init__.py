@@ -8,6 +8,7 @@ Beyond the suites, ``assess_task`` checks each hypothesis' registered testabilit
 and ``_validation`` turns a validation into ``validation.json``, an HTML page and the one-line CLI message.
 """
 
+from oca_experiments.contracts._draft import Roles, draft_suite, guess_roles, sensitive_guess
 from oca_experiments.contracts._gx import run_contract
 from oca_experiments.contracts._model import (
     ContractFailure,
@@ -26,7 +27,7 @@ from oca_experiments.contracts._testability import (
 )
 from oca_experiments.contracts._validation import contract_problem, validation_html, validation_problems, write_validation
 
-__all__ = ["ContractFailure", "ContractResult", "ContractSuite", "Requirements", "TestabilityCheck",
-           "TestabilityResult", "assess_task", "assess_testability", "load_suite", "resolve_requirements",
-           "run_contract", "sensitive_columns_of", "contract_problem", "validation_html", "validation_problems",
-           "write_validation"]
+__all__ = ["ContractFailure", "ContractResult", "ContractSuite", "Requirements", "Roles", "TestabilityCheck",
+           "TestabilityResult", "assess_task", "assess_testability", "contract_problem", "draft_suite",
+           "guess_roles", "load_suite", "resolve_requirements", "run_contract", "sensitive_columns_of",
+           "sensitive_guess", "validation_html", "validation_problems", "write_validation"]

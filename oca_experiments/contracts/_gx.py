@@ -98,7 +98,9 @@ class _SuiteRun:
                 continue
             n_evaluated += 1
             if not validation_result.success:
-                failures.append(self._unmet_failure(entry, validation_result.result or {}))
+                failure = self._unmet_failure(entry, validation_result.result or {})
+                if failure is not None:
+                    failures.append(failure)
         return self._result(n_evaluated, failures)
 
     # ------------------------------------------------------------------ GX calls
@@ -205,12 +207,54 @@ class _SuiteRun:
                                unexpected_percent=percent, example_rows=positions, example_values=examples,
                                message=text)
 
-    def _unmet_failure(self, entry: Any, gx_result: dict[str, Any]) -> ContractFailure:
+    def _numeric_set_recount(self, entry: Any) -> tuple[pd.Series, str] | None:
+        """A numeric value set (e.g. treated in {0, 1}) checked on a column read as text because one cell is not a
+        number: GX compares text with numbers and calls every cell unexpected. Recount with the cells compared as
+        numbers, so that the count and the rows are the offending ones. Returns (offending mask, detail) or None."""
+        kwargs = _kwargs(entry)
+        column, value_set = kwargs.get("column"), kwargs.get("value_set")
+        if (_expectation_type(entry) != "expect_column_values_to_be_in_set" or not isinstance(column, str)
+                or column not in self.data_columns or not isinstance(value_set, list) or not value_set
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value_set)):
+            return None
+        values = self.data[column]
+        if pd.api.types.is_numeric_dtype(values):
+            return None
+        numbers = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+        present = values.notna()
+        not_numbers = present & numbers.isna()
+        offending = present & (numbers.isna() | ~numbers.isin([float(v) for v in value_set]))
+        detail = f", of which {int(not_numbers.sum())} not a number" if not_numbers.any() else ""
+        return offending, detail
+
+    def _recounted_failure(self, entry: Any, offending: pd.Series, detail: str, mostly: Any,
+                           values_allowed: bool) -> ContractFailure | None:
+        count, present = int(offending.sum()), int(self.data[_kwargs(entry)["column"]].notna().sum())
+        if count == 0 or (isinstance(mostly, (int, float)) and present and 1 - count / present >= mostly):
+            return None  # within the suite's tolerance once compared as numbers
+        positions = tuple(int(i) for i in offending.to_numpy().nonzero()[0][:MAX_EXAMPLES])
+        percent = 100.0 * count / max(present, 1)
+        values = (tuple(json_safe(v) for v in self.data.loc[offending.to_numpy(), _kwargs(entry)["column"]]
+                        .iloc[:MAX_EXAMPLES]) if values_allowed else None)
+        text = f"{_describe(entry)}: {count} unexpected value(s){detail} ({percent:.2f}%)"
+        if positions:
+            text += ", e.g. rows " + ", ".join(map(str, positions))
+        if values:
+            text += "; values " + ", ".join(_short(value) for value in values)
+        return ContractFailure(expectation=_expectation_type(entry), column=_column_label(entry),
+                               unexpected_count=count, unexpected_percent=percent, example_rows=positions,
+                               example_values=values, message=text)
+
+    def _unmet_failure(self, entry: Any, gx_result: dict[str, Any]) -> ContractFailure | None:
         columns = _columns_of(entry)
         missing = [column for column in columns if column not in self.data_columns]
         if missing:  # e.g. expect_column_to_exist: met as a check, but usually a misspelled suite column
             names = ", ".join(f"'{column}'" for column in missing)
             return self._entry_failure(entry, f"failed: column(s) {names} not in the data")
+        recount = self._numeric_set_recount(entry)
+        if recount is not None:
+            values_allowed = self.show_values and not (set(columns) & self.suite.sensitive_columns)
+            return self._recounted_failure(entry, *recount, _kwargs(entry).get("mostly"), values_allowed)
 
         values_allowed = self.show_values and not (set(columns) & self.suite.sensitive_columns)
         unexpected_count = gx_result.get("unexpected_count")

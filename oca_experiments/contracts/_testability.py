@@ -60,6 +60,7 @@ class Requirements:
     no_treatment_reversal: bool = True
     balanced_panel: bool | None = None
     complete_groups: bool = False
+    fieldwork_windows: str = "note"
     arms: str = "both"
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,6 +173,7 @@ class _Assessment:
         self.sensitive = sensitive_columns
         self.checks: list[TestabilityCheck] = []
         self.counts: dict[str, int] = {"rows_in_source": len(frame)}
+        self.row_numbers = pd.Series(range(len(frame)), index=frame.index)  # rows of the file, from 0
         keep = subset_mask(frame, self.design.subset)
         self.counts["rows_excluded_by_subset"] = int((~keep).sum())
         self.data = frame.loc[keep]
@@ -200,6 +202,8 @@ class _Assessment:
             self._balanced_panel()
         if self.requirements.min_pre_period_days is not None and self.design.adoption:
             self._pre_period()
+        if self.design.interview_date and any(w.start or w.end for w in self.design.waves):
+            self._fieldwork_windows()
         return TestabilityResult(self.spec.id, self.spec.outcome.source, tuple(self.checks), dict(self.counts),
                                  self.requirements)
 
@@ -220,6 +224,7 @@ class _Assessment:
         self.arm = treatment[coded].astype(int)
         if self.waves:
             wave = self.data[design.time].astype("string")
+            self._waves_present(wave)
             in_waves = wave.isin(list(self.waves)).fillna(False)
             self.counts["rows_outside_registered_waves"] = int((~in_waves).sum())
             self.wave_data = self.data.loc[in_waves]
@@ -227,6 +232,27 @@ class _Assessment:
             self.wave_arm = self.arm[in_waves]
         else:
             self.wave_data, self.wave, self.wave_arm = self.data, None, self.arm
+
+    def _waves_present(self, wave: pd.Series) -> None:
+        """A registered wave label the time column does not hold is a spelling mismatch, said as such (not as
+        'baseline × treated has 0' further down)."""
+        column = self.design.time
+        present = sorted(set(wave.dropna()))
+        absent = [label for label in self.waves if label not in present]  # type: ignore[union-attr]
+        if not absent:
+            self._add("waves_present", True, list(self.waves), len(present),  # type: ignore[arg-type]
+                      f"column '{column}' holds both registered waves")
+            return
+        if column in self.sensitive:
+            values = f"{len(present)} distinct values"
+        else:
+            values = ", ".join(present[:10]) + (f", … ({len(present) - 10} more)" if len(present) > 10 else "")
+        labels = " or ".join(f"'{label}'" for label in absent)
+        field = " and ".join(f"design.{name}" for name, label in (("pre", self.design.pre),
+                                                                  ("post", self.design.post)) if label in absent)
+        self._add("waves_present", False, list(self.waves), len(present),  # type: ignore[arg-type]
+                  f"column '{column}' has no value {labels} (values: {values}); correct {field} to the label the "
+                  "data use")
 
     def _cells(self) -> list[tuple[int | None, str, str | None]]:
         """(arm, arm label, wave label) for every registered cell; arm ``None`` pools both arms."""
@@ -246,6 +272,46 @@ class _Assessment:
         return f"{wave} × {label}" if wave is not None else label
 
     # ------------------------------------------------------------------ rules
+
+    def _fieldwork_windows(self) -> None:
+        """Rows dated outside their wave's registered fieldwork window (``design.waves``): a note, or not testable
+        when the spec registers ``fieldwork_windows: refuse``. Counts and row numbers only, never the dates."""
+        design, mode = self.design, self.requirements.fieldwork_windows
+        column = design.interview_date
+        dates = _as_dates(self.data[column])
+        labels = self.data[design.time].astype("string")
+        positions = self.row_numbers
+        outside_total, parts, examples, not_dates = 0, [], [], 0
+        for wave in design.waves:
+            if wave.start is None and wave.end is None:
+                continue
+            rows = (labels == wave.label).fillna(False)
+            in_wave = dates[rows]
+            not_dates += int((self.data.loc[rows, column].notna() & in_wave.isna()).sum())
+            outside = in_wave.notna() & False
+            if wave.start is not None:
+                outside |= in_wave < pd.Timestamp(wave.start)
+            if wave.end is not None:
+                outside |= in_wave > pd.Timestamp(wave.end)
+            count = int(outside.sum())
+            if count:
+                outside_total += count
+                parts.append(f"{count} of {int(rows.sum())} rows of wave '{wave.label}' "
+                             f"(window {_window_text(wave.start, wave.end)})")
+                examples += [int(positions[i]) for i in outside[outside].index[:3]]
+        self.counts["rows_outside_fieldwork_windows"] = outside_total
+        if not outside_total:
+            detail = f"; {not_dates} value(s) are not dates" if not_dates else ""
+            self._add("fieldwork_windows", True, mode, 0,
+                      f"every dated row of '{column}' lies in its wave's fieldwork window{detail}")
+            return
+        message = (f"{'; '.join(parts)} are dated outside their wave's fieldwork window (column '{column}', "
+                   f"e.g. rows {', '.join(map(str, examples[:5]))})")
+        if mode == "refuse":
+            self._add("fieldwork_windows", False, mode, outside_total,
+                      message + "; correct the dates or the registered windows")
+        else:
+            self._add("fieldwork_windows", True, mode, outside_total, "note: " + message)
 
     def _no_reversal(self) -> None:
         design = self.design
@@ -497,6 +563,10 @@ class _Assessment:
 
 def _whole(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+
+
+def _window_text(start: Any, end: Any) -> str:
+    return f"{start or 'open'} to {end or 'open'}"
 
 
 def _as_dates(values: pd.Series) -> pd.Series:

@@ -40,7 +40,19 @@ def contract_problem(record: Mapping[str, Any], *, data_file: str | None, suite_
         others = sorted({str(f.get("column")) for f in failures[1:] if f.get("column")})
         on = f" (on {', '.join(others[:5])}{'…' if len(others) > 5 else ''})" if others else ""
         line += f"; and {len(failures) - 1} more failing expectation(s){on}"
-    return line + ". Fix: correct those rows in the data, or the suite if the data is right"
+    return line + f". Fix: {_contract_fix(first, suite_display or str(record.get('suite_path') or 'the suite'))}"
+
+
+def _contract_fix(failure: Mapping[str, Any], suite: str) -> str:
+    """The fix that fits the first failure: rows in the data, a column name, or the suite file itself."""
+    message = str(failure.get("message") or "")
+    if failure.get("example_rows") or failure.get("unexpected_count"):
+        return "correct those rows in the data, or the suite if the data is right"
+    if failure.get("expectation") == "(suite)" or "is not a valid Great Expectations" in message:
+        return f"correct the suite file {suite} (every entry a Great Expectations 1.x expectation with its kwargs)"
+    if "not in the data" in message or "does not have" in message:
+        return "correct the column name in the suite, or add the column to the data file"
+    return "correct the data, or the suite if the data is right"
 
 
 def validation_problems(payload: Mapping[str, Any], *, files: Mapping[str, str | None],

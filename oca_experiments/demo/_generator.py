@@ -29,7 +29,7 @@ HYPOTHESIS_IDS: tuple[str, ...] = (
     "h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain",
     "h4_engagement_per_post", "h5_hostile_share", "h6_horizontal_trust_by_sex",
     "h7a_horizontal_trust_bayes", "h7b_horizontal_trust_weakest_cso", "h7c_trust_item_ordinal",
-    "h7d_hostile_share_bayes",
+    "h7d_hostile_share_bayes", "h8_engagement_synthetic",
 )
 DEFINITIONS: dict[str, str] = {
     "h1_horizontal_trust": (
@@ -75,6 +75,11 @@ DEFINITIONS: dict[str, str] = {
     "h7d_hostile_share_bayes": (
         "Same estimand as h5 (ATT on the daily hostile-comment share, share units); extras.h7d_by_campaign holds "
         "each campaign's value."),
+    "h8_engagement_synthetic": (
+        "CSO2's campaign alone: h4's estimand restricted to CSO2's page (mean over its page-days with posts from "
+        "the campaign start on of E[Y(1)] - E[Y(0)], interactions per post; extras.h4_by_campaign.CSO2). The "
+        "synthetic DiD on monthly means weights months equally and counts the start month as treated, so it "
+        "targets a close but not identical average."),
 }
 
 
@@ -149,7 +154,8 @@ def _assemble_truth(seed: int, n_respondents: int, design: d.Design, survey: dic
     # h7a and h7b register the 1-5 mean index, so their truths are on that scale.
     values.update(h7a_horizontal_trust_bayes=survey["h1_mean_scale"],
                   h7b_horizontal_trust_weakest_cso=min(survey["h1_by_cso_mean_scale"].values()),
-                  h7d_hostile_share_bayes=engagement["h5_hostile_share"])
+                  h7d_hostile_share_bayes=engagement["h5_hostile_share"],
+                  h8_engagement_synthetic=engagement["by_campaign"]["CSO2"]["engagement_per_post"])
     campaign_start = {
         cid: d.iso_date(d.ENGAGEMENT_START + np.timedelta64(int(day), "D"))
         for cid, day in zip(d.CSO_IDS, design.campaign_start_day, strict=True)

@@ -18,7 +18,7 @@ from ..estimators import REGISTRY
 from ..io import file_sha256
 from ..plan import Task
 from ._analytic import analytic_mde, analytic_power, analytic_std_error
-from ._engine import ENGINES, ChunkTask, SimulationConfig, batchable, primary_method, run_chunk
+from ._engine import ENGINES, ChunkTask, SimulationConfig, batchable, primary_method, run_chunk, treated_clusters
 from ._executors import Executor, SerialExecutor
 from ._metrics import Replicates, diagnosands, power, summary_line, verdict_shares
 from ._parameters import DesignInputError, DesignParameters
@@ -163,10 +163,11 @@ def _check_simulable(task: Task, engine: str) -> str:
 
 def _choose_engine(task: Task, params: DesignParameters, engine: str) -> str:
     options = task.options.model_dump(mode="json")
-    fast = batchable(task.spec, options, params.clusters)
+    treated = treated_clusters(params, params.clusters)
+    fast = batchable(task.spec, options, params.clusters, treated)
     if engine == "batched" and not fast:
         raise DesignInputError(f"no batched kernel for {task.spec_file}'s registered analysis (a subgroup contrast, "
-                               f"or {primary_method(task.spec, params.clusters)} inference on this design)",
+                               f"or {primary_method(task.spec, params.clusters, treated)} inference on this design)",
                                option="engine", fix="use engine='reference' or 'auto'")
     if engine == "auto":
         return "batched" if fast else "reference"

@@ -91,15 +91,25 @@ def cluster_labels(n_clusters: int) -> tuple[str, ...]:
     return tuple(f"K{c:04d}" for c in range(n_clusters))
 
 
-def primary_method(spec: HypothesisSpec, n_clusters: int | None) -> str:
-    """The registered primary inference for this many clusters: the estimators' own few-cluster decision."""
-    from ..estimators import few_cluster_decision
+def primary_method(spec: HypothesisSpec, n_clusters: int | None, treated: int | None = None) -> str:
+    """The registered primary inference for this many clusters (``treated`` of them treated): the estimators' own
+    few-cluster decision, keyed on each arm's clusters as the arm-comparing estimators key it."""
+    from ..estimators import ClusterCounts, few_cluster_decision
 
-    return few_cluster_decision(spec, n_clusters)[0]
+    counts = None
+    if n_clusters is not None and treated is not None and spec.estimator.name in ("survey_did", "ancova"):
+        counts = ClusterCounts(treated, n_clusters - treated, None, True)
+    return few_cluster_decision(spec, n_clusters, counts=counts)[0]
 
 
-def batchable(spec: HypothesisSpec, options: dict[str, Any], n_clusters: int | None) -> bool:
-    method = primary_method(spec, n_clusters)
+def treated_clusters(params: Any, n_clusters: int | None) -> int | None:
+    """How many of the simulated clusters are treated (``_simulate`` treats the first round(share * G))."""
+    return None if n_clusters is None else int(round(params.treated_share * n_clusters))
+
+
+def batchable(spec: HypothesisSpec, options: dict[str, Any], n_clusters: int | None,
+              treated: int | None = None) -> bool:
+    method = primary_method(spec, n_clusters, treated)
     if options.get("by") is not None or spec.covariates:
         return False
     return method in BATCHED_SE_TYPES or (method.startswith("wild_") and bool(options.get("panel", True))
@@ -127,7 +137,7 @@ def analyse_batched(outcomes: SimulatedOutcomes, layout: Layout, config: Simulat
     """``coverage=False`` skips the coverage check (power-curve points need only the test at zero)."""
     spec, rule = config.spec, config.rule
     planned = layout.n_clusters if layout.clustered else None
-    method = primary_method(spec, planned)
+    method = primary_method(spec, planned, treated_clusters(config.parameters, planned))
     kernel = _kernels.panel_did if config.panel else _kernels.cross_section_did
     fit = kernel(outcomes, layout, "CR1" if method.startswith("wild_") else method)
     std_error = np.sqrt(fit.variance)
@@ -141,6 +151,14 @@ def analyse_batched(outcomes: SimulatedOutcomes, layout: Layout, config: Simulat
         if coverage:  # the registered CI inverts the test: it covers the truth when the test at the truth accepts
             requests.append((truth, "two_sided"))
         p_values = _kernels.panel_wild_bootstrap(outcomes, layout, fit, weights, requests)
+        from ..estimators import enumerable
+
+        if not enumerable(layout.n_clusters, boot.draws, method.removeprefix("wild_")):
+            # the verdict's p-value counts the data as one more draw, (1 + #)/(B + 1), as the fitter reports it;
+            # coverage inverts the share-of-draws test, as the fitter's interval does
+            draws = weights.shape[0]
+            p_values[0] = np.where(np.isfinite(p_values[0]), (np.round(p_values[0] * draws) + 1) / (draws + 1),
+                                   np.nan)
         covered = np.full_like(truth, np.nan)
         if coverage:
             covered = np.where(np.isfinite(p_values[1]), p_values[1] >= 1 - rule.ci_level, np.nan)

@@ -115,6 +115,12 @@ class DaskExecutor(_Closing):
 
     def _connect(self) -> Any:
         if self._client is None:
+            from .._extras import install_hint, missing
+
+            if missing("dask"):
+                raise DesignInputError("--scheduler needs Dask's distributed package, which is not installed",
+                                       option="--scheduler", fix=f"{install_hint('dask')}, or run without "
+                                                                 "--scheduler (local processes)")
             from distributed import Client
 
             try:

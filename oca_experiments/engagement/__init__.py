@@ -8,6 +8,8 @@ discussions per community and month, with trends.
 from ._community import METRICS, CommunitySummary, monthly_community_summary
 from ._ingest import LOCAL_TIMEZONE, DailyPanel, IngestReport, build_daily_panel, derive_metrics
 from ._plots import plot_counterfactual, plot_event_study, save_engagement_plots
+from ._synthetic_plots import plot_synthetic, synthetic_png
 
-__all__ = ["METRICS", "CommunitySummary", "monthly_community_summary", "LOCAL_TIMEZONE", "DailyPanel", "IngestReport", "build_daily_panel", "derive_metrics",
-           "plot_counterfactual", "plot_event_study", "save_engagement_plots"]
+__all__ = ["METRICS", "CommunitySummary", "LOCAL_TIMEZONE", "DailyPanel", "IngestReport", "build_daily_panel",
+           "derive_metrics", "monthly_community_summary", "plot_counterfactual", "plot_event_study",
+           "plot_synthetic", "save_engagement_plots", "synthetic_png"]

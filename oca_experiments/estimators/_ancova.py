@@ -27,6 +27,8 @@ from ._survey_frame import (
     Regressor,
     cluster_assignment,
     covariate_matrix,
+    drop_constant_covariates,
+    randomization_for_rule,
     randomization_record,
     refuse_post_treatment_covariates,
     treatment_indicator,
@@ -96,12 +98,12 @@ def fit_ancova(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, op
     if design.cluster:
         by_arm = work.groupby("treated")["cluster"].nunique()
         for arm, label in ((1.0, "treated"), (0.0, "comparison")):
-            if by_arm.get(arm, 0) < 2:
-                raise NotTestable(f"the {label} arm has {int(by_arm.get(arm, 0))} cluster(s); cluster-robust "
-                                  "inference needs at least 2 per arm")
+            if by_arm.get(arm, 0) < 1:
+                raise NotTestable(f"the {label} arm has no cluster with units answering at both waves")
         counts["clusters_treated"] = int(by_arm.get(1.0, 0))
         counts["clusters_comparison"] = int(by_arm.get(0.0, 0))
     cov_x, cov_names = covariate_matrix(work, spec.covariates, file=file)
+    cov_x, cov_names, covariates_dropped = drop_constant_covariates(cov_x, cov_names)
     treated = work["treated"].to_numpy(dtype=np.float64)
     ones = np.ones(len(work))
     if options.model == "ancova":
@@ -123,7 +125,11 @@ def fit_ancova(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, op
         raise EstimationError(f"the design matrix is singular ({exc})", hypothesis_id=spec.id,
                               fix="check that both arms answered at both waves and covariates vary") from None
     try:
-        primary = regression_inference(fit, 0, spec, cluster_labels=assignment.labels if assignment else None)
+        arms = (counts["clusters_treated"], counts["clusters_comparison"]) if assignment else None
+        randomization = randomization_for_rule(spec, fit.y, regressors, "treated", assignment=assignment,
+                                               fixed_effects=[]) if assignment else None
+        primary = regression_inference(fit, 0, spec, cluster_labels=assignment.labels if assignment else None,
+                                       arms=arms, randomization=randomization)
     except ValueError as exc:
         raise EstimationError(str(exc), hypothesis_id=spec.id) from None
     estimate = float(fit.params[0])
@@ -138,6 +144,8 @@ def fit_ancova(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, op
                   "change score: y_post - y_pre ~ treated") + (" (+ covariates)" if cov_names else ""),
         "inference": primary.record,
     }
+    if covariates_dropped:
+        extras["covariates_dropped"] = covariates_dropped
     counts["observations"] = fit.n_obs
     return EstimateResult(
         estimate=estimate, std_error=primary.std_error, ci_low=primary.ci_low, ci_high=primary.ci_high,

@@ -162,6 +162,14 @@ def attrition_analysis(units: pd.DataFrame, spec: HypothesisSpec, *, outcome_kin
     if min(a["baseline_n"] for a in arms.values()) == 0:
         record["note"] = "one arm has no units at the pre wave"
         return record
+    if not leaver.any():  # the best case a field team can deliver: nothing to test, balance or bound
+        record["no_attrition"] = True
+        record["note"] = "no attrition: every unit with an answered pre-wave outcome answered at the post wave"
+        record["differential_test"] = {"what": "difference in attrition rates, treated minus comparison",
+                                       "estimate": 0.0, "note": "no attrition in either arm: nothing to test"}
+        record["lee_bounds"] = {"note": "no attrition: the estimate needs no bounds"}
+        return record
+    record["no_attrition"] = False
     x = np.column_stack([np.ones(treated.size), treated])
     record["differential_test"] = {
         "what": "difference in attrition rates, treated minus comparison",
@@ -179,6 +187,13 @@ def attrition_analysis(units: pd.DataFrame, spec: HypothesisSpec, *, outcome_kin
                 members = ok & (treated == value) & (leaver == left)
                 row["cells"][f"{arm} {status}"] = {"n": int(members.sum()),
                                                   "mean": float(values[members].mean()) if members.any() else None}
+        empty = [name for name, cell in row["cells"].items() if cell["n"] == 0]
+        if empty:  # the treated x leaver interaction is not identified without all four groups
+            row["selective_attrition_p_value"] = None
+            row["selective_attrition_note"] = (f"not tested: no units among the {' and '.join(empty)} (the "
+                                               "treated x leaver comparison needs all four groups)")
+            rows.append(row)
+            continue
         design = np.column_stack([np.ones(treated.size), treated, leaver, treated * leaver])[ok]
         test = _regression_test(values[ok], design, 3, clusters[ok] if clusters is not None else None, spec)
         row["selective_attrition_p_value"] = test.get("p_value")

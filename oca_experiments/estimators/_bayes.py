@@ -512,6 +512,7 @@ def _result_cached(estimator: str, fitter: Callable[..., EstimateResult]) -> Cal
 
     @functools.wraps(fitter)
     def cached(frame: Any, outcome: Any, spec: HypothesisSpec, options: Any, *, file: str) -> EstimateResult:
+        _require_bayes_stack(estimator)
         directory = cache_dir()
         path = directory / "results" / f"{_result_key(estimator, frame, outcome, spec, options)}.pkl" \
             if directory is not None else None
@@ -536,6 +537,17 @@ def _result_cached(estimator: str, fitter: Callable[..., EstimateResult]) -> Cal
         return result
 
     return cached
+
+
+def _require_bayes_stack(estimator: str) -> None:
+    """A core installation (without the 'bayes' extra) gets one line naming the extra, not an ImportError."""
+    from .._extras import install_hint, missing
+
+    absent = missing("bayes")
+    if absent:
+        raise EstimationError(f"{estimator} needs the Bayesian stack, which is not installed (missing: "
+                              f"{', '.join(absent)}); install it with {install_hint('bayes')}",
+                              fix=f"{install_hint('bayes')}, then run again")
 
 
 def _plain(value: Any) -> Any:

@@ -5,7 +5,7 @@
 imposed, residuals are multiplied by one weight per cluster (Rademacher: +-1; Webb: +-sqrt(1/2), +-1, +-sqrt(3/2)),
 and each draw is studentized with the CR1 standard error. The p-value is the share of draws at least as extreme as
 the observed t (ties count, which is the conservative choice: with enumerated weights the identity draw ties
-exactly). The confidence interval inverts the test: the set of ``r`` whose p-value is at least 1 - level.
+exactly); with sampled weights the data count as one more draw, (1 + #)/(B + 1), so it is never 0. The confidence interval inverts the test: the set of ``r`` whose p-value is at least 1 - level.
 
 Speed comes from Roodman et al. (2019, "Fast and wild"): every draw is a function of cluster-level sums only,
 ``t*(r) = (v'a(r)) / sqrt(ssc * sum_h (v_h a_h(r) - sum_g v_g C_hg(r))^2)``, and a(r), C(r) are affine in r, so one
@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._blas import single_thread_blas
+from .._format import monte_carlo_p
 from ._linalg import WithinDesign, covariance, cr1_factor
 
 WEIGHT_KINDS = ("webb", "rademacher")
@@ -217,8 +218,12 @@ def wild_cluster_bootstrap(design: WithinDesign, index: int, *, labels: Sequence
         else:
             weight_matrix = bootstrap_weights(labels, draws, weights, seed)
     pieces = _BootstrapPieces(design, index, weight_matrix)
-    p_two = pieces.p_two_sided(null)
-    p = p_two if tails == "two" or direction == "any" else pieces.p_one_sided(null, direction)
+    n_draws = int(weight_matrix.shape[0])
+    # Reported p-values count the data as one more draw when the weights were sampled: (1 + #) / (B + 1), never 0.
+    # The interval inverts the share-of-draws test, as boottest and fwildclusterboot do (tests compare against them).
+    p_two = monte_carlo_p(pieces.p_two_sided(null), n_draws, enumerated=enumerated)
+    p = p_two if tails == "two" or direction == "any" else monte_carlo_p(
+        pieces.p_one_sided(null, direction), n_draws, enumerated=enumerated)
     low, high = _invert(pieces.p_two_sided, pieces.estimate, pieces.std_error, ci_level)
     sesoi_low, sesoi_high = _invert(pieces.p_two_sided, pieces.estimate, pieces.std_error, 1.0 - 2.0 * alpha)
     null_t = pieces.t_draws(null) if not enumerated else wild_null_draws(design, index, labels=labels, draws=draws,
@@ -342,3 +347,107 @@ def randomization_test(y: NDArray[np.float64], fixed: NDArray[np.float64], bases
     p = p_two if tails == "two" or direction == "any" else p_one
     return RandomizationTest(observed, float(p), float(p_two), int(estimates.size), enumerated, int(seed),
                              blocks_label, possible)
+
+
+@dataclass(frozen=True)
+class RandomizationInterval:
+    """Randomization test of ``beta = 0`` and the interval that inverts it under a constant additive effect."""
+
+    estimate: float
+    p_value: float
+    p_value_two_sided: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    sesoi_low: float
+    sesoi_high: float
+    assignments: int
+    enumerated: bool
+    seed: int
+    smallest_p: float  # the smallest two-sided p-value these assignments can give
+
+    @property
+    def informative(self) -> bool:
+        return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
+
+    def record(self) -> dict[str, object]:
+        return {"p_value": self.p_value, "p_value_two_sided": self.p_value_two_sided, "ci_low": self.ci_low,
+                "ci_high": self.ci_high, "ci_level": self.ci_level, "assignments": self.assignments,
+                "enumerated": self.enumerated, "seed": self.seed, "smallest_possible_p": self.smallest_p,
+                "statistic": "coefficient, re-estimated exactly for each cluster assignment",
+                "interval": "inverts the test of a constant additive effect (Fisher sharp null); a value is "
+                            "rejected when its p-value is at most 1 - level"}
+
+
+class RandomizationPieces:
+    """Coefficients of ``y`` and of the observed treatment regressor under every (or sampled) cluster assignment.
+
+    OLS is linear in the outcome, so under assignment A the coefficient of ``y - tau * D_obs`` is
+    ``b_A(y) - tau * b_A(D_obs)``: one pass gives both vectors and the p-value at any tau costs O(B).
+    """
+
+    def __init__(self, y: NDArray[np.float64], fixed: NDArray[np.float64], base: NDArray[np.float64],
+                 assignment: NDArray[np.float64], *, blocks: NDArray[np.intp] | None, draws: int, seed: int) -> None:
+        stacked = np.column_stack([y, base])
+        if fixed.shape[1]:
+            stacked = stacked - fixed @ np.linalg.lstsq(fixed, stacked, rcond=None)[0]
+        y_t, z = stacked[:, 0], stacked[:, 1:]
+        gram = z.T @ z
+        moment_y, moment_d = z.T @ y_t, gram @ assignment
+        block_codes = blocks if blocks is not None else np.zeros(assignment.size, dtype=np.intp)
+        self.enumerated = _assignment_count(assignment, block_codes) <= draws
+        rows = _all_assignments(assignment, block_codes) if self.enumerated else \
+            _sampled_assignments(assignment, block_codes, draws, np.random.default_rng(seed))
+        denominators = np.einsum("pc,cd,pd->p", rows, gram, rows)
+        usable = denominators > 1e-12 * max(float(np.max(denominators)), 1e-300)
+        self.b_y = (rows[usable] @ moment_y) / denominators[usable]
+        self.b_d = (rows[usable] @ moment_d) / denominators[usable]
+        self.estimate = float(assignment @ moment_y / (assignment @ gram @ assignment))
+        self.offset = 0 if self.enumerated else 1  # sampled: the observed assignment joins the reference set
+
+    def p_value(self, tau: float, kind: str = "two") -> float:
+        draws_tau, observed = self.b_y - tau * self.b_d, self.estimate - tau
+        slack = abs(observed) * _TIE_TOLERANCE + 1e-14
+        if kind == "two":
+            extreme = np.sum(np.abs(draws_tau) >= abs(observed) - slack)
+        elif kind == "increase":
+            extreme = np.sum(draws_tau >= observed - slack)
+        else:
+            extreme = np.sum(draws_tau <= observed + slack)
+        return float((extreme + self.offset) / (self.b_y.size + self.offset))
+
+    def p_far(self) -> float:
+        """The two-sided p-value as tau -> +-infinity: the share of assignments whose |b_A(D_obs)| >= 1. If it
+        exceeds alpha the interval is unbounded (too few distinct assignments to reject anything)."""
+        return float((np.sum(np.abs(self.b_d) >= 1.0 - 1e-9) + self.offset) / (self.b_y.size + self.offset))
+
+    def covers(self, tau: float, alpha: float) -> bool:
+        return self.p_value(tau) > alpha
+
+
+def randomization_interval(y: NDArray[np.float64], fixed: NDArray[np.float64], base: NDArray[np.float64],
+                           assignment: NDArray[np.float64], *, blocks: NDArray[np.intp] | None, draws: int,
+                           seed: int, ci_level: float, alpha: float, tails: str,
+                           direction: str) -> RandomizationInterval:
+    """Randomization inference for the one treatment-dependent regressor ``base @ T`` (base: n x C, within-
+    transformed like ``y`` and ``fixed``), with the interval from inverting sharp nulls ``beta = tau``."""
+    pieces = RandomizationPieces(y, fixed, base, assignment, blocks=blocks, draws=draws, seed=seed)
+
+    def accepted(level: float):
+        return lambda tau: 1.0 if pieces.p_value(tau) > 1.0 - level else 0.0
+
+    scale = float(np.std(pieces.b_y)) or 1.0
+    estimate = pieces.estimate
+    if pieces.p_far() > 1.0 - ci_level:
+        low, high = -math.inf, math.inf
+    else:
+        low, high = _invert(accepted(ci_level), estimate, scale, 0.5)
+    if pieces.p_far() > 2.0 * alpha:
+        s_low, s_high = -math.inf, math.inf
+    else:
+        s_low, s_high = _invert(accepted(1.0 - 2.0 * alpha), estimate, scale, 0.5)
+    p_two = pieces.p_value(0.0)
+    p = p_two if tails == "two" or direction == "any" else pieces.p_value(0.0, direction)
+    smallest = (1 + pieces.offset) / (pieces.b_y.size + pieces.offset)
+    return RandomizationInterval(estimate, p, p_two, low, high, ci_level, s_low, s_high, int(pieces.b_y.size),
+                                 pieces.enumerated, int(seed), float(smallest))

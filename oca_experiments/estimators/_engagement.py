@@ -25,9 +25,11 @@ from ..results import EstimateResult
 from ..spec import HypothesisSpec
 from ._counts import fit_ppml
 from ._engagement_options import ItsModelOptions, ItsOptions, StaggeredDiDOptions, StaggeredOptions
+from ._honest import EventStudy, honest_sensitivity
 from ._its import StsModel, fit_counterfactual, fit_intervention, its_p_value, placebo_in_time
-from ._staggered import (NEVER, StaggeredPanel, aggregate, att_gt, multiplier_bootstrap, period_matrix,
-                         prepare_panel, pretrend_test, relative_magnitude_bounds, twfe_did)
+from ._staggered import (NEVER, Aggregate, AttGT, StaggeredPanel, _cluster_sums, aggregate, att_gt,
+                         balanced_panel, multiplier_bootstrap, period_matrix, prepare_panel, pretrend_test, twfe_did)
+from ._staggered_permutation import permutation_inference, treated_unit_count
 from ._survey_did import NotTestable
 
 __all__ = ["fit_staggered_did", "fit_its"]
@@ -99,7 +101,8 @@ def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: 
         raise NotTestable("no never-treated (comparison) units; register control_group: not_yet_treated")
     try:
         cells = att_gt(panel, control_group=options.control_group, method=options.method,
-                       base_period=options.base_period, anticipation=options.anticipation)
+                       base_period=options.base_period, anticipation=options.anticipation,
+                       unbalanced=options.unbalanced_panel)
     except np.linalg.LinAlgError as exc:
         raise EstimationError(f"a covariate model is singular ({exc})",
                               fix="drop covariates that do not vary within cohorts") from None
@@ -167,7 +170,8 @@ def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: 
         "n_clusters": n_clusters,
         "extras": {
             "model": (f"Callaway-Sant'Anna ATT(g,t), {cells.method}, {options.control_group.replace('_', '-')} "
-                      f"comparison units, {options.base_period} base period, period = {options.period}"),
+                      f"comparison units, {options.base_period} base period, period = {options.period}, "
+                      f"unbalanced panel: {options.unbalanced_panel}"),
             "att_gt": att_table,
             "aggregations": {
                 "simple": {"estimate": simple.overall, "std_error": simple.overall_std_error()},
@@ -197,11 +201,73 @@ def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: 
         record["extras"]["pooled_variance_note"] = (
             "cohorts with a single unit have no treated-side variance in the influence function; it is taken from "
             "the comparison units of each cell (the treated unit's noise assumed like a comparison unit's)")
-    if options.relative_magnitudes:
-        record["extras"]["sensitivity"] = relative_magnitude_bounds(
-            dynamic.labels, dynamic.estimate, dynamic.psi, dynamic.row_cluster, factors=options.relative_magnitudes,
-            alpha=alpha, boot_draws=options.bootstrap_draws, seed=options.seed)
+    if options.relative_magnitudes or options.smoothness:
+        record["extras"]["sensitivity"] = sensitivity_record(universal_event_study(panel, cells, options), options,
+                                                             alpha)
     return record
+
+
+def universal_event_study(panel: StaggeredPanel, cells: AttGT, options: StaggeredOptions) -> Aggregate:
+    """The event study the sensitivity analysis needs: every coefficient relative to the one reference period
+    before adoption (universal base). Re-estimated when the headline used varying base periods, whose pre-period
+    coefficients are one-period changes rather than the path of the violation."""
+    if cells.base_period != "universal":
+        cells = att_gt(panel, control_group=options.control_group, method=options.method, base_period="universal",
+                       anticipation=options.anticipation, unbalanced=options.unbalanced_panel)
+    return aggregate(cells, "event_time", event_window=options.event_window)
+
+
+def honest_event_study(study: Aggregate, window: tuple[int, int], anticipation: int) -> tuple[EventStudy,
+                                                                                              list[int]]:
+    """The universal-base event study as HonestDiD takes it: coefficients in the window without the reference
+    period, with their cluster-robust influence-function covariance."""
+    labels = np.array(study.labels)
+    reference = -1 - anticipation
+    keep = (labels >= window[0]) & (labels <= window[1]) & (labels != reference)
+    events = labels[keep]
+    n_pre = int((events < reference).sum())
+    # HonestDiD needs consecutive event times around the reference period.
+    expected = np.concatenate([np.arange(window[0], reference), np.arange(reference + 1, window[1] + 1)])
+    if events.size == 0 or n_pre < 1 or not np.any(events > reference) or not np.array_equal(
+            events, expected[(expected >= events.min()) & (expected <= events.max())]):
+        raise EstimationError("the sensitivity window needs consecutive event times with at least one pre-period "
+                              "besides the reference and one post-period",
+                              fix="widen sensitivity_window or the event_window")
+    sums = _cluster_sums(study.psi[:, keep], study.row_cluster)
+    return EventStudy(beta=study.estimate[keep].astype(float), sigma=sums.T @ sums, n_pre=n_pre,
+                      n_post=int(events.size - n_pre)), [int(e) for e in events]
+
+
+def sensitivity_record(study: Aggregate, options: StaggeredOptions, alpha: float) -> dict[str, Any]:
+    """extras["sensitivity"]: HonestDiD under Delta^RM and/or Delta^SD (Rambachan and Roth 2023)."""
+    try:
+        event_study, events = honest_event_study(study, options.sensitivity_window, options.anticipation)
+    except EstimationError as exc:
+        return {"available": False, "reason": exc.message}
+    n_post = event_study.n_post
+    l_vec = np.full(n_post, 1.0 / n_post) if options.sensitivity_target == "average" else np.eye(n_post)[0]
+    target = ("average of the post-period event-time effects " if options.sensitivity_target == "average"
+              else "first post-period effect ") + f"(event times {events[event_study.n_pre]}..{events[-1]})"
+    out: dict[str, Any] = {"available": True, "event_times": events, "target": target,
+                           "base_period": "universal (re-estimated when the headline uses varying base periods)",
+                           "covariance": "cluster-robust influence function, normal approximation (as HonestDiD); "
+                                         "with few treated units (see inference_rule) it may understate the noise"}
+    for key, restriction, values, method in (
+            ("relative_magnitudes", "relative_magnitudes", options.relative_magnitudes,
+             options.sensitivity_method_rm),
+            ("smoothness", "smoothness", options.smoothness, options.sensitivity_method_sd)):
+        if not values:
+            continue
+        if restriction == "relative_magnitudes" and event_study.n_pre < 1:
+            out[key] = {"available": False, "reason": "no pre-period change to scale"}
+            continue
+        result = honest_sensitivity(event_study, l_vec=l_vec, restriction=restriction, values=tuple(values),
+                                    method=method, alpha=alpha, seed=options.seed, target=target)
+        out[key] = result.to_dict()
+    # The report's table (and the tutorial) read "bounds": the first restriction's rows.
+    first = out.get("relative_magnitudes") or out.get("smoothness")
+    out["bounds"] = first["rows"] if first and "rows" in first else []
+    return out
 
 
 def _fit_ppml(panel: StaggeredPanel, options: StaggeredOptions, spec: HypothesisSpec) -> dict[str, Any]:
@@ -248,8 +314,19 @@ def fit_staggered_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisS
     chosen = analysis[{"simple": "simple", "event_time": "dynamic", "group": "group"}[options.aggregation]]
     estimate, std_error = float(chosen.overall), float(chosen.overall_std_error())
     df = analysis["df"]
-    low, high, p, p_two = _inference(estimate, std_error, df=df, **inference_kw)
+    rule = _few_treated_rule(panel, analysis["cells"], options, spec)
+    if rule["rule"] == "permutation":
+        test = rule.pop("result")
+        low, high = test.ci_low, test.ci_high
+        p, p_two = test.p_value(spec.inference.tails, spec.direction), test.p_value_two_sided
+        df = None
+    else:
+        low, high, p, p_two = _inference(estimate, std_error, df=df, **inference_kw)
     extras = dict(analysis["extras"])
+    extras["inference_rule"] = rule
+    if rule["rule"] == "permutation":
+        extras["inference"] = ("Fisher permutation over units (adoption dates re-assigned), interval by inverting "
+                               "the test of a constant effect; std_error from the influence function")
     extras.update(headline=options.aggregation, count_model=options.count_model,
                   scale="log(1 + y)" if options.count_model == "log1p" else "outcome units")
     if options.its_by_campaign is not None:
@@ -264,7 +341,66 @@ def fit_staggered_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisS
     return EstimateResult(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high,
                           ci_level=spec.inference.ci_level, p_value=p, p_value_two_sided=p_two,
                           df=float(df) if df else None, n=n_obs, n_clusters=analysis["n_clusters"],
-                          se_type="influence function (clustered)", counts=counts, extras=extras)
+                          se_type=("permutation over units (Fisher); std_error from the influence function"
+                                   if rule["rule"] == "permutation" else "influence function (clustered)"),
+                          counts=counts, extras=extras)
+
+
+def _few_treated_rule(panel: StaggeredPanel, cells: AttGT, options: StaggeredOptions,
+                      spec: HypothesisSpec) -> dict[str, Any]:
+    """Which inference the headline uses, keyed on the number of treated units (issue 15 item 5, issue 22 item 4).
+
+    One to a handful of treated units leave the influence-function variance resting on those few rows: t(G - 1)
+    with G counting every unit under-covers. Below ``permutation_below`` treated units (and always with one) the
+    adoption pattern is re-assigned over units instead (Fisher permutation test, interval by test inversion).
+    """
+    n_treated = treated_unit_count(panel, options.anticipation)
+    n_units = int(panel.cohort.size)
+    clusters_coarser = int(np.unique(panel.cluster).size) < n_units
+    base = {"treated_units": n_treated, "comparison_units": n_units - n_treated,
+            "option": options.few_treated_inference, "permutation_below": options.permutation_below}
+    wants = (options.few_treated_inference == "permutation" or n_treated == 1
+             or (options.few_treated_inference == "auto" and n_treated < options.permutation_below))
+    if not wants:
+        return {**base, "rule": "influence_function",
+                "reason": f"{n_treated} treated units (>= {options.permutation_below}): influence function, t(G - 1)"}
+    if clusters_coarser:
+        if n_treated == 1 or options.few_treated_inference == "permutation":
+            raise NotTestable(f"{n_treated} treated unit(s) with clusters coarser than units: re-assigning adoption "
+                              "dates over units would ignore the clustering, and one treated unit has no "
+                              "cluster-robust variance", fix="cluster at the unit (design.cluster = design.unit) "
+                              "or add treated units")
+        return {**base, "rule": "influence_function",
+                "reason": f"{n_treated} treated units but clusters coarser than units: the permutation over units is "
+                          "not valid there; influence function with t(G - 1) (may under-cover with few treated)"}
+    if n_treated == 1 and options.few_treated_inference == "influence_function":
+        raise NotTestable("one treated unit: the influence-function variance has a single treated row, so its "
+                          "interval is not valid", fix="use few_treated_inference: auto (permutation over units)")
+    if options.unbalanced_panel == "balance":
+        panel = balanced_panel(panel)
+    test = permutation_inference(panel, cells, options.aggregation, control_group=options.control_group,
+                                 method=options.method, anticipation=options.anticipation,
+                                 event_window=options.event_window, ci_level=spec.inference.ci_level,
+                                 draws=options.permutation_draws, seed=options.seed,
+                                 unbalanced=options.unbalanced_panel)
+    alpha = round(1 - spec.inference.ci_level, 12)
+    if test.smallest_p_value > alpha + 1e-12:
+        raise NotTestable(
+            f"{n_treated} treated unit{'s' if n_treated != 1 else ''} and {n_units - n_treated} comparison units: "
+            f"the permutation test's smallest attainable p-value is 1/{test.draws + 1} = {test.smallest_p_value:.3f}"
+            f" > alpha = {alpha:g}, so no {spec.inference.ci_level:.0%} interval can exclude any effect",
+            fix=f"add comparison units (at least {math.ceil(1 / alpha) - 1} re-assignments are needed) or register "
+                "a lower ci_level")
+    record = {**base, "rule": "permutation", "result": test, "permutation": test.record(),
+              "reason": f"{n_treated} treated unit{'s' if n_treated != 1 else ''} (< {options.permutation_below}): "
+                        "Fisher permutation over units, interval by inverting the test of a constant effect"}
+    if not (math.isfinite(test.ci_low) and math.isfinite(test.ci_high)):
+        record["unbounded_interval"] = ("the permutation interval is unbounded on "
+                                        + ("both sides" if not (math.isfinite(test.ci_low) or
+                                                                math.isfinite(test.ci_high))
+                                           else "the low side" if not math.isfinite(test.ci_low) else "the high side")
+                                        + ": no effect that far out is rejected at this level with these units")
+    return record
 
 
 # --------------------------------------------------------------------------------------------------- ITS
@@ -479,8 +615,18 @@ def fit_its(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, optio
                            "group": "group"}[options.staggered_did.aggregation]]
         est, se = float(chosen.overall), float(chosen.overall_std_error())
         crit = analysis["crit"]
-        extras["staggered_did"] = {"estimate": est, "std_error": se, "ci_low": est - crit * se,
-                                   "ci_high": est + crit * se, **analysis["extras"]}
+        try:
+            rule = _few_treated_rule(did_panel, analysis["cells"], options.staggered_did, spec)
+        except NotTestable as exc:  # a robustness check: say why it has no interval, keep the ITS result
+            rule = {"rule": "refused", "reason": exc.message}
+        low_did, high_did = est - crit * se, est + crit * se
+        if rule["rule"] == "permutation":
+            test = rule.pop("result")
+            low_did, high_did = test.ci_low, test.ci_high
+        elif rule["rule"] == "refused":
+            low_did, high_did = math.nan, math.nan
+        extras["staggered_did"] = {"estimate": est, "std_error": se, "ci_low": low_did, "ci_high": high_did,
+                                   **analysis["extras"], "inference_rule": rule}
     n_obs = int(sum(c["n_pre"] + c["n_post"] for c in result["campaigns"]))
     counts = {**panel.counts, "campaigns": len(result["campaigns"]), "campaigns_skipped": len(result["skipped"])}
     return EstimateResult(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high,

@@ -105,6 +105,11 @@ class StaggeredOptions(_Options):
         "without covariates)")
     base_period: Literal["varying", "universal"] = "varying"
     anticipation: int = Field(default=0, ge=0, description="periods before adoption already affected")
+    unbalanced_panel: Literal["pairwise", "balance", "allow_unbalanced"] = Field(
+        default="pairwise", description="units missing some periods: pairwise (default) uses, in each ATT(g,t) "
+        "cell, the units observed in both its periods; balance (R did's default) drops every unit not observed in "
+        "all periods; allow_unbalanced (R did's allow_unbalanced_panel) uses every observation as repeated cross-"
+        "sections, without within-unit differencing (much noisier when unit levels differ; no covariates)")
     period: Period = Field(default="day", description=PERIOD_DESCRIPTION + "; weeks start on Monday")
     aggregation: Literal["simple", "event_time", "group"] = Field(
         default="simple", description="which aggregate of ATT(g,t) is the hypothesis' estimate")
@@ -116,14 +121,43 @@ class StaggeredOptions(_Options):
     bootstrap_draws: int = Field(default=999, ge=99, le=100_000)
     seed: int = Field(default=20260307, ge=0, description="seed of the multiplier bootstrap")
     relative_magnitudes: tuple[float, ...] = Field(
-        default=(), description="HonestDiD-style sensitivity: Mbar values for relative-magnitude bounds")
+        default=(), description="HonestDiD sensitivity (Rambachan-Roth Delta^RM): Mbar values; the post-period "
+        "violation may change per period by at most Mbar times the largest pre-period change")
+    smoothness: tuple[float, ...] = Field(
+        default=(), description="HonestDiD sensitivity (Delta^SD): M values, the largest change in slope of the "
+        "violation per period (outcome units); M = 0 extrapolates a linear pre-trend")
+    sensitivity_method_rm: Literal["hybrid", "conditional"] = Field(
+        default="hybrid", description="confidence set under Delta^RM: ARP conditional-least-favorable hybrid (as R "
+        "HonestDiD's default) or conditional")
+    sensitivity_method_sd: Literal["flci", "hybrid", "conditional"] = Field(
+        default="flci", description="confidence set under Delta^SD: optimal fixed-length interval (R HonestDiD's "
+        "default) or an ARP set")
+    sensitivity_target: Literal["average", "first"] = Field(
+        default="average", description="theta: the average of the post-period event-time effects in the "
+        "sensitivity window, or the first post-period effect")
+    sensitivity_window: tuple[int, int] = Field(
+        default=(-5, 5), description="[first, last] event time of the universal-base event study the sensitivity "
+        "analysis uses (the reference period -1 - anticipation is left out)")
+    few_treated_inference: Literal["auto", "permutation", "influence_function"] = Field(
+        default="auto", description="auto: with fewer than permutation_below treated units, a Fisher permutation "
+        "test over units (adoption dates re-assigned) and its inverted interval; otherwise the influence function "
+        "with t(G - 1). One treated unit always uses the permutation test (or is refused when it cannot reach "
+        "the registered level)")
+    permutation_below: int = Field(default=10, ge=1, description="auto uses the permutation rule below this many "
+                                   "treated units")
+    permutation_draws: int = Field(default=1999, ge=99, le=100_000, description="random re-assignments when "
+                                   "there are more distinct ones than this (otherwise all are used)")
 
     @model_validator(mode="after")
     def _check_window(self) -> StaggeredOptions:
         if self.event_window is not None and self.event_window[0] >= self.event_window[1]:
             raise ValueError("event_window must be [first, last] with first < last")
-        if any(m < 0 for m in self.relative_magnitudes):
-            raise ValueError("relative_magnitudes must be >= 0")
+        if any(m < 0 for m in (*self.relative_magnitudes, *self.smoothness)):
+            raise ValueError("relative_magnitudes and smoothness values must be >= 0")
+        first, last = self.sensitivity_window
+        if not first < -1 - self.anticipation < 0 <= last:
+            raise ValueError("sensitivity_window must be [first, last] with first < -1 - anticipation and last >= 0 "
+                             "(at least one pre-period besides the reference, and one post-period)")
         return self
 
 

@@ -18,7 +18,7 @@ the p-value, the CI and the verdict's 1 - 2*alpha interval all come from the boo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +27,9 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ..spec import HypothesisSpec
-from ._cluster_inference import wild_cluster_bootstrap
+from ._cluster_inference import RandomizationInterval, wild_cluster_bootstrap
 from ._linalg import WithinDesign, covariance, satterthwaite_df
+from ._survey_frame import NotTestable
 
 #: SE types a regression-based survey estimator offers (``wild``: the wild cluster bootstrap as registered primary).
 REGRESSION_SE_TYPES = ("CR1", "CR2", "HC1", "HC3", "iid", "wild")
@@ -47,7 +48,8 @@ class TInference:
 def t_inference(estimate: float, std_error: float, df: float | None, *, ci_level: float, tails: str,
                 direction: str) -> TInference:
     """Two-sided CI at ``ci_level``; the p-value follows the registered tails and direction (normal if df is None)."""
-    t_stat = estimate / std_error
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero SE gives t = +-inf (or NaN), never an exception
+        t_stat = float(np.float64(estimate) / np.float64(std_error))
     dist = stats.t(df) if df else stats.norm()
     half_width = float(dist.ppf(1 - (1 - ci_level) / 2)) * std_error
     p_two = float(2 * dist.sf(abs(t_stat)))
@@ -79,16 +81,87 @@ class PrimaryInference:
     null_draws: tuple[float, NDArray[np.float64]] | None = field(default=None, repr=False)  # (observed t, draws)
 
 
-def few_cluster_decision(spec: HypothesisSpec, n_clusters: int | None) -> tuple[str, dict[str, Any]]:
-    """The primary method and the rule record (fired or not, and why), before any number is computed."""
+@dataclass(frozen=True)
+class ClusterCounts:
+    """What the few-cluster rule keys on: clusters in each arm, and the CR2 Satterthwaite (Imbens-Kolesar) df of
+    the target coefficient, which falls with the leverage of the few clusters that identify it."""
+
+    treated: int
+    comparison: int
+    satterthwaite_df: float | None = None
+    randomization_available: bool = True  # one treatment regressor assigned by cluster: the test can be inverted
+
+
+def _rule_record(spec: HypothesisSpec, n_clusters: int | None, counts: ClusterCounts | None) -> dict[str, Any]:
+    """The record of which rule fired (kept in one place so a typed result part can take it over)."""
+    few = spec.inference.few_clusters
+    record: dict[str, Any] = {"name": "few_clusters", "threshold": few.threshold, "method": few.method,
+                              "arm_below": few.arm_below, "n_clusters": n_clusters,
+                              "registered_se": spec.inference.se, "fired": False, "valid": True}
+    if counts is not None:
+        record.update({"clusters_treated": counts.treated, "clusters_comparison": counts.comparison,
+                       "satterthwaite_df": counts.satterthwaite_df})
+    return record
+
+
+def _arm_tier(spec: HypothesisSpec, counts: ClusterCounts, rule: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Few treated (or comparison) clusters: cluster-robust SEs are either invalid (one cluster: CR2 covers about
+    56%) or far too conservative (two: CR2 and the Webb bootstrap about 99%; benchmarks/coverage_study.py), so the
+    assignment itself is the reference distribution: randomization inference."""
+    smaller = min(counts.treated, counts.comparison)
+    arm = "treated" if counts.treated <= counts.comparison else "comparison"
+    if smaller >= spec.inference.few_clusters.arm_below:
+        return None
+    rule["fired"] = True
+    rule["tier"] = "few clusters in one arm"
+    why = (f"the {arm} arm has {smaller} cluster{'s' if smaller != 1 else ''} (< arm_below "
+           f"{spec.inference.few_clusters.arm_below}): cluster-robust standard errors "
+           + ("are not consistent with one cluster in an arm (CR2 covers about 56% of 95% intervals)" if smaller == 1
+              else "and the wild bootstrap are far too conservative (about 99% coverage of 95% intervals)"))
+    if counts.randomization_available:
+        rule["method"] = "randomization"
+        rule["reason"] = (f"{why}; the primary inference is randomization inference over the clusters' assignment, "
+                          "with the interval that inverts it under a constant effect")
+        return "randomization", rule
+    if smaller == 1:
+        rule["method"], rule["valid"] = "refuse", False
+        rule["reason"] = (f"{why}, and randomization inference needs one treatment indicator assigned by cluster "
+                          "(this contrast has more): no valid test exists for this design")
+        return "refuse", rule
+    rule["method"] = "cr2"
+    rule["reason"] = (f"{why}; randomization inference needs one treatment indicator assigned by cluster (this "
+                      "contrast has more), so CR2-Satterthwaite is used and its interval is conservative")
+    rule["conservative"] = True
+    return "CR2", rule
+
+
+def few_cluster_decision(spec: HypothesisSpec, n_clusters: int | None, *,
+                         counts: ClusterCounts | None = None) -> tuple[str, dict[str, Any]]:
+    """The primary method and the rule record (fired or not, and why), before any number is computed.
+
+    ``counts`` (estimators comparing a treated and a comparison arm assigned by cluster) lets the rule key on the
+    clusters of each arm and on leverage, not only on the total: (1) fewer than ``arm_below`` clusters in either arm
+    -> randomization inference (or a refusal that says why); (2) below ``threshold`` clusters -> CR2-Satterthwaite
+    below ``cr2_below`` clusters or when leverage leaves it fewer than a third of G - 1 degrees of freedom, else the
+    wild cluster restricted bootstrap (Webb); a registered CR2 / wild bootstrap is kept in (2), never in (1).
+    """
     inference = spec.inference
     registered = inference.se
     threshold, method = inference.few_clusters.threshold, inference.few_clusters.method
-    rule: dict[str, Any] = {"name": "few_clusters", "threshold": threshold, "method": method,
-                            "n_clusters": n_clusters, "registered_se": registered, "fired": False}
+    rule = _rule_record(spec, n_clusters, counts)
     if n_clusters is None:
         rule["reason"] = "no cluster column: the rule does not apply"
         return ("wild_" + inference.bootstrap.weights if registered == "wild" else registered), rule
+    if counts is not None and threshold:
+        tier = _arm_tier(spec, counts, rule)
+        if tier is not None:
+            return tier
+    if counts is not None and min(counts.treated, counts.comparison) < 2:
+        arm = "treated" if counts.treated < 2 else "comparison"
+        rule.update({"method": "refuse", "valid": False, "reason": (
+            f"the {arm} arm has 1 cluster: cluster-robust inference needs at least 2 per arm, and the few-cluster "
+            "rule, which would use randomization inference, is switched off (threshold 0)")})
+        return "refuse", rule
     if registered == "wild":
         rule["reason"] = (f"the registered wild cluster bootstrap ({inference.bootstrap.weights} weights) is kept: "
                           "it is built for few clusters")
@@ -99,12 +172,19 @@ def few_cluster_decision(spec: HypothesisSpec, n_clusters: int | None) -> tuple[
     if threshold and n_clusters < threshold and registered in _SWITCHABLE:
         rule["fired"] = True
         cr2_below = inference.few_clusters.cr2_below
+        df = counts.satterthwaite_df if counts is not None else None
         if method == "wild_webb" and n_clusters < cr2_below:
             method = "cr2"
             rule["method"] = "cr2"
             rule["tier"] = (f"{n_clusters} clusters < cr2_below {cr2_below}: the Webb wild bootstrap over-rejects with "
                             "so few clusters (benchmarks/coverage_study.py: about 92% coverage of 95% intervals with 6 "
                             "clusters, CR2-Satterthwaite about 95%), so CR2-Satterthwaite is used")
+        elif method == "wild_webb" and df is not None and df < (n_clusters - 1) / 3:
+            method = "cr2"
+            rule["method"] = "cr2"
+            rule["tier"] = (f"high leverage: the CR2 Satterthwaite (Imbens-Kolesar) df {df:.1f} is below a third of "
+                            f"G - 1 = {n_clusters - 1}, so a few clusters carry the estimate; CR2 with those df is "
+                            "used instead of the wild bootstrap")
         chosen = "wild cluster bootstrap with Webb weights" if method == "wild_webb" else \
             "CR2 with Satterthwaite degrees of freedom"
         rule["reason"] = (f"{n_clusters} clusters < registered threshold {threshold}: the primary inference is the "
@@ -136,12 +216,24 @@ def _analytic(design: WithinDesign, index: int, se_type: str, *, ci_level: float
 
 
 def regression_inference(design: WithinDesign, index: int, spec: HypothesisSpec, *,
-                         cluster_labels: Sequence[str] | None, null_draws: bool = True) -> PrimaryInference:
-    """Primary inference for coefficient ``index`` of a fitted regression, following the registered rule."""
+                         cluster_labels: Sequence[str] | None, null_draws: bool = True,
+                         arms: tuple[int, int] | None = None,
+                         randomization: Callable[[], RandomizationInterval] | None = None) -> PrimaryInference:
+    """Primary inference for coefficient ``index`` of a fitted regression, following the registered rule.
+
+    ``arms`` (treated, comparison clusters) lets the rule key on each arm; ``randomization`` computes the
+    randomization test and its inverted interval when the rule picks it (None: not available for this contrast).
+    """
     inference, direction = spec.inference, spec.direction
     tails, level, alpha = inference.tails, inference.ci_level, inference.alpha
     estimate = float(design.params[index])
-    primary, rule = few_cluster_decision(spec, design.n_clusters)
+    counts = None
+    if arms is not None and design.clusters is not None:
+        df = satterthwaite_df(design, design.contrast(index)) if design.fe_nested_in_clusters else None
+        counts = ClusterCounts(arms[0], arms[1], df, randomization is not None)
+    primary, rule = few_cluster_decision(spec, design.n_clusters, counts=counts)
+    if primary == "refuse":
+        raise NotTestable(rule["reason"])
     types = ["iid", "HC1", "HC3"] + (["CR1", "CR2"] if design.clusters is not None else [])
     alternatives = {t: _analytic(design, index, t, ci_level=level, tails=tails, direction=direction) for t in types}
     draws_for_rw = None
@@ -159,6 +251,29 @@ def regression_inference(design: WithinDesign, index: int, spec: HypothesisSpec,
             alternatives[f"wild_{weights}"] = {"error": str(exc)}
     record: dict[str, Any] = {"primary": primary, "registered_se": inference.se, "rule": rule,
                               "alternatives": alternatives, "estimate": estimate}
+    if primary == "randomization":
+        assert randomization is not None
+        test = randomization()
+        alternatives["randomization"] = test.record()
+        if test.informative:
+            record["sesoi_interval"] = [test.sesoi_low, test.sesoi_high]
+            record["std_error_note"] = ("std_error is the CR2 standard error, for reference; the p-value and the "
+                                        "CI come from randomization inference")
+            cr2 = alternatives.get("CR2", {})
+            return PrimaryInference(float(cr2.get("std_error", np.nan)), None, test.ci_low, test.ci_high,
+                                    test.p_value, test.p_value_two_sided, primary, record, draws_for_rw)
+        too_few = (f"with {test.assignments} possible assignments randomization inference cannot reject any effect "
+                   f"at the {100 * (1 - level):g}% level")
+        if counts is None or min(counts.treated, counts.comparison) < 2:
+            raise NotTestable(f"{rule['reason']}; but {too_few}: the design cannot test this hypothesis")
+        primary = "CR2"  # two or more clusters per arm: CR2-Satterthwaite is valid, conservative with two
+        two = min(counts.treated, counts.comparison) == 2
+        rule.update({"method": "cr2", "conservative": two,
+                     "reason": f"{rule['reason']}; but {too_few}, so CR2-Satterthwaite is used" + (
+                         ": valid but conservative (with two clusters in an arm its 95% intervals cover about "
+                         "96-99%, benchmarks/coverage_study.py)" if two else
+                         " (with three clusters per arm it covers about 92-96%, benchmarks/coverage_study.py)")})
+        record["primary"] = primary
     if primary.startswith("wild_"):
         if wild is None:
             raise ValueError("the wild cluster bootstrap needs clusters")
@@ -176,5 +291,5 @@ def regression_inference(design: WithinDesign, index: int, spec: HypothesisSpec,
                             chosen["p_value"], chosen["p_value_two_sided"], primary, record, draws_for_rw)
 
 
-__all__ = ["PrimaryInference", "REGRESSION_SE_TYPES", "TInference", "few_cluster_decision", "regression_inference",
+__all__ = ["ClusterCounts", "PrimaryInference", "REGRESSION_SE_TYPES", "TInference", "few_cluster_decision", "regression_inference",
            "t_inference", "t_interval"]

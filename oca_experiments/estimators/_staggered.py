@@ -8,7 +8,9 @@ base periods, influence functions and aggregation weights (including the estimat
 tests check this on the minimum-wage county panel to 1e-6.
 
 Inference is by the influence function, summed within clusters. Uniform bands and the joint pre-trend test use a
-seeded multiplier bootstrap (Mammen weights) over clusters.
+seeded multiplier bootstrap (Mammen weights) over clusters. With few treated units the headline interval comes from
+a permutation test over units instead (``_staggered_permutation``); the sensitivity to violations of parallel trends
+(HonestDiD) is in ``_honest``, always on a universal-base event study.
 
 One departure from ``did``, because campaign designs have it: a cohort with a single unit has no estimable
 treated-side variance (its influence function is identically zero), which would make intervals far too narrow.
@@ -29,13 +31,14 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
+from .._format import monte_carlo_p
 from ..errors import DataError, EstimationError
 from ..io import PERIODS, period_codes, period_label, read_time, spacing_problem
 from ..outcomes import numeric_column
 
 __all__ = [
     "StaggeredPanel", "AttGT", "Aggregate", "prepare_panel", "att_gt", "aggregate", "multiplier_bootstrap",
-    "twfe_did", "TwfeResult", "relative_magnitude_bounds", "pretrend_test", "period_matrix",
+    "twfe_did", "TwfeResult", "pretrend_test", "period_matrix", "balanced_panel",
 ]
 
 NEVER = -1  # cohort code of never-treated units
@@ -383,14 +386,64 @@ def _cell_dr(dy: NDArray[np.float64], d: NDArray[np.bool_], x: NDArray[np.float6
     return float(eta_treat - eta_cont), (inf_treat - inf_control) / n
 
 
+def balanced_panel(panel: StaggeredPanel) -> StaggeredPanel:
+    """R did's default for unbalanced panels: drop every unit not observed in all periods (counted)."""
+    complete = np.all(np.isfinite(panel.y), axis=1)
+    if complete.all():
+        return panel
+    if not complete.any():
+        raise EstimationError("no unit is observed in every period, so balancing the panel leaves nothing",
+                              fix="register unbalanced_panel: pairwise (or allow_unbalanced)")
+    return StaggeredPanel(y=panel.y[complete], cohort=panel.cohort[complete], cluster=panel.cluster[complete],
+                          covariates=panel.covariates[complete],
+                          unit_labels=tuple(u for u, k in zip(panel.unit_labels, complete, strict=True) if k),
+                          period_labels=panel.period_labels,
+                          counts={**panel.counts, "units_dropped_to_balance": int((~complete).sum())})
+
+
+def _cell_repeated_cross_sections(y_t: NDArray[np.float64], y_base: NDArray[np.float64], treated: NDArray[np.bool_],
+                                  control: NDArray[np.bool_]) -> tuple[float, NDArray[np.float64]] | None:
+    """Difference of the four group-period means over every observed row (did's allow_unbalanced_panel without
+    covariates, where DRDID's repeated-cross-section estimators reduce to it). A row of a group-period with n rows
+    and mean m contributes +-(y - m) / n to psi (its influence function over the cell's row count); a unit's
+    rows are summed."""
+    psi = np.zeros(y_t.size)
+    att = 0.0
+    for values, group, sign in ((y_t, treated, 1.0), (y_base, treated, -1.0), (y_t, control, -1.0),
+                                (y_base, control, 1.0)):
+        rows = group & np.isfinite(values)
+        if not rows.any():
+            return None
+        mean = float(values[rows].mean())
+        att += sign * mean
+        psi[rows] += sign * (values[rows] - mean) / rows.sum()
+    return att, psi
+
+
 def att_gt(panel: StaggeredPanel, *, control_group: Literal["never_treated", "not_yet_treated"] = "never_treated",
            method: Literal["dr", "or"] = "dr", base_period: Literal["varying", "universal"] = "varying",
-           anticipation: int = 0, pool_singleton_cohorts: bool = True) -> AttGT:
+           anticipation: int = 0, pool_singleton_cohorts: bool = True,
+           unbalanced: Literal["pairwise", "balance", "allow_unbalanced"] = "pairwise") -> AttGT:
     """All ATT(g, t) cells of the panel (R did's ``att_gt`` with ``panel = TRUE``).
 
-    A cell uses the units observed in both its periods. Without covariates the OR and DR estimators reduce to
-    the difference of mean changes (computed directly).
+    Without covariates the OR and DR estimators reduce to the difference of mean changes (computed directly).
+    Unbalanced panels (``unbalanced``):
+
+    - ``pairwise`` (default): a cell uses the units observed in both its periods (their within-unit changes);
+    - ``balance`` (R did's default): units not observed in every period are dropped first;
+    - ``allow_unbalanced`` (R did's ``allow_unbalanced_panel = TRUE``): every observation of the cell's two periods
+      is used, as repeated cross-sections (difference of the four group-period means), with each unit's
+      influence-function contributions summed. Levels are not differenced within units, so with heterogeneous
+      unit levels it is far noisier (unbalanced mpdta: simple ATT SE 0.065 against 0.020). Unconditional only.
+
+    On a balanced panel the three coincide.
     """
+    if unbalanced == "balance":
+        panel = balanced_panel(panel)
+    rows_mode = unbalanced == "allow_unbalanced" and not np.all(np.isfinite(panel.y))
+    if rows_mode and panel.covariates.shape[1]:
+        raise EstimationError("unbalanced_panel: allow_unbalanced is implemented without covariates only",
+                              fix="register unbalanced_panel: pairwise or balance, or drop the covariates")
     # Units treated before their first possible pre-period are dropped entirely, as in did.
     usable = (panel.cohort == NEVER) | (panel.cohort - anticipation >= 1)
     y, cohort = panel.y[usable], panel.cohort[usable]
@@ -430,6 +483,14 @@ def att_gt(panel: StaggeredPanel, *, control_group: Literal["never_treated", "no
             control = never | ((cohort > max(t, base) + anticipation) & (cohort != g))
         if t == base:
             att[k], keep[k] = 0.0, True
+            continue
+        if rows_mode:
+            cell = _cell_repeated_cross_sections(y[:, t], y[:, base], cohort == g, control)
+            if cell is None:
+                continue
+            att[k], psi[:, k] = cell
+            n_treated[k], n_control[k] = int((cohort == g).sum()), int(control.sum())
+            keep[k] = True
             continue
         in_cell = ((cohort == g) | control) & np.isfinite(y[:, t]) & np.isfinite(y[:, base])
         d = (cohort == g)[in_cell]
@@ -630,7 +691,8 @@ def pretrend_test(estimates: NDArray[np.float64], psi: NDArray[np.float64], row_
         ok = se > 0
         observed = float(np.max(np.abs(estimates[ok]) / se[ok])) if ok.any() else float("nan")
         t_boot = np.max(np.abs(boot.draws[:, ok]) / se[ok], axis=1) if ok.any() else np.array([np.nan])
-        result.update(sup_t_stat=observed, sup_t_p_value=float(np.mean(t_boot >= observed)))
+        result.update(sup_t_stat=observed, sup_t_p_value=monte_carlo_p(float(np.mean(t_boot >= observed)),
+                                                                     int(t_boot.size), enumerated=False))
     return result
 
 
@@ -709,60 +771,3 @@ def _nested(inner: NDArray[np.intp], outer: NDArray[np.intp]) -> bool:
     first = np.full(int(inner.max()) + 1, -1, dtype=np.int64)
     first[inner] = outer
     return bool(np.all(first[inner] == outer))
-
-
-# --------------------------------------------------------------------------------------------------- sensitivity
-
-
-def relative_magnitude_bounds(labels: tuple[int, ...], estimates: NDArray[np.float64], psi: NDArray[np.float64],
-                              row_cluster: NDArray[np.intp], *, factors: tuple[float, ...], alpha: float,
-                              boot_draws: int, seed: int) -> dict[str, Any]:
-    """HonestDiD-style relative-magnitude bounds (Rambachan and Roth 2023, Delta^RM(Mbar)).
-
-    The post-treatment violation of parallel trends may change from one period to the next by at most ``Mbar``
-    times the largest such change seen before treatment. For the average post-period event-time effect that
-    bounds the bias by ``Mbar * max_pre |delta_s - delta_{s-1}| * mean_e (e + 1)``. The interval is the bias-
-    widened set plus bootstrap sampling error of its bounds (conservative; not HonestDiD's conditional test).
-    ``breakdown_mbar`` is the largest Mbar whose interval still excludes zero.
-    """
-    events = np.array(labels)
-    pre = events < 0
-    post = events >= 0
-    if pre.sum() < 2 or post.sum() == 0:
-        return {"available": False, "reason": "needs at least two pre-treatment and one post-treatment event time"}
-    order = np.argsort(events[pre])
-    pre_est = estimates[pre][order]
-    pre_psi = psi[:, pre][:, order]
-    # Changes in the pre-period violation between adjacent event times, with the reference -1 normalised to 0
-    # when it is estimated (varying base periods estimate the one-period changes directly).
-    diffs = np.diff(np.concatenate([pre_est, [0.0]]))
-    diffs_psi = np.diff(np.column_stack([pre_psi, np.zeros(pre_psi.shape[0])]), axis=1)
-    max_change = float(np.max(np.abs(diffs)))
-    theta = float(estimates[post].mean())
-    theta_psi = psi[:, post].mean(axis=1)
-    horizon = float(np.mean(events[post] + 1))
-    sums_theta = _cluster_sums(theta_psi[:, None], row_cluster)[:, 0]
-    sums_diffs = _cluster_sums(diffs_psi, row_cluster)
-    rng = np.random.default_rng(seed)
-    low_w, high_w = (1 - math.sqrt(5)) / 2, (1 + math.sqrt(5)) / 2
-    v = np.where(rng.random((boot_draws, sums_theta.size)) < MAMMEN_P, low_w, high_w)
-    theta_b = theta + v @ sums_theta
-    max_b = np.max(np.abs(diffs[None, :] + v @ sums_diffs), axis=1)
-    rows = []
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    for mbar in factors:
-        lower_b = theta_b - mbar * horizon * max_b
-        upper_b = theta_b + mbar * horizon * max_b
-        lower = theta - mbar * horizon * max_change
-        upper = theta + mbar * horizon * max_change
-        ci_low = lower - z * float(np.std(lower_b))
-        ci_high = upper + z * float(np.std(upper_b))
-        rows.append({"mbar": float(mbar), "bound_low": lower, "bound_high": upper, "ci_low": ci_low,
-                     "ci_high": ci_high, "excludes_zero": bool(ci_low > 0 or ci_high < 0)})
-    se_theta = float(np.std(theta_b))
-    room = abs(theta) - z * se_theta
-    breakdown = room / (horizon * (max_change + z * float(np.std(max_b)))) if room > 0 and max_change > 0 else 0.0
-    return {"available": True, "target": "average of post-treatment event-time effects", "estimate": theta,
-            "max_pre_period_change": max_change, "mean_horizon": horizon, "bounds": rows,
-            "breakdown_mbar": float(max(breakdown, 0.0)), "method": "relative magnitudes (Delta^RM), conservative "
-            "bias-widened interval with multiplier-bootstrap sampling error", "seed": seed}

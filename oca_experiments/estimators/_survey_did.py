@@ -31,6 +31,8 @@ from ._survey_frame import (
     Regressor,
     cluster_assignment,
     covariate_matrix,
+    drop_constant_covariates,
+    randomization_for_rule,
     randomization_record,
     refuse_post_treatment_covariates,
     treatment_indicator,
@@ -52,9 +54,8 @@ def _check_waves(frame: pd.DataFrame, spec: HypothesisSpec) -> pd.Series:
 def _check_clusters_per_arm(work: pd.DataFrame, counts: dict[str, int]) -> None:
     clusters_by_arm = work.groupby("treated")["cluster"].nunique()
     for arm, label in ((1.0, "treated"), (0.0, "comparison")):
-        if clusters_by_arm.get(arm, 0) < 2:
-            raise NotTestable(f"the {label} arm has {int(clusters_by_arm.get(arm, 0))} cluster(s); "
-                              "cluster-robust inference needs at least 2 per arm")
+        if clusters_by_arm.get(arm, 0) < 1:
+            raise NotTestable(f"the {label} arm has no cluster with observations in the estimation sample")
     counts["clusters_treated"] = int(clusters_by_arm.get(1.0, 0))
     counts["clusters_comparison"] = int(clusters_by_arm.get(0.0, 0))
 
@@ -119,9 +120,6 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         counts["units_not_in_both_waves"] = int(work.loc[~balanced, "unit"].nunique())
         work, cov_x = work.loc[balanced].reset_index(drop=True), cov_x[balanced]
         counts["units"] = int(work["unit"].nunique())
-        # Pre-treatment covariates are constant within a unit and absorbed by its fixed effect; they adjust the
-        # estimate through their interaction with the post wave.
-        cov_x = cov_x * work["post"].to_numpy()[:, None]
     else:
         counts["units"] = int(work["unit"].nunique())
 
@@ -157,6 +155,13 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     else:
         regressors = [Regressor("treated", treated, ones), Regressor("post", post),
                       Regressor("intercept", ones)] + regressors
+    cov_x, cov_names, covariates_dropped = drop_constant_covariates(cov_x, cov_names)
+    if covariates_dropped:
+        extras["covariates_dropped"] = covariates_dropped
+    if options.panel:
+        # Pre-treatment covariates are constant within a unit and absorbed by its fixed effect; they adjust the
+        # estimate through their interaction with the post wave.
+        cov_x = cov_x * post[:, None]
     regressors += [Regressor(name, cov_x[:, j]) for j, name in enumerate(cov_names)]
     names = [r.name for r in regressors]
     x = np.column_stack([r.values for r in regressors])
@@ -179,7 +184,11 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
 
     target = names.index(target_name)
     try:
-        primary = regression_inference(fit, target, spec, cluster_labels=assignment.labels if assignment else None)
+        arms = (counts["clusters_treated"], counts["clusters_comparison"]) if assignment else None
+        randomization = randomization_for_rule(spec, fit.y, regressors, target_name, assignment=assignment,
+                                               fixed_effects=fixed_effects) if assignment else None
+        primary = regression_inference(fit, target, spec, cluster_labels=assignment.labels if assignment else None,
+                                       arms=arms, randomization=randomization)
     except ValueError as exc:
         raise EstimationError(str(exc), hypothesis_id=spec.id) from None
     estimate = float(fit.params[target])
@@ -201,6 +210,8 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
                                       fixed_effects=fixed_effects, observed=estimate)
         if record is not None:
             primary.record["alternatives"]["randomization"] = record
+    if options.by is None:  # the report's raw picture (two waves, two arms); a subgroup contrast is not these means
+        extras["raw_means"] = _raw_means(work, spec)
     extras["coefficients"] = {name: float(v) for name, v in zip(names, fit.params, strict=True)}
     extras["model"] = ("panel: y ~ D + post | " + " + ".join(["unit", *spec.fixed_effects]) if options.panel else
                        "repeated cross-sections: y ~ treated + post + D") + (" (+ covariates)" if cov_names else "")
@@ -212,3 +223,14 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         df=primary.df, n=fit.n_obs, n_clusters=fit.n_clusters, se_type=primary.se_type, counts=counts,
         extras=extras, null_draws=primary.null_draws,
     )
+
+
+def _raw_means(work: pd.DataFrame, spec: HypothesisSpec) -> dict[str, Any]:
+    """Mean outcome per arm and wave, with the number of units behind each: the raw picture behind the DiD."""
+    cells: dict[str, dict[str, Any]] = {}
+    for arm, is_treated in (("treated", 1), ("comparison", 0)):
+        for wave, is_post in (("pre", 0), ("post", 1)):
+            rows = work.loc[(work["treated"] == is_treated) & (work["post"] == is_post)]
+            cells.setdefault(arm, {})[wave] = {"mean": float(rows["y"].mean()) if len(rows) else None,
+                                               "n": int(rows["unit"].nunique())}
+    return {"waves": [str(spec.design.pre), str(spec.design.post)], "arms": cells}

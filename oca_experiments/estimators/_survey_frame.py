@@ -14,7 +14,7 @@ Repeated cross-sections interview different people per wave, so only rule 1 can 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from ..errors import DataError, EstimationError
 from ..outcomes import numeric_column
 from ..spec import HypothesisSpec
-from ._cluster_inference import randomization_test
+from ._cluster_inference import RandomizationInterval, randomization_interval, randomization_test
 from ._linalg import demean
 
 
@@ -63,6 +63,18 @@ def covariate_matrix(frame: pd.DataFrame, covariates: Sequence[str], *, file: st
     if not blocks:
         return np.empty((len(frame), 0)), []
     return np.column_stack(blocks), names
+
+
+def drop_constant_covariates(cov_x: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str], dict[str, str]]:
+    """Covariates without variation in the estimation sample are collinear with the intercept (or the unit effects);
+    they adjust nothing, so they are dropped with a record (as fixest drops collinear variables) instead of failing."""
+    if not names:
+        return cov_x, names, {}
+    constant = np.ptp(cov_x, axis=0) == 0 if cov_x.shape[0] else np.ones(len(names), dtype=bool)
+    dropped = {name: "no variation in the estimation sample: collinear with the intercept, dropped"
+               for name, flat in zip(names, constant, strict=True) if flat}
+    keep = ~constant
+    return cov_x[:, keep], [n for n, k in zip(names, keep, strict=True) if k], dropped
 
 
 def refuse_post_treatment_covariates(frame: pd.DataFrame, covariates: Sequence[str], *, unit: str, time: str,
@@ -156,3 +168,33 @@ def randomization_record(spec: HypothesisSpec, y_within: NDArray[np.float64], re
                               seed=spec.inference.bootstrap.seed, tails=spec.inference.tails,
                               direction=spec.direction, observed=observed)
     return test.record()
+
+
+def randomization_for_rule(spec: HypothesisSpec, y_within: NDArray[np.float64], regressors: Sequence[Regressor],
+                           target: str, *, assignment: ClusterAssignment,
+                           fixed_effects: list[NDArray[np.intp]]) -> Callable[[], RandomizationInterval] | None:
+    """The randomization test the few-cluster rule can make primary, or None when it cannot be inverted here:
+    treatment not constant within clusters, blocks that cross clusters, or more than one treatment-dependent
+    regressor (a subgroup contrast)."""
+    dependent = [r for r in regressors if r.multiplier is not None]
+    if assignment.problems or assignment.treatment is None or len(dependent) != 1 or dependent[0].name != target:
+        return None
+    settings = spec.inference.randomization
+    if settings is not None and settings.blocks and assignment.blocks is None:
+        return None
+    inference = spec.inference
+    treatment = assignment.treatment
+
+    def run() -> RandomizationInterval:
+        onehot = np.zeros((assignment.codes.size, len(assignment.labels)))
+        onehot[np.arange(assignment.codes.size), assignment.codes] = 1.0
+        base = demean(onehot * dependent[0].multiplier[:, None], fixed_effects)
+        fixed_cols = [r.values for r in regressors if r.multiplier is None]
+        fixed = demean(np.column_stack(fixed_cols), fixed_effects) if fixed_cols else np.empty((y_within.size, 0))
+        return randomization_interval(
+            y_within, fixed, base, treatment, blocks=assignment.blocks if settings is not None else None,
+            draws=settings.draws if settings is not None else inference.bootstrap.draws,
+            seed=inference.bootstrap.seed, ci_level=inference.ci_level, alpha=inference.alpha,
+            tails=inference.tails, direction=spec.direction)
+
+    return run

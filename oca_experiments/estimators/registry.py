@@ -47,6 +47,8 @@ from ._engagement import fit_its, fit_staggered_did
 from ._engagement_options import ItsOptions, StaggeredDiDOptions, TwfeOptions
 from ._gain import fit_knowledge_gain, fit_share
 from ._survey_did import fit_survey_did
+from ._synthetic import check_synthetic_design, fit_synthetic_control, fit_synthetic_did
+from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
 from ._twfe import fit_twfe
 
 __all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "get_record", "register",
@@ -65,6 +67,8 @@ class Fitter(Protocol):
 OptionColumns = Callable[[Any], tuple[tuple[str, str], ...]]
 OptionsPredicate = Callable[[Any], bool]
 AttritionOutcome = Callable[[HypothesisSpec, Any], "str | None"]
+#: f(rows after design.subset, spec, options) -> why the data's structure cannot be estimated, or None.
+DesignCheck = Callable[[pd.DataFrame, HypothesisSpec, Any], "str | None"]
 
 #: Capability names, in the order docs and errors list them.
 CAPABILITIES = ("fixed_effects", "disaggregation", "attrition", "simulation", "bayesian")
@@ -108,6 +112,10 @@ class EstimatorRecord:
     #: the time period a series/panel estimator without a ``period`` option works in: the data's spacing is checked
     #: against it (and against every ``period`` option) at validate time (contracts/_testability.py)
     period: str | None = None
+    #: False: the estimator does not use ``covariates``; the plan refuses a spec that registers them
+    covariates: bool = True
+    #: estimator-specific design requirements, checked on the data's structure before estimation (validate and run)
+    design_check: DesignCheck | None = None
 
     @property
     def available(self) -> bool:
@@ -187,6 +195,16 @@ RECORDS: tuple[EstimatorRecord, ...] = (
         "bayes_its", "Bayesian structural time series", "engagement", BayesITSOptions, fit_bayes_its,
         se_types=BAYES_SE_TYPES, design_fields=("adoption",), option_columns=_denominator_column,
         priors=ITS_PRIORS, period="day"),
+    EstimatorRecord(
+        "synthetic_did", "synthetic difference-in-differences (Arkhangelsky et al. 2021) for one or a few treated "
+        "units with a common start: unit and time weights, placebo / jackknife / bootstrap SE", "engagement",
+        SyntheticOptions, fit_synthetic_did, se_types=SYNTHETIC_SE_TYPES, design_fields=(), covariates=False,
+        design_check=check_synthetic_design),
+    EstimatorRecord(
+        "synthetic_control", "synthetic control (Abadie et al.; unit weights without intercept, as the synthdid "
+        "package's sc_estimate) for one or a few treated units with a common start", "engagement",
+        SyntheticOptions, fit_synthetic_control, se_types=SYNTHETIC_SE_TYPES, design_fields=(), covariates=False,
+        design_check=check_synthetic_design),
 )
 
 _REGISTRY: dict[str, EstimatorRecord] = {record.name: record for record in RECORDS}

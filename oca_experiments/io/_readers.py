@@ -7,8 +7,15 @@ Type conventions (the same for every format):
   ``Int64`` (e.g. from Parquet) are normalised to the same two cases, so downstream code sees one convention.
 - Text columns use pandas' default string dtype.
 - Columns named in ``ReaderOptions.date_columns`` are parsed to ``datetime64`` (ISO, ``DD.MM.YYYY`` and other
-  common formats; see ``_dates``). Every other date stays text; XLSX date cells become ISO text (``2026-02-25``), so
-  a date reads the same from a CSV and from a workbook.
+  common formats; see ``_dates``). Every other date stays text; XLSX date cells and Parquet date/timestamp columns
+  become ISO text (``2026-02-25``, ``2026-02-25 10:03:11``), so a date reads the same from a CSV, a workbook and a
+  Parquet file.
+- One time-zone rule (``_dates``): every timestamp is naive wall-clock time in ``time_zone`` (default UTC). Values
+  with an offset (Kobo's ``start``/``end``: ``...+06:00``) and typed time-zone-aware cells are converted to it;
+  Kobo's ``_submission_time`` and ODK Central's ``SubmissionDate``, which the servers write in UTC without an
+  offset, are converted from UTC; every other naive value is taken as already being in ``time_zone``.
+- Group prefixes of Kobo (``trust/h_trust_1``) and ODK Central (``trust-h_trust_1``) headers are stripped
+  (``group_prefixes``, detected by default; see ``_groups``).
 
 Every option can be pinned (in ``study.yaml``: ``sources.<name>.reader``); what is not pinned is detected.
 Row numbers in errors count data rows from 0 (the first row under the header and label row, as in contract
@@ -34,7 +41,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, field_validator
 
 from oca_experiments.errors import DataError, SpecError
-from oca_experiments.io._dates import parse_date_column
+from oca_experiments.io._dates import check_time_zone, parse_date_column, to_zone
+from oca_experiments.io._groups import GroupStyle, strip_group_prefixes
 from oca_experiments.io._text import (
     check_header_split,
     check_row_lengths,
@@ -52,6 +60,14 @@ SUPPORTED_SUFFIXES = DELIMITED_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES
 
 _HASH_CHUNK_BYTES = 1024 * 1024
 
+# Limits of what a reader takes (docs/data.md): past them a file is refused with a clear error instead of being
+# parsed for minutes (a 10^6-column CSV, a zip-bomb workbook). Fields up to MAX_FIELD_CHARS are read, far beyond
+# the csv module's default 131,072 that refused a valid 30 MB free-text answer as "unbalanced quotes".
+MAX_COLUMNS = 16_384  # a spreadsheet's own column limit
+MAX_FIELD_CHARS = 64 * 1024 * 1024
+MAX_XLSX_UNPACKED_BYTES = 256 * 1024 * 1024
+csv.field_size_limit(MAX_FIELD_CHARS)
+
 
 class ReaderOptions(BaseModel):
     """Optional pins for :func:`read_table`; anything left unset is detected.
@@ -61,6 +77,8 @@ class ReaderOptions(BaseModel):
     that Kobo/ODK exports fill with question labels, so that the columns below it can be numeric; an undeclared
     label row is refused (it would turn numeric columns into text), and so is a declared one that holds data.
     ``date_format`` (strftime, e.g. ``%d.%m.%Y``) pins the format of every column in ``date_columns``.
+    ``time_zone`` (IANA name, e.g. ``Asia/Bishkek``) is the zone every timestamp is expressed in (see above).
+    ``group_prefixes``: ``auto`` (default), ``kobo``, ``odk_central`` or ``keep`` (see ``_groups``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,6 +91,13 @@ class ReaderOptions(BaseModel):
     date_columns: tuple[str, ...] = ()
     date_format: str | None = Field(default=None, pattern=r"%")
     skip_rows: NonNegativeInt = 0
+    time_zone: str = "UTC"
+    group_prefixes: GroupStyle = "auto"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_time_zone(value)
 
     @field_validator("encoding")
     @classmethod
@@ -142,7 +167,8 @@ def read_table(path: str | Path, options: ReaderOptions | None = None, *, as_tex
     elif suffix in EXCEL_SUFFIXES:
         frame, decimal = _read_xlsx(path, options, as_text=as_text), "."
     else:
-        frame, decimal = _read_parquet(path), "."
+        frame, decimal = _read_parquet(path, options, as_text=as_text), "."
+    frame.columns = strip_group_prefixes(list(frame.columns), options.group_prefixes, file_name=path.name)
     if len(frame) == 0:
         raise DataError(
             "the file has a header but no data rows",
@@ -224,7 +250,7 @@ def _parse_dates(frame: pd.DataFrame, options: ReaderOptions, file_name: str) ->
             raise DataError("a pinned date column is missing", file=file_name, column=name,
                             fix="fix the name in the reader's 'date_columns' or add the column")
         parsed[name] = parse_date_column(frame[name], date_format=options.date_format, file_name=file_name,
-                                         name=name)
+                                         name=name, time_zone=options.time_zone)
     return frame.assign(**parsed) if parsed else frame
 
 
@@ -307,6 +333,7 @@ def _read_delimited(path: Path, options: ReaderOptions, *, as_text: bool) -> tup
     check_header_split(body.splitlines()[0], delimiter, pinned=bool(options.delimiter), file_name=path.name)
     header = _clean_header(next(csv.reader(io.StringIO(body), delimiter=delimiter, skipinitialspace=True)),
                            path.name)
+    _refuse_too_many_columns(len(header), path.name)
     check_row_lengths(body, delimiter, len(header), first_line=options.skip_rows + 1, file_name=path.name)
     decimal = options.decimal or detect_decimal(body, delimiter)
     text_options: dict[str, Any] = {"dtype": "str", "keep_default_na": False, "na_values": [""]} \
@@ -352,8 +379,33 @@ def _read_delimited(path: Path, options: ReaderOptions, *, as_text: bool) -> tup
 # --------------------------------------------------------------------------- XLSX and Parquet
 
 
+def _refuse_too_many_columns(n_columns: int, file_name: str) -> None:
+    if n_columns > MAX_COLUMNS:
+        raise DataError(f"the header has {n_columns:,} columns, more than the {MAX_COLUMNS:,} oca reads",
+                        file=file_name, fix="check the delimiter and the export (one column per variable), or keep "
+                                            "only the columns the study uses")
+
+
+def _refuse_oversized_workbook(path: Path) -> None:
+    """A workbook is a zip archive: its unpacked size is known before anything is parsed (a zip bomb of 400 MB of
+    sheet XML in a small file was parsed for a minute)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip at all: the workbook reader reports it as unreadable
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise DataError(f"the workbook unpacks to {unpacked / 1024**2:,.0f} MB, more than the "
+                        f"{MAX_XLSX_UNPACKED_BYTES / 1024**2:,.0f} MB oca reads from an XLSX file", file=path.name,
+                        fix="export the data as CSV or Parquet, or remove sheets and formatting the study does not "
+                            "use")
+
+
 def _read_xlsx(path: Path, options: ReaderOptions, *, as_text: bool) -> pd.DataFrame:
     sheet = options.sheet if options.sheet is not None else 0
+    _refuse_oversized_workbook(path)
     try:
         workbook = pd.ExcelFile(path, engine="openpyxl")
     except Exception as err:  # zipfile/openpyxl raise many unrelated types for a file that is not a workbook
@@ -374,6 +426,7 @@ def _read_xlsx(path: Path, options: ReaderOptions, *, as_text: bool) -> pd.DataF
                 raise DataError("the sheet has no header row", file=path.name,
                                 fix="put the column names in the first row, or lower 'skip_rows'")
             header = _clean_header(list(top.iloc[0]), path.name)
+            _refuse_too_many_columns(len(header), path.name)
             label_row = [options.skip_rows + 1] if options.label_row else []
             frame = pd.read_excel(workbook, sheet_name=sheet, header=0, skiprows=skip_above + label_row,
                                   dtype=object if as_text else None)
@@ -388,7 +441,8 @@ def _read_xlsx(path: Path, options: ReaderOptions, *, as_text: bool) -> pd.DataF
     frame = _drop_unnamed_empty_columns(frame, path.name)
     # Formatted but empty spreadsheet rows come back as all-missing rows.
     frame = frame.dropna(how="all")
-    frame = _cells_as_text(frame) if as_text else _dates_as_iso_text(frame, keep=options.date_columns)
+    frame = _cells_as_text(frame) if as_text else _dates_as_iso_text(frame, keep=options.date_columns,
+                                                                      time_zone=options.time_zone)
     if options.label_row and len(frame) and len(top) > 1:
         _refuse_data_as_label_row(list(top.iloc[1]), frame, path.name)
     return frame
@@ -404,14 +458,16 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def _dates_as_iso_text(frame: pd.DataFrame, *, keep: tuple[str, ...]) -> pd.DataFrame:
-    """Workbook date cells as ISO text (columns in ``date_columns`` are parsed later and keep their type)."""
+def _dates_as_iso_text(frame: pd.DataFrame, *, keep: tuple[str, ...], time_zone: str = "UTC") -> pd.DataFrame:
+    """Typed date cells (workbook, Parquet) as ISO text; columns in ``date_columns`` are parsed later and keep their
+    type. Time-zone-aware cells are first expressed in ``time_zone`` (the module's one rule)."""
     converted = {}
     for name in frame.columns:
         if name in keep:
             continue
         column = frame[name]
         if pd.api.types.is_datetime64_any_dtype(column):
+            column = to_zone(column, name=str(name), time_zone=time_zone)
             converted[name] = column.map(_iso, na_action="ignore").astype("str")
         elif column.dtype == object and column.map(lambda v: isinstance(v, (dt.date, dt.datetime))).any():
             converted[name] = column.map(_iso, na_action="ignore")
@@ -430,13 +486,16 @@ def _cells_as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(lambda column: column.map(_cell_text).astype("str"))
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, options: ReaderOptions, *, as_text: bool) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises its own error types for corrupt files
         raise DataError("the file is not a readable Parquet file (damaged, truncated or another format)",
                         file=path.name, fix="write it again with pandas/pyarrow, or export it as CSV") from err
     header = _clean_header(list(frame.columns), path.name)
+    _refuse_too_many_columns(len(header), path.name)
     frame = frame.reset_index(drop=True)
     frame.columns = header
+    # Typed dates/timestamps as ISO text, as from a workbook: one contract (e.g. a strftime format) fits both.
+    frame = _dates_as_iso_text(frame, keep=options.date_columns, time_zone=options.time_zone)
     return frame

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
 
 from oca_experiments.errors import DataError
@@ -26,6 +27,15 @@ _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _UTF16_PROBE_BYTES = 4096
 # ASCII text in UTF-16 has a NUL in (nearly) every other byte; binary files have NULs scattered anywhere.
 _UTF16_NUL_SHARE = 0.4
+# cp1251 has no Kyrgyz letters ү ө ң (Ү Ө Ң): Excel writes '?' in their place when saving "CSV" in that code page,
+# and UTF-8 bytes of those letters read as cp1251 come out as these pairs (mojibake).
+_CYRILLIC = "А-Яа-яЁё"
+# '?' inside a word or starting one (a '?' ending a word is usually a question mark and is not counted).
+_LOST_KYRGYZ_LETTER = re.compile(rf"[{_CYRILLIC}]\?[{_CYRILLIC}]|(?<![^\s,;\"'(])\?[{_CYRILLIC}]")
+_KYRGYZ_MOJIBAKE = re.compile("|".join(re.escape(letter.encode("utf-8").decode("cp1251")) for letter in "үҮөӨңҢ"))
+_CP1251_NAMES = frozenset({"cp1251", "windows-1251", "1251"})
+
+log = logging.getLogger("oca_experiments")
 
 
 def decode(raw: bytes, pinned_encoding: str | None, file_name: str) -> str:
@@ -36,6 +46,8 @@ def decode(raw: bytes, pinned_encoding: str | None, file_name: str) -> str:
         except UnicodeDecodeError as err:
             raise DataError(f"the file is not valid {pinned_encoding} text", file=file_name,
                             fix="remove the 'encoding' pin to detect it, or pin the file's real encoding") from err
+        if codecs.lookup(pinned_encoding).name in {codecs.lookup(n).name for n in _CP1251_NAMES}:
+            warn_lost_kyrgyz_letters(text, file_name)
         return _refuse_binary(text, file_name).lstrip("\ufeff")
 
     if raw.startswith(codecs.BOM_UTF8):
@@ -58,7 +70,19 @@ def decode(raw: bytes, pinned_encoding: str | None, file_name: str) -> str:
             text = raw.decode("cp1251")
         except UnicodeDecodeError:
             raise binary_error(file_name) from None
+        warn_lost_kyrgyz_letters(text, file_name)
     return _refuse_binary(text, file_name).lstrip("\ufeff")
+
+
+def warn_lost_kyrgyz_letters(text: str, file_name: str) -> int:
+    """Warn when a cp1251 text shows Kyrgyz letters lost on the way ('?' inside Cyrillic words, or the cp1251
+    reading of UTF-8 ү/ө/ң); return the number of lines affected. Only counts are logged, never the text."""
+    lines = sum(1 for line in text.splitlines() if _LOST_KYRGYZ_LETTER.search(line) or _KYRGYZ_MOJIBAKE.search(line))
+    if lines:
+        log.warning("%s: read as cp1251, which cannot hold the Kyrgyz letters ү, ө, ң; %d line(s) show '?' or "
+                    "garbled pairs where such letters were (see docs/data.md). Export the file again as UTF-8 "
+                    "(Excel: 'CSV UTF-8'); the lost letters cannot be recovered from this file.", file_name, lines)
+    return lines
 
 
 def _utf16_without_bom(raw: bytes) -> str | None:
@@ -187,5 +211,11 @@ def check_row_lengths(body: str, delimiter: str, n_header: int, *, first_line: i
                             fix="check that line for a stray delimiter or an unbalanced quote, or pin 'delimiter' "
                                 "in the reader options")
     except csv.Error as err:  # e.g. a NUL byte or a field larger than the csv module's limit
+        if "field larger than field limit" in str(err):
+            limit = csv.field_size_limit()
+            raise DataError(f"a field near line {first_line + reader.line_num - 1} is longer than the {limit:,} "
+                            "characters oca reads in one cell", file=file_name,
+                            fix="check for an unbalanced quote that swallows the rows after it; a real text this "
+                                "long belongs in a separate file") from err
         raise DataError(f"the rows cannot be split into fields (near line {first_line + reader.line_num - 1})",
                         file=file_name, fix="check for unbalanced quotes or stray control characters") from err

@@ -11,8 +11,9 @@
         outcome_data_seen: false
         expected_impact: Fewer "not supported" verdicts; the estimate itself is unchanged.
 
-``field`` is a dotted path in the canonical spec (``oca prereg status`` prints the paths and a ready template), or an
-``analysis/…`` code file whose SHA-256 changed. A spec removed after the lock is declared with ``withdrawn: true``.
+``field`` is a dotted path in the canonical spec (``oca prereg status`` prints the paths and a ready template), or a
+locked file whose SHA-256 changed: an ``analysis/…`` code file or the source's contract suite (e.g.
+``data_contracts/survey.json``), with its SHA-256 before and after. A spec removed after the lock is declared with ``withdrawn: true``.
 ``oca prereg lock`` records each new entry in the registry lock, after which editing or removing it is detected.
 """
 
@@ -32,6 +33,14 @@ from ._canonical import canonical_json, canonical_value, get_path, has_path, set
 
 #: Changes to code files are declared with the file's path as the field (its SHA-256 before and after).
 CODE_FIELD_PREFIX = "analysis/"
+#: Other locked files (contract suites) are declared the same way; these suffixes mark a field as a file path.
+_FILE_SUFFIXES = (".py", ".json", ".yaml", ".yml")
+
+
+def is_file_field(field: str, known: Mapping[str, Any] = {}) -> bool:  # noqa: B006 - read only
+    """Whether a declared change names a locked file (by its path) rather than a field of the spec."""
+    return (field in known or field.startswith(CODE_FIELD_PREFIX)
+            or ("/" in field and field.endswith(_FILE_SUFFIXES)))
 
 
 class _LogModel(BaseModel):
@@ -110,7 +119,7 @@ def replay(spec: Mapping[str, Any], code: Mapping[str, str | None], deviations: 
         withdrawn = withdrawn or deviation.withdrawn
         for change in deviation.changes:
             where = f"{DEVIATIONS_FILE} entry {number}"
-            if change.field.startswith(CODE_FIELD_PREFIX):
+            if is_file_field(change.field, current_code):
                 previous = current_code.get(change.field)
                 if (change.before or None) != previous:
                     problems.append(ReplayProblem(deviation.spec, change.field,

@@ -158,6 +158,18 @@ def verify_entries(entries: Sequence[Any], head: Any) -> list[LockProblem]:
     return problems
 
 
+def _top_level_problems(payload: Mapping[str, Any]) -> list[LockProblem]:
+    """The parts outside the entries are not hashed: oca writes them verbatim, so any other content is an edit."""
+    problems = []
+    unknown = sorted(set(payload) - {"schema_version", "about", "head", "entries"})
+    if unknown:
+        problems.append(LockProblem(f"has key(s) oca does not write: {', '.join(unknown)}", field=unknown[0]))
+    if payload.get("about") != ABOUT:
+        problems.append(LockProblem("'about' differs from the text oca writes: the file was edited by hand",
+                                    field="about"))
+    return problems
+
+
 def read_lock(study_dir: Path) -> Lock:
     """Parse and verify the lock. Never raises for a broken file: the problems say what is wrong."""
     path = Path(study_dir) / LOCK_FILE
@@ -176,7 +188,7 @@ def read_lock(study_dir: Path) -> Lock:
             f"has schema_version {payload.get('schema_version')!r}; this oca reads {LOCK_SCHEMA_VERSION}",
             field="schema_version"),))
     entries = payload["entries"]
-    problems = verify_entries(entries, payload.get("head"))
+    problems = _top_level_problems(payload) + verify_entries(entries, payload.get("head"))
     valid = tuple(e for e in entries if isinstance(e, Mapping))
     head = valid[-1].get("entry_sha256") if valid else None
     return Lock(path=path, exists=True, entries=valid, problems=tuple(problems), head=head)

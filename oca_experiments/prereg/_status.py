@@ -3,7 +3,7 @@
 Statuses (``SpecState.status``):
 
 =============================  =====================================================================================
-``locked_unchanged``           the spec's content (and the analysis code it uses) is what was locked
+``locked_unchanged``           the spec, the analysis code it runs and its contract suite are what was locked
 ``changed_with_deviation``     it changed, and every change is declared in ``hypotheses/deviations.yaml``
 ``changed_without_deviation``  it changed, and at least one field's change is not declared
 ``unregistered``               not in the lock: added after the lock (or never locked), hence exploratory
@@ -42,7 +42,8 @@ def file_sha256(path: Path) -> str | None:
 
 
 def analysis_files(study_dir: Path, spec: HypothesisSpec) -> dict[str, str | None]:
-    """The analysis/ code files a spec runs, with their SHA-256 (``None`` when the file is missing)."""
+    """The analysis/ code files a spec runs, with their SHA-256 (``None`` when the file is missing): the module its
+    function reference names and every analysis/ module that module imports (followed transitively)."""
     reference = spec.outcome.construction.function
     if spec.outcome.construction.method != "function" or not reference:
         return {}
@@ -51,13 +52,70 @@ def analysis_files(study_dir: Path, spec: HypothesisSpec) -> dict[str, str | Non
         parts = parts[1:]
     if not parts:
         return {}
-    relative = f"{ANALYSIS_DIR}/{'/'.join(parts)}.py"
-    return {relative: file_sha256(study_dir / relative)}
+    found: dict[str, str | None] = {}
+    pending = [f"{ANALYSIS_DIR}/{'/'.join(parts)}.py"]
+    while pending:
+        relative = pending.pop()
+        if relative in found:
+            continue
+        found[relative] = file_sha256(study_dir / relative)
+        if found[relative] is not None:
+            pending += [m for m in _imported_analysis_modules(study_dir, relative) if m not in found]
+    return dict(sorted(found.items()))
+
+
+def _imported_analysis_modules(study_dir: Path, relative: str) -> list[str]:
+    """analysis/ modules that ``relative`` imports (``import analysis.x``, ``from analysis.x import``, ``from . import
+    x``, ``from .x import``), as paths relative to the study; only those that exist as files."""
+    import ast
+
+    try:
+        tree = ast.parse((study_dir / relative).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return []  # the plan refuses such a module; the hash of the file itself is already recorded
+    package = Path(relative).parent.relative_to(ANALYSIS_DIR).parts
+    modules: list[tuple[str, ...]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules += [tuple(a.name.split(".")[1:]) for a in node.names if a.name.split(".")[0] == ANALYSIS_DIR]
+        elif isinstance(node, ast.ImportFrom):
+            base = tuple((node.module or "").split(".")) if node.module else ()
+            if node.level:
+                anchor = package[: len(package) - (node.level - 1)] if node.level - 1 <= len(package) else ()
+                base = anchor + base
+            elif base[:1] == (ANALYSIS_DIR,):
+                base = base[1:]
+            else:
+                continue
+            modules.append(base)
+            modules += [base + (a.name,) for a in node.names]  # `from . import x`: x may be a module
+    paths = []
+    for module in modules:
+        if not module:
+            continue
+        path = Path(ANALYSIS_DIR, *module).with_suffix(".py")
+        if (study_dir / path).is_file():
+            paths.append(path.as_posix())
+    return paths
 
 
 def contract_files(study_dir: Path, config: StudyConfig, spec: HypothesisSpec) -> dict[str, str | None]:
     source = config.sources.get(spec.outcome.source)
     return {source.contract: file_sha256(study_dir / source.contract)} if source else {}
+
+
+def locked_input_files(entry: Mapping[str, Any]) -> dict[str, str | None]:
+    """Every file a lock entry pins by its SHA-256: analysis code and the contract suite of the spec's source."""
+    return {**dict(entry.get("analysis") or {}), **dict(entry.get("contracts") or {})}
+
+
+def current_input_files(study_dir: Path, config: StudyConfig, spec: HypothesisSpec,
+                        entry: Mapping[str, Any]) -> dict[str, str | None]:
+    """The same files now. A lock written before contracts were recorded (``contracts`` empty) pins none."""
+    files = analysis_files(study_dir, spec)
+    if entry.get("contracts"):
+        files.update(contract_files(study_dir, config, spec))
+    return files
 
 
 def shown(value: Any) -> str:
@@ -194,7 +252,7 @@ def _state_of_locked(study_dir: Path, config: StudyConfig, spec_id: str, entry: 
         notes.append(f"the locked spec no longer validates with this oca ({exc.error_count()} problem(s)); "
                      "its registered version cannot be rerun")
     registered_type = stored.get("type") if isinstance(stored.get("type"), str) else None
-    locked_code = dict(entry.get("analysis") or {})
+    locked_code = locked_input_files(entry)  # code and contract suites: a change to either is a deviation
     base = {"spec_id": spec_id, "registered_type": registered_type, "registered_spec": registered,
             "entry": entry.get("seq"), "locked_at": entry.get("locked_at"),
             "registered_sha256": entry.get("sha256"), "deviations": declared}
@@ -204,7 +262,7 @@ def _state_of_locked(study_dir: Path, config: StudyConfig, spec_id: str, entry: 
         return SpecState(status=status, spec_file=entry.get("spec_file"), declared_type=None,
                          problems=replayed.problems, notes=tuple(notes), **base)
     current_form = canonical_spec(current.spec)
-    current_code = analysis_files(study_dir, current.spec)
+    current_code = current_input_files(study_dir, config, current.spec, entry)
     changes = diff_fields(registered_form, current_form)
     changes += [FieldChange(path, locked_code.get(path), current_code.get(path))
                 for path in sorted(set(locked_code) | set(current_code)) if locked_code.get(path) !=
@@ -213,11 +271,6 @@ def _state_of_locked(study_dir: Path, config: StudyConfig, spec_id: str, entry: 
     undeclared += [FieldChange(path, replayed.code.get(path), current_code.get(path))
                    for path in sorted(set(replayed.code) | set(current_code))
                    if replayed.code.get(path) != current_code.get(path)]
-    locked_contracts = dict(entry.get("contracts") or {})
-    for path, digest in contract_files(study_dir, config, current.spec).items():
-        if path in locked_contracts and locked_contracts[path] != digest:
-            notes.append(f"data contract {path} changed since the lock (contracts check data, not the analysis: "
-                         "no deviation needed, but say why in the commit)")
     if not changes:
         status = "locked_unchanged"
     else:

@@ -1,12 +1,14 @@
 """Report stage: execute ``reports/*.ipynb`` on a run's artifacts and export self-contained HTML.
 
 ``build_report(run_dir, notebook=...)`` writes ``run_dir/report/index.html`` (Quarto when on PATH, else
-nbconvert) and never re-estimates anything: the notebook reads only ``results.json`` and friends.
+nbconvert) and ``run_dir/report/decision.html`` (the one-page decision summary the report also opens with); it
+never re-estimates anything: the notebook reads only ``results.json`` and friends.
 """
 
 from __future__ import annotations
 
-from oca_experiments.report._build import build_report
+from oca_experiments.report._build import build_report, default_notebook, study_notebook
+from oca_experiments.report._decision import decision_page, decision_section
 from oca_experiments.report._gate import CHECKS, CheckOutcome, GateResult, run_gate, write_junit
 from oca_experiments.report._manifest import (
     collect_manifest,
@@ -21,6 +23,7 @@ from oca_experiments.report._portfolio import build_portfolio, read_run, what_to
 from oca_experiments.report._verify import Difference, VerifyResult, compare_results, verify_run
 
 __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
-           "compare_results", "finish_manifest", "read_manifest", "reuse_demo_outputs", "reuse_outputs",
-           "run_gate", "run_result_from_dict", "sha256_file", "verify_run", "write_junit",
+           "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
+           "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
+           "study_notebook", "verify_run", "write_junit",
            "build_portfolio", "read_run", "what_to_test_next"]

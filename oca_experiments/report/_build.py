@@ -28,8 +28,9 @@ from traitlets import default
 from oca_experiments._atomic import staged_directory
 from oca_experiments._layout import INDEX_HTML, RESULTS_FILE
 from oca_experiments.errors import ReportError
+from oca_experiments.report._decision import DECISION_HTML, write_decision_page
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "default_notebook", "study_notebook"]
 
 EXECUTED_NOTEBOOK = "report.ipynb"
 PARAMETERS_TAG = "parameters"
@@ -59,6 +60,31 @@ _EXTERNAL_RESOURCE = re.compile(
     re.IGNORECASE,
 )
 _EXTERNAL_CSS = re.compile(r"(?:url\(|@import)\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE)
+
+
+#: Where a study's own report notebook goes when it has one; study.yaml's ``report:`` may name another path.
+CONVENTIONAL_NOTEBOOK = "reports/report.ipynb"
+
+
+def default_notebook() -> Path:
+    """The built-in report notebook: inside the installed package (wheel), or the repository's demo study
+    (source checkout, where the wheel's copy comes from; see pyproject.toml's force-include)."""
+    package_dir = Path(__file__).resolve().parents[1]
+    for candidate in (package_dir / "_demo_study" / CONVENTIONAL_NOTEBOOK,
+                      package_dir.parent / CONVENTIONAL_NOTEBOOK):
+        if candidate.is_file():
+            return candidate
+    raise ReportError("the built-in report notebook is not installed with the package", path=str(package_dir),
+                      fix="reinstall oca-experiments, or name a notebook with 'report:' in study.yaml")
+
+
+def study_notebook(study_dir: Path, configured: str | None) -> Path:
+    """The notebook a study's report runs: the one study.yaml names (it must exist), else the study's
+    ``reports/report.ipynb`` when present, else the built-in one."""
+    if configured:
+        return Path(study_dir) / configured
+    own = Path(study_dir) / CONVENTIONAL_NOTEBOOK
+    return own if own.is_file() else default_notebook()
 
 
 def build_report(
@@ -97,6 +123,9 @@ def build_report(
         else:
             index_path.write_text(_export_html(nb, images_dir=notebook.parent), encoding="utf-8")
         _require_self_contained(index_path, shown_path=out_dir / INDEX_HTML)
+        # The one-page decision summary, printable on its own (the report shows the same section first).
+        decision_path = write_decision_page(run_dir, staging)
+        _require_self_contained(decision_path, shown_path=out_dir / DECISION_HTML)
     return out_dir / INDEX_HTML
 
 
@@ -131,7 +160,7 @@ def _read_study_name(results_path: Path) -> str:
 def _read_notebook(notebook: Path) -> nbformat.NotebookNode:
     if not notebook.is_file():
         raise ReportError("report notebook not found", path=str(notebook),
-                          fix="pass the path of reports/report.ipynb")
+                          fix="fix 'report:' in study.yaml, or delete that line to use the built-in report")
     try:
         text = notebook.read_text(encoding="utf-8")
         with warnings.catch_warnings():

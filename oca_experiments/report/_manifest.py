@@ -145,14 +145,19 @@ def _study_files(study: Study) -> dict[str, Any]:
     analysis_dir = root / ANALYSIS_DIR
     analysis = {}
     if analysis_dir.is_dir():
-        analysis = {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(analysis_dir.rglob("*.py"))
-                    if "__pycache__" not in p.parts}
+        # Every file, not only *.py: study code may read a lookup table next to it, and what the run reads must
+        # invalidate the cache when it changes (plan.py keeps function references inside this folder).
+        analysis = {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(analysis_dir.rglob("*"))
+                    if p.is_file() and "__pycache__" not in p.parts and p.suffix not in {".pyc", ".pyo"}}
     # Other files next to the specs (the registry lock, the deviations log) change what the report says.
     spec_files = {s.path for s in study.specs}
     hypotheses_dir = root / "hypotheses"
     registry = {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(hypotheses_dir.rglob("*"))
                 if p.is_file() and p.relative_to(root).as_posix() not in spec_files} if hypotheses_dir.is_dir() else {}
-    notebook = root / study.config.report
+    from oca_experiments.report._build import study_notebook  # lazily: _build imports the Jupyter stack
+
+    notebook = study_notebook(root, study.config.report)
+    inside = notebook.resolve().is_relative_to(root.resolve())
     return {
         "name": study.config.name,
         "path": str(root),
@@ -161,7 +166,8 @@ def _study_files(study: Study) -> dict[str, Any]:
         "contracts": contracts,
         "analysis": analysis,
         "registry": registry,
-        "report_notebook": {"file": study.config.report,
+        "report_notebook": {"file": notebook.resolve().relative_to(root.resolve()).as_posix() if inside
+                            else "(built-in)",
                             "sha256": sha256_file(notebook) if notebook.is_file() else None},
     }
 
@@ -270,6 +276,9 @@ def finish_manifest(manifest: dict[str, Any], stage: Path, *, build_html: bool) 
     index = stage / REPORT_DIR / INDEX_HTML
     if build_html and index.is_file():
         outputs[f"{REPORT_DIR}/{INDEX_HTML}"] = sha256_file(index)
+        decision = stage / REPORT_DIR / "decision.html"  # the one-page decision summary (report/_decision.py)
+        if decision.is_file():
+            outputs[f"{REPORT_DIR}/decision.html"] = sha256_file(decision)
     artifacts = stage / ARTIFACTS_DIR  # estimators' files (posterior NetCDF, check plots): reuse needs them intact
     if artifacts.is_dir():
         outputs.update({p.relative_to(stage).as_posix(): sha256_file(p) for p in sorted(artifacts.rglob("*"))
@@ -331,11 +340,14 @@ def reuse_outputs(study: Study, data: Mapping[str, Any], run_dir: Path, *, build
 
 
 def _rebuild_report_only(study: Study, manifest: Mapping[str, Any], run_dir: Path, keys: Mapping[str, str]) -> None:
-    from oca_experiments.report._build import build_report
+    """A new set with the same results and artifacts and a rebuilt report, switched in as a whole."""
+    from oca_experiments._output_set import OutputSet
+    from oca_experiments.report._build import build_report, study_notebook
 
-    build_report(run_dir, notebook=study.path / study.config.report, out_dir=run_dir / REPORT_DIR)
-    updated = {**manifest, "study": _study_files(study), "keys": dict(keys), "git": git_state(study.path)}
-    finish_manifest(updated, run_dir, build_html=True)
+    with OutputSet(run_dir).new_version(copy_from_current=(RESULTS_FILE, ARTIFACTS_DIR)) as version:
+        build_report(version, notebook=study_notebook(study.path, study.config.report), out_dir=version / REPORT_DIR)
+        updated = {**manifest, "study": _study_files(study), "keys": dict(keys), "git": git_state(study.path)}
+        finish_manifest(updated, version, build_html=True)
 
 
 def reuse_demo_outputs(study: Study, out_dir: Path, *, seed: int, build_html: bool) -> RunResult | None:

@@ -6,6 +6,7 @@ Specs name columns; nothing here knows the demo's column names. Unknown keys are
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any, Literal
 
@@ -18,7 +19,7 @@ _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- hypothesis spec
@@ -106,6 +107,8 @@ class Design(_Frozen):
         default_factory=dict, description="keep only rows whose column value is one of the listed values"
     )
     waves: tuple[Wave, ...] = Field(default=(), description="the waves (periods) and their fieldwork windows")
+    interview_date: str | None = Field(default=None, description="column with each row's fieldwork (interview) "
+                                       "date, checked against its wave's window in 'waves'")
     treatment_definition: str | None = Field(default=None, description="what being treated means, in words")
 
     @field_validator("pre", "post", mode="before")
@@ -129,7 +132,7 @@ class Design(_Frozen):
 
     def columns(self) -> tuple[str, ...]:
         cols = [self.unit, self.time, self.treatment]
-        cols += [c for c in (self.cluster, self.group, self.adoption) if c]
+        cols += [c for c in (self.cluster, self.group, self.adoption, self.interview_date) if c]
         cols += list(self.subset)
         return tuple(dict.fromkeys(cols))
 
@@ -147,6 +150,9 @@ class FewClusters(_Frozen):
                                                 "weights, or CR2 with Satterthwaite degrees of freedom")
     cr2_below: int = Field(default=10, ge=0, description="below this many clusters ``wild_webb`` gives way to CR2 "
                            "with Satterthwaite degrees of freedom, which keeps its coverage there (0: never)")
+    arm_below: int = Field(default=4, ge=0, description="with fewer clusters than this in the treated or the "
+                           "comparison arm, randomization inference over the cluster assignment is primary (one "
+                           "cluster in an arm and no randomization test: the hypothesis is refused as untestable)")
 
 
 class Bootstrap(_Frozen):
@@ -154,7 +160,18 @@ class Bootstrap(_Frozen):
 
     draws: int = Field(default=9999, ge=99, le=1_000_000)
     weights: Literal["webb", "rademacher"] = "webb"
-    seed: int = Field(default=20260307, ge=0)
+    seed: int = Field(default=20260307, ge=0, description="registered seed; a spec without one gets a seed derived "
+                      "from its id (seed_source: derived), never a shared default")
+    seed_source: Literal["registered", "derived"] = Field(
+        default="registered", description="'derived' when the spec registered no seed and oca derived it")
+
+
+def derived_seed(spec_id: str) -> int:
+    """The bootstrap seed of a spec that registers none: from the SHA-256 of its id, so it is stable when other
+    fields are amended, differs between hypotheses, and is the same on every machine (issue 18 item 9: such specs
+    silently shared the demo's seed)."""
+    digest = hashlib.sha256(f"oca bootstrap seed: {spec_id}".encode()).hexdigest()
+    return int(digest[:8], 16) % (2**31 - 1)
 
 
 class Randomization(_Frozen):
@@ -185,6 +202,10 @@ class BayesDiagnostics(_Frozen):
     min_ess_bulk: float = Field(default=400, ge=0, description="smallest bulk effective sample size allowed")
     min_ess_tail: float = Field(default=400, ge=0, description="smallest tail effective sample size allowed")
     max_divergences: int = Field(default=0, ge=0, description="divergent transitions allowed after warm-up")
+    min_bfmi: float = Field(default=0.3, ge=0, description="smallest E-BFMI allowed in any chain (below 0.3 the "
+                            "momentum resampling cannot move through the energy levels: tails are explored poorly)")
+    max_treedepth_hits: int = Field(default=0, ge=0, description="post-warm-up transitions allowed to stop at the "
+                                    "maximum tree depth (each one is a trajectory cut short, not a full NUTS step)")
 
 
 class BayesSampler(_Frozen):
@@ -265,12 +286,31 @@ class Testability(_Frozen):
                                         "estimator needs one")
     complete_groups: bool | None = Field(default=None, description="every implementing group (design.group) "
                                          "observed in every arm and wave: the registered sample frame")
+    fieldwork_windows: Literal["refuse", "note"] | None = Field(
+        default=None, description="rows dated (design.interview_date) outside their wave's fieldwork window: "
+        "'refuse' makes the hypothesis not testable, 'note' (default) records them in the validation and results")
     arms: Literal["both", "pooled"] | None = Field(default=None, description="both: every requirement holds in "
                                                    "each arm; pooled: arms together (pre/post designs without a "
                                                    "comparison, e.g. a knowledge gain among participants)")
 
 
 class HypothesisSpec(_Frozen):
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_a_missing_seed(cls, raw: Any) -> Any:
+        """No registered bootstrap seed: derive one from the id and record that it was derived (said in the
+        manifest's seeds and on `oca run`'s output)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            return raw
+        inference = raw.get("inference") if raw.get("inference") is not None else {}
+        if not isinstance(inference, dict):
+            return raw
+        bootstrap = inference.get("bootstrap") if inference.get("bootstrap") is not None else {}
+        if not isinstance(bootstrap, dict) or bootstrap.get("seed") is not None:
+            return raw
+        bootstrap = {**bootstrap, "seed": derived_seed(raw["id"]), "seed_source": "derived"}
+        return {**raw, "inference": {**inference, "bootstrap": bootstrap}}
+
     id: str = Field(pattern=_ID_PATTERN)
     title: str = Field(min_length=1)
     hypothesis: str = Field(min_length=1, description="the hypothesis in words")
@@ -346,7 +386,8 @@ class StudyConfig(_Frozen):
     description: str | None = None
     sources: dict[str, SourceConfig]
     suppression_threshold: int = Field(default=DEFAULT_SUPPRESSION_THRESHOLD, ge=1)
-    report: str = Field(default="reports/report.ipynb", description="report notebook, relative to the study")
+    report: str | None = Field(default=None, description="report notebook, relative to the study (default: "
+                               "reports/report.ipynb when the study has one, else the built-in report)")
     testability: Testability | None = Field(default=None, description="defaults for every spec")
 
     @field_validator("sources")

@@ -20,7 +20,7 @@ _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 class _PlanSection(BaseModel):
     # Same strictness as the other spec models (spec/_models.py): frozen, unknown keys refused.
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class Wave(_PlanSection):

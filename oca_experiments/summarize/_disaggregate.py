@@ -162,7 +162,8 @@ def protect_attrition(record: Mapping[str, Any], threshold: int) -> dict[str, An
     arms = record.get("by_arm") or {}
     cells = [a.get(k) for a in arms.values() for k in ("stayers", "leavers")]
     balance_cells = [c.get("n") for row in record.get("balance") or [] for c in row.get("cells", {}).values()]
-    small = any(isinstance(n, int) and n < threshold for n in cells + balance_cells)
+    # An empty group (no leavers at all) describes nobody, so it is not a small cell.
+    small = any(isinstance(n, int) and 0 < n < threshold for n in cells + balance_cells)
     if not small:
         return out
     label = suppressed_label(threshold)
@@ -211,4 +212,18 @@ def hypothesis_extras(frame: pd.DataFrame, outcome: pd.Series, built: Any, task:
     groups = result.extras.get("effect_by_group")
     if groups:
         extras["effect_by_group"] = protect_groups(groups, threshold)
+    raw = result.extras.get("raw_means")
+    if isinstance(raw, dict):
+        extras["raw_means"] = protect_raw_means(raw, threshold)
     return extras
+
+
+def protect_raw_means(raw: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """Arm x wave means: when any cell has fewer units than ``threshold`` all four are hidden, because the DiD
+    estimate and three cells would give the fourth back."""
+    cells = [cell for arm in (raw.get("arms") or {}).values() for cell in arm.values()]
+    if all(isinstance(c.get("n"), int) and c["n"] >= threshold for c in cells):
+        return raw
+    hidden = {arm: {wave: {"mean": None, "n": None, "suppressed": True} for wave in waves}
+              for arm, waves in (raw.get("arms") or {}).items()}
+    return {**raw, "arms": hidden, "suppressed": True}

@@ -22,19 +22,29 @@ Words live in gettext catalogs, not in code:
 Catalogs are compiled in memory when loaded (Babel ``write_mo``), so no compiled ``.mo`` file can go stale.
 Numbers and percentages are formatted for the locale with ``babel.numbers``; dates with ``babel.dates``.
 
-**Certainty wording rule.** "We are N% sure it rose" states the probability that the effect has the sign of the
-estimate. Bayesian results give it directly (the posterior probability). For frequentist results it is one minus
-the one-sided p-value in the direction of the estimate (``1 - p_two_sided / 2``), which equals the posterior
-probability of that sign under a flat prior and the same t/normal approximation the test used. Then:
+**The answer first.** Each page leads with the registered verdict in plain words ("Yes: the campaign raised …",
+"No: …", "Not clear: the data cannot tell whether …"), then the change in the outcome's own units, the range it most
+likely lies in, and what it was compared with (a comparison group, the same people before and after, or each page's
+own earlier trend: never a blanket claim).
 
-- ``>= 99.5%``: "more than 99% sure";
-- ``90% - 99.5%``: "about N% sure";
-- ``75% - 90%``: "it probably rose, but we are only about N% sure";
-- ``< 75%``: "we cannot tell whether it really rose or fell".
+**Certainty wording rule.** "We are N% sure" is said only of a posterior: a p-value is not the probability of an
+effect. It states the posterior probability of the registered claim, in the registered direction and against the
+bar the decision rule uses: P(effect > SESOI) for an increase, P(effect < -SESOI) for a decrease (zero instead of the
+SESOI when the rule is registered ``against: zero``), next to the probability the team asked for. ">= 99.5%" reads
+"more than 99%". Frequentist answers carry the verdict and the interval, never a certainty.
 
-The amount is the estimate rounded for reading ("about"): one decimal from 0.1 up, two significant digits below,
-whole numbers from 10 up; shares (outcomes on a 0-1 scale) are shown in percentage points. A change under 0.05
-points on a rating scale, or under half a percentage point, reads "hardly changed".
+**Amounts.** Rounded for reading ("about"): one decimal from 0.1 up, two significant digits below, whole numbers from
+10 up; shares (outcomes on a 0-1 scale) in percentage points; a relative change (knowledge gain) as a percent of
+the level before, with the two means and the difference in points beside it; a standardised (SD-unit) index as a
+very small / small / moderate / large change against the study's thresholds (``#. sizes:`` in study.pot, else the
+rule of thumb 0.2 / 0.5 / 0.8, said to be that); an outcome in its own units with the unit the study names
+(``units:<id>``). A change under 0.05 points on a rating scale, or under half a percentage point, reads "hardly
+changed". When other results of the run measure the same outcome, the page says what sets each apart (subgroup,
+model, estimand), so that different numbers for one question are explained.
+
+**Registration.** "Main question" comes with only what the spec and the lock establish: the declared registration
+date, the date the study's registry lock recorded the spec, and whether that was after the outcome data began to be
+collected (the post wave's start).
 
 **Privacy.** Counts of people below the study's ``suppression_threshold`` are never shown ("fewer than 10
 people"); a subgroup whose result is suppressed in results.json stays hidden, and so does the difference between
@@ -110,6 +120,7 @@ class _StudyWords:
     source: dict[str, Any] = field(default_factory=dict)  # context -> msgid (str, or (singular, plural))
     translations: gettext.NullTranslations = field(default_factory=gettext.NullTranslations)
     scales: dict[str, str] = field(default_factory=dict)  # hypothesis id -> "share" | "plain" | "<low>-<high>"
+    sizes: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # id -> small, moderate, large
 
     @classmethod
     def load(cls, study_dir: Path | None, lang: str) -> _StudyWords:
@@ -122,9 +133,19 @@ class _StudyWords:
         source = {m.context: m.id for m in template}
         scales = {m.context: comment.partition(":")[2].strip() for m in template for comment in m.auto_comments
                   if comment.lower().startswith("scale:")}
+        sizes = {}
+        for m in template:
+            for comment in m.auto_comments:
+                if comment.lower().startswith("sizes:"):
+                    try:
+                        values = tuple(float(v) for v in comment.partition(":")[2].replace(",", " ").split())
+                    except ValueError:
+                        continue
+                    if len(values) == 3 and 0 < values[0] < values[1] < values[2]:
+                        sizes[m.context] = values
         po = study_dir / "locale" / lang / "LC_MESSAGES" / f"{STUDY_DOMAIN}.po"
         translations = _compile(_read_catalog(po, lang)) if po.is_file() else gettext.NullTranslations()
-        return cls(source, translations, scales)
+        return cls(source, translations, scales, sizes)
 
     def text(self, context: str) -> str | None:
         msgid = self.source.get(context)
@@ -184,35 +205,99 @@ def _scale_of(spec: Mapping[str, Any] | None, declared: str | None = None) -> _S
     return _Scale("plain")
 
 
-def _certainty(h: Mapping[str, Any]) -> float | None:
-    """Probability that the effect has the estimate's sign (see the module docstring)."""
-    extras = h.get("extras") or {}
-    estimate = h.get("estimate")
-    if not _is_number(estimate):
-        return None
-    posterior = extras.get("posterior") if isinstance(extras.get("posterior"), Mapping) else {}
-    for source, key in ((posterior, "p_gt_0"), (extras, "prob_positive"), (extras, "p_gt_0")):
-        if _is_number(source.get(key)):  # Bayesian: the posterior says it directly
-            positive = float(source[key])
-            return positive if estimate >= 0 else 1.0 - positive
-    p_two = h.get("p_value_two_sided")
-    if not _is_number(p_two):
-        if h.get("tails") == "two" and _is_number(h.get("p_value")):
-            p_two = h["p_value"]
-        elif _is_number(h.get("std_error")) and h["std_error"] > 0:
-            from scipy import stats
+# --- reading a result: small accessors, so that typed result parts can replace ``extras`` keys in one place --------
 
-            z = abs(estimate) / h["std_error"]
-            df = h.get("df")
-            return float(stats.t(df).cdf(z) if _is_number(df) else stats.norm.cdf(z))
+def _extras(h: Mapping[str, Any]) -> Mapping[str, Any]:
+    extras = h.get("extras")
+    return extras if isinstance(extras, Mapping) else {}
+
+
+def _posterior(h: Mapping[str, Any]) -> Mapping[str, Any]:
+    posterior = _extras(h).get("posterior")
+    return posterior if isinstance(posterior, Mapping) else {}
+
+
+def _is_bayesian(h: Mapping[str, Any]) -> bool:
+    """A posterior answer: the only kind that may be worded as how sure we are."""
+    return bool(_extras(h).get("bayesian")) or bool(_posterior(h)) or h.get("se_type") == "posterior_sd" or any(
+        _is_number(_extras(h).get(key)) for key in ("prob_positive", "p_gt_0"))
+
+
+def _decision_probability(h: Mapping[str, Any]) -> tuple[float, bool]:
+    """(registered posterior probability, whether the bar is the SESOI rather than zero)."""
+    rule = _extras(h).get("decision_rule")
+    rule = rule if isinstance(rule, Mapping) else {}
+    probability = float(rule["probability"]) if _is_number(rule.get("probability")) else 0.95
+    return probability, rule.get("against", "sesoi") == "sesoi"
+
+
+def _gain_means(h: Mapping[str, Any]) -> tuple[float, float] | None:
+    """(mean before, mean after) of a relative pre/post change (knowledge_gain), else None."""
+    extras = _extras(h)
+    if h.get("estimator") != "knowledge_gain" or not all(_is_number(extras.get(k)) for k in ("mean_pre",
+                                                                                             "mean_post")):
+        return None
+    return float(extras["mean_pre"]), float(extras["mean_post"])
+
+
+def _groups(h: Mapping[str, Any]) -> Mapping[str, Any]:
+    groups = _extras(h).get("effect_by_group")
+    return groups if isinstance(groups, Mapping) else {}
+
+
+def _period(h: Mapping[str, Any]) -> tuple[date, date] | None:
+    period = _extras(h).get("period")
+    if not isinstance(period, Mapping) or not period.get("start") or not period.get("end"):
+        return None
+    try:
+        return date.fromisoformat(str(period["start"])), date.fromisoformat(str(period["end"]))
+    except ValueError:
+        return None
+
+
+def _posterior_certainty(h: Mapping[str, Any]) -> tuple[float, bool] | None:
+    """(posterior probability of the registered claim, whether the claim is 'beyond the SESOI').
+
+    The claim follows the registered direction (increase: effect > bar; decrease: effect < -bar; any: the more
+    probable side), with the bar the decision rule uses: the SESOI when registered and ``against: sesoi``, else 0.
+    """
+    posterior, extras = _posterior(h), _extras(h)
+    estimate = h.get("estimate")
+    sesoi = h.get("sesoi")
+    _, against_sesoi = _decision_probability(h)
+    use_sesoi = against_sesoi and _is_number(sesoi) and sesoi > 0
+    up_key, down_key = ("p_gt_sesoi", "p_lt_minus_sesoi") if use_sesoi else ("p_gt_0", "p_lt_0")
+    up, down = posterior.get(up_key), posterior.get(down_key)
+    if not _is_number(up):  # older records: only P(effect > 0)
+        for source, key in ((extras, "prob_positive"), (extras, "p_gt_0"), (posterior, "p_gt_0")):
+            if _is_number(source.get(key)):
+                up, down, use_sesoi = float(source[key]), 1.0 - float(source[key]), False
+                break
         else:
             return None
-    return 1.0 - float(p_two) / 2.0
+    down = float(down) if _is_number(down) else None
+    direction = h.get("direction")
+    if direction == "increase":
+        return float(up), use_sesoi
+    if direction == "decrease":
+        return (down, use_sesoi) if down is not None else None
+    if down is None:
+        return (float(up), use_sesoi) if _is_number(estimate) and estimate >= 0 else None
+    return (max(float(up), down), use_sesoi)
 
 
 def _diagnostics_failed(h: Mapping[str, Any]) -> bool:
-    diagnostics = (h.get("extras") or {}).get("diagnostics")
-    return isinstance(diagnostics, Mapping) and diagnostics.get("passed") is False
+    diagnostics = _extras(h).get("diagnostics")
+    return isinstance(diagnostics, Mapping) and diagnostics.get("passed") is False or str(
+        h.get("verdict") or "").startswith("unreliable")
+
+
+#: How each estimator's number is obtained, for "compared with what" and for "why the numbers differ".
+_COMPARISON_GROUP = {"survey_did", "ancova", "bayes_did", "ordinal_did"}
+_BEFORE_AFTER = {"knowledge_gain"}
+_OWN_TREND = {"its", "bayes_its"}
+_STAGGERED = {"staggered_did"}
+DEFAULT_SIZES = (0.2, 0.5, 0.8)  # small / moderate / large for SD-unit indices unless the study declares others
 
 
 def _about(value: float) -> float:
@@ -280,6 +365,9 @@ class _Writer:
     def percent(self, share: float) -> str:
         return format_percent(round(share, 2), locale=self.locale)  # the locale's pattern: "97%", "97 %"
 
+    def signed_percent(self, share: float) -> str:
+        return format_percent(round(share, 2), format="+#,##0%;-#,##0%", locale=self.locale)
+
     def count(self, n: int) -> str:
         return format_decimal(n, format="#,##0", locale=self.locale)
 
@@ -287,7 +375,7 @@ class _Writer:
         return format_date(value, format="long", locale=self.locale)
 
     # phrases ---------------------------------------------------------------------------------------------------
-    def amount(self, magnitude: float, scale: _Scale) -> str:
+    def amount(self, magnitude: float, scale: _Scale, hid: str = "") -> str:
         """'0.3 points on a 1-5 scale' for an absolute change, already rounded with ``_about``."""
         value = _about(magnitude * scale.factor)
         decimals = _decimals(value)
@@ -313,12 +401,29 @@ class _Writer:
                 text = self.t.pgettext("decimal amount", "{amount} percentage points")
             return text.format(amount=shown)
         if scale.kind == "sd":
-            # TRANSLATORS: a change of a standardised index, in standard deviations said plainly: "rose by about
-            # 0.3 of the usual spread between people".
-            return self.t.pgettext("spread amount", "{amount} of the usual spread between people").format(
-                amount=shown)
+            # TRANSLATORS: a change of a standardised index, used after "by about": "rose by about 0.3 on the index".
+            return self.t.pgettext("index amount", "{amount} on the index").format(amount=shown)
+        units = self.words.text(f"units:{hid}") if hid else None
+        if units:
+            # TRANSLATORS: a change in the outcome's own units, named by the study: "rose by about 5.9 (reactions,
+            # comments and shares per post)". Used after "by about".
+            return self.t.pgettext("named amount", "{amount} ({units})").format(amount=shown, units=units)
         # TRANSLATORS: a change without a unit (the outcome's own units), used after "by about".
         return self.t.pgettext("unitless amount", "{amount}").format(amount=shown)
+
+    def unit_label(self, scale: _Scale, hid: str) -> str | None:
+        """What the numbers of an interval are counted in, as a label in brackets."""
+        if scale.kind == "points":
+            low, high = self.number(scale.low, _decimals(scale.low)), self.number(scale.high, _decimals(scale.high))
+            # TRANSLATORS: the unit of a range of changes, shown in brackets after it.
+            return self.t.pgettext("unit", "points on a {low}–{high} scale").format(low=low, high=high)
+        if scale.kind == "percentage_points":
+            return self.t.pgettext("unit", "percentage points")
+        if scale.kind == "sd":
+            return self.t.pgettext("unit", "index points")
+        if scale.kind == "relative":
+            return self.t.pgettext("unit", "percent of the level before")
+        return self.words.text(f"units:{hid}") if hid else None
 
     def people(self, n: Any) -> str | None:
         if not _is_number(n):
@@ -355,10 +460,19 @@ class _Writer:
     def level(self, column: str, value: str) -> str:
         return self.words.text(f"level:{column}={value}") or value
 
+    def among(self, column: str, value: str) -> str:
+        """'among women': the study's own phrase (``among:<column>=<value>``), else the catalog's pattern."""
+        found = self.words.text(f"among:{column}={value}")
+        if found:
+            return found
+        # TRANSLATORS: "among" + a subgroup's name as the study gives it (nominative); studies can give the whole
+        # phrase instead (context among:<column>=<value> in study.po), which reads better in ru and ky.
+        return self.t.gettext("among {group}").format(group=self.level(column, value))
+
     # sentences -------------------------------------------------------------------------------------------------
     def question(self, direction: str, subject: str, by: tuple[str, str] | None) -> str:
         if by is not None:
-            return self.t.gettext("Did the campaign change {subject} differently for {level} and {reference}?"
+            return self.t.gettext("Did the campaign change {subject} differently {level} and {reference}?"
                                   ).format(subject=subject, level=by[0], reference=by[1])
         if direction == "increase":
             return self.t.gettext("Did the campaign raise {subject}?").format(subject=subject)
@@ -366,61 +480,190 @@ class _Writer:
             return self.t.gettext("Did the campaign lower {subject}?").format(subject=subject)
         return self.t.gettext("Did the campaign change {subject}?").format(subject=subject)
 
-    def change(self, estimate: float, scale: _Scale, subject: str) -> str:
+    def verdict(self, verdict: str | None, direction: str, subject: str, *, has_sesoi: bool) -> str | None:
+        """The answer first, in plain words, from the registered verdict."""
+        verdict = str(verdict or "")
+        if verdict.startswith("unreliable"):
+            return self.t.gettext("No answer yet: the computer model behind it did not settle properly.")
+        if verdict == "supported":
+            return {"increase": self.t.gettext("Yes: the campaign raised {subject}."),
+                    "decrease": self.t.gettext("Yes: the campaign lowered {subject}.")}.get(
+                direction, self.t.gettext("Yes: the campaign changed {subject}.")).format(subject=subject)
+        if verdict == "not supported":
+            if has_sesoi:
+                return {"increase": self.t.gettext("No: the campaign did not raise {subject} by as much as would "
+                                                   "matter."),
+                        "decrease": self.t.gettext("No: the campaign did not lower {subject} by as much as would "
+                                                   "matter.")}.get(
+                    direction, self.t.gettext("No: any change in {subject} was too small to matter.")
+                ).format(subject=subject)
+            return {"increase": self.t.gettext("No: the campaign did not raise {subject}."),
+                    "decrease": self.t.gettext("No: the campaign did not lower {subject}.")}.get(
+                direction, self.t.gettext("No: the campaign did not change {subject}.")).format(subject=subject)
+        if verdict == "inconclusive":
+            return {"increase": self.t.gettext("Not clear: the data cannot tell whether the campaign raised "
+                                               "{subject}."),
+                    "decrease": self.t.gettext("Not clear: the data cannot tell whether the campaign lowered "
+                                               "{subject}.")}.get(
+                direction, self.t.gettext("Not clear: the data cannot tell whether the campaign changed {subject}.")
+            ).format(subject=subject)
+        return None
+
+    def group_verdict(self, verdict: str | None, by: tuple[str, str]) -> str | None:
+        verdict = str(verdict or "")
+        if verdict == "supported":
+            return self.t.gettext("Yes: the campaign worked differently {level} and {reference}.").format(
+                level=by[0], reference=by[1])
+        if verdict == "not supported":
+            return self.t.gettext("No: the campaign worked about equally {level} and {reference}.").format(
+                level=by[0], reference=by[1])
+        if verdict == "inconclusive":
+            return self.t.gettext("Not clear: the data cannot tell whether the campaign worked differently {level} "
+                                  "and {reference}.").format(level=by[0], reference=by[1])
+        return None
+
+    def size(self, magnitude: float, sizes: tuple[float, float, float]) -> str:
+        magnitude = abs(magnitude)
+        if magnitude >= sizes[2]:
+            return self.t.pgettext("size", "a large change")
+        if magnitude >= sizes[1]:
+            return self.t.pgettext("size", "a moderate change")
+        if magnitude >= sizes[0]:
+            return self.t.pgettext("size", "a small change")
+        return self.t.pgettext("size", "a very small change")
+
+    def change(self, estimate: float, scale: _Scale, subject: str, hid: str = "",
+               sizes: tuple[float, float, float] | None = None) -> str:
         if _negligible(estimate, scale):
             return self.t.gettext("{subject} hardly changed.").format(subject=subject)
-        amount = self.amount(estimate, scale)
+        if scale.kind == "sd" and sizes is not None:
+            value = round(estimate, 2) if abs(estimate) >= 0.01 else _about(estimate)
+            shown = self.signed(value, max(_decimals(value), 2))
+            text = (self.t.gettext("{subject} rose: {size} ({amount} index points).") if estimate > 0
+                    else self.t.gettext("{subject} fell: {size} ({amount} index points)."))
+            return text.format(subject=subject, size=self.size(estimate, sizes), amount=shown)
+        amount = self.amount(estimate, scale, hid)
         if estimate > 0:
             return self.t.gettext("{subject} rose by about {amount}.").format(subject=subject, amount=amount)
         return self.t.gettext("{subject} fell by about {amount}.").format(subject=subject, amount=amount)
 
-    def sureness(self, certainty: float | None, estimate: float) -> str | None:
-        if certainty is None:
-            return None
-        rose = estimate > 0
-        shown = self.percent(min(round(certainty, 2), 0.99))
-        if certainty >= 0.995:
-            text = (self.t.gettext("We are more than {percent} sure it rose.") if rose
-                    else self.t.gettext("We are more than {percent} sure it fell."))
-            return text.format(percent=self.percent(0.99))
-        if certainty >= 0.90:
-            text = (self.t.gettext("We are about {percent} sure it rose.") if rose
-                    else self.t.gettext("We are about {percent} sure it fell."))
-            return text.format(percent=shown)
-        if certainty >= 0.75:
-            text = (self.t.gettext("It probably rose, but we are only about {percent} sure.") if rose
-                    else self.t.gettext("It probably fell, but we are only about {percent} sure."))
-            return text.format(percent=shown)
-        return self.t.gettext("We cannot tell whether it really rose or fell: the data fit both.")
+    def sizes_explained(self, sizes: tuple[float, float, float], declared: bool) -> str:
+        values = {name: self.number(v, _decimals(v)) for name, v in zip(("small", "moderate", "large"), sizes)}
+        if declared:
+            return self.t.gettext("On this index the study counts a change of {small} as small, {moderate} as "
+                                  "moderate and {large} as large.").format(**values)
+        return self.t.gettext("On this index a change of {small} counts as small, {moderate} as moderate and "
+                              "{large} as large (the usual rule of thumb for such indices).").format(**values)
 
-    def group_sureness(self, certainty: float | None, bigger: str) -> str | None:
-        if certainty is None:
-            return None
-        if certainty >= 0.995:
-            return self.t.gettext("We are more than {percent} sure the effect was bigger among {group}."
-                                  ).format(percent=self.percent(0.99), group=bigger)
-        if certainty >= 0.90:
-            return self.t.gettext("We are about {percent} sure the effect was bigger among {group}."
-                                  ).format(percent=self.percent(min(round(certainty, 2), 0.99)), group=bigger)
-        if certainty >= 0.75:
-            return self.t.gettext("The effect was probably bigger among {group}, but we are only about {percent} "
-                                  "sure.").format(percent=self.percent(round(certainty, 2)), group=bigger)
-        return self.t.gettext("We cannot tell which group the campaign affected more.")
+    def relative_change(self, estimate: float, means: tuple[float, float], scale: _Scale, subject: str) -> str:
+        """A relative rise: '44% higher than before (on average from 0.47 to 0.68, about 21 percentage points)'."""
+        before, after = means
+        difference = after - before
+        factor = scale.factor
+        decimals = 0 if scale.kind == "percentage_points" else 2
+        if scale.kind == "percentage_points":
+            shown_before, shown_after = self.percent(before), self.percent(after)
+        else:
+            shown_before, shown_after = self.number(before, decimals), self.number(after, decimals)
+        points = self.amount(difference, scale if scale.kind != "sd" else _Scale("plain"))
+        del factor
+        text = (self.t.gettext("{subject} rose by about {percent} compared with before (on average from {before} "
+                               "to {after}, a rise of about {points}).") if estimate > 0 else
+                self.t.gettext("{subject} fell by about {percent} compared with before (on average from {before} "
+                               "to {after}, a fall of about {points})."))
+        return text.format(subject=subject, percent=self.percent(abs(estimate)), before=shown_before,
+                           after=shown_after, points=points)
 
-    def interval(self, low: float, high: float, scale: _Scale, estimate: float) -> str:
-        # As many decimals as the rounded estimate shows, one more when a bound would otherwise read as zero.
-        decimals = _decimals(_about(estimate * scale.factor))
-        bounds = [v * scale.factor for v in (low, high)]
-        while decimals < 3 and any(v != 0 and round(v, decimals) == 0 for v in bounds):
-            decimals += 1
-        values = [round(v, decimals) for v in bounds]
-        return self.t.gettext("Most likely the change lies between {low} and {high} (on the same scale)."
-                              ).format(low=self.signed(values[0], decimals), high=self.signed(values[1], decimals))
+    def certainty(self, probability: float, estimate: float, direction: str, beyond: str | None,
+                  required: float) -> str:
+        """How sure the posterior is of the registered claim; only ever used for posterior answers."""
+        shown = (self.t.gettext("more than {percent}").format(percent=self.percent(0.99)) if probability >= 0.995
+                 else self.t.gettext("about {percent}").format(percent=self.percent(min(round(probability, 2), 0.99))))
+        rose = direction == "increase" or (direction == "any" and estimate >= 0)
+        if beyond:
+            text = (self.t.gettext("We are {sure} sure that it rose by more than {amount}, the smallest change the "
+                                   "team decided would matter") if rose else
+                    self.t.gettext("We are {sure} sure that it fell by more than {amount}, the smallest change the "
+                                   "team decided would matter"))
+            text = text.format(sure=shown, amount=beyond)
+        else:
+            text = (self.t.gettext("We are {sure} sure that it rose") if rose else
+                    self.t.gettext("We are {sure} sure that it fell")).format(sure=shown)
+        return text + " " + self.t.gettext("(the team asked for {percent} before calling it an answer).").format(
+            percent=self.percent(required))
 
-    def small_effect(self, sesoi: float, scale: _Scale) -> str:
-        value = _about(sesoi * scale.factor)
+    def interval(self, low: float, high: float, scale: _Scale, estimate: float, hid: str = "") -> str:
+        if scale.kind == "relative":
+            low_text, high_text = self.signed_percent(low), self.signed_percent(high)
+        else:
+            # As many decimals as the rounded estimate shows, one more when a bound would otherwise read as zero.
+            decimals = _decimals(_about(estimate * scale.factor))
+            if scale.kind == "sd":
+                decimals = max(decimals, 2)
+            bounds = [v * scale.factor for v in (low, high)]
+            while decimals < 3 and any(v != 0 and round(v, decimals) == 0 for v in bounds):
+                decimals += 1
+            low_text, high_text = (self.signed(round(v, decimals), decimals) for v in bounds)
+        unit = self.unit_label(scale, hid)
+        if unit:
+            return self.t.gettext("Most likely the change lies between {low} and {high} ({unit})."
+                                  ).format(low=low_text, high=high_text, unit=unit)
+        return self.t.gettext("Most likely the change lies between {low} and {high} (on the outcome's own scale)."
+                              ).format(low=low_text, high=high_text)
+
+    def small_effect(self, sesoi: float, scale: _Scale, hid: str = "") -> str:
         return self.t.gettext("Any change was smaller than the smallest change the team decided in advance would "
-                              "matter ({amount}).").format(amount=self.number(value, _decimals(value)))
+                              "matter ({amount}).").format(amount=self.threshold_amount(sesoi, scale, hid))
+
+    def threshold_amount(self, sesoi: float, scale: _Scale, hid: str = "") -> str:
+        value = _about(sesoi * scale.factor)
+        shown = self.number(value, _decimals(value))
+        unit = self.unit_label(scale, hid)
+        return f"{shown} ({unit})" if unit else shown
+
+    def comparison(self, estimator: str, *, by: bool) -> str | None:
+        """What the change is measured against: the design, never a blanket claim."""
+        if estimator in _BEFORE_AFTER:
+            return self.t.gettext("This compares the same people before and after. There was no comparison group, "
+                                  "so part of the change may have other causes than the campaign.")
+        if estimator in _OWN_TREND:
+            return self.t.gettext("Each campaign page is compared with what its own earlier trend and the "
+                                  "comparison pages predicted for the time after the campaign started.")
+        if estimator in _STAGGERED:
+            return self.t.gettext("Pages are compared before and after their campaign started, against comparison "
+                                  "pages without a campaign.")
+        if estimator in _COMPARISON_GROUP:
+            if by:
+                return self.t.gettext("In each group, the change in places with the campaign is compared with the "
+                                      "change in similar places without it.")
+            return self.t.gettext("The change in places with the campaign is compared with the change in similar "
+                                  "places without it.")
+        return None
+
+    def method_note(self, h: Mapping[str, Any], spec: Mapping[str, Any] | None) -> str:
+        """What sets this answer apart from others about the same outcome (estimand, subgroup or model)."""
+        by = _by_option(spec)
+        if by is not None:
+            return self.t.gettext("how the effect differed {level} and {reference}").format(
+                level=self.among(by["column"], str(by.get("level"))),
+                reference=self.among(by["column"], str(by.get("reference"))))
+        target = _extras(h).get("target")
+        if target == "weakest_group":
+            return self.t.gettext("the organisation whose campaign worked least")
+        estimator = str(h.get("estimator") or "")
+        if estimator == "ordinal_did":
+            return self.t.gettext("one survey question instead of the whole index")
+        if _is_bayesian(h):
+            return self.t.gettext("a model that pools the organisations and says how sure we can be")
+        if estimator in _OWN_TREND:
+            return self.t.gettext("each page against its own earlier trend")
+        if estimator in _STAGGERED:
+            return self.t.gettext("pages before and after their campaign started")
+        return self.t.gettext("places with and without the campaign")
+
+    def related(self, notes: Sequence[str]) -> str:
+        return self.t.gettext("Other pages answer a related question about the same outcome, so their numbers "
+                              "differ: {pages}.").format(pages=format_list(list(notes), locale=self.locale))
 
     def no_result(self, status: str) -> str:
         messages = {
@@ -434,10 +677,47 @@ class _Writer:
         }
         return messages.get(status, messages["estimation_failed"])
 
-    def kind_label(self, kind: str) -> str:
-        if kind == "confirmatory":
-            return self.t.gettext("Main question, fixed before the data were collected")
-        return self.t.gettext("Extra question, explored to find ideas")
+    def kind_label(self, h: Mapping[str, Any], spec: Mapping[str, Any] | None, locked_at: str | None) -> str:
+        """Main or extra question, and only what the registration fields and the lock establish."""
+        if h.get("type") != "confirmatory":
+            variant = h.get("variant")
+            if variant == "amended":
+                return self.t.gettext("Extra question: it was changed after it was registered, so it counts as "
+                                      "explored, not as a main question")
+            if variant == "unregistered":
+                return self.t.gettext("Extra question: it is not in the study's registry, so it counts as explored")
+            return self.t.gettext("Extra question, explored to find ideas")
+        parts = [self.t.gettext("Main question")]
+        declared = _as_date((spec or {}).get("registration_date"))
+        if declared is not None:
+            parts.append(self.t.gettext("registered on {date} (as the team declares)").format(date=self.day(declared)))
+        locked = _as_date(locked_at)
+        if locked is not None:
+            parts.append(self.t.gettext("locked in the study's registry on {date}").format(date=self.day(locked)))
+            collected = _outcome_data_start(spec)
+            if collected is not None and locked >= collected:
+                parts.append(self.t.gettext("after the outcome data began to be collected ({date})").format(
+                    date=self.day(collected)))
+        return ", ".join(parts)
+
+
+def _as_date(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _outcome_data_start(spec: Mapping[str, Any] | None) -> date | None:
+    """When the outcome data began to be collected, as the spec declares it (the post wave's start)."""
+    design = (spec or {}).get("design") or {}
+    post = design.get("post")
+    for wave in design.get("waves") or []:
+        if isinstance(wave, Mapping) and post is not None and str(wave.get("label")) == str(post):
+            return _as_date(wave.get("start"))
+    return None
 
 
 def _capitalize(text: str) -> str:
@@ -471,17 +751,20 @@ def _group_hidden(entry: Any, threshold: int) -> bool:
     return _is_number(n) and n < threshold
 
 
-def _picture(writer: _Writer, estimate: float, low: float, high: float, scale: _Scale) -> str:
-    """A small PNG (data URI): the best guess, its likely range and the zero line, labelled in the language."""
+def _picture(writer: _Writer, estimate: float, low: float, high: float, scale: _Scale, *, estimator: str = "",
+             hid: str = "") -> tuple[str, dict[str, str]]:
+    """A small PNG (data URI) of the best guess, its likely range and the zero line, labelled in the language;
+    and the three numbers as shown (for the alt text, which states the finding)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     t = writer.t
-    values = [v * scale.factor for v in (estimate, low, high)]
+    factor = 100.0 if scale.kind == "relative" else scale.factor
+    values = [v * factor for v in (estimate, low, high)]
     span = max(abs(values[1]), abs(values[2]), 1e-9)
-    fig, ax = plt.subplots(figsize=(5.2, 1.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(5.2, 1.6), dpi=150)
     ax.plot([values[1], values[2]], [0, 0], color="#1f4e79", linewidth=6, solid_capstyle="round", alpha=0.35,
             label=t.gettext("most likely range"))
     ax.plot([values[0]], [0], "o", color="#1f4e79", markersize=10, label=t.gettext("best guess"))
@@ -491,7 +774,10 @@ def _picture(writer: _Writer, estimate: float, low: float, high: float, scale: _
     ax.set_xlim(-1.25 * span, 1.25 * span)
     ax.set_ylim(-1, 1)
     ax.set_yticks([])
-    ax.set_xlabel(t.gettext("change compared with places without the campaign"), fontsize=8)
+    unit = writer.unit_label(scale, hid)
+    label = t.gettext("change before → after") if estimator in _BEFORE_AFTER else t.gettext(
+        "change compared with no campaign")
+    ax.set_xlabel(f"{label} ({unit})" if unit else label, fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
         lambda x, _pos: format_decimal(x, format="#,##0.##", locale=writer.locale)))
@@ -501,7 +787,9 @@ def _picture(writer: _Writer, estimate: float, low: float, high: float, scale: _
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})  # no library build
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    shown = {key: format_decimal(round(v, 2), format="+#,##0.##;-#,##0.##", locale=writer.locale)
+             for key, v in zip(("estimate", "low", "high"), values)}
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), shown
 
 
 _STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;max-width:42rem;
@@ -519,16 +807,23 @@ def _html_page(lang: str, title: str, body: str) -> str:
             f"<body>\n{body}\n</body>\n</html>\n")
 
 
-def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None, *, study: str) -> PlainPage:
+def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None, *, study: str,
+          locked_at: str | None = None, related: Sequence[tuple[str, str]] = ()) -> PlainPage:
+    """One page. ``related``: (hypothesis id, what sets it apart) for other results about the same outcome."""
     t = writer.t
     hid = str(h.get("id"))
     subject = writer.subject(h, spec)
     by = _by_option(spec)
-    by_names = (writer.level(by["column"], str(by.get("level"))), writer.level(by["column"], str(by.get("reference")))
+    by_names = (writer.among(by["column"], str(by.get("level"))), writer.among(by["column"], str(by.get("reference")))
                 ) if by else None
-    question = writer.question(str(h.get("direction") or "any"), subject, by_names)
+    direction = str(h.get("direction") or "any")
+    question = writer.question(direction, subject, by_names)
     scale = _scale_of(spec, writer.words.scales.get(hid))
+    sizes = writer.words.sizes.get(hid)
+    sizes_declared = sizes is not None
+    sizes = sizes or DEFAULT_SIZES
     design = (spec or {}).get("design") or {}
+    estimator = str(h.get("estimator") or ((spec or {}).get("estimator") or {}).get("name") or "")
     details: list[str] = []
     caveats: list[str] = []
     picture = None
@@ -536,60 +831,82 @@ def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None,
     estimated = h.get("status") == "estimated" and _is_number(estimate)
     units_n = (h.get("counts") or {}).get("units", h.get("n"))
     hidden_for_privacy = estimated and _is_number(units_n) and units_n < writer.threshold
+    sesoi = h.get("sesoi")
+    has_sesoi = _is_number(sesoi) and sesoi > 0
+    low, high = h.get("ci_low"), h.get("ci_high")
+    has_interval = _is_number(low) and _is_number(high)
+    means = _gain_means(h)
+    answer_scale = _Scale("relative") if means is not None else scale
 
     if not estimated:
         headline = writer.no_result(str(h.get("status")))
     elif hidden_for_privacy:
         headline = t.gettext("The answer is hidden to protect privacy: too few people took part.")
     elif by is not None:
-        groups = (h.get("extras") or {}).get("effect_by_group") or {}
+        groups = _groups(h)
         level_key, reference_key = str(by.get("level")), str(by.get("reference"))
         hidden = [key for key in (level_key, reference_key) if _group_hidden(groups.get(key), writer.threshold)]
         for key, name in ((level_key, by_names[0]), (reference_key, by_names[1])):
             if key in hidden:
-                details.append(t.gettext("Among {group}: hidden to protect privacy (too few people).").format(
-                    group=name))
+                details.append(t.gettext("{group}: hidden to protect privacy (too few people).").format(
+                    group=_capitalize(name)))
             else:
-                details.append(t.gettext("Among {group}: {change}").format(
-                    group=name, change=_lower_first(writer.change(groups[key]["estimate"], scale, subject))))
+                details.append(t.gettext("{group}: {change}").format(
+                    group=_capitalize(name),
+                    change=_lower_first(writer.change(groups[key]["estimate"], scale, subject, hid,
+                                                      sizes if scale.kind == "sd" else None))))
         if hidden:  # the difference would reveal the hidden group's number
             headline = t.gettext("The comparison between the groups is hidden to protect privacy.")
         else:
             bigger = by_names[0] if estimate >= 0 else by_names[1]
             smaller = by_names[1] if estimate >= 0 else by_names[0]
             if _negligible(estimate, scale):
-                headline = t.gettext("The campaign affected {subject} about equally among {level} and "
-                                     "{reference}.").format(subject=subject, level=by_names[0],
-                                                            reference=by_names[1])
+                effect = t.gettext("The campaign affected {subject} about equally {level} and {reference}.").format(
+                    subject=subject, level=by_names[0], reference=by_names[1])
             else:
-                headline = t.gettext("The campaign's effect on {subject} was bigger among {bigger} than among "
-                                     "{smaller}, by about {amount}.").format(
-                    subject=subject, bigger=bigger, smaller=smaller, amount=writer.amount(estimate, scale))
-            sure = writer.group_sureness(_certainty(h), bigger)
-            if sure:
-                headline = f"{headline} {sure}"
+                effect = t.gettext("In these data the campaign's effect on {subject} was bigger {bigger} than "
+                                   "{smaller}, by about {amount}.").format(
+                    subject=subject, bigger=bigger, smaller=smaller, amount=writer.amount(estimate, scale, hid))
+            verdict = writer.group_verdict(h.get("verdict"), by_names)
+            headline = " ".join(_capitalize(part) for part in (verdict, effect) if part)
+            if has_interval:
+                details.append(writer.interval(low, high, scale, estimate, hid))
+                picture = _picture(writer, estimate, low, high, scale, estimator=estimator, hid=hid)
     else:
-        headline = writer.change(estimate, scale, subject)
-        sure = writer.sureness(_certainty(h), estimate)
-        if sure:
-            headline = f"{headline} {sure}"
-        low, high, sesoi = h.get("ci_low"), h.get("ci_high"), h.get("sesoi")
-        if _is_number(low) and _is_number(high):
-            details.append(writer.interval(low, high, scale, estimate))
-            picture = _picture(writer, estimate, low, high, scale)
-            if _is_number(sesoi) and sesoi > 0 and -sesoi < low and high < sesoi:
-                details.append(writer.small_effect(sesoi, scale))
+        if means is not None:
+            effect = writer.relative_change(estimate, means, scale, subject)
+        else:
+            effect = writer.change(estimate, scale, subject, hid, sizes if scale.kind == "sd" else None)
+        verdict = writer.verdict(h.get("verdict"), direction, subject, has_sesoi=has_sesoi)
+        headline = " ".join(_capitalize(part) for part in (verdict, effect) if part)
+        if _is_bayesian(h) and not _diagnostics_failed(h):  # only a posterior may be worded as certainty
+            certainty = _posterior_certainty(h)
+            if certainty is not None:
+                probability, beyond_sesoi = certainty
+                required, _ = _decision_probability(h)
+                beyond = writer.threshold_amount(sesoi, scale, hid) if beyond_sesoi else None
+                headline = f"{headline} {writer.certainty(probability, estimate, direction, beyond, required)}"
+        if has_interval:
+            details.append(writer.interval(low, high, answer_scale, estimate, hid))
+            picture = _picture(writer, estimate, low, high, answer_scale, estimator=estimator, hid=hid)
+            if has_sesoi and means is None and -sesoi < low and high < sesoi:
+                details.append(writer.small_effect(sesoi, scale, hid))
+        if scale.kind == "sd" and means is None and not _negligible(estimate, scale):
+            details.append(writer.sizes_explained(sizes, sizes_declared))
 
-    if estimated and by is not None and not hidden_for_privacy:
-        low, high = h.get("ci_low"), h.get("ci_high")
-        if _is_number(low) and _is_number(high) and not any(
-                _group_hidden(((h.get("extras") or {}).get("effect_by_group") or {}).get(str(by.get(k))),
-                              writer.threshold) for k in ("level", "reference")):
-            picture = _picture(writer, estimate, low, high, scale)
+    if estimated and not hidden_for_privacy:
+        compared = writer.comparison(estimator, by=by is not None)
+        if compared:
+            details.append(compared)
+    if related:
+        details.append(writer.related([note for _, note in related]))
 
     if h.get("type") == "exploratory":
         caveats.append(t.gettext("This was an extra question the team explored. It was not one of the main "
                                  "questions fixed in advance, so treat the answer as an idea to test again."))
+    if by is not None:
+        caveats.append(t.gettext("This answer is about groups of people within the study, which are smaller than "
+                                 "the whole study, so it is less certain."))
     n_clusters = h.get("n_clusters")
     if estimated and _is_number(n_clusters) and n_clusters < FEW_CLUSTERS:
         caveats.append(t.gettext("The study has only {count}. With so few, a bigger study could give a different "
@@ -598,55 +915,63 @@ def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None,
         caveats.append(t.gettext("The computer model behind this answer did not settle properly. Do not rely on "
                                  "it until the team has rerun it."))
 
-    parts = [p for p in (writer.units(design.get("unit"), units_n) if estimated else None,
-                         writer.clusters(design.get("cluster"), int(n_clusters))
-                         if estimated and _is_number(n_clusters) else None) if p]
-    period = (h.get("extras") or {}).get("period")
+    parts = []
+    if estimated:
+        unit_text = writer.units(design.get("unit"), units_n)
+        if unit_text:
+            parts.append(unit_text)
+        # a cluster count only when clusters differ from units (pages clustered by page are one count, not two)
+        if _is_number(n_clusters) and design.get("cluster") and design.get("cluster") != design.get("unit"):
+            parts.append(writer.clusters(design.get("cluster"), int(n_clusters)))
     footer = []
     if parts:
         footer.append(t.gettext("Data: {parts}.").format(parts=format_list(parts, locale=writer.locale)))
-    if isinstance(period, Mapping) and period.get("start") and period.get("end"):
-        try:
-            start, end = date.fromisoformat(str(period["start"])), date.fromisoformat(str(period["end"]))
-        except ValueError:
-            pass
-        else:
-            footer.append(t.gettext("Period: {start} to {end}").format(start=writer.day(start),
-                                                                         end=writer.day(end)))
+    period = _period(h)
+    if period is not None:
+        footer.append(t.gettext("Period: {start} to {end}").format(start=writer.day(period[0]),
+                                                                     end=writer.day(period[1])))
     footer.append(t.gettext("Study: {study}. Question code: {code}.").format(study=study, code=hid))
 
     headline = _capitalize(headline)
     title = _capitalize(subject)
+    if by_names is not None:
+        title = t.gettext("{subject}: {level} and {reference}").format(subject=title, level=by_names[0],
+                                                                       reference=by_names[1])
     body = [f"<p><a href=\"index.html\">{html.escape(t.gettext('Back to all questions'))}</a></p>",
             f"<h1>{html.escape(title)}</h1>",
-            f"<p class=\"kind\">{html.escape(writer.kind_label(str(h.get('type'))))}</p>",
+            f"<p class=\"kind\">{html.escape(_capitalize(writer.kind_label(h, spec, locked_at)).rstrip('.'))}.</p>",
             f"<p class=\"question\">{html.escape(_capitalize(question))}</p>",
             f"<p class=\"headline\">{html.escape(headline)}</p>"]
-    body += [f"<p>{html.escape(_capitalize(d))}</p>" for d in details]
+    shown_details = [_capitalize(d) for d in details]
+    for detail in shown_details[:-1] if related else shown_details:
+        body.append(f"<p>{html.escape(detail)}</p>")
+    if related:
+        links = ", ".join(f'<a href="{html.escape(other)}.html">{html.escape(note)}</a>' for other, note in related)
+        body.append("<p>" + html.escape(shown_details[-1]).replace(
+            html.escape(format_list([note for _, note in related], locale=writer.locale)), links, 1) + "</p>")
     if picture:
-        alt = t.gettext("Picture: the best guess of the change and its most likely range, with the line of no "
-                        "change.")
-        body.append(f'<p><img src="{picture}" alt="{html.escape(alt)}" style="width: 34rem"></p>')
+        alt = t.gettext("Picture: the best guess of the change ({estimate}) and its most likely range ({low} to "
+                        "{high}), with the line of no change.").format(**picture[1])
+        body.append(f'<p><img src="{picture[0]}" alt="{html.escape(alt)}" style="width: 34rem"></p>')
     if caveats:
         body.append(f"<div class=\"caveats\"><h2>{html.escape(t.gettext('Keep in mind'))}</h2><ul>"
                     + "".join(f"<li>{html.escape(c)}</li>" for c in caveats) + "</ul></div>")
     body.append("<div class=\"footer\">" + "".join(f"<p>{html.escape(f)}</p>" for f in footer) + "</div>")
     return PlainPage(hypothesis_id=hid, title=title, question=_capitalize(question), headline=headline,
-                     details=tuple(_capitalize(d) for d in details), caveats=tuple(caveats),
+                     details=tuple(shown_details), caveats=tuple(caveats),
                      html=_html_page(writer.lang, title, "\n".join(body)), has_picture=picture is not None)
 
 
 def _index(writer: _Writer, pages: Sequence[PlainPage], *, study: str) -> str:
     t = writer.t
-    example = writer.percent(0.9)
     body = [f"<h1>{html.escape(t.gettext('What the campaigns changed'))}</h1>",
             f"<p class=\"kind\">{html.escape(study)}</p>",
             f"<h2>{html.escape(t.gettext('How to read these pages'))}</h2>",
             "<p>" + html.escape(t.gettext(
-                "Each page answers one question that the team wrote down before looking at the data. Changes are "
-                "always compared with similar places without a campaign. “We are {percent} sure” means: given the "
-                "data, there is about a {percent} chance that the change really went that way. Numbers are "
-                "rounded.").format(percent=example)) + "</p>",
+                "Each page answers one question that the team wrote down in advance. It first gives the answer "
+                "(yes, no or not clear), then how big the change was and the range it most likely lies in, and "
+                "what it was compared with. Only answers from models that give a probability say how sure we "
+                "are. Numbers are rounded.")) + "</p>",
             "<ul>"]
     for page in pages:
         body.append(f"<li><p><a href=\"{html.escape(page.hypothesis_id)}.html\"><strong>{html.escape(page.title)}"
@@ -699,9 +1024,29 @@ def plain_pages(run_dir: str | Path, *, lang: str, study_dir: str | Path | None 
     study_path, specs, threshold = _study_context(Path(study_dir) if study_dir else None, manifest)
     writer = _Writer(lang, _StudyWords.load(study_path, lang), threshold=threshold)
     study = writer.words.text("study:name") or str(results.get("study") or "")
-    pages = [_page(writer, h, specs.get(str(h.get("id"))), study=study)
-             for h in results.get("hypotheses") or [] if isinstance(h, Mapping)]
+    records = [h for h in results.get("hypotheses") or [] if isinstance(h, Mapping)]
+    locks = _lock_dates(manifest)
+    pages = []
+    for h in records:
+        hid = str(h.get("id"))
+        spec = specs.get(hid)
+        related = [(str(o.get("id")), writer.method_note(o, specs.get(str(o.get("id"))))) for o in records
+                   if o is not h and _same_outcome(o, h) and o.get("status") == "estimated"]
+        pages.append(_page(writer, h, spec, study=study, related=related,
+                           locked_at=locks.get(str(h.get("spec_id") or hid))))
     return pages, _index(writer, pages, study=study)
+
+
+def _same_outcome(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return bool(a.get("outcome")) and (a.get("source"), a.get("outcome")) == (b.get("source"), b.get("outcome"))
+
+
+def _lock_dates(manifest: Mapping[str, Any] | None) -> dict[str, str]:
+    """spec id -> when the registry lock recorded it (the run's manifest copies the lock's state)."""
+    lock = (((manifest or {}).get("preregistration") or {}).get("lock") or {})
+    entries = lock.get("specs") if isinstance(lock, Mapping) else None
+    return {str(e.get("spec")): str(e.get("locked_at")) for e in entries or []
+            if isinstance(e, Mapping) and e.get("locked_at")}
 
 
 def write_summaries(run_dir: str | Path, *, lang: str, out_dir: str | Path,

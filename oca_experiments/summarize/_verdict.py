@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from scipy import stats
 
+from oca_experiments._format import format_p
+
 VERDICTS = ("supported", "not supported", "inconclusive")
 EQUIVALENCE_READINGS = ("practically equivalent", "practically relevant", "undecided")
 
@@ -44,10 +46,11 @@ def frequentist_verdict(*, estimate: float, std_error: float, df: float | None, 
     level = f"{100 * (1 - 2 * alpha):g}%"
     wrong_sign = (direction == "increase" and estimate < 0) or (direction == "decrease" and estimate > 0)
     if p_value < alpha and wrong_sign:
-        return Verdict("not supported", f"p = {p_value:.3g} < alpha = {alpha:g} but the effect goes the other way")
+        return Verdict("not supported", f"{format_p(p_value)}, below alpha = {alpha:g}, but the effect goes the other "
+                                        "way")
     if p_value < alpha:
         side = {"increase": "an increase", "decrease": "a decrease", "any": "a non-zero effect"}[direction]
-        return Verdict("supported", f"p = {p_value:.3g} < alpha = {alpha:g}: the data show {side}")
+        return Verdict("supported", f"{format_p(p_value)}, below alpha = {alpha:g}: the data show {side}")
     if sesoi is not None and sesoi > 0:
         if direction == "increase" and high < sesoi:
             return Verdict("not supported", f"the {level} CI upper bound {high:.3g} is below the SESOI {sesoi:g}")
@@ -61,7 +64,8 @@ def frequentist_verdict(*, estimate: float, std_error: float, df: float | None, 
     elif direction == "decrease" and low > 0:
         return Verdict("not supported", f"the {level} CI lower bound {low:.3g} is above zero")
     return Verdict("inconclusive",
-                   f"p = {p_value:.3g} >= alpha = {alpha:g} and the data do not rule out an effect of interest")
+                   f"{format_p(p_value)}, not below alpha = {alpha:g}, and the data do not rule out an effect of "
+                   "interest")
 
 
 def _t_band(estimate: float, std_error: float, df: float | None, alpha: float) -> tuple[float, float]:

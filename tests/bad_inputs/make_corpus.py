@@ -157,6 +157,13 @@ def build(out: Path = FILES) -> dict[str, bytes]:
     survey_with("survey_bad_respondent_id.csv", "respondent_id", 12, "X-17")
     cut = survey.loc[~((survey["cso_id"] == "CSO2") & (survey["wave"] == "endline"))]
     text("survey_no_cso2_endline.csv", csv_text(cut))
+    survey_with("survey_treated_text.csv", "treated", 6, "x")  # one text cell in a numeric value set (issue 18/7)
+    blank = survey.copy()  # an index item nobody answered in the reference group (comparison arm, baseline)
+    blank.loc[(blank["treated"] == 0) & (blank["wave"] == "baseline"), "h_trust_2"] = np.nan
+    text("survey_item_empty_in_reference.csv", csv_text(blank))
+    late = survey.copy()  # a baseline interview a fortnight after the registered fieldwork window (issue 18/8)
+    late.loc[late.index[(late["wave"] == "baseline")][3], "interview_date"] = "2026-03-15"
+    text("survey_date_outside_window.csv", csv_text(late))
 
     # ---- engagement
     def engagement_with(name: str, column: str, row: int, value: object) -> None:

@@ -2,8 +2,9 @@
 
 Chromium is driven over the DevTools protocol with tornado's websocket client (already a dependency of the
 Jupyter kernel), so the test needs no browser-automation package. Debian's ``chromium`` is installed with
-apt-get when missing; the test skips, saying why, only where that is impossible. Screenshots of the first screen
-go to the test's tmp folder and are copied to ``build/browser/`` for humans.
+apt-get when missing; the test skips, saying why, only where that is impossible. Screenshots (first screens, the
+glance plot and the decision table) go to the test's tmp folder and are copied to ``build/browser/`` for humans.
+At 1280 px no page may scroll sideways; the decision page must show every confirmatory verdict.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -106,8 +108,10 @@ class Chromium:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-async def _inspect(websocket_url: str, page: Path, screenshot: Path) -> dict[str, Any]:
-    """Open ``page``; return console errors, external requests and the state of every image; save a screenshot."""
+async def _inspect(websocket_url: str, page: Path, screenshot: Path,
+                   clip_selector: str | None = None) -> dict[str, Any]:
+    """Open ``page``; return console errors, external requests, the state of every image, whether the page scrolls
+    sideways, its text; save a screenshot of the first screen (and of ``clip_selector``'s element, when given)."""
     from tornado.websocket import websocket_connect
 
     connection = await websocket_connect(websocket_url, max_message_size=256 * 1024 * 1024)
@@ -150,8 +154,21 @@ async def _inspect(websocket_url: str, page: Path, screenshot: Path) -> dict[str
         "Array.from(document.images).map(i => ({complete: i.complete, width: i.naturalWidth, "
         "height: i.naturalHeight, alt: i.alt, src: i.currentSrc.slice(0, 40)}))")))["result"]["value"]
     title = (await call("Runtime.evaluate", expression="document.title", returnByValue=True))["result"]["value"]
+    layout = (await call("Runtime.evaluate", returnByValue=True, expression=(
+        "({scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth, "
+        "text: document.body.innerText})")))["result"]["value"]
     shot = await call("Page.captureScreenshot", format="png")
     screenshot.write_bytes(base64.b64decode(shot["data"]))
+    if clip_selector:
+        box = (await call("Runtime.evaluate", returnByValue=True, expression=(
+            f"(() => {{const e = document.querySelector({json.dumps(clip_selector)}); if (!e) return null; "
+            "e.scrollIntoView(); "
+            "const r = e.getBoundingClientRect(); return {x: r.left + window.scrollX, y: r.top + window.scrollY, "
+            "width: r.width, height: r.height};})()")))["result"].get("value")
+        if box:
+            clipped = await call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                                 clip={**box, "scale": 1})
+            screenshot.with_name(screenshot.stem + "-element.png").write_bytes(base64.b64decode(clipped["data"]))
     await call("Runtime.evaluate", expression="0")  # drain events emitted while the screenshot was taken
     connection.close()
 
@@ -166,18 +183,20 @@ async def _inspect(websocket_url: str, page: Path, screenshot: Path) -> dict[str
             errors.append(params["entry"].get("text", "error"))
     requests = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
     external = [url for url in requests if not url.startswith(("file:", "data:", "about:"))]
-    return {"errors": errors, "images": images, "external": external, "title": title}
+    return {"errors": errors, "images": images, "external": external, "title": title,
+            "scroll_width": layout["scroll"], "client_width": layout["client"], "text": layout["text"]}
 
 
-def _open(browser: str, page: Path, screenshot: Path) -> dict[str, Any]:
+def _open(browser: str, page: Path, screenshot: Path, clip_selector: str | None = None) -> dict[str, Any]:
     chromium = Chromium(browser)
     try:
-        return asyncio.run(_inspect(chromium.page_websocket(), page, screenshot))
+        return asyncio.run(_inspect(chromium.page_websocket(), page, screenshot, clip_selector))
     finally:
         chromium.close()
 
 
-FAST_HYPOTHESES = ("h1_horizontal_trust", "h2_vertical_trust", "h6_horizontal_trust_by_sex")
+FAST_HYPOTHESES = ("h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h5_hostile_share",
+                   "h6_horizontal_trust_by_sex")
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +217,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (study / "hypotheses").mkdir()
         for hid in FAST_HYPOTHESES:
             shutil.copy(REPO / "hypotheses" / f"{hid}.yaml", study / "hypotheses" / f"{hid}.yaml")
+        # the registry lock too: without it every hypothesis is unregistered, hence exploratory
+        shutil.copy(REPO / "hypotheses" / "registry.lock.json", study / "hypotheses" / "registry.lock.json")
     out = root / "demo"
     run_demo(out, study_dir=study)
     for lang in ("en", "ru", "ky"):
@@ -207,7 +228,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _keep_for_humans(screenshot: Path) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(screenshot, SCREENSHOTS / screenshot.name)
+    for shot in (screenshot, screenshot.with_name(screenshot.stem + "-element.png")):
+        if shot.is_file():
+            shutil.copy(shot, SCREENSHOTS / shot.name)
 
 
 def _assert_clean(seen: dict[str, Any], screenshot: Path) -> None:
@@ -220,13 +243,52 @@ def _assert_clean(seen: dict[str, Any], screenshot: Path) -> None:
     assert png.startswith(b"\x89PNG") and len(png) > 10_000  # a real picture of the first screen, not a blank
 
 
+def _assert_no_sideways_scroll(seen: dict[str, Any]) -> None:
+    assert seen["client_width"] <= VIEWPORT["width"]
+    assert seen["scroll_width"] <= seen["client_width"], (
+        f"the page scrolls sideways at {VIEWPORT['width']} px: {seen['scroll_width']} > {seen['client_width']}")
+
+
 def test_report_renders_without_errors_and_every_image_loads(browser: str, built: Path, tmp_path: Path) -> None:
-    screenshot = tmp_path / "report-first-screen.png"
-    seen = _open(browser, built / "report" / "index.html", screenshot)
+    screenshot = tmp_path / "report-glance.png"
+    seen = _open(browser, built / "report" / "index.html", screenshot, clip_selector="img[alt^='Estimates at a']")
     _keep_for_humans(screenshot)
     _assert_clean(seen, screenshot)
+    _assert_no_sideways_scroll(seen)
     assert "campaign impact report" in seen["title"]
     assert all(image["alt"] for image in seen["images"])
+    assert screenshot.with_name("report-glance-element.png").is_file()  # the glance plot, for review
+    assert "Decision summary" in seen["text"] and "Contents" in seen["text"]
+    results = json.loads((built / "results.json").read_text(encoding="utf-8"))
+    bayesian = [h for h in results["hypotheses"] if (h.get("extras") or {}).get("bayesian")
+                and h.get("status") == "estimated"]
+    densities = [i for i in seen["images"] if i["alt"].startswith("Posterior density")]
+    assert len(densities) == len(bayesian)  # one posterior density per Bayesian hypothesis
+    assert not re.search(r"\bp = 0(?![.,\d])", seen["text"]), "a p-value printed as p = 0"
+
+
+def _confirmatory_verdicts(run: Path) -> dict[str, str]:
+    results = json.loads((run / "results.json").read_text(encoding="utf-8"))
+    return {str(h.get("title")): str(h.get("verdict")) for h in results["hypotheses"]
+            if h.get("type") == "confirmatory" and h.get("status") == "estimated"}
+
+
+def test_decision_page_shows_every_confirmatory_verdict(browser: str, built: Path, tmp_path: Path) -> None:
+    screenshot = tmp_path / "decision-page.png"
+    seen = _open(browser, built / "report" / "decision.html", screenshot, clip_selector=".oca-decision table")
+    _keep_for_humans(screenshot)
+    assert not seen["errors"], f"console errors: {seen['errors']}"
+    assert not seen["external"], f"the page fetched external resources: {seen['external']}"
+    assert not [i for i in seen["images"] if not i["complete"] or i["width"] == 0]
+    _assert_no_sideways_scroll(seen)
+    verdicts = _confirmatory_verdicts(built)
+    assert verdicts
+    for title, verdict in verdicts.items():
+        row = next(line for line in seen["text"].splitlines() if line.startswith(title) or title in line)
+        assert verdict in seen["text"].split(title, 1)[1][:400], (title, verdict, row)
+    assert "We are about" not in seen["text"].split("Exploratory")[0].split("Bayesian")[0]  # frequentist rows
+    png = screenshot.read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "ky"])

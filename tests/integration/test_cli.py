@@ -52,7 +52,7 @@ def test_demo_end_to_end(demo_run: Path) -> None:
         h = by_id[hid]
         assert h["status"] == "estimated"
         assert h["ci_low"] < truth[hid] < h["ci_high"], (hid, h["ci_low"], truth[hid], h["ci_high"])
-    for hid in ("h4_engagement_per_post", "h5_hostile_share"):  # staggered DiD and counterfactual ITS (issue 6)
+    for hid in ("h4_engagement_per_post", "h5_hostile_share", "h8_engagement_synthetic"):  # issues 6 and 16
         h = by_id[hid]
         assert h["status"] == "estimated"
         assert h["ci_low"] < truth[hid] < h["ci_high"], (hid, h["ci_low"], truth[hid], h["ci_high"])
@@ -167,4 +167,6 @@ def test_failed_run_keeps_the_last_good_output(demo_run: Path, tmp_path: Path) -
                str(out), "--no-report")
     assert proc.returncode == 2
     assert (out / "results.json").read_bytes() == good
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    # no staging: beside the outputs only the control folder, holding the current run and the lock
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".oca"]
+    assert len(list((out / ".oca" / "runs").iterdir())) == 1

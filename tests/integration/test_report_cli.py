@@ -88,7 +88,8 @@ def test_every_run_writes_a_manifest(demo: Path, study: Path) -> None:
     assert {"pandas", "numpy", "babel"} <= set(manifest["environment"]["packages"])
     assert isinstance(manifest["command"], list)  # sys.argv of the process (pytest here)
     assert manifest["outputs"] == {"results.json": sha256_file(demo / "results.json"),
-                                   "report/index.html": sha256_file(demo / "report" / "index.html")}
+                                   "report/index.html": sha256_file(demo / "report" / "index.html"),
+                                   "report/decision.html": sha256_file(demo / "report" / "decision.html")}
     assert "preregistration" in manifest and "git" in manifest
 
 

@@ -1,6 +1,6 @@
-"""Coverage with 6 clusters (benchmarks/coverage_study.py, fewer replications): CR1 falls below 93%, the few-cluster rule
-with CR2-Satterthwaite reaches it, and that is what the default rule uses below 10 clusters. The Webb wild bootstrap
-(the rule's method from 10 to 29 clusters) is reported, not asserted: with 6 clusters it covers about 92%."""
+"""Reduced coverage grid (benchmarks/coverage_study.py): the default few-cluster rule keeps 95% intervals at 93% or
+more where it claims valid inference, in the designs the issue named (few treated clusters, one treated cluster
+among many, 6 clusters, unpaired gains, shares with 6 clusters), and CR1 does not (so the test can fail)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,14 @@ from pathlib import Path
 import pytest
 
 from oca_experiments._blas import single_thread_blas
+
+CELLS = [  # (estimator, G, G1, ICC, errors, sizes)
+    ("survey_did", 12, 2, 0.05, "normal", "unequal"),   # randomization inference
+    ("ancova", 20, 1, 0.2, "skewed", "unequal"),        # randomization inference, one treated cluster
+    ("survey_did", 6, 3, 0.05, "normal", "unequal"),    # CR2 (randomization cannot reject with 20 assignments)
+    ("gain_unpaired", 8, None, 0.2, "skewed", "unequal"),
+    ("share", 6, None, 0.05, "normal", "unequal"),
+]
 
 
 def _benchmark():
@@ -23,12 +31,14 @@ def _benchmark():
 
 
 @pytest.mark.slow
-def test_six_clusters_cr1_undercovers_and_cr2_does_not() -> None:
+def test_default_rule_covers_where_it_claims_valid_inference() -> None:
     benchmark = _benchmark()
     with single_thread_blas():
-        result = benchmark.coverage(6, reps=500, seed=1, draws=299)
-    # Monte Carlo SE with 500 replications is about 1 point: 89.5% and 95% are 2-3 SE away from 93%.
-    assert result.cr1 < benchmark.THRESHOLD
-    assert result.cr2 >= benchmark.THRESHOLD
-    assert result.rule_method == "CR2" and result.rule >= benchmark.THRESHOLD  # the default rule, not a preference
-    assert 0.85 < result.wild < 0.97
+        cells = [benchmark.run_cell(*key, reps=150, seed=3, draws=99) for key in CELLS]
+    for cell in cells:
+        assert cell.claim == "valid", cell.row()
+        assert cell.rule_rate() >= 0.90, cell.row()  # one cell: 150 replications, Monte Carlo SE about 1.8 points
+    pooled = sum(c.hits["rule"] for c in cells) / sum(c.reps for c in cells)
+    assert pooled >= benchmark.LOW, [c.row() for c in cells]  # 750 replications: SE about 0.8 points
+    # The test can fail: CR1 with few treated clusters covers far less in the same replications.
+    assert cells[0].rate("CR1") < benchmark.LOW and cells[1].rate("CR1") < 0.8

@@ -119,8 +119,8 @@ EXPECTED_ALL = {
         "ordinal_ppc_png", "ordinal_prior_png", "ordinal_replicates", "prepare_did", "prepare_its",
         "prepare_ordinal", "prior_scales", "prior_table", "sample_model", "start_kernel_warmup", "summarize_draws"},
     "oca_experiments.contracts": {
-        "ContractFailure", "ContractResult", "ContractSuite", "Requirements", "TestabilityCheck", "TestabilityResult",
-        "assess_task", "assess_testability", "contract_problem", "load_suite", "resolve_requirements",
+        "ContractFailure", "ContractResult", "ContractSuite", "Requirements", "Roles", "TestabilityCheck",
+        "TestabilityResult", "assess_task", "draft_suite", "guess_roles", "sensitive_guess", "assess_testability", "contract_problem", "load_suite", "resolve_requirements",
         "run_contract", "sensitive_columns_of", "validation_html", "validation_problems", "write_validation"},
     "oca_experiments.demo": {"DEFAULT_SEED", "DemoData", "DemoFiles", "generate_demo", "simulate_demo"},
     "oca_experiments.design": {
@@ -131,9 +131,10 @@ EXPECTED_ALL = {
         "save_diagnosis"},
     "oca_experiments.engagement": {
         "DailyPanel", "IngestReport", "LOCAL_TIMEZONE", "build_daily_panel", "derive_metrics", "plot_counterfactual",
-        "plot_event_study", "save_engagement_plots", "METRICS", "CommunitySummary", "monthly_community_summary"},
+        "plot_event_study", "save_engagement_plots", "METRICS", "CommunitySummary", "monthly_community_summary",
+        "plot_synthetic", "synthetic_png"},
     "oca_experiments.estimators": {
-        "CAPABILITIES", "CATALOG", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
+        "CAPABILITIES", "CATALOG", "ClusterCounts", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
         "NotTestable", "REGISTRY", "SE_TYPES", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
         "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
@@ -141,7 +142,8 @@ EXPECTED_ALL = {
     "oca_experiments.io": {
         "ReaderOptions", "escape_formula", "escape_formulas", "file_sha256", "read_table", "reader_options",
         "safe_csv_text", "write_table", "PERIODS", "SPACING_WORD", "holds_whole_numbers", "native_spacing",
-        "period_codes", "period_label", "read_time", "spacing_problem"},
+        "period_codes", "period_label", "read_time", "spacing_problem", "FormQuestion", "XLSForm",
+        "closest_columns", "missing_column_error", "read_xlsform", "strip_group_prefixes"},
     "oca_experiments.prereg": {
         "AMENDED_SUFFIX", "DEVIATIONS_FILE", "Deviation", "DeviationLog", "FORMATS", "FieldChange", "LOCK_FILE",
         "Lock", "LockProblem", "LockResult", "RegistryState", "STATUSES", "SpecState", "apply_firewall",
@@ -150,8 +152,10 @@ EXPECTED_ALL = {
         "power_justification", "read_lock", "registry_state", "spec_sha256"},
     "oca_experiments.report": {
         "CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
-        "compare_results", "finish_manifest", "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate",
-        "run_result_from_dict", "sha256_file", "verify_run", "write_junit",
+        "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
+        "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
+        "study_notebook", "verify_run",
+        "write_junit",
         "build_portfolio", "read_run", "what_to_test_next"},
     "oca_experiments.spec": {
         "Bayes", "BayesDecision", "BayesDiagnostics", "BayesSampler", "Bootstrap", "Construction", "DataRules",

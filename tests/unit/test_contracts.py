@@ -337,3 +337,44 @@ def test_validation_page_has_a_section_per_source_and_escapes_text(clean_survey,
     assert page.count("<section>") == 2 and "Source survey" in page and "Source engagement" in page
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert json.loads(json_path.read_text(encoding="utf-8"))["contracts"][0]["source"] == "survey"
+
+
+# --------------------------------------------------------------------------- issue 18 items 7 and 9
+
+
+def test_one_text_cell_in_a_numeric_value_set_counts_only_that_cell(clean_survey):
+    """'treated' in {0, 1} with one cell 'x' was '120 unexpected values (100%), e.g. rows 0, 1, 2'."""
+    data = clean_survey.copy()
+    data["treated"] = data["treated"].astype(object)
+    data.loc[17, "treated"] = "x"
+    result = run_contract(SURVEY_SUITE, data, source="survey")
+    (failure,) = [f for f in result.failures if f.column == "treated"]
+    assert failure.unexpected_count == 1 and failure.example_rows == (17,)
+    assert "1 unexpected value(s), of which 1 not a number" in failure.message
+    assert failure.unexpected_percent == pytest.approx(100 / len(data))
+
+
+def test_numeric_value_set_read_as_text_still_passes_when_every_cell_fits(clean_survey):
+    data = clean_survey.assign(treated=clean_survey["treated"].astype(str))  # "0"/"1", e.g. a text export
+    result = run_contract(SURVEY_SUITE, data, source="survey")
+    assert not [f for f in result.failures if f.column == "treated"]
+
+
+def _fix_of(record, suite_display="survey.json"):
+    from oca_experiments.contracts._validation import contract_problem
+
+    return contract_problem(record, data_file="survey.csv", suite_display=suite_display).partition("Fix: ")[2]
+
+
+def test_the_fix_fits_the_failure(tmp_path, clean_survey):
+    empty = run_contract(write_suite(tmp_path / "e.json", {"name": "e", "expectations": []}), clean_survey,
+                         source="survey")
+    unknown = run_contract(write_suite(tmp_path / "u.json", {"name": "u", "expectations": [
+        {"type": "expect_column_values_to_be_in_sett", "kwargs": {"column": "wave", "value_set": ["baseline"]}}]}),
+        clean_survey, source="survey")
+    rows = clean_survey.copy()
+    rows.loc[3, "h_trust_1"] = 9
+    out_of_range = run_contract(SURVEY_SUITE, rows, source="survey")
+    assert "rows in the data" not in _fix_of(empty.to_dict()) and "suite file" in _fix_of(empty.to_dict())
+    assert "rows in the data" not in _fix_of(unknown.to_dict()) and "suite file" in _fix_of(unknown.to_dict())
+    assert _fix_of(out_of_range.to_dict()).startswith("correct those rows in the data")

@@ -378,3 +378,55 @@ def test_reader_pins_from_a_config_give_one_line_spec_errors():
     assert str(info.value).startswith("study.yaml: sources.survey.reader.encodng: unknown reader option")
     with pytest.raises(SpecError, match="sources.survey.reader.delimiter"):
         reader_options({"delimiter": ";;"}, field="sources.survey.reader")
+
+
+# ---- issue 18 item 10: bounded reads (documented limits, clear errors) and large valid fields
+
+
+def test_a_csv_with_more_columns_than_the_limit_is_refused_before_parsing(tmp_path):
+    from oca_experiments.io import _readers
+
+    n = _readers.MAX_COLUMNS + 1
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(n)) + "\n" + ",".join("1" for _ in range(n)) + "\n")
+    with pytest.raises(DataError, match=f"the header has {n:,} columns, more than the 16,384 oca reads") as err:
+        read_table(path)
+    assert err.value.file == "wide.csv" and "Fix:" in str(err.value)
+
+
+def test_a_valid_long_text_field_is_read(tmp_path):
+    """A 1 MB free-text answer (the csv module's default limit is 131,072 characters) was 'unbalanced quotes'."""
+    long_text = "слово " * 200_000
+    path = tmp_path / "long.csv"
+    path.write_text(f'id,comment,score\n1,"{long_text}",3\n2,short,4\n', encoding="utf-8")
+    frame = read_table(path)
+    assert frame["comment"][0] == long_text.strip() or frame["comment"][0] == long_text
+    assert list(frame["score"]) == [3, 4]
+
+
+def test_a_field_past_the_limit_is_refused_as_such(tmp_path, monkeypatch):
+    import csv
+
+    previous = csv.field_size_limit(1000)
+    try:
+        path = tmp_path / "runaway.csv"
+        path.write_text('id,comment\n1,"' + "x" * 5000 + '"\n', encoding="utf-8")
+        with pytest.raises(DataError, match="a field near line 2 is longer than the 1,000 characters"):
+            read_table(path)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def test_a_workbook_that_unpacks_past_the_limit_is_refused_before_parsing(tmp_path, monkeypatch):
+    import zipfile
+
+    from oca_experiments.io import _readers
+
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", "<c/>" * 2_000_000)  # 8 MB of XML in a few kB
+    assert path.stat().st_size < 100_000
+    monkeypatch.setattr(_readers, "MAX_XLSX_UNPACKED_BYTES", 4 * 1024 * 1024)
+    with pytest.raises(DataError, match="the workbook unpacks to 8 MB, more than the 4 MB oca reads") as err:
+        read_table(path)
+    assert err.value.file == "bomb.xlsx"

@@ -67,6 +67,11 @@ def _demo_spec(estimator: str) -> dict[str, Any]:
         raw["inference"] = {**raw["inference"], "se": "CR1", "sesoi": None}
         raw.pop("testability", None)
         return raw
+    if estimator in ("synthetic_did", "synthetic_control"):
+        raw = _demo_spec("staggered_did")
+        raw["estimator"] = {"name": estimator, "options": {"period": "week"}}
+        raw["inference"] = {**raw["inference"], "se": "placebo"}
+        return raw
     if estimator == "twfe":
         raw = _demo_spec("staggered_did")
         raw["estimator"] = {"name": "twfe", "options": {"period": "week"}}

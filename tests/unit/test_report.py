@@ -64,7 +64,7 @@ def fixture_report(tmp_path_factory):
 def test_report_is_written_to_run_dir_report(fixture_report):
     run_dir, index, _ = fixture_report
     assert index == run_dir / "report" / "index.html"
-    assert sorted(os.listdir(run_dir / "report")) == ["index.html", "report.ipynb"]
+    assert sorted(os.listdir(run_dir / "report")) == ["decision.html", "index.html", "report.ipynb"]
     assert sorted(os.listdir(run_dir)) == ["report", "results.json"]  # no staging directory left behind
 
 
@@ -88,8 +88,8 @@ def test_report_shows_demo_truth_and_whether_the_ci_covers_it(fixture_report):
     assert "true effect (demo)" in body
     for value in ["0.250", "0.200", "0.400"]:
         assert f">{value}</td>" in body
-    h1_row = re.search(r"<tr><td[^>]*>h1_horizontal_trust</td>.*?</tr>", body).group(0)
-    h2_row = re.search(r"<tr><td[^>]*>h2_vertical_trust</td>.*?</tr>", body).group(0)
+    h1_row = re.search(r"<tr><td[^>]*>[^<]*\(h1_horizontal_trust\)</td>.*?</tr>", body).group(0)
+    h2_row = re.search(r"<tr><td[^>]*>[^<]*\(h2_vertical_trust\)</td>.*?</tr>", body).group(0)
     assert h1_row.endswith(">yes</td></tr>") and h2_row.endswith(">no</td></tr>")
 
 
@@ -104,8 +104,9 @@ def test_report_shows_contracts_and_provenance(fixture_report):
 
 def test_report_embeds_the_coefficient_plot_as_png(fixture_report):
     body = _body(fixture_report[2])
-    match = re.search(r'<img alt="Coefficient plot[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', body)
-    assert match, "no embedded coefficient plot"
+    match = re.search(r'<img alt="Estimates at a glance, one panel per hypothesis on its own scale: [^"]*" '
+                      r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', body)
+    assert match, "no embedded coefficient plot (small multiples, each on its own scale)"
     assert base64.b64decode(match.group(1)).startswith(b"\x89PNG\r\n\x1a\n")
 
 

@@ -92,3 +92,115 @@ def test_validate_estimates_nothing(study, demo) -> None:
     assert result.ok
     assert set(result.tidy()["source"]) == {"survey", "engagement"}
     assert "hypotheses" not in result.to_dict()
+
+
+# ---- issue 22 items 5 and 6: one estimator's bug does not take the run down; OCA_DEBUG never changes exit codes
+
+@pytest.fixture()
+def two_survey_specs(tmp_path, repo_root):
+    """A copy of the demo study with h1 and h2 only (no lock): quick to run."""
+    import shutil
+
+    study = tmp_path / "study"
+    shutil.copytree(repo_root, study, ignore=shutil.ignore_patterns(".git", ".venv", "build", "tests", "notebooks",
+                                                                  "benchmarks", "oca_experiments", "__pycache__",
+                                                                  "design", "docs", "locale"))
+    for spec in (study / "hypotheses").iterdir():
+        if spec.name not in {"h1_horizontal_trust.yaml", "h2_vertical_trust.yaml"}:
+            spec.unlink()
+    return study
+
+
+@pytest.fixture()
+def h1_fitter_crashes():
+    """survey_did's fitter raises for h1 (with a message quoting data) and works for the others."""
+    import dataclasses
+
+    from oca_experiments.estimators.registry import REGISTRY, register
+
+    original = REGISTRY["survey_did"]
+
+    def crashing(frame, values, spec, options, **kwargs):
+        if spec.id == "h1_horizontal_trust":
+            secret = frame.iloc[0].to_dict()
+            raise ZeroDivisionError(f"divided by zero near {secret}")  # a message that quotes data
+        return original.fitter(frame, values, spec, options, **kwargs)
+
+    register(dataclasses.replace(original, fitter=crashing), replace=True)
+    yield
+    register(original, replace=True)
+
+
+def test_an_internal_error_in_one_hypothesis_leaves_the_others_estimated(two_survey_specs, demo, h1_fitter_crashes):
+    run = oca.load_study(two_survey_specs).run({"survey": demo.survey})
+    failed, healthy = run["h1_horizontal_trust"], run["h2_vertical_trust"]
+    assert failed.status == "estimation_failed" and failed.error_class == "ZeroDivisionError"
+    assert "internal error in estimator survey_did (ZeroDivisionError in test_runner.py:" in failed.reason
+    assert "R0" not in failed.reason and "respondent" not in failed.reason  # never the message, which quotes data
+    assert healthy.status == "estimated"
+    record = next(h for h in run.to_dict()["hypotheses"] if h["id"] == "h1_horizontal_trust")
+    assert record["error_class"] == "ZeroDivisionError"
+    assert "error_class" not in next(h for h in run.to_dict()["hypotheses"] if h["id"] == "h2_vertical_trust")
+
+
+@pytest.mark.parametrize("debug", [None, "1"])
+def test_the_cli_finishes_the_run_then_exits_70_and_debug_only_adds_a_traceback(
+        two_survey_specs, demo, h1_fitter_crashes, tmp_path, debug):
+    from typer.testing import CliRunner
+
+    from oca_experiments.cli import app
+
+    data = tmp_path / "survey.csv"
+    demo.survey.to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(two_survey_specs), "--data", f"survey={data}", "--out", str(out),
+                                      "--no-report"], env={"OCA_DEBUG": debug})
+    assert result.exit_code == 70, result.output
+    assert ("Traceback" in result.stderr) == (debug is not None)
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: internal error in 1 hypothesis(es): h1_horizontal_trust (ZeroDivisionError)")
+    written = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert {h["id"]: h["status"] for h in written["hypotheses"]} == {
+        "h1_horizontal_trust": "estimation_failed", "h2_vertical_trust": "estimated"}
+
+
+@pytest.mark.parametrize("debug", [None, "1"])
+def test_debug_never_changes_the_exit_code_of_a_crash(monkeypatch, tmp_path, debug):
+    """OCA_DEBUG=1 re-raised, which made the exit code 1 instead of 70."""
+    from typer.testing import CliRunner
+
+    from oca_experiments import api
+    from oca_experiments.cli import app
+
+    def broken(path):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(api, "load_study", broken)
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out")],
+                                env={"OCA_DEBUG": debug})
+    assert result.exit_code == 70
+    assert ("Traceback" in result.stderr) == (debug is not None)
+    assert result.stderr.strip().splitlines()[-1].startswith("error: internal error (ZeroDivisionError")
+
+
+# ---- issue 18 item 6: validate refuses what run would refuse, before estimating
+
+def test_validate_refuses_an_index_whose_items_are_all_empty_in_the_reference_group(two_survey_specs, demo):
+    survey = demo.survey.copy()
+    reference = (survey["treated"] == 0) & (survey["wave"] == "baseline")
+    survey.loc[reference, "h_trust_2"] = float("nan")
+    study = oca.load_study(two_survey_specs)
+    result = study.validate({"survey": survey})
+    assert not result.ok
+    (h1,) = [t for t in result.testability if t["hypothesis"] == "h1_horizontal_trust"]
+    assert not h1["testable"]
+    assert "cannot be built: item 'h_trust_2': fewer than 2 answers in the reference group" in h1["reason"]
+    assert [t["testable"] for t in result.testability if t["hypothesis"] == "h2_vertical_trust"] == [True]
+
+
+def test_validate_refuses_a_missing_report_notebook(two_survey_specs, demo):
+    (two_survey_specs / "reports" / "report.ipynb").unlink()
+    result = oca.load_study(two_survey_specs).validate({"survey": demo.survey})
+    assert not result.ok
+    assert any("report notebook 'reports/report.ipynb' not found" in p and "--no-report" in p
+               for p in result.problems)

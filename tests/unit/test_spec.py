@@ -113,3 +113,88 @@ def test_unknown_keys_in_plan_sections_are_named(study_copy: Path, old: str, new
         load_hypotheses(study_copy)
     assert err.value.file == "hypotheses/h1_horizontal_trust.yaml" and err.value.field.startswith(field)
     assert allowed in str(err.value) and "\n" not in str(err.value)
+
+
+# ---- issue 18 items 4 and 9: non-finite numbers refused when the spec loads; every error carries a fitting fix
+
+def _replace_in(study: Path, name: str, old: str, new: str) -> None:
+    path = study / "hypotheses" / name
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("old", "new", "field", "seen"), [
+    ("sesoi: 0.1 ", "sesoi: .inf ", "inference.sesoi", "+infinity"),
+    ("sesoi: 0.1 ", "sesoi: 1e400 ", "inference.sesoi", "finite"),  # YAML reads 1e400 as text; pydantic: inf
+    ("alpha: 0.05", "alpha: .nan", "inference.alpha", "NaN"),
+    ("reliability_threshold: 0.7", "reliability_threshold: -.inf", "outcome.construction.reliability_threshold",
+     "-infinity"),
+    ("panel: true", "panel: true\n    ridge: .inf", "estimator.options.ridge", "+infinity"),
+    ("scale: [1, 5]", "scale: [1, .inf]", "outcome.construction.scale.1", "+infinity"),
+])
+def test_non_finite_numbers_are_refused_with_the_field_named(study_copy: Path, old: str, new: str, field: str,
+                                                             seen: str) -> None:
+    _replace_in(study_copy, "h2_vertical_trust.yaml", old, new)
+    with pytest.raises(SpecError) as err:
+        load_hypotheses(study_copy)
+    assert err.value.file == "hypotheses/h2_vertical_trust.yaml" and err.value.field == field
+    assert seen in str(err.value) and "finite" in str(err.value) and "Fix:" in str(err.value)
+    assert "less than" not in str(err.value)  # alpha: .nan said "should be less than 0.5"
+
+
+def test_non_finite_numbers_are_refused_by_the_models_too() -> None:
+    from oca_experiments.spec._models import Inference
+
+    with pytest.raises(Exception, match="finite"):
+        Inference(sesoi=float("inf"))
+
+
+@pytest.mark.parametrize(("old", "new", "fix"), [
+    ("alpha: 0.05", "alpha: lots", "write 'alpha' as a number"),
+    ("alpha: 0.05", "alpha: 0.7", "give 'alpha' a value below 0.5"),
+    ("sesoi: 0.1 ", "sesoi: -1 ", "give 'sesoi' a value at least 0"),
+    ("min_items: 3", "min_items: 2.5", "write 'min_items' as a whole number"),
+    ("min_items: 3", "min_items: 0", "give 'min_items' a value at least 1"),
+    ("tails: two", "tails: both", "use one of: 'one' or 'two'"),
+    ("unit: respondent_id", "unit: [respondent_id]", "write 'unit' as a single text value"),
+    ("name: vertical_trust_index", "name: Vertical Trust", "use lower-case letters"),
+    ("registration_date: 2026-01-20", "registration_date: 20 January", "write 'registration_date' as a date"),
+    ("adjustment: holm", "adjustment: bonferroni", "use one of: 'holm', 'bh' or 'romano_wolf'"),
+    ("    panel: true", "    panel: maybe", "panel"),
+    ("items: [v_trust_lsg, v_trust_police, v_trust_courts, v_trust_parliament]", "items: []",
+     "change 'construction' as the message says"),
+])
+def test_every_type_and_range_error_carries_a_fitting_fix(study_copy: Path, old: str, new: str, fix: str) -> None:
+    from oca_experiments.plan import make_plan
+
+    _replace_in(study_copy, "h2_vertical_trust.yaml", old, new)
+    with pytest.raises(SpecError) as err:
+        make_plan(study_copy, load_study_config(study_copy), load_hypotheses(study_copy))
+    text = str(err.value)
+    assert "Fix:" in text and fix in text.partition("Fix:")[2], text
+
+
+def test_a_spec_without_a_seed_gets_one_derived_from_its_id_and_says_so(study_copy: Path) -> None:
+    """Issue 18 item 9: a study without a registered seed silently used the demo's bootstrap seed."""
+    from oca_experiments._cli_common import derived_seed_notes
+    from oca_experiments.runner import load_study
+    from oca_experiments.spec._models import derived_seed
+
+    path = study_copy / "hypotheses" / "h3_knowledge_gain.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text("\n".join(line for line in text.splitlines() if "bootstrap: {seed:" not in line) + "\n")
+    study = load_study(study_copy)
+    by_id = {sf.spec.id: sf.spec for sf in study.specs}
+    bootstrap = by_id["h3_knowledge_gain"].inference.bootstrap
+    assert bootstrap.seed_source == "derived" and bootstrap.seed == derived_seed("h3_knowledge_gain") != 20260307
+    assert derived_seed("h3_knowledge_gain") != derived_seed("h6_horizontal_trust_by_sex")
+    assert by_id["h1_horizontal_trust"].inference.bootstrap.seed_source == "registered"
+    (note,) = derived_seed_notes(study)
+    assert note.startswith(f"note: h3_knowledge_gain: no bootstrap seed registered; using {bootstrap.seed}")
+    # the manifest records it (its seeds section is collected from the specs)
+    from oca_experiments.report._manifest import _find_seeds, _spec_contents
+
+    seeds = _find_seeds(_spec_contents(study), "specs")
+    assert seeds["specs.h3_knowledge_gain.inference.bootstrap.seed"] == bootstrap.seed
+    assert seeds["specs.h3_knowledge_gain.inference.bootstrap.seed_source"] == "derived"

@@ -128,3 +128,54 @@ def test_pre_period_of_adopting_units():
 def test_requirements_are_validated(value):
     with pytest.raises(Exception, match="greater than or equal to 1"):
         Testability(min_units_per_arm_wave=value)
+
+
+def test_a_wave_label_the_data_do_not_hold_is_said_as_such():
+    """Issue 18 item 9: 'pre: baseline' on a column holding pre/post gave 'baseline × treated has 0'."""
+    data = panel().replace({"wave": {"baseline": "pre", "endline": "post"}})
+    result = assess_testability(data, spec(), Requirements())
+    assert not result.testable
+    message = failed(result)["waves_present"]
+    assert message.startswith("column 'wave' has no value 'baseline' or 'endline' (values: post, pre)")
+    assert "design.pre and design.post" in message
+    assert result.reason.startswith("column 'wave' has no value")  # the first reason given is the real one
+
+
+def test_wave_values_of_a_sensitive_time_column_are_counted_not_shown():
+    data = panel().replace({"wave": {"baseline": "pre"}})
+    result = assess_testability(data, spec(), Requirements(), sensitive_columns=frozenset({"wave"}))
+    assert "(values: 2 distinct values)" in failed(result)["waves_present"]
+    assert "'baseline'" in failed(result)["waves_present"] and "endline" not in failed(result)["waves_present"]
+
+
+WAVES = [{"label": "baseline", "start": "2026-02-01", "end": "2026-02-28"},
+         {"label": "endline", "start": "2026-10-01", "end": "2026-10-31"}]
+
+
+def dated_panel() -> pd.DataFrame:
+    data = panel()
+    data["interview_date"] = data["wave"].map({"baseline": "2026-02-10", "endline": "2026-10-10"})
+    data.loc[[0, 2], "interview_date"] = "2026-03-15"  # two baseline interviews after the window closed
+    return data
+
+
+@pytest.mark.parametrize("mode", [None, "note", "refuse"])
+def test_interviews_outside_the_registered_fieldwork_window_are_flagged(mode):
+    """Issue 18 item 8: dates outside design.waves' windows were accepted silently."""
+    requirements = Requirements() if mode is None else Requirements(fieldwork_windows=mode)
+    result = assess_testability(dated_panel(), spec(interview_date="interview_date", waves=WAVES), requirements)
+    (check,) = [c for c in result.checks if c.rule == "fieldwork_windows"]
+    assert "2 of 24 rows of wave 'baseline' (window 2026-02-01 to 2026-02-28) are dated outside" in check.message
+    assert "e.g. rows 0, 2" in check.message and "2026-03-15" not in check.message
+    assert result.counts["rows_outside_fieldwork_windows"] == 2
+    assert result.testable == (mode != "refuse")
+    if mode != "refuse":
+        assert check.message.startswith("note: ")
+
+
+def test_interviews_inside_their_windows_pass():
+    data = dated_panel()
+    data.loc[[0, 2], "interview_date"] = "2026-02-20"
+    result = assess_testability(data, spec(interview_date="interview_date", waves=WAVES),
+                                Requirements(fieldwork_windows="refuse"))
+    assert result.testable and result.counts["rows_outside_fieldwork_windows"] == 0

@@ -103,15 +103,38 @@ def test_log_density_equals_pymc_and_gradient_equals_finite_differences(case: st
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-5)
 
 
+#: The two entry points compile the same kernels along different paths (C callbacks vs. Python calls), so the last
+#: bit of a log density may differ (issue 18 item 14: 15 of 300 ordinal draws differed by one ulp, 2.2e-16).
+#: Bitwise equality is not a property; agreement to 1e-9 is: a real bug (a wrong term, gradient, transform or seed
+#: path) moves NUTS draws by far more (the first differing step changes the whole trajectory, order 1e-2 and up).
+DRAWS_RTOL, DRAWS_ATOL = 1e-9, 1e-9
+
+
 @pytest.mark.parametrize("case", ["did", "ordinal", "its"])
-def test_c_entry_points_and_python_kernels_give_identical_draws(case: str) -> None:
+def test_c_entry_points_and_python_kernels_give_the_same_draws(case: str) -> None:
     import nutpie
 
     density, _ = CASES[case]()
     runs = [nutpie.sample(model, draws=50, tune=50, chains=2, cores=1, seed=3, progress_bar=False)
             for model in (density.compiled(), density.pyfunc())]
     for name in density.outputs:
-        np.testing.assert_array_equal(runs[0].posterior[name].values, runs[1].posterior[name].values)
+        compiled, python = runs[0].posterior[name].values, runs[1].posterior[name].values
+        assert compiled.shape == python.shape, name
+        np.testing.assert_allclose(compiled, python, rtol=DRAWS_RTOL, atol=DRAWS_ATOL, err_msg=name)
+
+
+def test_the_draws_tolerance_is_far_below_what_a_real_bug_moves() -> None:
+    """The tolerance above can fail: the same sampler with another seed (any change of the trajectory) is caught."""
+    import nutpie
+
+    density, _ = CASES["ordinal"]()
+    model = density.compiled()
+    runs = [nutpie.sample(model, draws=50, tune=50, chains=2, cores=1, seed=seed, progress_bar=False)
+            for seed in (3, 4)]
+    name = next(iter(density.outputs))
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(runs[0].posterior[name].values, runs[1].posterior[name].values,
+                                   rtol=DRAWS_RTOL, atol=DRAWS_ATOL)
 
 
 @pytest.mark.parametrize("case", ["did", "ordinal", "its"])

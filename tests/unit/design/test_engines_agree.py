@@ -63,8 +63,10 @@ def test_batched_wild_bootstrap_matches_the_registered_few_cluster_rule(variant_
                                                                         clusters: int) -> None:
     # Fewer than 30 clusters: the registered CR1 is replaced by the WCR wild bootstrap with Webb weights (9,999
     # draws; with 4 clusters all 6^4 weight vectors are enumerated instead).
-    # cr2_below 0: keep the bootstrap below 10 clusters too, so that its batched kernel is what is compared.
-    study = oca.load_study(variant_study({"inference.tails": tails, "inference.few_clusters": {"cr2_below": 0}}))
+    # cr2_below 0: keep the bootstrap below 10 clusters too, so that its batched kernel is what is compared;
+    # arm_below 0: with 4 clusters (2 per arm) the default rule would use randomization inference instead.
+    study = oca.load_study(variant_study({"inference.tails": tails,
+                                          "inference.few_clusters": {"cr2_below": 0, "arm_below": 0}}))
     config = _config(study, _params(clusters=clusters, respondents=12 * clusters))
     from oca_experiments.design._engine import primary_method
 

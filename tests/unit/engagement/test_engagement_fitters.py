@@ -14,8 +14,7 @@ from oca_experiments.demo import simulate_demo
 from oca_experiments.errors import DataError
 from oca_experiments.estimators import fit_its, fit_staggered_did
 from oca_experiments.estimators._engagement_options import StaggeredDiDOptions
-from oca_experiments.estimators._staggered import (NEVER, StaggeredPanel, aggregate, att_gt,
-                                                   multiplier_bootstrap, relative_magnitude_bounds)
+from oca_experiments.estimators._staggered import NEVER, StaggeredPanel, aggregate, att_gt, multiplier_bootstrap
 
 
 def _analysis(reference: str):
@@ -122,14 +121,16 @@ def test_not_yet_treated_and_event_time_recover_a_constant_effect() -> None:
     assert np.all(np.abs(dynamic.estimate[~post]) < 4 * dynamic.std_errors()[~post])
 
 
-def test_relative_magnitude_bounds_widen_with_mbar() -> None:
-    cells = att_gt(_toy_panel(1.0))
-    dynamic = aggregate(cells, "event_time")
-    bounds = relative_magnitude_bounds(dynamic.labels, dynamic.estimate, dynamic.psi, dynamic.row_cluster,
-                                       factors=(0.0, 1.0, 2.0), alpha=0.05, boot_draws=199, seed=1)
-    widths = [b["ci_high"] - b["ci_low"] for b in bounds["bounds"]]
+def test_relative_magnitude_sets_widen_with_mbar() -> None:
+    from oca_experiments.estimators._engagement import honest_event_study
+    from oca_experiments.estimators._honest import honest_sensitivity
+
+    cells = att_gt(_toy_panel(1.0), base_period="universal")
+    study, _ = honest_event_study(aggregate(cells, "event_time"), (-3, 3), 0)
+    result = honest_sensitivity(study, values=(0.0, 1.0, 2.0), method="conditional")
+    widths = [r["ci_high"] - r["ci_low"] for r in result.rows]
     assert widths[0] < widths[1] < widths[2]
-    assert bounds["bounds"][0]["excludes_zero"] and bounds["breakdown_mbar"] > 0
+    assert result.rows[0]["ci_low"] > 0 and result.breakdown is not None and result.breakdown > 0
 
 
 def test_single_unit_cohorts_get_pooled_variance() -> None:

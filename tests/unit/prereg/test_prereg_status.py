@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -87,13 +88,28 @@ def test_changed_analysis_code_is_a_change(tmp_path: Path) -> None:
     assert [c.field for c in spec.undeclared] == ["analysis/engagement.py"]
 
 
-def test_changed_contract_suite_is_a_note_not_a_deviation(locked_study: Path) -> None:
+def test_changed_contract_suite_is_a_change_to_declare(locked_study: Path) -> None:
+    """Issue 18 item 2: max_value 5 -> 7 in the locked suite passed 'prereg check'; it is a locked input."""
     suite = locked_study / "data_contracts" / "survey.json"
-    payload = json.loads(suite.read_text(encoding="utf-8"))
-    payload.setdefault("meta", {})["edited"] = True
-    suite.write_text(json.dumps(payload), encoding="utf-8")
-    spec = registry_state(locked_study).spec("h1_horizontal_trust")
-    assert spec.status == "locked_unchanged" and any("survey.json" in note for note in spec.notes)
+    before = hashlib.sha256(suite.read_bytes()).hexdigest()
+    text = suite.read_text(encoding="utf-8")
+    assert '"max_value": 5' in text
+    suite.write_text(text.replace('"max_value": 5', '"max_value": 7', 1), encoding="utf-8")
+    after = hashlib.sha256(suite.read_bytes()).hexdigest()
+    state = registry_state(locked_study)
+    spec = state.spec("h1_horizontal_trust")
+    assert spec.status == "changed_without_deviation"
+    assert [c.field for c in spec.undeclared] == ["data_contracts/survey.json"]
+    assert any(e.field == "data_contracts/survey.json" for e in state.errors())
+    (locked_study / "hypotheses" / "deviations.yaml").write_text(
+        "deviations:\n" + "".join(
+            f"  - {{spec: {spec_id}, date: 2026-03-01, changes: [{{field: data_contracts/survey.json, before: {before},"
+            f" after: {after}}}], reason: a 7-point item, outcome_data_seen: false, expected_impact: none}}\n"
+            for spec_id in ("h1_horizontal_trust", "h2_vertical_trust", "h6_horizontal_trust_by_sex")),
+        encoding="utf-8")
+    state = registry_state(locked_study)
+    assert state.spec("h1_horizontal_trust").status == "changed_with_deviation"
+    assert state.errors() == []
 
 
 def test_a_newer_oca_adding_a_field_with_a_default_is_not_a_change(locked_study: Path) -> None:

@@ -132,3 +132,18 @@ def test_vendored_packages_on_sys_path_do_not_change_the_environment(monkeypatch
     before = environment.__wrapped__()
     monkeypatch.setattr(sys, "path", [*plain, str(vendor)])
     assert environment.__wrapped__() == before
+
+
+def test_every_file_of_the_analysis_folder_is_hashed_so_an_edit_invalidates_the_cache(study_copy: Path) -> None:
+    """Issue 18 item 1: study code may read a file beside it (a lookup table); editing it must change the key."""
+    from oca_experiments.runner import load_study
+
+    table = study_copy / "analysis" / "weights.csv"
+    table.write_text("page,weight\nP01,1\n", encoding="utf-8")
+    study = load_study(study_copy)
+    before = _manifest._study_files(study)
+    assert before["analysis"]["analysis/weights.csv"] == _manifest.sha256_file(table)
+    assert "analysis/engagement.py" in before["analysis"]
+    table.write_text("page,weight\nP01,2\n", encoding="utf-8")
+    after = _manifest._study_files(study)
+    assert _manifest._keys(before, {}, {})["results"] != _manifest._keys(after, {}, {})["results"]
