@@ -169,6 +169,7 @@ from ._cli_prereg import prereg_app, spec_app; app.add_typer(prereg_app, name="p
 from ._cli_init import init; app.command("init")(init)  # noqa: E402, E702
 from ._cli_contract import contract_app; app.add_typer(contract_app, name="contract")  # noqa: E402, E702
 from ._cli_engagement import engagement_app; app.add_typer(engagement_app, name="engagement")  # noqa: E402, E702
+from ._cli_portfolio import portfolio; app.command("portfolio")(portfolio)  # noqa: E402, E702
 
 
 def main() -> None:

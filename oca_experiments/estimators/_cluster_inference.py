@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
