@@ -201,7 +201,9 @@ def test_firewall_in_real_runs_and_the_report(tmp_path: Path, demo_data) -> None
     assert "[exploratory: not in the registry lock]" in built.stdout
 
     html = _text_of((out / "report" / "index.html").read_text(encoding="utf-8"))
-    side = html[html.index("Registered and amended versions"):html.index("Estimates at a glance")]
+    # the table of contents names "Estimates at a glance" first: the section ends at the heading after it
+    start = html.index("Registered and amended versions")
+    side = html[start:html.index("Estimates at a glance", start)]
     low, high = f"{registered['ci_low']:.3f}", f"{registered['ci_high']:.3f}"
     assert side.count(f"{registered['estimate']:.3f}") == 2 and side.count(f"[{low}, {high}]") == 2
     assert "h2_vertical_trust" in side and "inference.sesoi: 0.1 → 0.15" in side
