@@ -120,10 +120,10 @@ def test_yaml_syntax_error(study_copy: Path, demo_run: Path, tmp_path: Path) -> 
 
 def test_unknown_estimator(study_copy: Path, demo_run: Path, tmp_path: Path) -> None:
     path = study_copy / "hypotheses" / "h1_horizontal_trust.yaml"
-    path.write_text(path.read_text().replace("name: survey_did", "name: synthetic_control"), encoding="utf-8")
+    path.write_text(path.read_text().replace("name: survey_did", "name: causal_forest"), encoding="utf-8")
     proc = oca("run", str(study_copy), "--data", f"survey={demo_run / 'data' / 'survey.csv'}", "--out",
                str(tmp_path / "out"))
-    assert_one_line_error(proc, "hypotheses/h1_horizontal_trust.yaml", "estimator.name", "synthetic_control")
+    assert_one_line_error(proc, "hypotheses/h1_horizontal_trust.yaml", "estimator.name", "causal_forest")
 
 
 def test_bad_data_argument(tmp_path: Path) -> None:
