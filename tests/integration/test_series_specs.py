@@ -145,5 +145,6 @@ def test_readme_specs_run_from_the_command_line_with_the_report(study, tmp_path)
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     page = (out / "report" / "index.html").read_text(encoding="utf-8")
-    assert "Event study for district_event_study" in page
+    # the report names hypotheses by their titles where people read (issue 17)
+    assert "Event study for " in page and "district_event_study" in page
     assert "relative effect [95% CI]" in page and "months since" in page
