@@ -29,7 +29,11 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
-from numba import njit
+try:  # numba comes with the `bayes` extra; the core install runs the same loop in plain Python (slower, same numbers)
+    from numba import njit
+except ModuleNotFoundError:  # pragma: no cover - exercised by tests/unit/test_core_install.py
+    def njit(*args, **kwargs):
+        return (lambda function: function) if not (len(args) == 1 and callable(args[0])) else args[0]
 
 __all__ = ["Method", "SynthSettings", "SynthFit", "synth_fit", "placebo_se", "placebo_se_all", "jackknife_se",
            "bootstrap_se", "effect_curve", "synthetic_trajectory", "time_weight_fit_rmse", "noise_level",
