@@ -77,7 +77,7 @@ def _load_sources(plan: Plan, data: Mapping[str, DataInput], *,
     needed = {s.name for s in plan.sources if s.hypotheses} if require_all else set()
     missing = sorted(needed - set(data))
     if missing:
-        raise DataError(f"no data given for source '{missing[0]}'", fix=f"pass --data {missing[0]}=PATH")
+        raise _no_data(missing[0])
     loaded: dict[str, LoadedSource] = {}
     for source in plan.sources:
         if source.name not in data:
@@ -97,17 +97,33 @@ def _load_sources(plan: Plan, data: Mapping[str, DataInput], *,
     return loaded
 
 
+def _no_data(source: str) -> DataError:
+    return DataError(f"no data given for source '{source}'", fix=f"pass --data {source}=PATH")
+
+
+def load_source(plan: Plan, name: str, data: Mapping[str, DataInput]) -> LoadedSource:
+    """One source read as a run reads it (reader pins, the same errors as ``oca run``): for design diagnosis."""
+    loaded = _load_sources(plan, data, require_all=False)
+    if name not in loaded:
+        raise _no_data(name)
+    return loaded[name]
+
+
+def task_columns_present(task: Task, source: LoadedSource, *, skip: tuple[str, ...] = ()) -> None:
+    """The run's preflight for one task: a column it names and ``source`` lacks is one line with "did you mean"."""
+    present = list(map(str, source.frame.columns))
+    for column, field in task.column_fields:
+        if field not in skip and column not in set(present):
+            raise missing_column_error(column, present, file=source.display,
+                                       needed_by=f"{task.spec_file} needs it ({field})")
+
+
 def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
     """Every column a spec names must exist in its source; the first miss is a one-line DataError."""
     for task in plan.tasks:
         if task.source not in loaded:
             continue  # validation of a subset of the sources
-        source = loaded[task.source]
-        present = set(map(str, source.frame.columns))
-        for column, field in task.column_fields:
-            if column not in present:
-                raise missing_column_error(column, present, file=source.display,
-                                           needed_by=f"{task.spec_file} needs it ({field})")
+        task_columns_present(task, loaded[task.source])
 
 
 def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,

@@ -289,6 +289,8 @@ def test_a_missing_column_says_did_you_mean_with_the_prefixed_name():
     assert "group_prefixes" in (error.fix or "")
     near = missing_column_error("respondant_id", ["respondent_id", "wave"], file="s.csv", needed_by="x")
     assert "did you mean 'respondent_id'?" in str(near)
+    # the list is never cut: every column stands in it, in file order (a cut list hid prefixed names)
+    assert "col_59, trust/h_trust_1" in str(error) and "more)" not in str(error)
 
 
 def test_one_time_zone_rule_for_kobo_start_and_submission_time():
