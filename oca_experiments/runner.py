@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._progress import hypothesis_finished, hypothesis_started
+from ._secondary_estimates import secondary_estimates
 from ._version import __version__
 from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
                         sensitive_columns_of)
@@ -187,9 +188,11 @@ def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10) -> Estim
     counts = {"rows_excluded_by_subset": len(source.frame) - len(frame), "rows_after_subset": len(frame),
               "respondents_too_few_items": built.n_too_few_items,
               **dict(result.counts)}
-    # Reliability, attrition and disaggregation, with small cells suppressed before anything leaves the run.
-    extras = {**result.extras, **hypothesis_extras(frame, built.values, built, task, result, fitter,
-                                                   file=source.display, threshold=threshold)}
+    # Attrition and the per-subgroup fits are estimated here; summarize suppresses their small cells (and the
+    # outcome's reliability and index records ride along) before anything leaves the run.
+    secondary = secondary_estimates(frame, built.values, task, result, file=source.display)
+    extras = {**result.extras, **hypothesis_extras(built, result, attrition=secondary.attrition,
+                                                   disaggregation=secondary.disaggregation, threshold=threshold)}
     return EstimateResult(**{**result.__dict__, "counts": counts, "extras": extras})
 
 
