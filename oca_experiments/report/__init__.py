@@ -20,10 +20,17 @@ from oca_experiments.report._manifest import (
     sha256_file,
 )
 from oca_experiments.report._portfolio import build_portfolio, read_run, what_to_test_next
+from oca_experiments.report._validation_page import (
+    VALIDATION_HTML,
+    VALIDATION_JSON,
+    validation_html,
+    write_validation,
+)
 from oca_experiments.report._verify import Difference, VerifyResult, compare_results, verify_run
 
 __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
            "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
            "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
            "study_notebook", "verify_run", "write_junit",
-           "build_portfolio", "read_run", "what_to_test_next"]
+           "build_portfolio", "read_run", "what_to_test_next",
+           "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation"]

@@ -124,7 +124,8 @@ EXPECTED_ALL = {
     "oca_experiments.contracts": {
         "ContractFailure", "ContractResult", "ContractSuite", "Requirements", "Roles", "TestabilityCheck",
         "TestabilityResult", "assess_task", "draft_suite", "guess_roles", "sensitive_guess", "assess_testability", "contract_problem", "load_suite", "resolve_requirements",
-        "run_contract", "sensitive_columns_of", "validation_html", "validation_problems", "write_validation"},
+        "run_contract", "sensitive_columns_of", "validation_problems", "validation_report", "FailedExpectation",
+        "SourceValidation", "TestabilityRow", "ValidationReport"},
     "oca_experiments.demo": {"DEFAULT_SEED", "DemoData", "DemoFiles", "generate_demo", "simulate_demo"},
     "oca_experiments.design": {
         "CHUNK_SIZE", "DEFAULT_SEED", "DEFAULT_SIMS", "DIAGNOSIS_FILE", "DaskExecutor", "DesignInputError",
@@ -158,7 +159,8 @@ EXPECTED_ALL = {
         "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
         "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
         "study_notebook", "verify_run",
-        "write_junit", "build_portfolio", "read_run", "what_to_test_next"},
+        "write_junit", "build_portfolio", "read_run", "what_to_test_next",
+        "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation"},
     "oca_experiments.results": {
         "PART_TYPES", "RESULTS_SCHEMA_VERSION", "STABLE_KEYS", "STATUSES", "Attrition", "Diagnostics",
         "EstimateResult", "EventStudy", "HypothesisResult", "InferenceRecord", "Part", "PosteriorSummary",
