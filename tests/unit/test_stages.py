@@ -56,3 +56,44 @@ def test_summarize_suppresses_the_raw_parts_the_run_estimated() -> None:
     assert [c.status for c in table.rows] == ["suppressed", "suppressed", "estimated"]
     assert table.rows[0].n is None and table.rows[0].estimate is None and table.total.n == 144
     assert extras["attrition"] == {"error": "no pre wave"}
+
+
+@pytest.mark.parametrize("package", ["summarize", "contracts"])
+def test_summarize_and_contracts_render_no_html(package: str) -> None:
+    """Rendering belongs to the report layer: before, summarize/_plain.py built the trainer pages (HTML and PNG)
+    and contracts/_validation.py wrote validation.html."""
+    for path in sorted((PACKAGE / package).glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert not {"html", "base64", "matplotlib", "matplotlib.pyplot"} & _imported(path), path.name
+        assert "<!DOCTYPE" not in text and "<table" not in text and "<p>" not in text, path.name
+
+
+def test_the_trainer_summary_is_a_typed_frozen_model_the_report_renders(tmp_path: Path) -> None:
+    import dataclasses
+    import json
+
+    from oca_experiments.report import plain_pages
+    from oca_experiments.report._trainer_pages import render_page
+    from oca_experiments.results.parts import PosteriorSummary
+    from oca_experiments.summarize import ResultRecord, TrainerSummary, trainer_summary
+
+    record = {"id": "h7a", "status": "estimated", "type": "confirmatory", "direction": "increase", "estimate": 0.31,
+              "ci_low": 0.12, "ci_high": 0.5, "sesoi": 0.1, "n_clusters": 24, "counts": {"units": 1050},
+              "verdict": "supported", "se_type": "posterior_sd", "outcome": "trust",
+              "extras": {"bayesian": True, "posterior": {"p_gt_sesoi": 0.999, "p_gt_0": 1.0}}}
+    typed = ResultRecord.from_record(record)
+    assert isinstance(typed.posterior, PosteriorSummary) and typed.posterior.p_gt_sesoi == 0.999
+    assert typed.units == 1050
+    summary = trainer_summary([record], lang="ru", study="S")
+    assert isinstance(summary, TrainerSummary) and summary.lang == "ru"
+    page = summary.pages[0]
+    assert page.verdict == "supported" and page.estimate == 0.31 and page.picture is not None
+    assert page.headline.startswith("Да:") and "уверены" in page.headline and "<" not in page.headline
+    assert page.picture.high == pytest.approx(0.5) and page.picture.alt.startswith("Рисунок")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        page.headline = "x"  # type: ignore[misc]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(json.dumps({"study": "S", "hypotheses": [record]}), encoding="utf-8")
+    (rendered,), _ = plain_pages(run, lang="ru")
+    assert render_page(summary, page).html == rendered.html  # the report renders the model, word for word
