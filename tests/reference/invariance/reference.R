@@ -1,0 +1,26 @@
+# Reference values for oca_experiments.measurement (multi-group CFA invariance), from R lavaan.
+# Run from the repository root: Rscript tests/reference/invariance/reference.R
+# (Debian: apt-get install r-cran-lavaan r-cran-jsonlite). Writes tests/reference/invariance/reference.json; the
+# test suite reads the JSON only and never needs R.
+suppressPackageStartupMessages({library(lavaan); library(jsonlite)})
+here <- "tests/reference/invariance"
+data <- read.csv(file.path(here, "items.csv"))
+groups <- c("comparison baseline", "comparison endline", "treated baseline", "treated endline")
+model <- "trust =~ h1 + h2 + h3 + h4"
+levels <- list(configural = "", metric = c("loadings"), scalar = c("loadings", "intercepts"))
+out <- list(lavaan_version = as.character(packageVersion("lavaan")), groups = groups, fits = list())
+for (level in names(levels)) {
+  fit <- cfa(model, data = data, group = "group", group.label = groups, group.equal = levels[[level]],
+             estimator = "ML", likelihood = "normal", meanstructure = TRUE,
+             control = list(rel.tol = 1e-10, iter.max = 100000))
+  m <- fitMeasures(fit, c("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
+                          "srmr", "baseline.chisq", "baseline.df"))
+  est <- lavInspect(fit, "est")
+  per_group <- lapply(groups, function(g) list(
+    loadings = as.numeric(est[[g]]$lambda[, 1]), intercepts = as.numeric(est[[g]]$nu[, 1]),
+    residual_variances = as.numeric(diag(est[[g]]$theta)), factor_variance = as.numeric(est[[g]]$psi[1, 1]),
+    factor_mean = as.numeric(est[[g]]$alpha[1, 1])))
+  names(per_group) <- groups
+  out$fits[[level]] <- c(as.list(unclass(m)), list(converged = lavInspect(fit, "converged"), groups = per_group))
+}
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), file.path(here, "reference.json"))
