@@ -366,8 +366,9 @@ def measurement_invariance(items: NDArray[np.float64], groups: Sequence[str] | N
                            note: str | None = None) -> MeasurementInvariance:
     """Multi-group CFA invariance of ``items`` (rows: respondents, NaN: unanswered) across ``groups``' labels.
 
-    Complete cases only, as for reliability. Returns a part with a ``note`` and no levels when a group has fewer than
-    MIN_GROUP_N complete answers, an item without variation, fewer than 3 items or fewer than 2 groups.
+    Complete cases only, as for reliability. Groups with fewer than MIN_GROUP_N complete answers are left out (named
+    in the note). Returns a part with a ``note`` and no levels when an item has no variation in a group, or there
+    are fewer than 3 items or fewer than 2 groups left.
     """
     labels = np.asarray(groups, dtype=object)
     complete = ~np.isnan(items).any(axis=1)
@@ -378,10 +379,16 @@ def measurement_invariance(items: NDArray[np.float64], groups: Sequence[str] | N
         return MeasurementInvariance(**base, note="fewer than 3 items: a one-factor model cannot be tested")
     if len(present) < 2:
         return MeasurementInvariance(**base, note="fewer than 2 groups with complete answers")
+    small = [g for g in present if (complete & (labels == g)).sum() < MIN_GROUP_N]
+    if small:  # e.g. the few comparison-arm participants of a knowledge test: test the groups that have answers
+        present = [g for g in present if g not in small]
+        left_out = (f"left out, fewer than {MIN_GROUP_N} complete answers (the verdict does not cover them): "
+                    + ", ".join(f"'{g}'" for g in small))
+        note = left_out if note is None else f"{left_out}; {note}"
+    if len(present) < 2:
+        return MeasurementInvariance(
+            **base, note=f"fewer than 2 groups with {MIN_GROUP_N} or more complete answers: not tested")
     blocks = [items[complete & (labels == g)] for g in present]
-    if any(block.shape[0] < MIN_GROUP_N for block in blocks):
-        return MeasurementInvariance(**base, groups=tuple(present),
-                                     note=f"a group has fewer than {MIN_GROUP_N} complete answers: not tested")
     if any(not np.all(block.var(axis=0) > 0) for block in blocks):
         return MeasurementInvariance(**base, groups=tuple(present), note="an item has no variation in a group")
     moments = [GroupMoments.of(g, block) for g, block in zip(present, blocks, strict=True)]

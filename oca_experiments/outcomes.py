@@ -173,7 +173,7 @@ def _build_index(df: pd.DataFrame, construction: Construction, *, file: str, des
         combined = z
     series = pd.Series(values, index=df.index, dtype="float64")
     reliability = _reliability_by_wave(df, combined, design, construction, seed=seed, draws=draws)
-    invariance = _invariance_by_arm_and_wave(df, combined, design, construction, file=file)
+    invariance = _invariance_by_arm_and_wave(df, combined, design, construction)
     return BuiltOutcome(series, int(series.isna().sum()), int((too_few & (answered > 0)).sum()), reliability, info,
                         invariance)
 
@@ -342,11 +342,12 @@ def _arm_label(value: float, column: str) -> str:
 
 
 def _invariance_by_arm_and_wave(df: pd.DataFrame, combined: NDArray[np.float64], design: Design | None,
-                                construction: Construction, *, file: str) -> MeasurementInvariance | None:
+                                construction: Construction) -> MeasurementInvariance | None:
     """Multi-group CFA across arm x wave (arm alone for a single wave); None without a design to group by."""
     if design is None or design.treatment not in df.columns:
         return None
-    arm = numeric_column(df, design.treatment, file=file).to_numpy(dtype=np.float64)
+    # Coerced, not checked: a treatment column the estimator cannot read is its error to report, not this test's.
+    arm = pd.to_numeric(df[design.treatment], errors="coerce").to_numpy(dtype=np.float64)
     arms = sorted(set(arm[~np.isnan(arm)].tolist()))
     has_waves = design.time in df.columns
     wave = df[design.time].astype("string").to_numpy(dtype=object, na_value=None) if has_waves else None

@@ -102,7 +102,14 @@ def test_not_tested_with_too_few_answers_items_or_variation() -> None:
     groups = (frame["arm"].astype(str) + " " + frame["wave"]).to_numpy()
     x = frame[list(ITEMS)].to_numpy(dtype=float)
     small = measurement_invariance(x, groups, ITEMS)
-    assert small.verdict is None and small.levels is None and f"fewer than {MIN_GROUP_N}" in small.note
+    assert small.verdict is None and small.levels is None and f"fewer than 2 groups with {MIN_GROUP_N}" in small.note
+    mixed = pd.concat([_simulate(2, 200, "invariant").query("wave == 'endline' or arm == 1"),
+                       frame.query("arm == 0 and wave == 'baseline'")], ignore_index=True)
+    part = measurement_invariance(mixed[list(ITEMS)].to_numpy(dtype=float),
+                                  (mixed["arm"].astype(str) + " " + mixed["wave"]).to_numpy(), ITEMS)
+    assert part.groups == ("0 endline", "1 baseline", "1 endline") and part.verdict == "comparable"
+    assert part.note == f"left out, fewer than {MIN_GROUP_N} complete answers (the verdict does not cover them): " \
+                        "'0 baseline'"
     assert "fewer than 3 items" in measurement_invariance(x[:, :2], groups, ITEMS[:2]).note
     frame = _simulate(2, 200, "invariant")
     frame.loc[frame["wave"] == "baseline", "q4"] = 3.0
