@@ -44,3 +44,19 @@ def test_section_without_records_and_untested_index() -> None:
     untested = {"item_names": ["a", "b"], "note": "fewer than 3 items: a one-factor model cannot be tested"}
     page = invariance_section({"hypotheses": [{"id": "h", "extras": {"invariance": untested}}]})
     assert "Not tested: fewer than 3 items" in page and "<table>" not in page
+
+
+def test_decision_page_flags_an_index_that_is_not_scalar_invariant(tmp_path: Path) -> None:
+    from oca_experiments.report import decision_section
+
+    def hypothesis(hid: str, verdict: str) -> dict:
+        return {"id": hid, "title": f"Title {hid}", "status": "estimated", "type": "exploratory",
+                "direction": "increase", "estimate": 0.3, "std_error": 0.06, "ci_low": 0.18, "ci_high": 0.42,
+                "p_value": 1e-4, "n": 2100, "n_clusters": 40, "verdict": "supported",
+                "extras": {"invariance": {"verdict": verdict}}}
+
+    results = {"study": "Demo", "hypotheses": [hypothesis("h1", "only metric"), hypothesis("h2", "comparable")]}
+    (tmp_path / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    page = decision_section(tmp_path)
+    assert "Title h1: the index is only metric across arms and waves" in page
+    assert "Title h2: the index" not in page
