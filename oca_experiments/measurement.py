@@ -337,6 +337,12 @@ def invariance_from_moments(groups: Sequence[GroupMoments], item_names: Sequence
     total = sum(m.n for m in groups)
     labels = [m.label for m in groups]
     fits = [fit_level(level, groups) for level in LEVELS]
+    stuck = [fit.level for fit in fits if not fit.converged]
+    if stuck:
+        return MeasurementInvariance(
+            groups=tuple(labels), group_n=tuple(m.n for m in groups), item_names=tuple(item_names),
+            method=METHOD, criterion=CRITERION,
+            note=f"the ML fit did not converge ({', '.join(stuck)}): no verdict" + (f"; {note}" if note else ""))
     configural_ok = fits[0].cfi >= CONFIGURAL_MIN_CFI
     metric_ok = configural_ok and _level_holds(fits[1], fits[0], total)
     scalar_ok = metric_ok and _level_holds(fits[2], fits[1], total)

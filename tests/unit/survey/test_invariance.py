@@ -170,3 +170,17 @@ def test_trainer_summary_warns_when_the_index_is_not_comparable(tmp_path: Path, 
     assert (found and words in found[0]) if words else not found
     russian = plain_pages(run, lang="ru")[0][0]
     assert any("Вопросы, из которых складывается этот показатель" in c for c in russian.caveats) == bool(words)
+
+
+def test_no_verdict_when_a_fit_does_not_converge(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from oca_experiments import measurement
+
+    fit = measurement.fit_level
+    monkeypatch.setattr(measurement, "fit_level", lambda level, groups: dataclasses.replace(
+        fit(level, groups), converged=level != "metric"))
+    frame = _simulate(5, 200, "invariant")
+    part = measurement_invariance(frame[list(ITEMS)].to_numpy(dtype=float),
+                                  (frame["arm"].astype(str) + frame["wave"]).to_numpy(), ITEMS)
+    assert part.verdict is None and part.levels is None and "did not converge (metric)" in part.note
