@@ -270,7 +270,8 @@ def fit_level(level: str, groups: Sequence[GroupMoments]) -> LevelFit:
     df = moments_count - layout.size
     baseline_chisq, baseline_df = _baseline(prepared)
     cfi = _cfi(chisq, df, baseline_chisq, baseline_df)
-    tli = None if df <= 0 else float((baseline_chisq / baseline_df - chisq / df) / (baseline_chisq / baseline_df - 1))
+    # A saturated model (df 0) fits perfectly: TLI 1, as lavaan reports it.
+    tli = 1.0 if df <= 0 else float((baseline_chisq / baseline_df - chisq / df) / (baseline_chisq / baseline_df - 1))
     rmsea, rmsea_ci = _rmsea(chisq, df, total, count)
     converged = bool(solution.success) or float(np.max(np.abs(solution.jac))) < 1e-6
     return LevelFit(level, chisq, int(df), float(stats.chi2.sf(chisq, df)) if df > 0 else 1.0, cfi, tli, rmsea,

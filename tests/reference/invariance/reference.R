@@ -24,3 +24,27 @@ for (level in names(levels)) {
   out$fits[[level]] <- c(as.list(unclass(m)), list(converged = lavInspect(fit, "converged"), groups = per_group))
 }
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), file.path(here, "reference.json"))
+
+# Holzinger & Swineford (1939), lavaan's own data: grade-7/8 pupils of two schools (Pasteur, Grant-White); the
+# lavaan tutorial's invariance example uses it. One factor on six tests (x1-x6: poor fit, two constructs) and on
+# the three textual tests (x4-x6: configural saturated, df 0).
+hs <- HolzingerSwineford1939[, c("school", paste0("x", 1:9))]
+write.csv(hs, file.path(here, "holzinger_swineford.csv"), row.names = FALSE)
+hs_out <- list(lavaan_version = as.character(packageVersion("lavaan")), groups = c("Pasteur", "Grant-White"),
+               models = list())
+for (name in c("six", "textual")) {
+  items <- if (name == "six") paste0("x", 1:6) else paste0("x", 4:6)
+  model <- paste("f =~", paste(items, collapse = " + "))
+  fits <- list()
+  for (level in names(levels)) {
+    fit <- cfa(model, data = hs, group = "school", group.label = hs_out$groups, group.equal = levels[[level]],
+               estimator = "ML", likelihood = "normal", meanstructure = TRUE, control = list(rel.tol = 1e-10))
+    m <- fitMeasures(fit, c("chisq", "df", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"))
+    est <- lavInspect(fit, "est")
+    fits[[level]] <- c(as.list(unclass(m)), list(
+      loadings = lapply(hs_out$groups, function(g) as.numeric(est[[g]]$lambda[, 1])),
+      intercepts = lapply(hs_out$groups, function(g) as.numeric(est[[g]]$nu[, 1]))))
+  }
+  hs_out$models[[name]] <- list(items = items, fits = fits)
+}
+writeLines(toJSON(hs_out, auto_unbox = TRUE, digits = NA, pretty = TRUE), file.path(here, "holzinger_swineford.json"))
