@@ -28,6 +28,8 @@ for any comparison to make sense.
 
 **Verdict.** comparable (scalar holds: means and associations may be compared) / only metric (loadings hold,
 intercepts do not: compare associations, not means) / not comparable (configural fit poor or loadings differ).
+When scalar fails, each item's intercepts are freed in turn (partial invariance, Byrne, Shavelson & Muthen 1989;
+lavaan's ``group.partial``); the best-fitting one is reported, and whether the rest then holds by the same criteria.
 
 **Items as continuous.** Likert items are treated as continuous (normal-theory ML); the ordinal alternative
 (thresholds, WLSMV with polychoric correlations) is not done. With 5-point items whose answers are not piled at
@@ -118,7 +120,7 @@ class _Layout:
     size: int
 
 
-def _layout(level: str, groups: int, p: int) -> _Layout:
+def _layout(level: str, groups: int, p: int, free_intercepts: tuple[int, ...] = ()) -> _Layout:
     counter = iter(range(10**6))
 
     def block(shape: tuple[int, ...]) -> NDArray[np.int64]:
@@ -134,6 +136,8 @@ def _layout(level: str, groups: int, p: int) -> _Layout:
     theta = block((groups, p))
     free_nu = block((p,))
     nu = np.stack([free_nu if shared_nu or g == 0 else block((p,)) for g in range(groups)])
+    for j in free_intercepts:  # partial scalar invariance: these items' intercepts differ by group
+        nu[1:, j] = block((groups - 1,))
     kappa = np.full(groups, -1, dtype=np.int64)
     if shared_nu:
         kappa[1:] = block((groups - 1,))
@@ -248,12 +252,13 @@ def _baseline(groups: Sequence[_Prepared]) -> tuple[float, int]:
 
 
 @small_blas
-def fit_level(level: str, groups: Sequence[GroupMoments]) -> LevelFit:
-    """ML fit of one invariance level to the groups' moments."""
+def fit_level(level: str, groups: Sequence[GroupMoments], *, free_intercepts: tuple[int, ...] = ()) -> LevelFit:
+    """ML fit of one invariance level to the groups' moments (``free_intercepts``: item positions whose intercepts
+    stay free at the scalar level, for partial invariance)."""
     prepared = [_with_log_det(m) for m in groups]
     count, p = len(prepared), prepared[0].cov.shape[0]
     total = sum(m.n for m in prepared)
-    layout = _layout(level, count, p)
+    layout = _layout(level, count, p, free_intercepts)
     start = _start(layout, prepared)
     variance = np.concatenate([layout.phi, layout.theta.ravel()])
     bounds = [(None, None)] * layout.size
@@ -350,18 +355,40 @@ def invariance_from_moments(groups: Sequence[GroupMoments], item_names: Sequence
     verdict = "comparable" if scalar_ok else "only metric" if metric_ok else "not comparable"
     parts = (_part(fits[0], None, configural_ok, labels), _part(fits[1], fits[0], metric_ok, labels),
              _part(fits[2], fits[1], scalar_ok, labels))
-    cutoffs = chen_cutoffs(total)
+    partial = None
+    if metric_ok and not scalar_ok:
+        partial = _partial_scalar(groups, fits[1], item_names, labels, total)
     return MeasurementInvariance(
         groups=tuple(labels), group_n=tuple(m.n for m in groups), item_names=tuple(item_names), levels=parts,
-        verdict=verdict, comparable_means=scalar_ok, warning=warning_for(verdict),
-        criterion=CRITERION, cutoffs=cutoffs, method=METHOD, note=note)
+        verdict=verdict, comparable_means=scalar_ok, warning=warning_for(verdict, partial), partial_scalar=partial,
+        criterion=CRITERION, cutoffs=chen_cutoffs(total), method=METHOD, note=note)
 
 
-def warning_for(verdict: str | None) -> str | None:
+def _partial_scalar(groups: Sequence[GroupMoments], metric: LevelFit, item_names: Sequence[str],
+                    labels: Sequence[str], total: int) -> InvarianceFit | None:
+    """The scalar model with the one item's intercepts freed that fits best (Byrne, Shavelson & Muthen 1989):
+    which item drives the intercept difference, and whether the rest of the index is then scalar-invariant."""
+    p = len(item_names)
+    if p < 3:
+        return None
+    fits = [fit_level("scalar", groups, free_intercepts=(j,)) for j in range(p)]
+    best = min(range(p), key=lambda j: fits[j].chisq)
+    fit = fits[best]
+    if not fit.converged:
+        return None
+    part = _part(fit, metric, _level_holds(fit, metric, total), labels)
+    return InvarianceFit.from_dict({**part.to_dict(), "level": "partial scalar", "free_intercept": item_names[best]})
+
+
+def warning_for(verdict: str | None, partial: InvarianceFit | None = None) -> str | None:
     if verdict == "only metric":
-        return ("the index is not scalar-invariant across arms and waves (item intercepts differ): its mean "
+        text = ("the index is not scalar-invariant across arms and waves (item intercepts differ): its mean "
                 "differences, and the effect estimated from them, may reflect item functioning rather than the "
                 "construct; compare associations, not means")
+        if partial is not None and partial.holds:
+            text += (f"; the intercepts of item '{partial.free_intercept}' differ most, and with them free the other "
+                     "items are scalar-invariant (partial invariance): an index without that item could be compared")
+        return text
     if verdict == "not comparable":
         return ("the index does not measure the same construct across arms and waves (configural fit poor or "
                 "loadings differ): its mean differences and associations are not comparable")

@@ -2,7 +2,8 @@
 
 ``invariance_section(run_dir)`` returns an HTML fragment for the notebook report (beside "Index reliability"): per
 index (hypotheses sharing the same items and groups share one table), the configural, metric and scalar fits
-(chi-square, df, p, CFI, TLI, RMSEA with its 90% CI, SRMR), the change from the level below (delta CFI, RMSEA,
+(chi-square, df, p, CFI, TLI, RMSEA with its 90% CI, SRMR; when scalar fails, the partial scalar model with the
+worst item's intercepts freed), the change from the level below (metric, for the partial model) (delta CFI, RMSEA,
 SRMR; chi-square difference test), the Chen (2007) decision per level, the verdict, and a warning naming the
 hypotheses whose mean comparison the verdict puts in doubt. Reads only ``results.json`` (``extras.invariance``).
 """
@@ -63,12 +64,13 @@ def _records(results: Mapping[str, Any]) -> list[tuple[list[str], MeasurementInv
 
 def _level_rows(part: MeasurementInvariance) -> list[str]:
     rows = []
-    for fit in part.levels or ():
+    for fit in (*(part.levels or ()), *((part.partial_scalar,) if part.partial_scalar else ())):
         ci = fit.rmsea_ci or (None, None)
         delta = ("—" if fit.delta_chisq is None else
                  f"{_number(fit.delta_chisq, 2)} ({fit.delta_df}; {_p(fit.delta_p_value)})")
         decision = "holds" if fit.holds else "fails" if fit.holds is not None else "—"
-        cells = [fit.level or "—", _number(fit.chisq, 2), str(fit.df), _p(fit.p_value), _number(fit.cfi),
+        level = (f"{fit.level} (free intercept: {fit.free_intercept})" if fit.free_intercept else fit.level) or "—"
+        cells = [level, _number(fit.chisq, 2), str(fit.df), _p(fit.p_value), _number(fit.cfi),
                  _number(fit.tli), f"{_number(fit.rmsea)} [{_number(ci[0])}, {_number(ci[1])}]", _number(fit.srmr),
                  _signed(fit.delta_cfi), _signed(fit.delta_rmsea), _signed(fit.delta_srmr), delta, decision]
         rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")

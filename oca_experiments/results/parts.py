@@ -477,6 +477,8 @@ class InvarianceFit(Part):
     loadings: Mapping[str, tuple[float | None, ...]] | None = None  # group -> loadings (marker item 1 = 1)
     intercepts: Mapping[str, tuple[float | None, ...]] | None = None
     factor_means: Mapping[str, float | None] | None = None
+    #: partial scalar level only: the item whose intercepts are free across groups
+    free_intercept: str | None = None
 
 
 @dataclass(frozen=True)
@@ -491,6 +493,8 @@ class MeasurementInvariance(Part):
     verdict: str | None = None
     comparable_means: bool | None = None
     warning: str | None = None
+    #: when scalar fails: the scalar model with the best single item's intercepts freed, against metric
+    partial_scalar: InvarianceFit | None = None
     criterion: str | None = None
     #: the change cut-offs applied: delta CFI, delta RMSEA, delta SRMR (metric), delta SRMR (scalar)
     cutoffs: tuple[float, ...] | None = None

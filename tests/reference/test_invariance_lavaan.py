@@ -103,3 +103,22 @@ def test_poor_configural_fit_is_not_comparable() -> None:
                                   order=HOLZINGER["groups"])
     assert part.verdict == "not comparable" and part.level("configural").holds is False
     assert "not measure the same construct" in part.warning
+
+
+def test_partial_scalar_frees_the_shifted_item_as_lavaan_group_partial() -> None:
+    """Scalar fails; freeing one item's intercepts at a time, h3 (the shifted one) fits best, and that model equals
+    lavaan's ``group.partial = "h3~1"``."""
+    data = pd.read_csv(HERE / "items.csv")
+    part = measurement_invariance(data[ITEMS].to_numpy(dtype=float), data["group"].to_numpy(), ITEMS,
+                                  order=REFERENCE["groups"])
+    partial, ref = part.partial_scalar, REFERENCE["partial_h3"]
+    assert partial.level == "partial scalar" and partial.free_intercept == "h3" and partial.holds
+    assert partial.df == ref["df"]
+    for mine, key in ((partial.chisq, "chisq"), (partial.cfi, "cfi"), (partial.tli, "tli"),
+                      (partial.rmsea, "rmsea")):
+        assert mine == pytest.approx(ref[key], rel=1e-6, abs=1e-9), key
+    assert partial.srmr == pytest.approx(ref["srmr"], rel=1e-5)
+    fit = fit_level("scalar", _groups(), free_intercepts=(2,))
+    np.testing.assert_allclose(fit.intercepts, ref["intercepts"], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(fit.factor_means, ref["factor_means"], rtol=0, atol=1e-5)
+    assert "h3" in part.warning

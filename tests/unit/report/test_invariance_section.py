@@ -36,6 +36,7 @@ def test_section_shows_levels_verdict_and_warning_once_per_index(tmp_path: Path)
     assert "Warning (h1_trust, h6_trust_by_sex)" in page and "compare associations, not means" in page
     scalar = next(fit for fit in record["levels"] if fit["level"] == "scalar")
     assert f"{scalar['cfi']:.3f}" in page and "<td>fails</td>" in page
+    assert "<td>partial scalar (free intercept: h3)</td>" in page
     assert np.isfinite(scalar["rmsea_ci"][1])
 
 
