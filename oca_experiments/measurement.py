@@ -35,8 +35,9 @@ lavaan's ``group.partial``); the best-fitting one is reported, and whether the r
 (thresholds, WLSMV with polychoric correlations) is not done. With 5-point items whose answers are not piled at
 one end, ML on the raw scores gives similar verdicts (Rhemtulla, Brosseau-Liard & Savalei 2012).
 
-**Why not a library.** semopy (PyPI) fits multi-group models group by group and has no cross-group equality
-constraints such as lavaan's ``group.equal``; the model here is small (one factor, 3-10 items, a few groups), so
+**Why not a library.** semopy (PyPI, 2.3.11) fits multi-group models group by group (``semopy.multigroup`` loops
+over the groups, one separate ``Model.fit`` each) and has no cross-group equality constraints such as lavaan's
+``group.equal``, so it cannot fit the metric or scalar model; the model here is small (one factor, 3-10 items, a few groups), so
 the ML fit is written with numpy/scipy: the discrepancy function and its analytic gradient, L-BFGS-B from a
 one-factor ML start per group.
 """
