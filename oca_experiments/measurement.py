@@ -15,10 +15,10 @@ fitted by maximum likelihood to each group's complete-case means and covariances
 
 Each level reports chi-square, df, CFI, TLI, RMSEA with its 90% CI and SRMR, computed as lavaan 0.6 does
 (multi-group RMSEA times sqrt(G); SRMR = Bentler's, means included, averaged over groups weighted by n_g; baseline:
-independence model with free means and variances per group). tests/reference/invariance_lavaan.R holds the lavaan
-fit of the committed example, and tests/unit/survey/test_invariance_lavaan.py matches it.
+independence model with free means and variances per group). tests/reference/invariance/reference.R holds the
+lavaan fits of the committed examples, and tests/reference/test_invariance_lavaan.py matches them.
 
-**Change criteria (Chen 2007, Structural Equation Modeling 14(3):464-504, Table/summary p. 501).** A level
+**Change criteria (Chen 2007, Structural Equation Modeling 14(3):464-504).** A level
 is rejected against the one below when CFI falls by 0.010 or more *and* RMSEA rises by 0.015 or more or SRMR rises
 by 0.030 or more (metric) / 0.010 or more (scalar). Chen recommends the stricter cut-offs -0.005 / 0.010 /
 0.025 (metric) / 0.005 (scalar) when the total sample is 300 or fewer; both are applied by sample size. The
@@ -37,9 +37,10 @@ one end, ML on the raw scores gives similar verdicts (Rhemtulla, Brosseau-Liard 
 
 **Why not a library.** semopy (PyPI, 2.3.11) fits multi-group models group by group (``semopy.multigroup`` loops
 over the groups, one separate ``Model.fit`` each) and has no cross-group equality constraints such as lavaan's
-``group.equal``, so it cannot fit the metric or scalar model; the model here is small (one factor, 3-10 items, a few groups), so
-the ML fit is written with numpy/scipy: the discrepancy function and its analytic gradient, L-BFGS-B from a
-one-factor ML start per group.
+``group.equal``, so it cannot fit the metric or scalar model. The model here is small (one factor, 3-10 items, a
+few groups), so the ML fit is written with numpy/scipy: the discrepancy function and its analytic gradient,
+L-BFGS-B from each group's first principal component, variances kept positive (lavaan allows Heywood cases; a
+survey index with a negative residual variance has other problems first).
 """
 
 from __future__ import annotations
