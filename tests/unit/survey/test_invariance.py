@@ -192,3 +192,12 @@ def test_no_verdict_when_a_fit_does_not_converge(monkeypatch: pytest.MonkeyPatch
     part = measurement_invariance(frame[list(ITEMS)].to_numpy(dtype=float),
                                   (frame["arm"].astype(str) + frame["wave"]).to_numpy(), ITEMS)
     assert part.verdict is None and part.levels is None and "did not converge (metric)" in part.note
+
+
+def test_one_wave_groups_by_arm_and_huge_samples_still_decide() -> None:
+    frame = _simulate(6, 300, "intercept").query("wave == 'endline'").drop(columns="wave")
+    built = build_outcome(frame, Construction(method="mean", items=ITEMS, scale=(1, 5)), file="x.csv",
+                          design=DESIGN, reliability_draws=20)
+    assert built.invariance.groups == ("comparison", "treated") and built.invariance.verdict == "only metric"
+    assert _verdict(_simulate(8, 20000, "invariant")) == "comparable"
+    assert _verdict(_simulate(8, 20000, "loading")) == "not comparable"
