@@ -130,6 +130,8 @@ def hypothesis_extras(built: Any, result: Any, *, attrition: Attrition | None = 
         extras["reliability"] = [dict(r) for r in built.reliability]
     if getattr(built, "index", None):
         extras["index"] = dict(built.index)
+    if getattr(built, "invariance", None) is not None:
+        extras["invariance"] = dict(built.invariance)
     if attrition is not None:
         extras["attrition"] = (dict(attrition) if attrition.error is not None
                                else protect_attrition(attrition, threshold))

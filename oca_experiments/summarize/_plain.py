@@ -75,7 +75,8 @@ from babel.support import Translations
 
 from oca_experiments._layout import DEFAULT_SUPPRESSION_THRESHOLD
 from oca_experiments.errors import ReportError
-from oca_experiments.results.parts import Diagnostics, GroupEffect, PosteriorSummary, lift_parts
+from oca_experiments.results.parts import (Diagnostics, GroupEffect, MeasurementInvariance, PosteriorSummary,
+                                           lift_parts)
 
 __all__ = ["LANGUAGES", "ResultRecord", "SummaryPage", "SummaryPicture", "TrainerSummary", "load_translations",
            "study_words", "trainer_summary"]
@@ -256,6 +257,12 @@ def _scale_of(spec: Mapping[str, Any] | None, declared: str | None = None) -> _S
 
 
 # --- reading a result: small accessors, so that typed result parts can replace ``extras`` keys in one place --------
+
+def _index_comparability(h: ResultRecord) -> str | None:
+    """The measurement-invariance verdict of the hypothesis' index (``extras.invariance``), when it was tested."""
+    invariance = h.extras.get("invariance")
+    return invariance.verdict if isinstance(invariance, MeasurementInvariance) else None
+
 
 def _is_bayesian(h: ResultRecord) -> bool:
     """A posterior answer: the only kind that may be worded as how sure we are."""
@@ -959,6 +966,16 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
     if estimated and _diagnostics_failed(h):
         caveats.append(t.gettext("The computer model behind this answer did not settle properly. Do not rely on "
                                  "it until the team has rerun it."))
+    comparability = _index_comparability(h)
+    if estimated and comparability == "only metric":
+        caveats.append(t.gettext("The questions behind this measure may not work quite the same way in every group "
+                                 "and survey round, so part of the change in its average may come from how people "
+                                 "read the questions rather than a real change. Treat the size of the change with "
+                                 "caution."))
+    elif estimated and comparability == "not comparable":
+        caveats.append(t.gettext("The questions behind this measure did not work the same way in every group and "
+                                 "survey round, so its averages cannot be compared fairly. Do not rely on this "
+                                 "answer until the team has checked the questions."))
 
     parts = []
     if estimated:
