@@ -5,7 +5,8 @@ the small cells (``hypothesis_extras``) before anything leaves the run, and neve
 **Disaggregation.** A spec's ``disaggregate: [sex, role, district]`` reports the effect within each level of each
 column: the registered estimator re-run on that level's units (a unit's level is its pre-wave value), with the
 registered inference (without the randomization test, which a subgroup does not carry). Each cell holds n (units in
-the estimation sample), the estimate and its CI; the total row is the whole sample's primary estimate.
+the estimation sample), the estimate, its SE and CI; the total row is the whole sample's primary estimate. The same
+table per level of the registered ``design.group`` (the CSO) is ``by_group``, for pooling on the portfolio page.
 """
 
 from __future__ import annotations
@@ -32,18 +33,21 @@ class SecondaryEstimates:
 
     disaggregation: tuple[DisaggregationTable, ...] = ()
     attrition: Attrition | None = None
+    by_group: DisaggregationTable | None = None  # per level of design.group (the CSO), for the portfolio page
 
 
 @small_blas
 def secondary_estimates(frame: pd.DataFrame, outcome: pd.Series, task: Task, result: EstimateResult, *,
                         file: str) -> SecondaryEstimates:
-    """Attrition (when the estimator's record registers it) and the disaggregation tables of one hypothesis."""
+    """Attrition (when the estimator's record registers it), the disaggregation tables and the per-group table of
+    one hypothesis."""
     fitter = task.estimator.fitter
     assert fitter is not None  # an unavailable estimator never reaches estimation
     return SecondaryEstimates(
         disaggregation=subgroup_tables(frame, outcome, task.spec, task.options, fitter, result, file=file)
         if task.spec.disaggregate else (),
-        attrition=_attrition(frame, outcome, task, file=file))
+        attrition=_attrition(frame, outcome, task, file=file),
+        by_group=group_table(frame, outcome, task.spec, task.options, fitter, result, file=file))
 
 
 def _attrition(frame: pd.DataFrame, outcome: pd.Series, task: Task, *, file: str) -> Attrition | None:
@@ -100,9 +104,9 @@ def _cell(fitter: Fitter, frame: pd.DataFrame, outcome: pd.Series, spec: Any, op
     cell: dict[str, Any] = {"level": level, "n": n}
     try:
         fitted = fitter(frame, outcome, spec, options, file=file)
-        cell.update({"status": "estimated", "estimate": fitted.estimate, "ci_low": fitted.ci_low,
-                     "ci_high": fitted.ci_high, "p_value": fitted.p_value, "inference": fitted.se_type,
-                     "n_clusters": fitted.n_clusters})
+        cell.update({"status": "estimated", "estimate": fitted.estimate, "std_error": fitted.std_error,
+                     "ci_low": fitted.ci_low, "ci_high": fitted.ci_high, "p_value": fitted.p_value,
+                     "inference": fitted.se_type, "n_clusters": fitted.n_clusters})
     except (NotTestable, EstimationError, DataError) as exc:
         cell.update({"status": "not estimable", "reason": exc.message, "estimate": None, "ci_low": None,
                      "ci_high": None, "p_value": None})
@@ -131,3 +135,18 @@ def subgroup_tables(frame: pd.DataFrame, outcome: pd.Series, spec: Any, options:
             "dimension": column, "unit": f"units ({spec.design.unit}) in the estimation sample", "rows": cells,
             "total": total}))
     return tuple(tables)
+
+
+def group_table(frame: pd.DataFrame, outcome: pd.Series, spec: Any, options: Any, fitter: Fitter,
+                result: EstimateResult, *, file: str) -> DisaggregationTable | None:
+    """The registered estimator re-run within each level of the registered ``design.group`` column (the CSO), for
+    pooling across CSOs on the portfolio page (``oca portfolio``); the same cells and inference as a
+    ``disaggregate`` table. Descriptive: these per-CSO effects are not preregistered tests. None when the spec
+    registers no group, already disaggregates by it, or the estimator cannot be re-run per level."""
+    group = getattr(spec.design, "group", None)
+    record = REGISTRY[spec.estimator.name]
+    if not group or group in spec.disaggregate or group not in frame.columns or record.disaggregation is None \
+            or not record.disaggregation(options):
+        return None
+    return subgroup_tables(frame, outcome, spec.model_copy(update={"disaggregate": (group,)}), options, fitter,
+                           result, file=file)[0]

@@ -192,7 +192,8 @@ def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10) -> Estim
     # outcome's reliability and index records ride along) before anything leaves the run.
     secondary = secondary_estimates(frame, built.values, task, result, file=source.display)
     extras = {**result.extras, **hypothesis_extras(built, result, attrition=secondary.attrition,
-                                                   disaggregation=secondary.disaggregation, threshold=threshold)}
+                                                   disaggregation=secondary.disaggregation,
+                                                   by_group=secondary.by_group, threshold=threshold)}
     return EstimateResult(**{**result.__dict__, "counts": counts, "extras": extras})
 
 

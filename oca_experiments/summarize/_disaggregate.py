@@ -30,6 +30,8 @@ def suppressed_label(threshold: int) -> str:
 
 
 SECONDARY_LABEL = "suppressed (protects a small cell)"
+BY_GROUP_NOTE = "per-level estimates of the registered design.group column, for pooling across groups; descriptive, " \
+    "not preregistered tests"
 
 
 def suppression_plan(counts: Sequence[int], threshold: int) -> list[str | None]:
@@ -120,11 +122,12 @@ def protect_attrition(record: Mapping[str, Any], threshold: int) -> dict[str, An
 
 
 def hypothesis_extras(built: Any, result: Any, *, attrition: Attrition | None = None,
-                      disaggregation: Sequence[DisaggregationTable] = (), threshold: int) -> dict[str, Any]:
+                      disaggregation: Sequence[DisaggregationTable] = (), by_group: DisaggregationTable | None = None,
+                      threshold: int) -> dict[str, Any]:
     """Reliability, index construction, attrition and disaggregation for one estimated hypothesis, suppressed.
 
-    ``built`` is the outcome the run built (its reliability and index records), ``result`` the primary estimate;
-    ``attrition`` and ``disaggregation`` are the run's raw estimates (``_secondary_estimates``)."""
+    ``built`` is the outcome the run built (its reliability, index and invariance records), ``result`` the primary
+    estimate; ``attrition``, ``disaggregation`` and ``by_group`` are the run's raw estimates (``_secondary_estimates``)."""
     extras: dict[str, Any] = {}
     if getattr(built, "reliability", ()):
         extras["reliability"] = [dict(r) for r in built.reliability]
@@ -137,6 +140,9 @@ def hypothesis_extras(built: Any, result: Any, *, attrition: Attrition | None = 
                                else protect_attrition(attrition, threshold))
     if disaggregation:
         extras["disaggregation"] = [protect_disaggregation(table, threshold) for table in disaggregation]
+    if by_group is not None:
+        extras["by_group"] = {**protect_disaggregation(by_group, threshold).to_dict(),
+                              "note": BY_GROUP_NOTE}
     groups = result.extras.get("effect_by_group")
     if groups:
         extras["effect_by_group"] = protect_groups(groups, threshold)

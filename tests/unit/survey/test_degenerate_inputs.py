@@ -96,7 +96,7 @@ def _run(frame: pd.DataFrame, estimator: str, options: dict, column: str, overri
     task = SimpleNamespace(spec=spec, options=option_model, estimator=SimpleNamespace(fitter=fitter))
     secondary = secondary_estimates(frame, built.values, task, result, file="s.csv")  # as the run estimates them
     extras = hypothesis_extras(built, result, attrition=secondary.attrition,
-                               disaggregation=secondary.disaggregation, threshold=5)
+                               disaggregation=secondary.disaggregation, by_group=secondary.by_group, threshold=5)
     return result, extras
 
 
