@@ -1,0 +1,345 @@
+"""Bayesian random-effects meta-analysis: the normal–normal hierarchical model with partial pooling.
+
+Model (each estimate y_j with its standard error s_j treated as known, as in the frequentist ``meta`` module)::
+
+    y_j | θ_j ~ Normal(θ_j, s_j)          j = 1..k   (studies or CSOs)
+    θ_j | μ, τ ~ Normal(μ, τ)              the true effects, partially pooled to μ
+    μ ~ flat (p(μ) ∝ 1, BDA3 §5.4) or Normal(0, mu_sd)
+    τ ~ HalfCauchy(tau_scale) (default; Gelman 2006 for few groups) or HalfNormal(tau_scale)
+
+``tau_scale`` defaults to the median of the s_j: a between-unit SD as large as one unit's sampling error is
+plausible, and the half-Cauchy tail leaves room for much more. Every page that shows these results states the
+prior (``HierarchicalPrior.describe``).
+
+Sampling reuses the Bayesian stack of ``oca_experiments.bayes`` (``sample_model``: nutpie, fixed seed, draws cache;
+``check_diagnostics``: the R-hat / ESS / divergences / E-BFMI gate; ``eti``). nutpie samples this module's numpy
+log density through its Python-callback interface (k + 2 dimensions: fast enough without compiled kernels); the
+PyMC model (``build_pymc_model``) is the definition, and ``backend="pymc"`` samples it instead
+(``tests/unit/test_meta_bayes.py`` checks that both log densities agree to 1e-9).
+
+Parameterisation: non-centred (θ_j = μ + τ z_j) unless every s_j is below the REML τ̂ (the data then pin each
+θ_j, and the centred form samples better); ``parameterization=`` overrides.
+
+Checked against an exact quadrature of the posterior over τ (``tests/reference/hierarchical_grid.py``), the
+eight-schools reference posterior of posteriordb (Gelman et al. BDA3 §5.5 data), simulation recovery and
+simulation-based calibration (``tests/slow/test_meta_bayes_sbc.py``).
+
+Importing this module needs numpy only; PyMC, nutpie and ArviZ are imported when a model is sampled. Without the
+``bayes`` extra ``bayesian_random_effects`` raises ``BayesExtraMissing`` (one line naming the extra).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from ..errors import EstimationError
+
+TauPrior = Literal["half_cauchy", "half_normal"]
+Parameterization = Literal["auto", "centered", "noncentered"]
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+class BayesExtraMissing(EstimationError):
+    """The Bayesian stack (PyMC, nutpie, ArviZ) is not installed."""
+
+
+@dataclass(frozen=True)
+class HierarchicalPrior:
+    """Priors of the hierarchical model; ``None`` scales are resolved from the data by ``resolved``."""
+
+    tau: TauPrior = "half_cauchy"
+    tau_scale: float | None = None
+    mu_sd: float | None = None  # None: flat prior on μ
+
+    def resolved(self, std_errors: Sequence[float]) -> HierarchicalPrior:
+        if self.tau not in ("half_cauchy", "half_normal"):
+            raise EstimationError(f"unknown prior on tau '{self.tau}'; expected half_cauchy or half_normal")
+        scale = self.tau_scale if self.tau_scale is not None else float(np.median(np.asarray(std_errors)))
+        if not (math.isfinite(scale) and scale > 0):
+            raise EstimationError(f"the prior scale of tau must be positive and finite; saw {scale}")
+        if self.mu_sd is not None and not (math.isfinite(self.mu_sd) and self.mu_sd > 0):
+            raise EstimationError(f"the prior SD of mu must be positive and finite; saw {self.mu_sd}")
+        return replace(self, tau_scale=float(scale))
+
+    def describe(self) -> str:
+        name = {"half_cauchy": "half-Cauchy", "half_normal": "half-normal"}[self.tau]
+        mu = "flat (p(μ) ∝ 1)" if self.mu_sd is None else f"Normal(0, {self.mu_sd:.4g})"
+        scale = "median SE" if self.tau_scale is None else f"{self.tau_scale:.4g}"
+        return f"μ ~ {mu}; τ ~ {name}(0, {scale})"
+
+
+@dataclass(frozen=True)
+class ShrunkEstimate:
+    """One study's or CSO's raw estimate beside its partially pooled posterior."""
+
+    label: str
+    raw: float
+    raw_se: float
+    mean: float
+    sd: float
+    ci_low: float
+    ci_high: float
+    shrinkage: float  # posterior mean of s_j² / (s_j² + τ²): 0 = no pooling, 1 = complete pooling
+
+
+@dataclass(frozen=True)
+class BayesianMeta:
+    """Posterior summaries of the hierarchical model; frozen, JSON-ready through ``to_dict``."""
+
+    k: int
+    prior: str
+    tau_prior: str
+    tau_scale: float
+    mu_sd: float | None
+    parameterization: str
+    level: float
+    mu_mean: float
+    mu_sd_post: float
+    mu_ci_low: float
+    mu_ci_high: float
+    p_mu_positive: float
+    tau_mean: float
+    tau_median: float
+    tau_ci_low: float
+    tau_ci_high: float
+    pred_low: float
+    pred_high: float
+    units: tuple[ShrunkEstimate, ...]
+    diagnostics_passed: bool
+    diagnostics_failures: tuple[str, ...]
+    sampler: dict[str, Any] = field(default_factory=dict)
+    draws_key: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["units"] = [asdict(u) for u in self.units]
+        out["diagnostics_failures"] = list(self.diagnostics_failures)
+        return out
+
+
+# --------------------------------------------------------------------------- log density
+
+
+def _log_prior_tau(tau: float, prior: HierarchicalPrior) -> tuple[float, float]:
+    """log p(τ) with PyMC's normalising constant, and its derivative in τ."""
+    s = float(prior.tau_scale)
+    if prior.tau == "half_normal":
+        return 0.5 * math.log(2.0 / math.pi) - math.log(s) - 0.5 * (tau / s) ** 2, -tau / s ** 2
+    return math.log(2.0 / (math.pi * s)) - math.log1p((tau / s) ** 2), -2.0 * tau / (s ** 2 + tau ** 2)
+
+
+def _log_prior_mu(mu: float, prior: HierarchicalPrior) -> tuple[float, float]:
+    if prior.mu_sd is None:
+        return 0.0, 0.0
+    s = float(prior.mu_sd)
+    return -0.5 * _LOG_2PI - math.log(s) - 0.5 * (mu / s) ** 2, -mu / s ** 2
+
+
+def log_density(x: np.ndarray, y: np.ndarray, se: np.ndarray, prior: HierarchicalPrior,
+                centered: bool) -> tuple[float, np.ndarray]:
+    """Log posterior (up to a constant; PyMC's constants included) and gradient on the unconstrained scale.
+
+    ``x = [μ, log τ, z_1..z_k]`` (non-centred, θ = μ + τ z) or ``[μ, log τ, θ_1..θ_k]`` (centred)."""
+    mu, eta = float(x[0]), float(x[1])
+    tau = math.exp(eta)
+    free = np.asarray(x[2:], dtype=float)
+    lp_mu, d_mu = _log_prior_mu(mu, prior)
+    lp_tau, d_tau = _log_prior_tau(tau, prior)
+    grad = np.empty_like(np.asarray(x, dtype=float))
+    if centered:
+        theta = free
+        u = (theta - mu) / tau
+        lp_theta = float(np.sum(-0.5 * _LOG_2PI - eta - 0.5 * u ** 2))
+        grad[0] = d_mu + float(np.sum(u)) / tau
+        d_tau_theta = float(np.sum(-1.0 / tau + u ** 2 / tau))
+        resid = (y - theta) / se ** 2
+        grad[2:] = -u / tau + resid
+    else:
+        z = free
+        theta = mu + tau * z
+        lp_theta = float(np.sum(-0.5 * _LOG_2PI - 0.5 * z ** 2))
+        resid = (y - theta) / se ** 2
+        grad[0] = d_mu + float(np.sum(resid))
+        d_tau_theta = float(np.sum(resid * z))
+        grad[2:] = -z + resid * tau
+    lp_y = float(np.sum(-0.5 * _LOG_2PI - np.log(se) - 0.5 * ((y - theta) / se) ** 2))
+    grad[1] = tau * (d_tau + d_tau_theta) + 1.0  # chain rule to log τ, plus the log-Jacobian's derivative
+    return lp_mu + lp_tau + eta + lp_theta + lp_y, grad
+
+
+@dataclass(frozen=True, eq=False)
+class NormalNormalDensity:
+    """The model as an unconstrained density for nutpie (the duck type ``bayes.sample_model`` samples)."""
+
+    y: np.ndarray
+    se: np.ndarray
+    labels: tuple[str, ...]
+    prior: HierarchicalPrior
+    centered: bool
+
+    @property
+    def n_dim(self) -> int:
+        return len(self.y) + 2
+
+    @property
+    def outputs(self) -> dict[str, tuple[tuple[int, ...], tuple[str, ...]]]:
+        return {"mu": ((), ()), "tau": ((), ()), "theta": ((len(self.y),), ("unit",))}
+
+    @property
+    def coords(self) -> dict[str, list[str]]:
+        return {"unit": list(self.labels)}
+
+    def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        return log_density(np.asarray(x, dtype=float), self.y, self.se, self.prior, self.centered)
+
+    def expand_point(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        mu, tau = float(x[0]), math.exp(float(x[1]))
+        theta = np.asarray(x[2:], dtype=float) if self.centered else mu + tau * np.asarray(x[2:], dtype=float)
+        return {"mu": np.asarray(mu), "tau": np.asarray(tau), "theta": np.ascontiguousarray(theta)}
+
+    def initial_point(self, seed: int) -> np.ndarray:
+        """Near the precision-weighted mean with τ at its prior scale, jittered like PyMC's U(-1, 1)."""
+        rng = np.random.default_rng(seed)
+        w = 1.0 / self.se ** 2
+        centre = float(np.sum(w * self.y) / np.sum(w))
+        start = np.concatenate([[centre, math.log(float(self.prior.tau_scale))],
+                                self.y.copy() if self.centered else np.zeros(len(self.y))])
+        jitter = rng.uniform(-1.0, 1.0, size=start.shape[0])
+        jitter[0] *= float(np.median(self.se))  # μ and θ live on the data's scale
+        if self.centered:
+            jitter[2:] *= self.se
+        return start + jitter
+
+    def compiled(self) -> Any:
+        from nutpie.compiled_pyfunc import from_pyfunc
+
+        names = list(self.outputs)
+
+        def make_logp() -> Any:
+            def logp(x: np.ndarray, **_shared: Any) -> tuple[float, np.ndarray]:
+                return self.logp(x)
+            return logp
+
+        def make_expand(_seed1: int, _seed2: int, _chain: int) -> Any:
+            def expand(x: np.ndarray, **_shared: Any) -> dict[str, np.ndarray]:
+                return self.expand_point(np.asarray(x, dtype=np.float64))
+            return expand
+
+        return from_pyfunc(self.n_dim, make_logp, make_expand, [np.dtype("float64")] * len(names),
+                           [self.outputs[n][0] for n in names], names, coords=self.coords,
+                           dims={n: self.outputs[n][1] for n in names}, make_initial_point_fn=self.initial_point)
+
+
+def build_pymc_model(y: Sequence[float], se: Sequence[float], labels: Sequence[str], prior: HierarchicalPrior,
+                     centered: bool) -> Any:
+    """The PyMC definition of the same model (value variables ``mu``, ``tau_log__`` and ``theta`` or ``z``)."""
+    import pymc as pm
+
+    with pm.Model(coords={"unit": list(labels)}) as model:
+        y_data = pm.Data("y", np.asarray(y, dtype=float), dims="unit")
+        se_data = pm.Data("se", np.asarray(se, dtype=float), dims="unit")
+        mu = pm.Flat("mu") if prior.mu_sd is None else pm.Normal("mu", 0.0, prior.mu_sd)
+        if prior.tau == "half_normal":
+            tau = pm.HalfNormal("tau", sigma=prior.tau_scale)
+        else:
+            tau = pm.HalfCauchy("tau", beta=prior.tau_scale)
+        if centered:
+            theta = pm.Normal("theta", mu, tau, dims="unit")
+        else:
+            z = pm.Normal("z", 0.0, 1.0, dims="unit")
+            theta = pm.Deterministic("theta", mu + tau * z, dims="unit")
+        pm.Normal("y_obs", theta, sigma=se_data, observed=y_data, dims="unit")
+    return model
+
+
+# --------------------------------------------------------------------------- fit and summaries
+
+
+def _check(estimates: Sequence[float], std_errors: Sequence[float],
+           labels: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    y = np.asarray(estimates, dtype=float)
+    se = np.asarray(std_errors, dtype=float)
+    if y.ndim != 1 or y.shape != se.shape:
+        raise EstimationError(f"the hierarchical model needs one standard error per estimate; saw {y.size} "
+                              f"estimates and {se.size} standard errors")
+    if y.size < 2:
+        raise EstimationError(f"the hierarchical model needs at least 2 estimates; saw {y.size}",
+                              fix="pool only families with two or more estimated studies or CSOs")
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(se)) and np.all(se > 0)):
+        raise EstimationError("the hierarchical model needs finite estimates and positive finite standard errors",
+                              fix="drop estimates without a standard error before pooling")
+    names = tuple(str(v) for v in labels) if labels is not None else tuple(f"u{j + 1}" for j in range(y.size))
+    if len(names) != y.size or len(set(names)) != len(names):
+        raise EstimationError("the hierarchical model needs one distinct label per estimate")
+    return y, se, names
+
+
+def choose_parameterization(y: np.ndarray, se: np.ndarray) -> bool:
+    """True (centred) when every SE is below the REML between-unit SD: the data then pin each θ_j."""
+    from .meta import random_effects
+
+    tau = math.sqrt(random_effects(y, se ** 2, method="REML", interval="z").tau2)
+    return bool(tau > 0 and np.all(se < tau))
+
+
+def bayesian_random_effects(estimates: Sequence[float], std_errors: Sequence[float],
+                            labels: Sequence[str] | None = None, *, prior: HierarchicalPrior | None = None,
+                            settings: Any = None, thresholds: Any = None, level: float = 0.95,
+                            parameterization: Parameterization = "auto", use_cache: bool = True) -> BayesianMeta:
+    """Fit the hierarchical model with nutpie and summarise μ, τ, each θ_j and a new unit's effect.
+
+    ``settings``: ``bayes.SamplerSettings`` (default: 4 chains x 1000 draws after 1000 tuning steps, seed
+    20260307, target acceptance 0.95); ``thresholds``: ``bayes.Thresholds`` for the diagnostics gate."""
+    from .._extras import install_hint, missing
+
+    y, se, names = _check(estimates, std_errors, labels)
+    resolved = (prior or HierarchicalPrior()).resolved(se)
+    absent = missing("bayes")
+    if absent:
+        raise BayesExtraMissing(f"the Bayesian pooling needs the bayes extra ({', '.join(absent)} not installed)",
+                                fix=install_hint("bayes"))
+    from ..bayes import SamplerSettings, Thresholds, check_diagnostics, eti, sample_model
+
+    settings = settings or SamplerSettings()
+    thresholds = thresholds or Thresholds()
+    if parameterization not in ("auto", "centered", "noncentered"):
+        raise EstimationError(f"unknown parameterization '{parameterization}'; expected auto, centered or "
+                              "noncentered")
+    centered = choose_parameterization(y, se) if parameterization == "auto" else parameterization == "centered"
+    density = NormalNormalDensity(y, se, names, resolved, centered)
+    structure = {"centered": centered, "tau_prior": resolved.tau, "flat_mu": resolved.mu_sd is None,
+                 "labels": list(names)}
+    inputs = {"y": y, "se": se, "prior_tau_scale": np.asarray(resolved.tau_scale),
+              "prior_mu_sd": np.asarray(resolved.mu_sd if resolved.mu_sd is not None else 0.0)}
+    fit = sample_model("normal_normal_meta", structure, inputs,
+                       lambda: build_pymc_model(y, se, names, resolved, centered), settings,
+                       density=lambda: density, use_cache=use_cache, with_prior=False)
+    posterior = fit.posterior
+    report = check_diagnostics(posterior, fit.trace["sample_stats"].to_dataset(), thresholds,
+                               var_names=["mu", "tau", "theta"])
+    mu = np.asarray(posterior["mu"].values, dtype=float).ravel()
+    tau = np.asarray(posterior["tau"].values, dtype=float).ravel()
+    theta = np.asarray(posterior["theta"].values, dtype=float).reshape(mu.size, len(names))
+    # a new unit's true effect: one normal draw per posterior draw, seeded from the sampler's seed
+    new = mu + tau * np.random.default_rng([settings.seed, 7]).standard_normal(mu.size)
+    units = []
+    for j, name in enumerate(names):
+        low, high = eti(theta[:, j], level)
+        units.append(ShrunkEstimate(label=name, raw=float(y[j]), raw_se=float(se[j]), mean=float(theta[:, j].mean()),
+                                    sd=float(theta[:, j].std()), ci_low=low, ci_high=high,
+                                    shrinkage=float(np.mean(se[j] ** 2 / (se[j] ** 2 + tau ** 2)))))
+    mu_low, mu_high = eti(mu, level)
+    tau_low, tau_high = eti(tau, level)
+    pred_low, pred_high = eti(new, level)
+    return BayesianMeta(
+        k=len(names), prior=resolved.describe(), tau_prior=resolved.tau, tau_scale=float(resolved.tau_scale),
+        mu_sd=resolved.mu_sd, parameterization="centred" if centered else "non-centred", level=level,
+        mu_mean=float(mu.mean()), mu_sd_post=float(mu.std()), mu_ci_low=mu_low, mu_ci_high=mu_high,
+        p_mu_positive=float(np.mean(mu > 0)), tau_mean=float(tau.mean()), tau_median=float(np.median(tau)),
+        tau_ci_low=tau_low, tau_ci_high=tau_high, pred_low=pred_low, pred_high=pred_high, units=tuple(units),
+        diagnostics_passed=report.passed, diagnostics_failures=tuple(report.failures),
+        sampler=settings.to_dict(), draws_key=fit.key)
