@@ -17,8 +17,9 @@ log density through its Python-callback interface (k + 2 dimensions: fast enough
 PyMC model (``build_pymc_model``) is the definition, and ``backend="pymc"`` samples it instead
 (``tests/unit/test_meta_bayes.py`` checks that both log densities agree to 1e-9).
 
-Parameterisation: non-centred (θ_j = μ + τ z_j) unless every s_j is below the REML τ̂ (the data then pin each
-θ_j, and the centred form samples better); ``parameterization=`` overrides.
+Parameterisation, per unit: centred when s_j is below the REML τ̂ (the data pin θ_j, and the centred form
+samples better), else non-centred (θ_j = μ + τ z_j, which avoids the funnel when θ_j leans on μ and τ);
+``parameterization="centered"`` or ``"noncentered"`` forces one form for every unit.
 
 Checked against an exact quadrature of the posterior over τ (``tests/reference/hierarchical_grid.py``), the
 eight-schools reference posterior of posteriordb (Gelman et al. BDA3 §5.5 data), simulation recovery and
@@ -139,35 +140,33 @@ def _log_prior_mu(mu: float, prior: HierarchicalPrior) -> tuple[float, float]:
     return -0.5 * _LOG_2PI - math.log(s) - 0.5 * (mu / s) ** 2, -mu / s ** 2
 
 
-def log_density(x: np.ndarray, y: np.ndarray, se: np.ndarray, prior: HierarchicalPrior,
-                centered: bool) -> tuple[float, np.ndarray]:
-    """Log posterior (up to a constant; PyMC's constants included) and gradient on the unconstrained scale.
+def _mask(centered: Any, k: int) -> np.ndarray:
+    mask = np.asarray(centered, dtype=bool)
+    return np.full(k, bool(mask)) if mask.ndim == 0 else mask
 
-    ``x = [μ, log τ, z_1..z_k]`` (non-centred, θ = μ + τ z) or ``[μ, log τ, θ_1..θ_k]`` (centred)."""
+
+def log_density(x: np.ndarray, y: np.ndarray, se: np.ndarray, prior: HierarchicalPrior,
+                centered: Any) -> tuple[float, np.ndarray]:
+    """Log posterior (PyMC's constants included) and gradient on the unconstrained scale.
+
+    ``x = [μ, log τ, f_1..f_k]``: ``f_j = θ_j`` for a centred unit, ``f_j = z_j`` (θ_j = μ + τ z_j) for a
+    non-centred one; ``centered`` is one bool or one per unit."""
     mu, eta = float(x[0]), float(x[1])
     tau = math.exp(eta)
     free = np.asarray(x[2:], dtype=float)
+    c = _mask(centered, free.size)
     lp_mu, d_mu = _log_prior_mu(mu, prior)
     lp_tau, d_tau = _log_prior_tau(tau, prior)
-    grad = np.empty_like(np.asarray(x, dtype=float))
-    if centered:
-        theta = free
-        u = (theta - mu) / tau
-        lp_theta = float(np.sum(-0.5 * _LOG_2PI - eta - 0.5 * u ** 2))
-        grad[0] = d_mu + float(np.sum(u)) / tau
-        d_tau_theta = float(np.sum(-1.0 / tau + u ** 2 / tau))
-        resid = (y - theta) / se ** 2
-        grad[2:] = -u / tau + resid
-    else:
-        z = free
-        theta = mu + tau * z
-        lp_theta = float(np.sum(-0.5 * _LOG_2PI - 0.5 * z ** 2))
-        resid = (y - theta) / se ** 2
-        grad[0] = d_mu + float(np.sum(resid))
-        d_tau_theta = float(np.sum(resid * z))
-        grad[2:] = -z + resid * tau
+    theta = np.where(c, free, mu + tau * free)
+    u = (theta - mu) / tau  # equals z_j for non-centred units
+    resid = (y - theta) / se ** 2
+    lp_theta = float(np.sum(-0.5 * _LOG_2PI - 0.5 * u ** 2 - np.where(c, eta, 0.0)))
     lp_y = float(np.sum(-0.5 * _LOG_2PI - np.log(se) - 0.5 * ((y - theta) / se) ** 2))
+    grad = np.empty(free.size + 2)
+    grad[0] = d_mu + float(np.sum(np.where(c, u / tau, resid)))
+    d_tau_theta = float(np.sum(np.where(c, -1.0 / tau + u ** 2 / tau, resid * free)))
     grad[1] = tau * (d_tau + d_tau_theta) + 1.0  # chain rule to log τ, plus the log-Jacobian's derivative
+    grad[2:] = np.where(c, -u / tau + resid, -free + resid * tau)
     return lp_mu + lp_tau + eta + lp_theta + lp_y, grad
 
 
@@ -179,7 +178,11 @@ class NormalNormalDensity:
     se: np.ndarray
     labels: tuple[str, ...]
     prior: HierarchicalPrior
-    centered: bool
+    centered: Any  # one bool, or one per unit
+
+    @property
+    def mask(self) -> np.ndarray:
+        return _mask(self.centered, len(self.y))
 
     @property
     def n_dim(self) -> int:
@@ -194,11 +197,12 @@ class NormalNormalDensity:
         return {"unit": list(self.labels)}
 
     def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        return log_density(np.asarray(x, dtype=float), self.y, self.se, self.prior, self.centered)
+        return log_density(np.asarray(x, dtype=float), self.y, self.se, self.prior, self.mask)
 
     def expand_point(self, x: np.ndarray) -> dict[str, np.ndarray]:
         mu, tau = float(x[0]), math.exp(float(x[1]))
-        theta = np.asarray(x[2:], dtype=float) if self.centered else mu + tau * np.asarray(x[2:], dtype=float)
+        free = np.asarray(x[2:], dtype=float)
+        theta = np.where(self.mask, free, mu + tau * free)
         return {"mu": np.asarray(mu), "tau": np.asarray(tau), "theta": np.ascontiguousarray(theta)}
 
     def initial_point(self, seed: int) -> np.ndarray:
@@ -207,11 +211,10 @@ class NormalNormalDensity:
         w = 1.0 / self.se ** 2
         centre = float(np.sum(w * self.y) / np.sum(w))
         start = np.concatenate([[centre, math.log(float(self.prior.tau_scale))],
-                                self.y.copy() if self.centered else np.zeros(len(self.y))])
+                                np.where(self.mask, self.y, 0.0)])
         jitter = rng.uniform(-1.0, 1.0, size=start.shape[0])
-        jitter[0] *= float(np.median(self.se))  # μ and θ live on the data's scale
-        if self.centered:
-            jitter[2:] *= self.se
+        jitter[0] *= float(np.median(self.se))  # μ and centred θ live on the data's scale
+        jitter[2:] *= np.where(self.mask, self.se, 1.0)
         return start + jitter
 
     def compiled(self) -> Any:
@@ -235,10 +238,13 @@ class NormalNormalDensity:
 
 
 def build_pymc_model(y: Sequence[float], se: Sequence[float], labels: Sequence[str], prior: HierarchicalPrior,
-                     centered: bool) -> Any:
-    """The PyMC definition of the same model (value variables ``mu``, ``tau_log__`` and ``theta`` or ``z``)."""
+                     centered: Any) -> Any:
+    """The PyMC definition of the same model. Value variables: ``mu``, ``tau_log__``, ``theta_centred`` (the
+    centred units' effects) and ``z`` (the non-centred units' standardised effects); ``theta`` is deterministic."""
     import pymc as pm
+    import pytensor.tensor as pt
 
+    mask = _mask(centered, len(y))
     with pm.Model(coords={"unit": list(labels)}) as model:
         y_data = pm.Data("y", np.asarray(y, dtype=float), dims="unit")
         se_data = pm.Data("se", np.asarray(se, dtype=float), dims="unit")
@@ -247,11 +253,14 @@ def build_pymc_model(y: Sequence[float], se: Sequence[float], labels: Sequence[s
             tau = pm.HalfNormal("tau", sigma=prior.tau_scale)
         else:
             tau = pm.HalfCauchy("tau", beta=prior.tau_scale)
-        if centered:
-            theta = pm.Normal("theta", mu, tau, dims="unit")
-        else:
-            z = pm.Normal("z", 0.0, 1.0, dims="unit")
-            theta = pm.Deterministic("theta", mu + tau * z, dims="unit")
+        theta = pt.zeros(len(y))
+        if mask.any():
+            theta_c = pm.Normal("theta_centred", mu, tau, shape=int(mask.sum()))
+            theta = pt.set_subtensor(theta[np.flatnonzero(mask)], theta_c)
+        if (~mask).any():
+            z = pm.Normal("z", 0.0, 1.0, shape=int((~mask).sum()))
+            theta = pt.set_subtensor(theta[np.flatnonzero(~mask)], mu + tau * z)
+        theta = pm.Deterministic("theta", theta, dims="unit")
         pm.Normal("y_obs", theta, sigma=se_data, observed=y_data, dims="unit")
     return model
 
@@ -278,12 +287,21 @@ def _check(estimates: Sequence[float], std_errors: Sequence[float],
     return y, se, names
 
 
-def choose_parameterization(y: np.ndarray, se: np.ndarray) -> bool:
-    """True (centred) when every SE is below the REML between-unit SD: the data then pin each θ_j."""
+def choose_parameterization(y: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """Per unit: centred when its SE is below the REML between-unit SD (its data pin θ_j, and the centred form
+    samples better), non-centred otherwise (θ_j leans on μ and τ: the funnel the non-centred form avoids)."""
     from .meta import random_effects
 
     tau = math.sqrt(random_effects(y, se ** 2, method="REML", interval="z").tau2)
-    return bool(tau > 0 and np.all(se < tau))
+    return np.asarray(se < tau) if tau > 0 else np.zeros(se.size, dtype=bool)
+
+
+def _describe_parameterization(mask: np.ndarray, names: tuple[str, ...]) -> str:
+    if mask.all():
+        return "centred"
+    if not mask.any():
+        return "non-centred"
+    return "centred for " + ", ".join(n for n, c in zip(names, mask) if c) + "; non-centred for the others"
 
 
 def bayesian_random_effects(estimates: Sequence[float], std_errors: Sequence[float],
@@ -309,14 +327,15 @@ def bayesian_random_effects(estimates: Sequence[float], std_errors: Sequence[flo
     if parameterization not in ("auto", "centered", "noncentered"):
         raise EstimationError(f"unknown parameterization '{parameterization}'; expected auto, centered or "
                               "noncentered")
-    centered = choose_parameterization(y, se) if parameterization == "auto" else parameterization == "centered"
-    density = NormalNormalDensity(y, se, names, resolved, centered)
-    structure = {"centered": centered, "tau_prior": resolved.tau, "flat_mu": resolved.mu_sd is None,
+    mask = choose_parameterization(y, se) if parameterization == "auto" else \
+        np.full(y.size, parameterization == "centered")
+    density = NormalNormalDensity(y, se, names, resolved, mask)
+    structure = {"centered": mask.tolist(), "tau_prior": resolved.tau, "flat_mu": resolved.mu_sd is None,
                  "labels": list(names)}
     inputs = {"y": y, "se": se, "prior_tau_scale": np.asarray(resolved.tau_scale),
               "prior_mu_sd": np.asarray(resolved.mu_sd if resolved.mu_sd is not None else 0.0)}
     fit = sample_model("normal_normal_meta", structure, inputs,
-                       lambda: build_pymc_model(y, se, names, resolved, centered), settings,
+                       lambda: build_pymc_model(y, se, names, resolved, mask), settings,
                        density=lambda: density, use_cache=use_cache, with_prior=False)
     posterior = fit.posterior
     report = check_diagnostics(posterior, fit.trace["sample_stats"].to_dataset(), thresholds,
@@ -337,7 +356,7 @@ def bayesian_random_effects(estimates: Sequence[float], std_errors: Sequence[flo
     pred_low, pred_high = eti(new, level)
     return BayesianMeta(
         k=len(names), prior=resolved.describe(), tau_prior=resolved.tau, tau_scale=float(resolved.tau_scale),
-        mu_sd=resolved.mu_sd, parameterization="centred" if centered else "non-centred", level=level,
+        mu_sd=resolved.mu_sd, parameterization=_describe_parameterization(mask, names), level=level,
         mu_mean=float(mu.mean()), mu_sd_post=float(mu.std()), mu_ci_low=mu_low, mu_ci_high=mu_high,
         p_mu_positive=float(np.mean(mu > 0)), tau_mean=float(tau.mean()), tau_median=float(np.median(tau)),
         tau_ci_low=tau_low, tau_ci_high=tau_high, pred_low=pred_low, pred_high=pred_high, units=tuple(units),
