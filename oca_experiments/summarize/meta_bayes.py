@@ -12,14 +12,13 @@ plausible, and the half-Cauchy tail leaves room for much more. Every page that s
 prior (``HierarchicalPrior.describe``).
 
 Sampling reuses the Bayesian stack of ``oca_experiments.bayes`` (``sample_model``: nutpie, fixed seed, draws cache;
-``check_diagnostics``: the R-hat / ESS / divergences / E-BFMI gate; ``eti``). nutpie samples this module's numpy
-log density through its Python-callback interface (k + 2 dimensions: fast enough without compiled kernels); the
-PyMC model (``build_pymc_model``) is the definition, and ``backend="pymc"`` samples it instead
-(``tests/unit/test_meta_bayes.py`` checks that both log densities agree to 1e-9).
-
-Parameterisation, per unit: centred when s_j is below the REML τ̂ (the data pin θ_j, and the centred form
-samples better), else non-centred (θ_j = μ + τ z_j, which avoids the funnel when θ_j leans on μ and τ);
-``parameterization="centered"`` or ``"noncentered"`` forces one form for every unit.
+``check_diagnostics``: the R-hat / ESS / divergences / E-BFMI gate; ``eti``). The θ_j are integrated out
+analytically, y_j | μ, τ ~ Normal(μ, √(s_j² + τ²)), so NUTS moves in two dimensions (μ, log τ) and the funnel
+between τ and the θ_j, which gives divergences in either the centred or the non-centred form when precisions are
+unequal, cannot arise; each θ_j is then drawn from its exact normal conditional given (μ, τ, y) (BDA3 eq. 5.17)
+with a generator seeded from the sampler's seed. nutpie samples this module's numpy log density through its
+Python-callback interface; the PyMC model (``build_pymc_model``) is the definition, and ``backend="pymc"``
+samples it instead (``tests/unit/test_meta_bayes.py`` checks that both log densities agree).
 
 Checked against an exact quadrature of the posterior over τ (``tests/reference/hierarchical_grid.py``), the
 eight-schools reference posterior of posteriordb (Gelman et al. BDA3 §5.5 data), simulation recovery and
@@ -40,7 +39,6 @@ import numpy as np
 from ..errors import EstimationError
 
 TauPrior = Literal["half_cauchy", "half_normal"]
-Parameterization = Literal["auto", "centered", "noncentered"]
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -140,82 +138,65 @@ def _log_prior_mu(mu: float, prior: HierarchicalPrior) -> tuple[float, float]:
     return -0.5 * _LOG_2PI - math.log(s) - 0.5 * (mu / s) ** 2, -mu / s ** 2
 
 
-def _mask(centered: Any, k: int) -> np.ndarray:
-    mask = np.asarray(centered, dtype=bool)
-    return np.full(k, bool(mask)) if mask.ndim == 0 else mask
-
-
-def log_density(x: np.ndarray, y: np.ndarray, se: np.ndarray, prior: HierarchicalPrior,
-                centered: Any) -> tuple[float, np.ndarray]:
-    """Log posterior (PyMC's constants included) and gradient on the unconstrained scale.
-
-    ``x = [μ, log τ, f_1..f_k]``: ``f_j = θ_j`` for a centred unit, ``f_j = z_j`` (θ_j = μ + τ z_j) for a
-    non-centred one; ``centered`` is one bool or one per unit."""
+def log_density(x: np.ndarray, y: np.ndarray, se: np.ndarray, prior: HierarchicalPrior) -> tuple[float, np.ndarray]:
+    """Log posterior of (μ, log τ) with the θ_j integrated out, y_j | μ, τ ~ Normal(μ, √(s_j² + τ²)) (PyMC's
+    constants included), and its gradient. ``x = [μ, log τ]``."""
     mu, eta = float(x[0]), float(x[1])
     tau = math.exp(eta)
-    free = np.asarray(x[2:], dtype=float)
-    c = _mask(centered, free.size)
     lp_mu, d_mu = _log_prior_mu(mu, prior)
     lp_tau, d_tau = _log_prior_tau(tau, prior)
-    theta = np.where(c, free, mu + tau * free)
-    u = (theta - mu) / tau  # equals z_j for non-centred units
-    resid = (y - theta) / se ** 2
-    lp_theta = float(np.sum(-0.5 * _LOG_2PI - 0.5 * u ** 2 - np.where(c, eta, 0.0)))
-    lp_y = float(np.sum(-0.5 * _LOG_2PI - np.log(se) - 0.5 * ((y - theta) / se) ** 2))
-    grad = np.empty(free.size + 2)
-    grad[0] = d_mu + float(np.sum(np.where(c, u / tau, resid)))
-    d_tau_theta = float(np.sum(np.where(c, -1.0 / tau + u ** 2 / tau, resid * free)))
-    grad[1] = tau * (d_tau + d_tau_theta) + 1.0  # chain rule to log τ, plus the log-Jacobian's derivative
-    grad[2:] = np.where(c, -u / tau + resid, -free + resid * tau)
-    return lp_mu + lp_tau + eta + lp_theta + lp_y, grad
+    total = se ** 2 + tau ** 2
+    resid = (y - mu) / total
+    lp_y = float(np.sum(-0.5 * _LOG_2PI - 0.5 * np.log(total) - 0.5 * (y - mu) * resid))
+    d_tau_y = float(np.sum(-tau / total + resid ** 2 * tau))
+    grad = np.array([d_mu + float(np.sum(resid)), tau * (d_tau + d_tau_y) + 1.0])  # chain rule to log τ + Jacobian
+    return lp_mu + lp_tau + eta + lp_y, grad
+
+
+def conditional_theta(mu: np.ndarray, tau: np.ndarray, y: np.ndarray, se: np.ndarray,
+                      rng: np.random.Generator) -> np.ndarray:
+    """Exact draws of every θ_j given each (μ, τ) draw (BDA3 eq. 5.17): normal with precision 1/s_j² + 1/τ² and
+    mean (y_j/s_j² + μ/τ²) / precision. Shape (draws, k)."""
+    tau2 = np.maximum(tau, 1e-300)[:, None] ** 2
+    precision = 1.0 / se[None, :] ** 2 + 1.0 / tau2
+    mean = (y[None, :] / se[None, :] ** 2 + mu[:, None] / tau2) / precision
+    return mean + rng.standard_normal(mean.shape) / np.sqrt(precision)
 
 
 @dataclass(frozen=True, eq=False)
 class NormalNormalDensity:
-    """The model as an unconstrained density for nutpie (the duck type ``bayes.sample_model`` samples)."""
+    """The collapsed model (θ integrated out) as an unconstrained density for nutpie: the duck type
+    ``bayes.sample_model`` samples. Two dimensions, so no funnel between τ and the θ_j whatever the SEs."""
 
     y: np.ndarray
     se: np.ndarray
     labels: tuple[str, ...]
     prior: HierarchicalPrior
-    centered: Any  # one bool, or one per unit
 
-    @property
-    def mask(self) -> np.ndarray:
-        return _mask(self.centered, len(self.y))
-
-    @property
-    def n_dim(self) -> int:
-        return len(self.y) + 2
+    n_dim = 2
 
     @property
     def outputs(self) -> dict[str, tuple[tuple[int, ...], tuple[str, ...]]]:
-        return {"mu": ((), ()), "tau": ((), ()), "theta": ((len(self.y),), ("unit",))}
+        return {"mu": ((), ()), "tau": ((), ())}
 
     @property
     def coords(self) -> dict[str, list[str]]:
-        return {"unit": list(self.labels)}
+        return {}
 
     def logp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        return log_density(np.asarray(x, dtype=float), self.y, self.se, self.prior, self.mask)
+        return log_density(np.asarray(x, dtype=float), self.y, self.se, self.prior)
 
     def expand_point(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        mu, tau = float(x[0]), math.exp(float(x[1]))
-        free = np.asarray(x[2:], dtype=float)
-        theta = np.where(self.mask, free, mu + tau * free)
-        return {"mu": np.asarray(mu), "tau": np.asarray(tau), "theta": np.ascontiguousarray(theta)}
+        return {"mu": np.asarray(float(x[0])), "tau": np.asarray(math.exp(float(x[1])))}
 
     def initial_point(self, seed: int) -> np.ndarray:
-        """Near the precision-weighted mean with τ at its prior scale, jittered like PyMC's U(-1, 1)."""
+        """The precision-weighted mean and τ at its prior scale, jittered like PyMC's U(-1, 1) (μ's jitter on the
+        data's scale)."""
         rng = np.random.default_rng(seed)
         w = 1.0 / self.se ** 2
-        centre = float(np.sum(w * self.y) / np.sum(w))
-        start = np.concatenate([[centre, math.log(float(self.prior.tau_scale))],
-                                np.where(self.mask, self.y, 0.0)])
-        jitter = rng.uniform(-1.0, 1.0, size=start.shape[0])
-        jitter[0] *= float(np.median(self.se))  # μ and centred θ live on the data's scale
-        jitter[2:] *= np.where(self.mask, self.se, 1.0)
-        return start + jitter
+        jitter = rng.uniform(-1.0, 1.0, size=2)
+        return np.array([float(np.sum(w * self.y) / np.sum(w)) + jitter[0] * float(np.median(self.se)),
+                         math.log(float(self.prior.tau_scale)) + jitter[1]])
 
     def compiled(self) -> Any:
         from nutpie.compiled_pyfunc import from_pyfunc
@@ -238,13 +219,11 @@ class NormalNormalDensity:
 
 
 def build_pymc_model(y: Sequence[float], se: Sequence[float], labels: Sequence[str], prior: HierarchicalPrior,
-                     centered: Any) -> Any:
-    """The PyMC definition of the same model. Value variables: ``mu``, ``tau_log__``, ``theta_centred`` (the
-    centred units' effects) and ``z`` (the non-centred units' standardised effects); ``theta`` is deterministic."""
+                     collapsed: bool = True) -> Any:
+    """The PyMC definition. ``collapsed=True`` (what is sampled): y_j ~ Normal(μ, √(s_j² + τ²)); otherwise the
+    full model with θ_j ~ Normal(μ, τ) explicit (the same posterior of μ and τ)."""
     import pymc as pm
-    import pytensor.tensor as pt
 
-    mask = _mask(centered, len(y))
     with pm.Model(coords={"unit": list(labels)}) as model:
         y_data = pm.Data("y", np.asarray(y, dtype=float), dims="unit")
         se_data = pm.Data("se", np.asarray(se, dtype=float), dims="unit")
@@ -253,15 +232,11 @@ def build_pymc_model(y: Sequence[float], se: Sequence[float], labels: Sequence[s
             tau = pm.HalfNormal("tau", sigma=prior.tau_scale)
         else:
             tau = pm.HalfCauchy("tau", beta=prior.tau_scale)
-        theta = pt.zeros(len(y))
-        if mask.any():
-            theta_c = pm.Normal("theta_centred", mu, tau, shape=int(mask.sum()))
-            theta = pt.set_subtensor(theta[np.flatnonzero(mask)], theta_c)
-        if (~mask).any():
-            z = pm.Normal("z", 0.0, 1.0, shape=int((~mask).sum()))
-            theta = pt.set_subtensor(theta[np.flatnonzero(~mask)], mu + tau * z)
-        theta = pm.Deterministic("theta", theta, dims="unit")
-        pm.Normal("y_obs", theta, sigma=se_data, observed=y_data, dims="unit")
+        if collapsed:
+            pm.Normal("y_obs", mu, sigma=pm.math.sqrt(se_data ** 2 + tau ** 2), observed=y_data, dims="unit")
+        else:
+            theta = pm.Normal("theta", mu, tau, dims="unit")
+            pm.Normal("y_obs", theta, sigma=se_data, observed=y_data, dims="unit")
     return model
 
 
@@ -287,27 +262,10 @@ def _check(estimates: Sequence[float], std_errors: Sequence[float],
     return y, se, names
 
 
-def choose_parameterization(y: np.ndarray, se: np.ndarray) -> np.ndarray:
-    """Per unit: centred when its SE is below the REML between-unit SD (its data pin θ_j, and the centred form
-    samples better), non-centred otherwise (θ_j leans on μ and τ: the funnel the non-centred form avoids)."""
-    from .meta import random_effects
-
-    tau = math.sqrt(random_effects(y, se ** 2, method="REML", interval="z").tau2)
-    return np.asarray(se < tau) if tau > 0 else np.zeros(se.size, dtype=bool)
-
-
-def _describe_parameterization(mask: np.ndarray, names: tuple[str, ...]) -> str:
-    if mask.all():
-        return "centred"
-    if not mask.any():
-        return "non-centred"
-    return "centred for " + ", ".join(n for n, c in zip(names, mask) if c) + "; non-centred for the others"
-
-
 def bayesian_random_effects(estimates: Sequence[float], std_errors: Sequence[float],
                             labels: Sequence[str] | None = None, *, prior: HierarchicalPrior | None = None,
                             settings: Any = None, thresholds: Any = None, level: float = 0.95,
-                            parameterization: Parameterization = "auto", use_cache: bool = True) -> BayesianMeta:
+                            use_cache: bool = True) -> BayesianMeta:
     """Fit the hierarchical model with nutpie and summarise μ, τ, each θ_j and a new unit's effect.
 
     ``settings``: ``bayes.SamplerSettings`` (default: 4 chains x 1000 draws after 1000 tuning steps, seed
@@ -324,27 +282,21 @@ def bayesian_random_effects(estimates: Sequence[float], std_errors: Sequence[flo
 
     settings = settings or SamplerSettings()
     thresholds = thresholds or Thresholds()
-    if parameterization not in ("auto", "centered", "noncentered"):
-        raise EstimationError(f"unknown parameterization '{parameterization}'; expected auto, centered or "
-                              "noncentered")
-    mask = choose_parameterization(y, se) if parameterization == "auto" else \
-        np.full(y.size, parameterization == "centered")
-    density = NormalNormalDensity(y, se, names, resolved, mask)
-    structure = {"centered": mask.tolist(), "tau_prior": resolved.tau, "flat_mu": resolved.mu_sd is None,
-                 "labels": list(names)}
+    density = NormalNormalDensity(y, se, names, resolved)
+    structure = {"model": "collapsed", "tau_prior": resolved.tau, "flat_mu": resolved.mu_sd is None}
     inputs = {"y": y, "se": se, "prior_tau_scale": np.asarray(resolved.tau_scale),
               "prior_mu_sd": np.asarray(resolved.mu_sd if resolved.mu_sd is not None else 0.0)}
     fit = sample_model("normal_normal_meta", structure, inputs,
-                       lambda: build_pymc_model(y, se, names, resolved, mask), settings,
+                       lambda: build_pymc_model(y, se, names, resolved), settings,
                        density=lambda: density, use_cache=use_cache, with_prior=False)
     posterior = fit.posterior
     report = check_diagnostics(posterior, fit.trace["sample_stats"].to_dataset(), thresholds,
-                               var_names=["mu", "tau", "theta"])
+                               var_names=["mu", "tau"])
     mu = np.asarray(posterior["mu"].values, dtype=float).ravel()
     tau = np.asarray(posterior["tau"].values, dtype=float).ravel()
-    theta = np.asarray(posterior["theta"].values, dtype=float).reshape(mu.size, len(names))
-    # a new unit's true effect: one normal draw per posterior draw, seeded from the sampler's seed
-    new = mu + tau * np.random.default_rng([settings.seed, 7]).standard_normal(mu.size)
+    rng = np.random.default_rng([settings.seed, 7])  # seeded from the sampler's seed: same inputs, same numbers
+    theta = conditional_theta(mu, tau, y, se, rng)
+    new = mu + tau * rng.standard_normal(mu.size)  # a new unit's true effect
     units = []
     for j, name in enumerate(names):
         low, high = eti(theta[:, j], level)
@@ -356,7 +308,7 @@ def bayesian_random_effects(estimates: Sequence[float], std_errors: Sequence[flo
     pred_low, pred_high = eti(new, level)
     return BayesianMeta(
         k=len(names), prior=resolved.describe(), tau_prior=resolved.tau, tau_scale=float(resolved.tau_scale),
-        mu_sd=resolved.mu_sd, parameterization=_describe_parameterization(mask, names), level=level,
+        mu_sd=resolved.mu_sd, parameterization="collapsed (θ integrated out; θ drawn from its exact conditional)", level=level,
         mu_mean=float(mu.mean()), mu_sd_post=float(mu.std()), mu_ci_low=mu_low, mu_ci_high=mu_high,
         p_mu_positive=float(np.mean(mu > 0)), tau_mean=float(tau.mean()), tau_median=float(np.median(tau)),
         tau_ci_low=tau_low, tau_ci_high=tau_high, pred_low=pred_low, pred_high=pred_high, units=tuple(units),

@@ -1,7 +1,8 @@
 """Simulation-based calibration (Talts et al. 2018) of the Bayesian pooling model (summarize/meta_bayes.py).
 
 Six CSO-like units with fixed standard errors; (mu, tau, theta, y) are drawn from the prior mu ~ N(0, 1),
-tau ~ half-normal(0.5); each data set is fitted by nutpie on the production density, and the rank of each true
+tau ~ half-normal(0.5); each data set is fitted by nutpie on the production density (theta drawn from its exact conditional, as in
+production), and the rank of each true
 parameter among 99 thinned posterior draws is recorded. Calibrated: ranks uniform (chi-square on 10 bins,
 Bonferroni over the checked quantities at 1%). A deliberately wrong model, fitted with every SE halved (the
 analyst mistakes a posterior SD or a CI half-width for something twice as precise), must be caught by the
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from oca_experiments.summarize.meta_bayes import HierarchicalPrior, NormalNormalDensity
+from oca_experiments.summarize.meta_bayes import HierarchicalPrior, NormalNormalDensity, conditional_theta
 
 pytestmark = [pytest.mark.slow, pytest.mark.bayes]
 
@@ -37,11 +38,15 @@ def _ranks(se_factor: float) -> dict[str, np.ndarray]:
         tau = abs(rng.normal(0.0, PRIOR.tau_scale))
         theta = mu + tau * rng.standard_normal(SE.size)
         y = theta + SE * rng.standard_normal(SE.size)
-        density = NormalNormalDensity(y, SE * se_factor, labels, PRIOR, centered=False)
+        density = NormalNormalDensity(y, SE * se_factor, labels, PRIOR)
         fit = nutpie.sample(density.compiled(), draws=200, tune=200, chains=2, cores=1, seed=500 + sim,
                             progress_bar=False, save_warmup=False, target_accept=0.95)
+        mu_draws = np.asarray(fit.posterior["mu"].values).ravel()
+        tau_draws = np.asarray(fit.posterior["tau"].values).ravel()
+        posterior = {"mu": mu_draws[:, None], "tau": tau_draws[:, None],  # theta as production draws it
+                     "theta": conditional_theta(mu_draws, tau_draws, y, SE * se_factor, np.random.default_rng(sim))}
         for name, truth in (("mu", np.array([mu])), ("tau", np.array([tau])), ("theta", theta)):
-            draws = np.asarray(fit.posterior[name].values).reshape(-1, truth.size)
+            draws = posterior[name]
             thinned = draws[np.linspace(0, draws.shape[0] - 1, RANK_DRAWS).astype(int)]
             out[name].append(np.sum(thinned < truth[None, :], axis=0))
     return {name: np.asarray(v) for name, v in out.items()}

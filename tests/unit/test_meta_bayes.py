@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from oca_experiments.summarize.meta_bayes import (
     BayesExtraMissing, HierarchicalPrior, NormalNormalDensity, bayesian_random_effects, build_pymc_model,
-    log_density,
+    conditional_theta, log_density,
 )
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "reference"))
@@ -22,29 +23,34 @@ S8 = [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0]
 POSTERIORDB_PRIOR = HierarchicalPrior("half_cauchy", tau_scale=5.0, mu_sd=5.0)
 
 
-@pytest.mark.parametrize("centered", [False, True, (True, False, False, True, True, False, False, False)])
 @pytest.mark.parametrize("prior", [HierarchicalPrior("half_cauchy", 5.0, None), HierarchicalPrior("half_normal", 2.0, 3.0)])
-def test_log_density_equals_pymc_and_its_gradient_finite_differences(centered, prior):
+def test_log_density_equals_pymc_and_its_gradient_finite_differences(prior):
+    """The sampled (collapsed) density equals PyMC's model to 1e-9 relative, its gradient equals finite
+    differences, and integrating theta out of PyMC's full model gives the same density of (mu, tau)."""
     pytest.importorskip("pymc")
-    model = build_pymc_model(Y8, S8, list("ABCDEFGH"), prior, centered)
-    logp = model.compile_logp()
+    collapsed = build_pymc_model(Y8, S8, list("ABCDEFGH"), prior).compile_logp()
+    full = build_pymc_model(Y8, S8, list("ABCDEFGH"), prior, collapsed=False).compile_logp()
     rng = np.random.default_rng(3)
-    mask = np.broadcast_to(np.asarray(centered, dtype=bool), (8,))
     y, se = np.asarray(Y8), np.asarray(S8)
     for _ in range(5):
-        x = rng.normal(size=10) * np.r_[5.0, 1.0, np.where(mask, 10.0, 1.0)]
-        ours, grad = log_density(x, y, se, prior, centered)
-        point = {"mu": x[0], "tau_log__": x[1]}
-        if mask.any():
-            point["theta_centred"] = x[2:][mask]
-        if (~mask).any():
-            point["z"] = x[2:][~mask]
-        theirs = float(logp(point))
-        assert ours == pytest.approx(theirs, rel=1e-9)  # PyMC evaluates a few terms in another order
+        x = rng.normal(size=2) * np.r_[5.0, 1.0]
+        ours, grad = log_density(x, y, se, prior)
+        assert ours == pytest.approx(float(collapsed({"mu": x[0], "tau_log__": x[1]})), rel=1e-9)
         eps = 1e-6
-        numeric = [(log_density(x + eps * e, y, se, prior, centered)[0]
-                    - log_density(x - eps * e, y, se, prior, centered)[0]) / (2 * eps) for e in np.eye(10)]
-        assert np.allclose(grad, numeric, atol=1e-4, rtol=1e-5)
+        numeric = [(log_density(x + eps * e, y, se, prior)[0] - log_density(x - eps * e, y, se, prior)[0])
+                   / (2 * eps) for e in np.eye(2)]
+        assert np.allclose(grad, numeric, atol=1e-5, rtol=1e-6)
+        # p(y, theta | mu, tau) = p(y | mu, tau) p(theta | y, mu, tau): the full model minus the collapsed one is
+        # the log density of the exact conditional that conditional_theta draws from (BDA3 eq. 5.17)
+        mu, tau = x[0], math.exp(x[1])
+        theta = rng.normal(size=8) * 10
+        precision = 1 / se ** 2 + 1 / tau ** 2
+        mean = (y / se ** 2 + mu / tau ** 2) / precision
+        conditional = float(np.sum(stats.norm.logpdf(theta, mean, 1 / np.sqrt(precision))))
+        full_value = float(full({"mu": x[0], "tau_log__": x[1], "theta": theta}))
+        assert full_value - ours == pytest.approx(conditional, rel=1e-9, abs=1e-9)
+        draws = conditional_theta(np.full(20000, mu), np.full(20000, tau), y, se, np.random.default_rng(1))
+        assert np.allclose(draws.mean(axis=0), mean, atol=5 / np.sqrt(precision) / np.sqrt(20000))
 
 
 def test_grid_reproduces_bda3_table_5_3_flat_prior():
@@ -64,7 +70,6 @@ def test_eight_schools_matches_quadrature_and_posteriordb():
     ESS >= 400 by the gate) against the quadrature; 0.1 rounding + 5 MCSE against the quoted values."""
     fit = bayesian_random_effects(Y8, S8, list("ABCDEFGH"), prior=POSTERIORDB_PRIOR, use_cache=False)
     assert fit.diagnostics_passed, fit.diagnostics_failures
-    assert fit.parameterization == "non-centred"
     exact = grid_posterior(Y8, S8, tau_prior="half_cauchy", tau_scale=5.0, mu_sd=5.0)
     mcse = lambda sd: 5 * sd / math.sqrt(400)  # noqa: E731
     assert fit.mu_mean == pytest.approx(exact["mu"]["mean"], abs=mcse(exact["mu"]["sd"]))
@@ -79,13 +84,14 @@ def test_eight_schools_matches_quadrature_and_posteriordb():
 
 
 @pytest.mark.bayes
-def test_centred_parameterisation_when_the_data_pin_each_unit():
-    """Precise estimates far apart: centred form chosen, posterior equals the quadrature, little shrinkage."""
+def test_precise_units_far_apart_match_the_quadrature():
+    """Precise estimates far apart (where a non-centred sampler struggles): posterior equals the quadrature,
+    little shrinkage."""
     y = [0.1, 0.9, 0.4, 1.3, -0.2, 0.6]
     se = [0.05, 0.06, 0.05, 0.07, 0.05, 0.06]
     prior = HierarchicalPrior("half_normal", tau_scale=1.0, mu_sd=None)
     fit = bayesian_random_effects(y, se, prior=prior, use_cache=False)
-    assert fit.parameterization == "centred" and fit.diagnostics_passed, fit.diagnostics_failures
+    assert fit.diagnostics_passed, fit.diagnostics_failures
     exact = grid_posterior(y, se, tau_prior="half_normal", tau_scale=1.0, mu_sd=None)
     assert fit.mu_mean == pytest.approx(exact["mu"]["mean"], abs=5 * exact["mu"]["sd"] / 20)
     assert fit.mu_ci_low == pytest.approx(exact["mu"]["ci"][0], abs=0.05)
@@ -119,10 +125,9 @@ def test_core_install_gets_one_line_naming_the_extra(monkeypatch):
 
 
 def test_density_expands_noncentred_draws_and_rejects_bad_input():
-    density = NormalNormalDensity(np.asarray(Y8), np.asarray(S8), tuple("ABCDEFGH"),
-                                  POSTERIORDB_PRIOR.resolved(S8), False)
-    point = density.expand_point(np.r_[1.0, math.log(2.0), np.ones(8)])
-    assert float(point["tau"]) == pytest.approx(2.0) and np.allclose(point["theta"], 3.0)
+    density = NormalNormalDensity(np.asarray(Y8), np.asarray(S8), tuple("ABCDEFGH"), POSTERIORDB_PRIOR.resolved(S8))
+    point = density.expand_point(np.r_[1.0, math.log(2.0)])
+    assert float(point["tau"]) == pytest.approx(2.0) and float(point["mu"]) == 1.0
     from oca_experiments.errors import EstimationError
     with pytest.raises(EstimationError, match="at least 2"):
         bayesian_random_effects([0.1], [0.1])
@@ -133,15 +138,17 @@ def test_density_expands_noncentred_draws_and_rejects_bad_input():
 
 
 @pytest.mark.bayes
-def test_mixed_parameterisation_for_unequal_precision():
-    """Very unequal precision (the demo's per-CSO h2 estimates): precise units centred, the noisiest
-    non-centred, the diagnostics gate passes and the posterior equals the quadrature."""
+def test_unequal_precision_has_no_divergences_and_matches_the_quadrature():
+    """Very unequal precision (the demo's per-CSO h2 estimates), which gave divergences with an explicit-theta
+    sampler in either parameterisation: the collapsed sampler passes the gate and equals the quadrature, theta
+    included."""
     y = [0.267, -0.061, 0.281, 0.033, 0.16, 0.278]
     se = [0.131, 0.013, 0.065, 0.065, 0.071, 0.237]
     fit = bayesian_random_effects(y, se, [f"CSO{j}" for j in range(1, 7)], use_cache=False)
-    assert fit.parameterization.startswith("centred for") and "CSO2" in fit.parameterization
-    assert "CSO6" not in fit.parameterization  # SE 0.237 > REML tau 0.137: non-centred
     assert fit.diagnostics_passed, fit.diagnostics_failures
     exact = grid_posterior(y, se, tau_prior="half_cauchy", tau_scale=float(np.median(se)), mu_sd=None)
     assert fit.mu_mean == pytest.approx(exact["mu"]["mean"], abs=5 * exact["mu"]["sd"] / 20)
     assert fit.tau_median == pytest.approx(exact["tau"]["median"], abs=0.25 * exact["tau"]["sd"])
+    for unit, reference in zip(fit.units, exact["theta"]):
+        assert unit.mean == pytest.approx(reference["mean"], abs=5 * reference["sd"] / 20)
+        assert unit.sd == pytest.approx(reference["sd"], rel=0.1)
