@@ -83,6 +83,11 @@ class Pooled:
     bayes_note: str = ""
     truth: float | None = None
     notes: tuple[str, ...] = field(default=())
+    label: str = ""  # what the page and plots show (the key without the study when there is one study)
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.key
 
 
 def _number(value: Any) -> float | None:
@@ -380,7 +385,7 @@ def render_forest(family: str, pooled: list[Pooled], interval: str = "hksj_floor
         ax.axvline(0.0, color="#999999", linewidth=0.8)
         ax.set_yticks(ticks, names, fontsize=8)
         ax.set_ylim(y - 0.7, size - 0.3)
-        ax.set_title(block.key, fontsize=9, loc="left")
+        ax.set_title(block.shown, fontsize=9, loc="left")
     axes[-1].set_xlabel("effect on each hypothesis' own scale; bars 95% intervals; dotted: prediction for a new "
                         "CSO/study; green star: true pooled value", fontsize=8)
     figure.suptitle(f"Family {family!r}: estimates and pooled effects", fontsize=10, x=0.01, ha="left")
@@ -409,7 +414,7 @@ def render_shrinkage(family: str, pooled: list[Pooled]) -> bytes:
         ax.axvline(0.0, color="#999999", linewidth=0.8)
         ax.set_yticks(range(k, 0, -1), list(block.labels), fontsize=8)
         ax.set_ylim(0.4, k + 0.6)
-        ax.set_title(block.key, fontsize=9, loc="left")
+        ax.set_title(block.shown, fontsize=9, loc="left")
     axes[-1].set_xlabel("effect; grey: raw estimate ± 1.96 SE; orange: partially pooled posterior mean and 95% "
                         "interval; dashed: posterior mean of μ", fontsize=8)
     figure.suptitle(f"Family {family!r}: shrinkage under the hierarchical model", fontsize=10, x=0.01, ha="left")
@@ -451,20 +456,32 @@ def _html(rows: list[StudyRow], pooled: list[Pooled], next_tests: list[dict[str,
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>Portfolio of experiments</title>",
              f"<style>{_CSS}</style></head><body><h1>Portfolio of experiments</h1>",
              "<h2>Every hypothesis of every study</h2>"]
+    studies = sorted({r.study for r in rows})
+    single = len(studies) == 1
+    if single:
+        parts.append(f"<p>Study: <b>{esc(studies[0])}</b> (one study: pooling is across its CSOs).</p>")
     study_rows = []
     for r in rows:
         ci = f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if r.ci_low is not None else ""
-        study_rows.append((r.study, f"{r.id}: {r.title}", r.family, r.type, r.estimator, _fmt(r.estimate),
-                           _fmt(r.std_error) + (" (posterior SD)" if r.bayesian and r.std_error is not None else ""),
-                           ci, _fmt(r.p_value, 4), r.verdict))
-    parts.append(_table(("study", "hypothesis", "family", "type", "estimator", "estimate", "SE", "95% interval",
-                         "p", "verdict"), study_rows, {5, 6, 7, 8}))
+        cells = (f"{r.id}: {r.title}", r.family, r.type, r.estimator, _fmt(r.estimate),
+                 _fmt(r.std_error) + (" (posterior SD)" if r.bayesian and r.std_error is not None else ""),
+                 ci, _fmt(r.p_value, 4), r.verdict)
+        study_rows.append(cells if single else (r.study, *cells))
+    headers = ("hypothesis", "family", "type", "estimator", "estimate", "SE", "95% interval", "p", "verdict")
+    shift = 0 if single else 1
+    parts.append(_table(headers if single else ("study", *headers), study_rows, {4 + shift, 5 + shift, 6 + shift,
+                                                                              7 + shift}))
+    if any(r.bayesian for r in rows):
+        parts.append("<p class=note>For Bayesian hypotheses the estimate is the posterior mean and the SE column "
+                     "is the posterior SD; the interval is the registered credible interval, and no p-value exists. "
+                     "Where such a hypothesis is pooled, its posterior mean and SD are used as estimate and SE.</p>")
     parts.append("<h2>Pooled effects by hypothesis family</h2>")
     parts.append(f"<p class=note>Frequentist: random-effects meta-analysis, τ² by REML, interval "
                  f"{esc(INTERVAL_DESCRIPTIONS[interval])}; prediction interval for a new CSO's or study's true "
                  "effect. Bayesian: normal–normal hierarchical model, μ ~ flat (p(μ) ∝ 1), τ ~ half-Cauchy(0, the "
                  "median SE of the pooled estimates) (Gelman 2006), sampled with nutpie (4 chains × 1000 draws), "
-                 "95% equal-tailed intervals; a new unit's effect is μ + τ·N(0, 1). Pooled verdict: the pooled "
+                 "95% equal-tailed intervals; the θ_j are integrated out for sampling and drawn from their exact "
+                 "conditional; a new unit's effect is μ + τ·N(0, 1). Pooled verdict: the pooled "
                  "95% interval against 0 on the registered side. These pooled effects are descriptive summaries "
                  "across CSOs and studies, not preregistered tests.</p>")
     if bayes_missing:
@@ -477,7 +494,7 @@ def _html(rows: list[StudyRow], pooled: list[Pooled], next_tests: list[dict[str,
         table = []
         for p in blocks:
             m = p.meta
-            table.append((p.key, m.k, _fmt(m.estimate), f"[{_fmt(m.ci_low)}, {_fmt(m.ci_high)}]",
+            table.append((p.shown, m.k, _fmt(m.estimate), f"[{_fmt(m.ci_low)}, {_fmt(m.ci_high)}]",
                           f"[{_fmt(m.pi_low)}, {_fmt(m.pi_high)}]", _fmt(math.sqrt(m.tau2), 4), _fmt(m.i2, 1),
                           pooled_verdict(m.ci_low, m.ci_high, p.direction), _fmt(p.truth),
                           _covered(m.ci_low, m.ci_high, p.truth)))
@@ -489,20 +506,20 @@ def _html(rows: list[StudyRow], pooled: list[Pooled], next_tests: list[dict[str,
             b = p.bayes
             if b is None:
                 if p.bayes_note:
-                    bayes_rows.append((p.key, "", "", "", "", "", p.bayes_note, "", ""))
+                    bayes_rows.append((p.shown, "", "", "", "", "", "", p.bayes_note, "", ""))
                 continue
             gate = "passed" if b.diagnostics_passed else "FAILED: " + "; ".join(b.diagnostics_failures)
-            bayes_rows.append((p.key, _fmt(b.mu_mean), f"[{_fmt(b.mu_ci_low)}, {_fmt(b.mu_ci_high)}]",
+            bayes_rows.append((p.shown, _fmt(b.mu_mean), f"[{_fmt(b.mu_ci_low)}, {_fmt(b.mu_ci_high)}]",
                                _fmt(b.p_mu_positive), f"{_fmt(b.tau_median)} [{_fmt(b.tau_ci_low)}, "
                                f"{_fmt(b.tau_ci_high)}]", f"[{_fmt(b.pred_low)}, {_fmt(b.pred_high)}]",
-                               f"{b.prior}; {b.parameterization}; diagnostics {gate}",
+                               f"{_fmt(b.tau_scale, 4)}", gate,
                                pooled_verdict(b.mu_ci_low, b.mu_ci_high, p.direction),
                                _covered(b.mu_ci_low, b.mu_ci_high, p.truth)))
         if bayes_rows:
             parts.append("<h4>Bayesian hierarchical model (partial pooling)</h4>" + _table(
                 ("pooled hypothesis", "μ (posterior mean)", "95% interval", "P(μ > 0)", "τ median [95%]",
-                 "new CSO/study, 95%", "prior, parameterisation, diagnostics", "pooled verdict",
-                 "interval covers truth"), bayes_rows, {1, 2, 3, 4, 5}))
+                 "new CSO/study, 95%", "τ prior scale", "diagnostics (R-hat, ESS, divergences, E-BFMI)",
+                 "pooled verdict", "interval covers truth"), bayes_rows, {1, 2, 3, 4, 5, 6}))
         notes = sorted({p.note for p in blocks} | {n for p in blocks for n in p.notes})
         parts.append("<ul class=note>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
         parts.append(f"<img alt='forest plot, family {esc(family)}' src='{esc(plots[family]['forest'])}'>")
@@ -569,6 +586,9 @@ def build_portfolio(run_dirs: list[Path], out: Path, *, interval: str = "hksj_fl
     pooled = _pool_across_runs(rows, interval) + pooled
     # the demo's truths are per-CSO pooled targets of its one study
     pooled = [replace(p, truth=truths.get(p.hypothesis_id)) if p.study is not None else p for p in pooled]
+    single = len({r.study for r in rows}) == 1
+    pooled = [replace(p, label=f"{p.hypothesis_id} by CSO" if single and p.study is not None else p.key)
+              for p in pooled]
     bayes_missing = ""
     if bayes and pooled:
         pooled, bayes_missing = _add_bayes(pooled, bayes_settings)
