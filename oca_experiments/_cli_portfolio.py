@@ -51,9 +51,12 @@ def portfolio(
                    f"{len(payload['what_to_test_next'])} to test next")
         covered = [p for p in payload["pooled"] if p["truth"] is not None]
         if covered:
-            typer.echo(f"truth inside the pooled 95% interval: {sum(bool(p['truth_covered']) for p in covered)}/"
-                       f"{len(covered)} frequentist, {sum(bool(p['truth_covered_bayes']) for p in covered)}/"
-                       f"{len(covered)} Bayesian")
+            line = (f"truth inside the pooled 95% interval: {sum(bool(p['truth_covered']) for p in covered)}/"
+                    f"{len(covered)} frequentist")
+            fitted = [p for p in covered if p["truth_covered_bayes"] is not None]
+            if fitted:
+                line += f", {sum(bool(p['truth_covered_bayes']) for p in fitted)}/{len(fitted)} Bayesian"
+            typer.echo(line)
         if payload["bayes_note"]:
             typer.echo(payload["bayes_note"])
         typer.echo(f"wrote {out / 'index.html'}")

@@ -532,12 +532,15 @@ def _html(rows: list[StudyRow], pooled: list[Pooled], next_tests: list[dict[str,
                  "simulated power of the registered design) when there is one, else the normal approximation with "
                  "the run's SE. The sample factor is the multiple of the current sample that gives 80% power if the "
                  "estimate were true.</p>")
-    parts.append(_table(("study", "hypothesis", "estimate", "SE", "verdict", "power at the estimate",
-                         "power from", "design MDE", "sample factor", "to diagnose the next design"),
-                        [(t["study"], t["id"], _fmt(t["estimate"]), _fmt(t["std_error"]), t["verdict"],
-                          f"{t['power_at_estimate']:.2f}", t["power_source"], _fmt(t["design_mde"]),
-                          f"×{t['sample_factor_for_80pct_power']:.1f}", t["diagnose"]) for t in next_tests],
-                        {2, 3, 5, 7, 8}))
+    next_rows = [(t["study"], t["id"], _fmt(t["estimate"]), _fmt(t["std_error"]), t["verdict"],
+                  f"{t['power_at_estimate']:.2f}", t["power_source"], _fmt(t["design_mde"]),
+                  f"×{t['sample_factor_for_80pct_power']:.1f}", t["diagnose"]) for t in next_tests]
+    next_headers = ("study", "hypothesis", "estimate", "SE", "verdict", "power at the estimate", "power from",
+                    "design MDE (80% power)", "sample factor", "to diagnose the next design")
+    if single:
+        parts.append(_table(next_headers[1:], [r[1:] for r in next_rows], {1, 2, 4, 6, 7}))
+    else:
+        parts.append(_table(next_headers, next_rows, {2, 3, 5, 7, 8}))
     if skipped:
         parts.append("<h2>Not pooled</h2><ul>" + "".join(f"<li>{esc(s)}</li>" for s in skipped) + "</ul>")
     parts.append("</body></html>")

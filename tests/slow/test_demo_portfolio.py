@@ -36,4 +36,7 @@ def test_demo_portfolio_covers_the_pooled_truths(study_copy, demo_data, repo_roo
         assert block["bayes"]["diagnostics_passed"], (hid, block["bayes"]["diagnostics_failures"])
         assert block["truth_covered_bayes"], (hid, block["bayes"]["mu_ci_low"], block["truth"])
     assert (tmp_path / "portfolio" / "index.html").is_file()
-    assert payload["what_to_test_next"], "the demo has promising, underpowered hypotheses (h6)"
+    nxt = {t["id"]: t for t in payload["what_to_test_next"]}
+    # h6 is promising but underpowered; its power comes from the committed design diagnosis (design/h6_...)
+    assert nxt["h6_horizontal_trust_by_sex"]["power_source"].startswith("design diagnosis")
+    assert nxt["h6_horizontal_trust_by_sex"]["power_at_estimate"] < 0.5
