@@ -570,6 +570,10 @@ def build_portfolio(run_dirs: list[Path], out: Path, *, interval: str = "hksj_fl
     if interval not in INTERVAL_DESCRIPTIONS:
         raise DataError(f"unknown interval '{interval}'", fix=f"use one of {', '.join(INTERVAL_DESCRIPTIONS)}")
     truths = _read_truth(truth)
+    for directory in design_dirs or []:  # checked before any work: a mistyped folder would silently drop power
+        if not Path(directory).is_dir():
+            raise DataError("the design folder does not exist", file=str(directory),
+                            fix="pass a folder holding <hypothesis id>/diagnosis.json (e.g. STUDY/design)")
     rows: list[StudyRow] = []
     pooled: list[Pooled] = []
     skipped: list[str] = []

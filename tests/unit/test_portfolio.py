@@ -190,6 +190,9 @@ def test_portfolio_bad_input_exits_2_and_writes_nothing(two_runs, tmp_path):
     bad_truth.write_text("{}")
     truth = CliRunner().invoke(app, ["portfolio", *map(str, two_runs), "--out", str(out), "--truth", str(bad_truth)])
     assert truth.exit_code == 2 and "portfolio_pooled_by_cso" in truth.output and not out.exists()
+    design = CliRunner().invoke(app, ["portfolio", *map(str, two_runs), "--out", str(out), "--design",
+                                      str(tmp_path / "nope")])
+    assert design.exit_code == 2 and "design folder does not exist" in design.output and not out.exists()
 
 
 def test_portfolio_refuses_one_run_twice(two_runs, tmp_path):
