@@ -227,11 +227,14 @@ def build_pymc_model(y: Sequence[float], se: Sequence[float], labels: Sequence[s
     with pm.Model(coords={"unit": list(labels)}) as model:
         y_data = pm.Data("y", np.asarray(y, dtype=float), dims="unit")
         se_data = pm.Data("se", np.asarray(se, dtype=float), dims="unit")
-        mu = pm.Flat("mu") if prior.mu_sd is None else pm.Normal("mu", 0.0, prior.mu_sd)
+        # the prior scales are data too, so that a compiled model is reused with new scales (bayes.sample_model)
+        tau_scale = pm.Data("prior_tau_scale", float(prior.tau_scale))
+        mu_sd = pm.Data("prior_mu_sd", float(prior.mu_sd if prior.mu_sd is not None else 0.0))
+        mu = pm.Flat("mu") if prior.mu_sd is None else pm.Normal("mu", 0.0, mu_sd)
         if prior.tau == "half_normal":
-            tau = pm.HalfNormal("tau", sigma=prior.tau_scale)
+            tau = pm.HalfNormal("tau", sigma=tau_scale)
         else:
-            tau = pm.HalfCauchy("tau", beta=prior.tau_scale)
+            tau = pm.HalfCauchy("tau", beta=tau_scale)
         if collapsed:
             pm.Normal("y_obs", mu, sigma=pm.math.sqrt(se_data ** 2 + tau ** 2), observed=y_data, dims="unit")
         else:
