@@ -1,4 +1,4 @@
-"""The demo's portfolio page: per-CSO estimates of h1, h2 (extras.by_group, re-run per CSO in the pipeline), h4
+"""The demo's portfolio page: per-CSO estimates of h1, h2, h3 (extras.by_group, re-run per CSO in the pipeline), h4
 and h5 (per-campaign results) pooled across the six CSOs; the frequentist (floored HKSJ) and the Bayesian pooled
 95% intervals cover the true pooled values of truth.json (extras.portfolio_pooled_by_cso: the mean of the six
 CSOs' true effects), and the page says what the next round should test. The Makefile's `demo` target builds the
@@ -14,7 +14,8 @@ import oca_experiments as oca
 from oca_experiments.report import build_portfolio
 
 pytestmark = [pytest.mark.slow, pytest.mark.bayes]
-POOLED = ("h1_horizontal_trust", "h2_vertical_trust", "h4_engagement_per_post", "h5_hostile_share")
+POOLED = ("h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h4_engagement_per_post",
+          "h5_hostile_share")
 
 
 def test_demo_portfolio_covers_the_pooled_truths(study_copy, demo_data, repo_root, tmp_path) -> None:
