@@ -9,7 +9,7 @@ posterior mean, SD and quantile is a one-dimensional integral. Used by tests/uni
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 
 def _log_prior_tau(tau: np.ndarray, kind: str, scale: float) -> np.ndarray:
@@ -87,4 +87,3 @@ if __name__ == "__main__":  # the eight schools with posteriordb's priors and wi
                           ("BDA3", {"tau_prior": "uniform", "tau_scale": 1.0, "mu_sd": None})):
         post = grid_posterior(y8, s8, **kwargs)
         print(label, {k: post[k] for k in ("mu", "tau")}, post["theta"][0])
-    _ = stats
