@@ -142,9 +142,15 @@ def treatment_indicator_values(frame: pd.DataFrame, spec: HypothesisSpec) -> np.
     return treatment_indicator(frame, spec.design.treatment, file="data").to_numpy()
 
 
+def _distinct(doses: np.ndarray) -> int:
+    """Distinct doses up to float noise (sums of daily rows differ in the last bits)."""
+    top = float(np.max(np.abs(doses))) or 1.0
+    return len(np.unique(np.round(doses / top, 10)))
+
+
 def _knots(doses: np.ndarray, count: int) -> np.ndarray:
     knots = np.quantile(doses, np.arange(1, count + 1) / (count + 1))
-    if len(np.unique(knots)) < count or knots.min() <= doses.min() or knots.max() >= doses.max():
+    if _distinct(knots) < count or knots.min() <= doses.min() or knots.max() >= doses.max():
         raise NotTestable(f"the treated doses take too few distinct values for a spline with {count} knot(s)")
     return knots
 
@@ -187,7 +193,7 @@ def fit_exposure_response(frame: pd.DataFrame, outcome: pd.Series, spec: Hypothe
         raise NotTestable("no comparison unit: the untreated baseline change is not identified")
     weights = unit_weights(table, options.weights)
     treated_doses = dose[treated == 1]
-    levels = len(np.unique(treated_doses))
+    levels = _distinct(treated_doses)
     needed = 2 if options.curve == "linear" else options.knots + 2
     if levels < needed:
         raise NotTestable(f"the treated units take {levels} distinct dose(s); the {options.curve} dose-response "
