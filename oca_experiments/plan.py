@@ -63,8 +63,8 @@ class Task(_FrozenPlanModel):
     @property
     def linked_columns(self) -> tuple[tuple[str, str, str], ...]:
         """(source, column, field) of every column read from a linked source."""
-        columns = self.estimator.linked_columns
-        return columns(self.options) if columns is not None else ()
+        return tuple((link.source, column, field) for link in self.estimator.links(self.options)
+                     for column, field in link.columns)
 
 
 class SourcePlan(_FrozenPlanModel):
@@ -227,10 +227,9 @@ def _check_survey_inference(spec: HypothesisSpec, config: StudyConfig, where: st
 def _check_linked_sources(spec: HypothesisSpec, info: EstimatorRecord, options: BaseModel, config: StudyConfig,
                           where: str) -> None:
     """Sources an estimator links to must be declared; what the spec alone shows wrong fails here (no data read)."""
-    for source, _, field in info.linked_columns(options) if info.linked_columns is not None else ():
-        if source not in config.sources:
-            name = field.rsplit(".", 1)[0] + ".source"
-            raise SpecError(f"unknown data source '{source}'", file=where, field=name,
+    for link in info.links(options):
+        if link.source not in config.sources:
+            raise SpecError(f"unknown data source '{link.source}'", file=where, field=link.field,
                             fix=f"use one of the sources declared in {STUDY_FILE}: {', '.join(config.sources)}")
     if info.spec_check is not None:
         problem = info.spec_check(spec, options)

@@ -110,7 +110,7 @@ def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
                                            needed_by=f"{task.spec_file} needs it ({field})")
         for name, column, field in task.linked_columns:  # e.g. the exposure and the linking key in engagement
             if name in loaded and column not in set(map(str, loaded[name].frame.columns)):
-                raise missing_column_error(column, set(map(str, loaded[name].frame.columns)),
+                raise missing_column_error(column, list(map(str, loaded[name].frame.columns)),
                                            file=loaded[name].display,
                                            needed_by=f"{task.spec_file} needs it ({field}, source '{name}')")
 
@@ -163,6 +163,16 @@ def subset_rows(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
         allowed_text = {str(v) for v in allowed}
         keep &= values.astype("string").isin(allowed_text).fillna(False)
     return frame.loc[keep]
+
+
+def _missing_linked_column(task: Task, loaded: Mapping[str, LoadedSource]) -> str | None:
+    """Why a linked source cannot be read for this task (not given, or a column the spec names is not in it)."""
+    for name, column, field in task.linked_columns:
+        if name not in loaded:
+            return f"no data for source '{name}' ({field})"
+        if column not in set(map(str, loaded[name].frame.columns)):
+            return f"column '{column}' ({field}) is not in {loaded[name].display}"
+    return None
 
 
 def _linked_frames(task: Task, loaded: Mapping[str, LoadedSource]) -> dict[str, LinkedFrame]:
@@ -314,8 +324,8 @@ def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
             if not result.testable:
                 return result
         if task.estimator.link_check is not None:  # both sources share the linking key (exposure-response)
-            reason = task.estimator.link_check(subset_rows(frame, task), _linked_frames(task, loaded), task.spec,
-                                               task.options)
+            reason = _missing_linked_column(task, loaded) or task.estimator.link_check(
+                subset_rows(frame, task), _linked_frames(task, loaded), task.spec, task.options)
             linked = TestabilityCheck("sources_linked", reason is None, True, reason is None,
                                       reason or f"the data of {', '.join(task.linked_sources)} link to the "
                                       f"{task.source} data")

@@ -55,7 +55,7 @@ from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
 from ._sun_abraham import fit_sun_abraham
 from ._twfe import fit_twfe
 
-__all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "get_record", "register",
+__all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "SourceLink", "get_record", "register",
            "unregister"]
 
 
@@ -69,8 +69,20 @@ class Fitter(Protocol):
 
 
 OptionColumns = Callable[[Any], tuple[tuple[str, str], ...]]
-#: f(options) -> (source, column, field) for each column the estimator reads from a source other than the outcome's.
-LinkedColumns = Callable[[Any], tuple[tuple[str, str, str], ...]]
+
+
+@dataclass(frozen=True)
+class SourceLink:
+    """A source an estimator reads beside the outcome's: its name, the spec field naming it, and the columns it
+    reads there as (column, spec field)."""
+
+    source: str
+    field: str
+    columns: tuple[tuple[str, str], ...]
+
+
+#: f(options) -> the sources (and their columns) the estimator reads beside the outcome's source.
+LinkedColumns = Callable[[Any], tuple[SourceLink, ...]]
 #: f(rows after design.subset, {source: LinkedFrame}, spec, options) -> why the sources cannot be linked, or None.
 LinkCheck = Callable[[pd.DataFrame, Mapping[str, Any], HypothesisSpec, Any], "str | None"]
 #: f(spec, options) -> (field, what is wrong, fix) for what the plan can refuse without data, or None.
@@ -134,10 +146,11 @@ class EstimatorRecord:
     #: what the plan refuses from the spec alone (no data read)
     spec_check: SpecCheck | None = None
 
+    def links(self, options: Any) -> tuple[SourceLink, ...]:
+        return self.linked_columns(options) if self.linked_columns is not None else ()
+
     def linked_sources(self, options: Any) -> tuple[str, ...]:
-        if self.linked_columns is None:
-            return ()
-        return tuple(dict.fromkeys(source for source, _, _ in self.linked_columns(options)))
+        return tuple(dict.fromkeys(link.source for link in self.links(options)))
 
     @property
     def available(self) -> bool:
@@ -175,16 +188,15 @@ def _exposure_columns(options: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _exposure_linked(options: Any) -> tuple[tuple[str, str, str], ...]:
+def _exposure_linked(options: Any) -> tuple[SourceLink, ...]:
     measure = options.exposure
     field = "estimator.options.exposure"
-    found = [(measure.source, measure.key.exposure, f"{field}.key.exposure"), (measure.source, measure.date,
-                                                                                 f"{field}.date")]
-    found += [(measure.source, column, f"{field}.columns") for column in measure.columns]
+    columns = [(measure.key.exposure, f"{field}.key.exposure"), (measure.date, f"{field}.date")]
+    columns += [(column, f"{field}.columns") for column in measure.columns]
     if measure.per:
-        found.append((measure.source, measure.per, f"{field}.per"))
-    found += [(measure.source, column, f"{field}.subset") for column in measure.subset]
-    return tuple(found)
+        columns.append((measure.per, f"{field}.per"))
+    columns += [(column, f"{field}.subset") for column in measure.subset]
+    return (SourceLink(measure.source, f"{field}.source", tuple(columns)),)
 
 
 def _exposure_spec_check(spec: HypothesisSpec, options: Any) -> tuple[str, str, str] | None:
