@@ -138,6 +138,7 @@ EXPECTED_ALL = {
         "plot_synthetic", "synthetic_png"},
     "oca_experiments.estimators": {
         "CAPABILITIES", "CATALOG", "ClusterCounts", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
+        "LinkedFrame",
         "NotTestable", "REGISTRY", "SE_TYPES", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
         "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",

@@ -83,3 +83,24 @@ def test_run_without_the_exposure_data_is_refused_before_estimating(study_copy: 
 
     with pytest.raises(DataError, match="no data given for source 'engagement'"):
         _study(study_copy).run({"survey": demo_data.survey})
+
+
+def test_demo_portfolio_hypotheses_cover_their_truth(study_copy: Path, demo_data) -> None:
+    """h11 (dose-response slope) and h12 (near-minus-far spillover) recover the demo's truth.json values."""
+    import json
+
+    truth = json.loads(Path(demo_data.truth).read_text(encoding="utf-8"))
+    run = _study(study_copy).run({"survey": demo_data.survey, "engagement": demo_data.engagement})
+    results = {h.id: h for h in run.hypotheses}
+    for hypothesis in KEEP:
+        result = results[hypothesis].result
+        assert results[hypothesis].status == "estimated", results[hypothesis].reason
+        assert result.ci_low <= truth["hypotheses"][hypothesis] <= result.ci_high, hypothesis
+    part = results["h11_trust_exposure_response"].result.extras["exposure_response"]
+    doses = truth["extras"]["h11_dose_by_cso"]
+    assert part.dose_range == pytest.approx((min(doses.values()), max(doses.values())), abs=1e-5)
+    assert part.window == ("2026-03-01", "2026-09-30") and part.dose_levels == 6
+    spill = results["h12_spillover_near_far"].result.extras["spillover"]
+    assert (spill.near_units, spill.far_units, spill.treated_units) == (7, 5, 12)
+    robust = spill.treated_vs_far
+    assert robust.ci_low <= truth["extras"]["h12_treated_vs_far"] <= robust.ci_high
