@@ -86,7 +86,8 @@ def exposure_doses(linked: LinkedFrame, spec: HypothesisSpec, options: ExposureR
                         fix="write dates as YYYY-MM-DD")
     inside = ((dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end))).to_numpy(dtype=bool)
     for column, allowed in measure.subset.items():
-        inside = inside & source[column].astype("string").isin({str(v) for v in allowed}).fillna(False).to_numpy(dtype=bool)
+        kept = source[column].astype("string").isin({str(v) for v in allowed}).fillna(False)
+        inside = inside & kept.to_numpy(dtype=bool)
     rows = source.loc[inside]
     key = rows[measure.key.exposure].astype("string")
     if key.isna().any():

@@ -148,8 +148,8 @@ def _verdict_note(ci_low: float, ci_high: float, sesoi: float | None, n_far: int
     if sesoi is None:
         reasons.append("no SESOI is registered, so no interval is narrow enough to rule spillover out")
     elif not (-sesoi < ci_low and ci_high < sesoi):
-        reasons.append(f"the equivalence (1 - 2 alpha) interval of the near-minus-far contrast [{ci_low:.3g}, {ci_high:.3g}] reaches beyond "
-                       f"the SESOI (+-{sesoi:g})")
+        reasons.append(f"the equivalence (1 - 2 alpha) interval of the near-minus-far contrast [{ci_low:.3g}, "
+                       f"{ci_high:.3g}] reaches beyond the SESOI (+-{sesoi:g})")
     if not reasons:
         return True, None
     return False, ("The data cannot rule spillover out: " + "; ".join(reasons) + ". The treated-minus-far "

@@ -62,7 +62,8 @@ def _exposure_block(hypothesis: Mapping[str, Any], part: Mapping[str, Any]) -> s
         "|---|---|",
         f"| Exposure | {_text(part.get('measure'))} (source `{_text(part.get('source'))}`, {window[0]} to "
         f"{window[1]}) |",
-        f"| Linked by | survey `{_text(key[0])}` = exposure `{_text(key[1])}`; one row per `{_text(part.get('unit'))}` |",
+        f"| Linked by | survey `{_text(key[0])}` = exposure `{_text(key[1])}`; one row per "
+        f"`{_text(part.get('unit'))}` |",
         f"| Doses | {part.get('dose_levels')} distinct among {part.get('treated_units')} treated units, "
         f"{_num(dose_low)} to {_num(dose_high)} (mean {_num(part.get('mean_dose'))}); "
         f"{part.get('comparison_units')} comparison units at dose 0 |",

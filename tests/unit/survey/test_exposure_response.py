@@ -275,3 +275,29 @@ def test_simulated_spillover_is_recovered(spill: float) -> None:
                                treated_doses=DOSES, comparison=14, spill=spill)
     assert 0.89 <= coverage <= 0.995
     assert mean == pytest.approx(spill, abs=0.04)
+
+
+@pytest.mark.parametrize("estimator", ["exposure_response", "spillover"])
+def test_repeated_cross_sections_use_the_difference_of_wave_means(estimator: str) -> None:
+    """panel: false (different people per wave, no attrition): a unit's change is its post mean minus its pre mean."""
+    survey, exposure = _world(10, treated_doses=DOSES, comparison=10, attrition=0.0)
+    survey["pid"] = survey["pid"] + "-" + survey["wave"]  # nobody is interviewed twice
+    options = _exposure_options(panel=False) if estimator == "exposure_response" else _spill_options(panel=False)
+    result = _fit({"name": estimator, "options": options}, survey,
+                  exposure if estimator == "exposure_response" else None)
+    means = survey.groupby(["community", "wave"])["y"].mean().unstack()
+    table = (means["post"] - means["pre"]).rename("change").to_frame().join(
+        survey.groupby("community")[["treated", "district"]].first())
+    t = table["treated"].to_numpy(float)
+    if estimator == "exposure_response":
+        doses = dict(zip([f"C{c:02d}" for c in range(len(DOSES))], DOSES))
+        dose = np.array([doses.get(c, 0.0) for c in table.index])
+        x = np.column_stack([np.ones(len(t)), t, t * (dose - DOSES.mean())])
+        index = 2
+    else:
+        near = ((t == 0) & table["district"].isin(set(table.loc[t == 1, "district"])).to_numpy()).astype(float)
+        x = np.column_stack([np.ones(len(t)), near, t])
+        index = 1
+    reference = _statsmodels(table["change"].to_numpy(), x, np.ones(len(t)), np.arange(len(t)))
+    assert result.estimate == pytest.approx(reference.params[index], abs=1e-8)
+    assert result.extras["inference"].alternatives["CR1"].std_error == pytest.approx(reference.bse[index], rel=1e-8)
