@@ -424,6 +424,7 @@ class Study:
         testability = tuple(
             check(task).to_dict() for task in self.plan.tasks
             if task.source in loaded and contracts[task.source].get("passed")
+            and all(name in loaded for name in task.linked_sources)  # a subset of the sources: check what is given
             and {column for column, _ in task.column_fields} <= set(map(str, loaded[task.source].frame.columns)))
         return ValidationResult(study=self.config.name, contracts=tuple(contracts.values()),
                                 data={k: v.fingerprint for k, v in loaded.items()}, problems=tuple(problems),

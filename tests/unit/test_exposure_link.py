@@ -104,3 +104,11 @@ def test_demo_portfolio_hypotheses_cover_their_truth(study_copy: Path, demo_data
     assert (spill.near_units, spill.far_units, spill.treated_units) == (7, 5, 12)
     robust = spill.treated_vs_far
     assert robust.ci_low <= truth["extras"]["h12_treated_vs_far"] <= robust.ci_high
+
+
+def test_validating_the_survey_alone_skips_the_linked_hypothesis(study_copy: Path, demo_data) -> None:
+    """`oca validate --data survey=...` checks what is given: h11 waits for its exposure source, h12 is checked."""
+    result = _study(study_copy).validate({"survey": demo_data.survey})
+    checked = {t["hypothesis"]: t["testable"] for t in result.testability}
+    assert checked == {"h12_spillover_near_far": True}
+    assert not result.problems
