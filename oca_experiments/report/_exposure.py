@@ -29,10 +29,16 @@ def _text(value: Any) -> str:
     return text
 
 
+def _code(value: Any) -> str:
+    """A column or source name as inline code (no escaping inside backticks; a backtick itself is dropped)."""
+    return "`" + " ".join(str(value).split()).replace("`", "") + "`"
+
+
 def _interval(record: Mapping[str, Any] | None) -> str:
     if not isinstance(record, Mapping):
         return "–"
-    return f"{_num(record.get('estimate'))} [{_num(record.get('ci_low'))}, {_num(record.get('ci_high'))}]"
+    kind = f" ({_text(record['se_type'])})" if record.get("se_type") else ""
+    return f"{_num(record.get('estimate'))} [{_num(record.get('ci_low'))}, {_num(record.get('ci_high'))}]{kind}"
 
 
 def _headline(hypothesis: Mapping[str, Any]) -> str:
@@ -60,10 +66,10 @@ def _exposure_block(hypothesis: Mapping[str, Any], part: Mapping[str, Any]) -> s
         "",
         "| | |",
         "|---|---|",
-        f"| Exposure | {_text(part.get('measure'))} (source `{_text(part.get('source'))}`, {window[0]} to "
+        f"| Exposure | {_text(part.get('measure'))} (source {_code(part.get('source'))}, {window[0]} to "
         f"{window[1]}) |",
-        f"| Linked by | survey `{_text(key[0])}` = exposure `{_text(key[1])}`; one row per "
-        f"`{_text(part.get('unit'))}` |",
+        f"| Linked by | survey {_code(key[0])} = exposure {_code(key[1])}; one row per "
+        f"{_code(part.get('unit'))} |",
         f"| Doses | {part.get('dose_levels')} distinct among {part.get('treated_units')} treated units, "
         f"{_num(dose_low)} to {_num(dose_high)} (mean {_num(part.get('mean_dose'))}); "
         f"{part.get('comparison_units')} comparison units at dose 0 |",
@@ -93,7 +99,7 @@ def _spillover_block(hypothesis: Mapping[str, Any], part: Mapping[str, Any]) -> 
         "|---|---|",
         f"| Near means | {_text(part.get('rule'))} |",
         f"| Units | {part.get('treated_units')} treated, {part.get('near_units')} near and {part.get('far_units')} far "
-        f"comparison (one row per `{_text(part.get('unit'))}`) |",
+        f"comparison (one row per {_code(part.get('unit'))}) |",
         f"| Treated minus far (spillover-robust effect) | {_interval(part.get('treated_vs_far'))} |",
         f"| Treated minus all comparison units | {_interval(part.get('treated_vs_all_comparison'))} |",
         "",

@@ -22,7 +22,7 @@ def test_the_section_states_the_assumptions_beside_each_estimate() -> None:
     assert "Dose-response slope (ACRT per 1 exposure unit)" in text
     assert "Strong parallel trends (Callaway, Goodman-Bacon and Sant'Anna 2024)" in text
     assert "selection into dose" in text.lower()
-    assert "2026-03-01 to 2026-09-30" in text and "survey `cso\\_id` = exposure `cso\\_id`" in text
+    assert "2026-03-01 to 2026-09-30" in text and "survey `cso_id` = exposure `cso_id`" in text
     # h12 in the demo: the equivalence interval reaches beyond the SESOI, so the report says so
     assert "**Spillover not ruled out.**" in text and "Treated minus far (spillover-robust effect)" in text
     # no unit's outcome in the report: community ids never appear
