@@ -20,10 +20,6 @@ from ..spec import HypothesisSpec
 from ._linalg import WithinDesign, fit_within
 from ._survey_frame import cluster_codes, treatment_indicator
 
-#: Units with fewer respondents than this have their change left out of per-unit tables (small cells).
-SMALL_CELL = 10
-
-
 @dataclass(frozen=True)
 class UnitChanges:
     """One row per unit: ``unit``, ``cluster``, ``treated``, ``change``, ``n`` (respondents behind the change)."""
@@ -129,13 +125,13 @@ def unit_weights(table: pd.DataFrame, weights: str) -> NDArray[np.float64]:
 
 
 def unit_rows(table: pd.DataFrame, columns: dict[str, str]) -> list[dict[str, Any]]:
-    """Per-unit rows for the results; a unit with fewer than SMALL_CELL respondents has its change withheld."""
+    """Per-unit rows for the results: the unit, its arm, respondents and the named columns. A unit's outcome change
+    is never written (a community's mean is a cell the study's suppression threshold would have to vet)."""
     rows = []
     for record in table.to_dict("records"):
         row: dict[str, Any] = {"unit": str(record["unit"]), "treated": bool(record["treated"]), "n": int(record["n"])}
         for key, column in columns.items():
             value = record[column]
             row[key] = float(value) if isinstance(value, (int, float, np.floating)) else value
-        row["change"] = float(record["change"]) if record["n"] >= SMALL_CELL else None
         rows.append(row)
     return rows

@@ -120,7 +120,8 @@ def fit_spillover(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec,
         "coefficients": {"intercept": float(fit.params[0]), "near": float(fit.params[1]),
                          "treated": float(fit.params[2])},
         "model": f"unit change ~ near + treated (far comparison units the base), one row per {unit}, "
-                 f"{options.weights} weights",
+                 f"{options.weights} weights; the few-cluster rule counts near clusters as its 'treated' arm and "
+                 "far clusters as its 'comparison' arm",
     }
     counts = {**changes.counts, "units_treated": n_treated, "units_near": n_near, "units_far": n_far}
     return EstimateResult(

@@ -543,14 +543,13 @@ class DosePoint(Part):
 
 @dataclass(frozen=True)
 class UnitChange(Part):
-    """One unit (community) of a community-level regression; ``change`` is withheld below the small-cell size."""
+    """One unit (community) of a community-level regression: arm, respondents, dose or group (never its outcome)."""
 
     unit: str | None = None
     treated: bool | None = None
     n: int | None = None
     dose: float | None = None
     group: str | None = None  # spillover: treated, near or far
-    change: float | None = None
 
 
 @dataclass(frozen=True)

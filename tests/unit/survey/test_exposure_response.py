@@ -128,6 +128,7 @@ def test_linear_dose_response_matches_statsmodels(weights: str) -> None:
     assert part.mean_dose == pytest.approx(centre, rel=1e-12)
     assert ExposureResponse.from_dict(part.to_dict()).to_dict() == part.to_dict()
     assert any("strong parallel trends" in a.lower() for a in part.assumptions)
+    assert all("change" not in unit for unit in part.to_dict()["units"])  # no community's outcome in results
 
 
 def test_spline_acrt_is_the_average_derivative_as_statsmodels_computes_it() -> None:
