@@ -199,3 +199,16 @@ def test_a_spec_without_a_seed_gets_one_derived_from_its_id_and_says_so(study_co
     seeds = _find_seeds(_spec_contents(study), "specs")
     assert seeds["specs.h3_knowledge_gain.inference.bootstrap.seed"] == bootstrap.seed
     assert seeds["specs.h3_knowledge_gain.inference.bootstrap.seed_source"] == "derived"
+
+
+def test_specs_load_in_natural_order(tmp_path: Path, repo_root: Path) -> None:
+    """h10 and h11 come after h9, not between h1 and h2 (the report and results list specs in this order)."""
+    import shutil
+
+    study = tmp_path / "study"
+    (study / "hypotheses").mkdir(parents=True)
+    source = (repo_root / "hypotheses" / "h1_horizontal_trust.yaml").read_text(encoding="utf-8")
+    for name in ("h2_b", "h10_c", "h1_a", "h9_d", "h1b_e"):
+        _write(study, f"{name}.yaml", source.replace("id: h1_horizontal_trust", f"id: {name}"))
+    shutil.copy(repo_root / "study.yaml", study / "study.yaml")
+    assert [s.spec.id for s in load_hypotheses(study)] == ["h1_a", "h1b_e", "h2_b", "h9_d", "h10_c"]
