@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from oca_experiments.spec import HypothesisSpec, load_hypotheses, load_study_con
 def test_demo_specs_parse(repo_root: Path) -> None:
     specs = load_hypotheses(repo_root)
     ids = [s.spec.id for s in specs]
-    assert ids == sorted(ids)
+    # natural order: numbers by value (h8 before h11)
+    assert ids == sorted(ids, key=lambda i: [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", i) if p])
     assert {"h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h4_engagement_per_post",
             "h5_hostile_share", "h6_horizontal_trust_by_sex"} <= set(ids)  # other issues add specs
     config = load_study_config(repo_root)
