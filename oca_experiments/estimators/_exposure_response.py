@@ -2,12 +2,14 @@
 
 Each unit's (community's) change between the registered waves (``_community_change``) is regressed on
 
-    change_c = a + tau * T_c + beta * T_c * (d_c - dbar) / scale  [+ sum_k g_k * T_c * (d_c - k_k)_+ / scale]
+    change_c = a + tau * T_c + beta * T_c * (d_c - dbar) / scale  [+ sum_k g_k * T_c * (h_k(d_c) - hbar_k) / scale]
 
 where T is the treatment arm, d the unit's exposure from the exposure source (summed or averaged over the window,
-per capita when ``per`` is given, linked by ``key``), dbar the mean dose over the treated units, and the comparison
-arm's change the untreated baseline (its dose is 0: no campaign). ``tau`` is the ATT at the mean dose (the average
-ATT under linearity), ``beta`` (linear) or the average derivative over the treated doses ``beta + sum_k g_k *
+per capita when ``per`` is given, linked by ``key``), dbar the mean dose over the treated units, h_k(d) = (d - k_k)_+
+the spline's hinges centred on their treated means, and the comparison arm's change the untreated baseline (its
+dose is 0: no campaign). Because every dose term is centred on the treated units' (weighted) mean, ``tau`` is
+exactly the average ATT over the treated units (the binary DiD of the unit changes), whatever the curve's shape;
+``beta`` (linear) or the average derivative over the treated doses ``beta + sum_k g_k *
 share(d > k_k)`` (spline) is the target: the average causal response on the treated (ACRT) of Callaway,
 Goodman-Bacon and Sant'Anna (2024, "Difference-in-differences with a continuous treatment") when the strong
 parallel-trends assumption holds, and only a descriptive slope of ATT(d|d) otherwise. Inference follows the
@@ -48,8 +50,8 @@ class LinkedFrame:
 
 ASSUMPTIONS = (
     "Standard parallel trends: without the campaign, units at every dose would have changed as the comparison arm "
-    "did. It identifies ATT(d|d), the effect of dose d among the units that received d, and the ATT at the mean "
-    "dose.",
+    "did. It identifies ATT(d|d), the effect of dose d among the units that received d, and the average ATT over "
+    "the treated units.",
     "Strong parallel trends (Callaway, Goodman-Bacon and Sant'Anna 2024): units at each dose would have responded "
     "to any other dose as the units that received it did (no selection into dose on gains). Only under it is the "
     "slope across doses the average causal response (ACRT); under standard parallel trends alone it also carries "
@@ -156,9 +158,11 @@ def _knots(doses: np.ndarray, count: int) -> np.ndarray:
     return knots
 
 
-def _basis(dose: np.ndarray, treated: np.ndarray, centre: float, knots: np.ndarray, scale: float) -> np.ndarray:
+def _basis(dose: np.ndarray, treated: np.ndarray, centre: float, knots: np.ndarray, hinge_centres: np.ndarray,
+           scale: float) -> np.ndarray:
     columns = [np.ones_like(dose), treated, treated * (dose - centre) / scale]
-    columns += [treated * np.clip(dose - k, 0.0, None) / scale for k in knots]
+    columns += [treated * (np.clip(dose - k, 0.0, None) - c) / scale for k, c in zip(knots, hinge_centres,
+                                                                                      strict=True)]
     return np.column_stack(columns)
 
 
@@ -201,7 +205,9 @@ def fit_exposure_response(frame: pd.DataFrame, outcome: pd.Series, spec: Hypothe
                           f"needs at least {needed}")
     centre = float(np.average(treated_doses, weights=weights[treated == 1]))
     knots = _knots(treated_doses, options.knots) if options.curve == "spline" else np.array([])
-    x = _basis(dose, treated, centre, knots, measure.scale)
+    hinge_centres = np.array([np.average(np.clip(treated_doses - k, 0.0, None), weights=weights[treated == 1])
+                              for k in knots])
+    x = _basis(dose, treated, centre, knots, hinge_centres, measure.scale)
     share_above = np.array([np.average(treated_doses > k, weights=weights[treated == 1]) for k in knots])
     contrast = np.concatenate([[0.0, 0.0, 1.0], share_above])
     y = table["change"].to_numpy(dtype=float)
@@ -231,8 +237,8 @@ def fit_exposure_response(frame: pd.DataFrame, outcome: pd.Series, spec: Hypothe
                   f"{measure.scale:g} exposure unit(s); causal under strong parallel trends only"),
         mean_dose=centre, dose_range=(float(treated_doses.min()), float(treated_doses.max())), dose_levels=levels,
         treated_units=n_treated, comparison_units=n_comparison,
-        att_at_mean_dose=_effect(curve_fit, vcov, 1, df, analytic, level),
-        points=_curve(curve_fit, vcov, treated_doses, centre, knots, measure.scale, df, level),
+        average_att=_effect(curve_fit, vcov, 1, df, analytic, level),
+        points=_curve(curve_fit, vcov, treated_doses, centre, knots, hinge_centres, measure.scale, df, level),
         units=tuple(UnitChange(**row) for row in unit_rows(table, {"dose": "dose"})),
         assumptions=ASSUMPTIONS,
         notes=_notes(levels, n_treated, comparison_dose, measure.source))
@@ -262,11 +268,11 @@ def _effect(fit: Any, vcov: np.ndarray, index: int, df: float, se_type: str, lev
                           se_type=se_type, p_value=t.p_value_two_sided)
 
 
-def _curve(fit: Any, vcov: np.ndarray, doses: np.ndarray, centre: float, knots: np.ndarray, scale: float,
-           df: float, level: float) -> tuple[DosePoint, ...]:
+def _curve(fit: Any, vcov: np.ndarray, doses: np.ndarray, centre: float, knots: np.ndarray,
+           hinge_centres: np.ndarray, scale: float, df: float, level: float) -> tuple[DosePoint, ...]:
     """ATT(d) = tau + beta (d - dbar) [+ spline terms] on a grid over the treated doses, pointwise intervals."""
     grid = np.linspace(doses.min(), doses.max(), 21)
-    rows = _basis(grid, np.ones_like(grid), centre, knots, scale)[:, 1:]  # the intercept is the comparison trend
+    rows = _basis(grid, np.ones_like(grid), centre, knots, hinge_centres, scale)[:, 1:]  # the intercept is the comparison trend
     params, cov = fit.params[1:], vcov[1:, 1:]
     points = []
     for dose, row in zip(grid, rows, strict=True):

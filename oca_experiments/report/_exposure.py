@@ -75,7 +75,7 @@ def _exposure_block(hypothesis: Mapping[str, Any], part: Mapping[str, Any]) -> s
         f"{part.get('comparison_units')} comparison units at dose 0 |",
         f"| Curve | {_text(part.get('curve'))}"
         + (f", knots at {', '.join(_num(k) for k in part.get('knots') or ())}" if part.get("knots") else "") + " |",
-        f"| ATT at the mean dose | {_interval(part.get('att_at_mean_dose'))} |",
+        f"| Average ATT over the treated units | {_interval(part.get('average_att'))} |",
         "",
         f"*Estimand.* {_text(part.get('estimand'))}",
         "",

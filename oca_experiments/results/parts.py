@@ -520,7 +520,7 @@ class UnitEffect(PosteriorSummary):
 
 @dataclass(frozen=True)
 class EffectInterval(Part):
-    """A secondary effect of a regression beside the target (e.g. the ATT at the mean dose), with its interval."""
+    """A secondary effect of a regression beside the target (e.g. the average ATT), with its interval."""
 
     estimate: float | None = None
     std_error: float | None = None
@@ -572,7 +572,8 @@ class ExposureResponse(Part):
     dose_levels: int | None = None
     treated_units: int | None = None
     comparison_units: int | None = None
-    att_at_mean_dose: EffectInterval | None = None
+    #: the ATT averaged over the treated units (the binary DiD of the unit changes), whatever the curve's shape
+    average_att: EffectInterval | None = None
     points: tuple[DosePoint, ...] | None = None
     units: tuple[UnitChange, ...] | None = None
     assumptions: tuple[str, ...] | None = None

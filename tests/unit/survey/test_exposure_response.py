@@ -123,8 +123,12 @@ def test_linear_dose_response_matches_statsmodels(weights: str) -> None:
     assert cr1.std_error == pytest.approx(reference.bse[2], rel=1e-8)
     part = result.extras["exposure_response"]
     assert isinstance(part, ExposureResponse)
-    assert part.att_at_mean_dose.estimate == pytest.approx(reference.params[1], abs=1e-8)
-    assert part.att_at_mean_dose.std_error == pytest.approx(reference.bse[1], rel=1e-8)
+    assert part.average_att.estimate == pytest.approx(reference.params[1], abs=1e-8)
+    assert part.average_att.std_error == pytest.approx(reference.bse[1], rel=1e-8)
+    # the average ATT is the binary DiD of the unit changes (treated minus comparison weighted means)
+    binary = np.average(table["change"][t == 1], weights=w[t == 1]) - np.average(table["change"][t == 0],
+                                                                                 weights=w[t == 0])
+    assert part.average_att.estimate == pytest.approx(binary, abs=1e-10)
     assert part.mean_dose == pytest.approx(centre, rel=1e-12)
     assert ExposureResponse.from_dict(part.to_dict()).to_dict() == part.to_dict()
     assert any("strong parallel trends" in a.lower() for a in part.assumptions)
@@ -141,13 +145,18 @@ def test_spline_acrt_is_the_average_derivative_as_statsmodels_computes_it() -> N
     dose = np.array([doses.get(c, 0.0) for c in table.index])
     treated_doses = dose[t == 1]
     knot = np.quantile(treated_doses, 0.5)
-    x = np.column_stack([np.ones(len(t)), t, t * (dose - treated_doses.mean()), t * np.clip(dose - knot, 0, None)])
+    hinge = np.clip(dose - knot, 0, None)
+    x = np.column_stack([np.ones(len(t)), t, t * (dose - treated_doses.mean()), t * (hinge - hinge[t == 1].mean())])
     reference = _statsmodels(table["change"].to_numpy(), x, np.ones(len(t)), np.arange(len(t)))
     contrast = np.array([0.0, 0.0, 1.0, np.mean(treated_doses > knot)])
     test = reference.t_test(contrast)
     assert result.estimate == pytest.approx(float(test.effect[0]), abs=1e-8)
     assert result.extras["inference"].alternatives["CR1"].std_error == pytest.approx(float(test.sd[0, 0]), rel=1e-8)
     assert result.extras["exposure_response"].knots == pytest.approx((knot,))
+    # centred hinges: the average ATT is the binary DiD whatever the curve's shape
+    change = table["change"].to_numpy()
+    average = result.extras["exposure_response"].average_att.estimate
+    assert average == pytest.approx(change[t == 1].mean() - change[t == 0].mean(), abs=1e-10)
 
 
 def test_pyfixest_agrees_on_the_same_regression() -> None:
