@@ -199,7 +199,21 @@ def _exposure_linked(options: Any) -> tuple[SourceLink, ...]:
     return (SourceLink(measure.source, f"{field}.source", tuple(columns)),)
 
 
+def _no_randomization(spec: HypothesisSpec, name: str, why: str) -> tuple[str, str, str] | None:
+    if spec.inference.randomization is None:
+        return None
+    return ("inference.randomization", f"estimator {name} offers no randomization inference: {why}",
+            "remove inference.randomization (the registered few-cluster rule still applies)")
+
+
+def _spillover_spec_check(spec: HypothesisSpec, options: Any) -> tuple[str, str, str] | None:
+    return _no_randomization(spec, "spillover", "nearness to treated communities is not what the lottery assigned")
+
+
 def _exposure_spec_check(spec: HypothesisSpec, options: Any) -> tuple[str, str, str] | None:
+    refused = _no_randomization(spec, "exposure_response", "the dose is observed, not assigned")
+    if refused is not None:
+        return refused
     try:
         exposure_window(spec, options)
     except ValueError as exc:
@@ -290,7 +304,7 @@ RECORDS: tuple[EstimatorRecord, ...] = (
         "spillover", "spillover contrast: comparison communities near treated ones (same district, registered "
         "adjacency or audience overlap) against far ones, as a community-level DiD; treated-minus-far beside it",
         "survey", SpilloverOptions, fit_spillover, se_types=SURVEY_SE_TYPES,
-        option_columns=_spillover_columns, covariates=False),
+        option_columns=_spillover_columns, covariates=False, spec_check=_spillover_spec_check),
     EstimatorRecord(
         "synthetic_control", "synthetic control (Abadie et al.; unit weights without intercept, as the synthdid "
         "package's sc_estimate) for one or a few treated units with a common start", "engagement",

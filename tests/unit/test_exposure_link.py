@@ -112,3 +112,14 @@ def test_validating_the_survey_alone_skips_the_linked_hypothesis(study_copy: Pat
     checked = {t["hypothesis"]: t["testable"] for t in result.testability}
     assert checked == {"h12_spillover_near_far": True}
     assert not result.problems
+
+
+@pytest.mark.parametrize("name", ["h11_trust_exposure_response.yaml", "h12_spillover_near_far.yaml"])
+def test_plan_refuses_randomization_inference_the_estimator_would_ignore(study_copy: Path, name: str) -> None:
+    path = study_copy / "hypotheses" / name
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  bootstrap: {draws: 9999", "  randomization: {draws: 999}\n  bootstrap: {draws: 9999"),
+                    encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        _study(study_copy)
+    assert err.value.field == "inference.randomization" and "offers no randomization inference" in str(err.value)
