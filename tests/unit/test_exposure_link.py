@@ -118,8 +118,8 @@ def test_validating_the_survey_alone_skips_the_linked_hypothesis(study_copy: Pat
 def test_plan_refuses_randomization_inference_the_estimator_would_ignore(study_copy: Path, name: str) -> None:
     path = study_copy / "hypotheses" / name
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("  bootstrap: {draws: 9999", "  randomization: {draws: 999}\n  bootstrap: {draws: 9999"),
-                    encoding="utf-8")
+    registered = text.replace("  bootstrap: {draws: 9999", "  randomization: {draws: 999}\n  bootstrap: {draws: 9999")
+    path.write_text(registered, encoding="utf-8")
     with pytest.raises(SpecError) as err:
         _study(study_copy)
     assert err.value.field == "inference.randomization" and "offers no randomization inference" in str(err.value)
