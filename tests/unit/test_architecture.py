@@ -167,7 +167,7 @@ EXPECTED_ALL = {
         "Bayes", "BayesDecision", "BayesDiagnostics", "BayesSampler", "Bootstrap", "Construction", "DataRules",
         "Design", "EstimatorSpec", "Exclusions", "FewClusters", "HYPOTHESES_DIR", "HypothesisSpec", "Inference",
         "NOT_SPECS", "Outcome", "Power", "Randomization", "RobustnessCheck", "STUDY_FILE", "SourceConfig",
-        "SpecFile", "StudyConfig", "Subgroup", "Wave", "load_hypotheses", "load_study_config", "parse_model",
+        "SpecFile", "StudyConfig", "Subgroup", "SurveyWeights", "Wave", "WeightTrim", "load_hypotheses", "load_study_config", "parse_model",
         "read_yaml", "validation_to_spec_error"},
     "oca_experiments.summarize": {
         "EQUIVALENCE_READINGS", "LANGUAGES", "PlainPage", "UNRELIABLE", "VERDICTS", "Verdict", "adjust_families",
