@@ -125,7 +125,7 @@ def test_weighted_knowledge_gain_matches_r_survey(case: str, paired: bool) -> No
 def test_weighted_share_matches_r_survey() -> None:
     expected = _reference()["share"]
     frame = _data()
-    spec = _spec("share", column="y01")
-    result = fit_share(frame, frame["y01"], spec, ShareOptions(), file="example.csv")
+    spec = _spec("share", column="y01", options={"null_share": 0.5})
+    result = fit_share(frame, frame["y01"], spec, ShareOptions(null_share=0.5), file="example.csv")
     _close(result.estimate, expected["estimate"], "share")
     _close(result.std_error, expected["std_error"], "share SE")

@@ -89,7 +89,7 @@ ku <- merge(kp, ke, by = "respondent_id")
 ku <- ku[order(ku$respondent_id), ]
 des <- raked(ku, "wave", margins)
 r <- svyratio(~score_post, ~score, des)
-out$gain_paired <- list(estimate = unname(coef(r)) - 1, std_error = unname(sqrt(vcov(r))), n = nrow(ku))
+out$gain_paired <- list(estimate = as.numeric(coef(r)) - 1, std_error = as.numeric(sqrt(vcov(r))), n = nrow(ku))
 
 # 5. knowledge gain, unpaired: wave means as svyglm coefficients, delta method for their ratio
 kk <- d0[order(d0$wave, d0$respondent_id), ]
@@ -97,13 +97,13 @@ kk$is_post <- as.numeric(kk$wave == "endline"); kk$is_pre <- 1 - kk$is_post
 des <- raked(kk, "wave", margins)
 fit <- svyglm(score ~ 0 + is_post + is_pre, design = des)
 con <- svycontrast(fit, quote(is_post / is_pre - 1))
-out$gain_unpaired <- list(estimate = unname(coef(con)), std_error = unname(sqrt(vcov(con))), n = nrow(kk))
+out$gain_unpaired <- list(estimate = as.numeric(coef(con)), std_error = as.numeric(sqrt(vcov(con))), n = nrow(kk))
 
 # 6. share at endline
 en <- d0[d0$wave == "endline", ]
 en <- en[order(en$respondent_id), ]
 des <- raked(en, "wave", margins)
 m <- svymean(~y01, des)
-out$share <- list(estimate = unname(coef(m)), std_error = unname(SE(m)), n = nrow(en))
+out$share <- list(estimate = as.numeric(coef(m)), std_error = as.numeric(SE(m)), n = nrow(en))
 
 write(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), file.path(here, "reference.json"))
