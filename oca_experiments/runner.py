@@ -36,7 +36,7 @@ from ._version import __version__
 from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
                         sensitive_columns_of)
 from .errors import ContractError, DataError, EstimationError, OcaError
-from .estimators import NotTestable
+from .estimators import NotTestable, check_weight_margins
 from .io import file_sha256, missing_column_error, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
@@ -108,6 +108,8 @@ def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
             if column not in present:
                 raise missing_column_error(column, present, file=source.display,
                                            needed_by=f"{task.spec_file} needs it ({field})")
+        # registered survey weights: the data's categories are the margins' (did-you-mean), weights positive
+        check_weight_margins(task.spec, subset_rows(source.frame, task), file=source.display, where=task.spec_file)
 
 
 def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,

@@ -72,7 +72,7 @@ AttritionOutcome = Callable[[HypothesisSpec, Any], "str | None"]
 DesignCheck = Callable[[pd.DataFrame, HypothesisSpec, Any], "str | None"]
 
 #: Capability names, in the order docs and errors list them.
-CAPABILITIES = ("fixed_effects", "disaggregation", "attrition", "simulation", "bayesian")
+CAPABILITIES = ("fixed_effects", "disaggregation", "attrition", "simulation", "bayesian", "survey_weights")
 
 
 def no_option_columns(options: Any) -> tuple[tuple[str, str], ...]:
@@ -92,7 +92,9 @@ class EstimatorRecord:
       attrition by arm does not bound this estimate (the attrition section is then left out);
     - ``simulation``: design diagnosis (``oca design diagnose``) has a data-generating model for it;
     - ``priors``: Bayesian: the model's registered priors (name -> (default scale, meaning)); the verdict comes
-      from the posterior decision rule, and ``bayes.priors`` may only name these.
+      from the posterior decision rule, and ``bayes.priors`` may only name these;
+    - ``survey_weights``: uses the spec's ``weights`` (raking to population margins, linearized variance with the
+      raking adjustment: ``_weights.py``); the plan refuses ``weights`` for an estimator without it.
     """
 
     name: str
@@ -117,6 +119,7 @@ class EstimatorRecord:
     covariates: bool = True
     #: estimator-specific design requirements, checked on the data's structure before estimation (validate and run)
     design_check: DesignCheck | None = None
+    survey_weights: bool = False
 
     @property
     def available(self) -> bool:
@@ -130,7 +133,8 @@ class EstimatorRecord:
     @property
     def capabilities(self) -> tuple[str, ...]:
         claimed = {"fixed_effects": self.fixed_effects is not None, "disaggregation": self.disaggregation is not None,
-                   "attrition": self.attrition is not None, "simulation": self.simulation, "bayesian": self.bayesian}
+                   "attrition": self.attrition is not None, "simulation": self.simulation, "bayesian": self.bayesian,
+                   "survey_weights": self.survey_weights}
         return tuple(name for name in CAPABILITIES if claimed[name])
 
 
@@ -163,18 +167,19 @@ RECORDS: tuple[EstimatorRecord, ...] = (
         "cluster-robust inference", "survey", SurveyDiDOptions, fit_survey_did, se_types=SURVEY_SE_TYPES,
         option_columns=_contrast_column, fixed_effects=lambda options: options.panel,
         disaggregation=lambda options: options.panel, attrition=_survey_did_attrition, simulation=True,
-        design_check=check_cluster_design),
+        design_check=check_cluster_design, survey_weights=True),
     EstimatorRecord(
         "knowledge_gain", "relative pre/post change in mean knowledge score, delta-method and bootstrap CIs",
         "survey", KnowledgeGainOptions, fit_knowledge_gain, se_types=GAIN_SE_TYPES,
-        disaggregation=lambda options: options.paired),
+        disaggregation=lambda options: options.paired, survey_weights=True),
     EstimatorRecord(
         "ancova", "endline on baseline plus treatment (or change scores)", "survey", AncovaOptions, fit_ancova,
         se_types=SURVEY_SE_TYPES, disaggregation=lambda options: True, attrition=_ancova_attrition,
-        design_check=check_cluster_design),
+        design_check=check_cluster_design, survey_weights=True),
     EstimatorRecord(
         "share", "share of respondents reporting an outcome (0/1), Wilson CI", "survey", ShareOptions, fit_share,
-        se_types=("CR1", "CR2", "iid"), design_fields=(), disaggregation=lambda options: False),
+        se_types=("CR1", "CR2", "iid"), design_fields=(), disaggregation=lambda options: False,
+        survey_weights=True),
     # Series and panels: adoption dates (design.adoption) or a 0/1 treated-and-post column, so no design field is
     # required; the period is an option (day ... year, integer), checked against the data at validate time.
     EstimatorRecord(
