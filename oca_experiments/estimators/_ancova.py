@@ -33,7 +33,14 @@ from ._survey_frame import (
     refuse_post_treatment_covariates,
     treatment_indicator,
 )
-from ._weights import calibrate, fit_weighted_regression, psu_codes, weight_columns, weighted_inference
+from ._weights import (
+    calibrate,
+    check_cluster_level_margins,
+    fit_weighted_regression,
+    psu_codes,
+    weight_columns,
+    weighted_inference,
+)
 
 
 def unit_panel(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, *, file: str,
@@ -177,8 +184,10 @@ def _fit_weighted(work: pd.DataFrame, y: np.ndarray, x: np.ndarray, regressors: 
                               fix="check that both arms answered at both waves and covariates vary") from None
     arms = (counts["clusters_treated"], counts["clusters_comparison"]) if design.cluster else None
     estimate = float(fit.params[0])
+    lost = check_cluster_level_margins(calibration, psu, clustered=clustered, cluster=design.cluster)
     primary = weighted_inference(estimate, float(np.sqrt(fit.vcov[0, 0])), spec, n_psu=fit.n_psu, arms=arms,
-                                 clustered=clustered, fixed_weights_se=float(np.sqrt(fit.vcov_fixed_weights[0, 0])))
+                                 clustered=clustered, fixed_weights_se=float(np.sqrt(fit.vcov_fixed_weights[0, 0])),
+                                 df_lost=lost)
     extras: dict[str, Any] = {
         "coefficients": {r.name: float(v) for r, v in zip(regressors, fit.params, strict=True)},
         "model": ("weighted ancova: y_post ~ treated + y_pre" if options.model == "ancova" else

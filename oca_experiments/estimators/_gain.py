@@ -57,8 +57,16 @@ from ._cluster_inference import (
 from ._inference import few_cluster_decision, t_inference, t_interval
 from ._linalg import covariance, fit_within, satterthwaite_df
 from ._survey_frame import NotTestable, cluster_codes
-from ._weights import Calibration, calibrate, fit_weighted_regression, linearized_covariance, psu_codes, \
-    weight_columns, weighted_inference
+from ._weights import (
+    Calibration,
+    calibrate,
+    check_cluster_level_margins,
+    fit_weighted_regression,
+    linearized_covariance,
+    psu_codes,
+    weight_columns,
+    weighted_inference,
+)
 
 # --------------------------------------------------------------------------- knowledge gain
 
@@ -347,8 +355,9 @@ def _weighted_gain(post: NDArray[np.float64], pre: NDArray[np.float64], work: pd
         delta = ("R = b_post / b_pre - 1 from the weighted y ~ 0 + 1{post} + 1{pre}; se(R)^2 = g' V g, "
                  "g = (1, -theta) / mean(pre)")
     estimate = theta - 1.0
+    lost = check_cluster_level_margins(calibration, psu, clustered=clustered, cluster=design.cluster)
     primary = weighted_inference(estimate, float(np.sqrt(variance)), spec, n_psu=int(psu.max()) + 1, arms=None,
-                                 clustered=clustered, fixed_weights_se=float(np.sqrt(fixed)))
+                                 clustered=clustered, fixed_weights_se=float(np.sqrt(fixed)), df_lost=lost)
     record = {**primary.record, "delta_method": delta}
     record["statement"] = _statement(estimate, primary.ci_low, primary.ci_high, inference.ci_level)
     extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta, "inference": record,
@@ -499,6 +508,8 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
     # effective n shrinks by (z / t_df)^2 for each interval, and the score test uses t_df (6 clusters: the normal
     # quantile covered 88%).
     df = float(n_clusters - 1) if n_clusters is not None and n_clusters > 1 else None
+    if df is not None and calibration is not None:  # margins constant within clusters take df like strata
+        df = max(1.0, df - rule.get("df_lost_to_cluster_level_margins", 0))
     if df is not None and df < KG_CONSERVATIVE_BELOW_DF:
         rule["conservative"] = True
         rule["conservative_reason"] = (f"with {n_clusters} clusters the Korn-Graubard interval (t with {df:g} df) "
@@ -552,10 +563,12 @@ def _weighted_share(rows: pd.DataFrame, values: NDArray[np.float64], spec: Hypot
     variance = float(linearized_covariance(w * (values - share) / w.sum(), psu, calibration)[0, 0])
     binomial = share * (1 - share) / values.size
     deff = variance / binomial if binomial > 0 and variance > 0 else 1.0
+    lost = check_cluster_level_margins(calibration, psu, clustered=clustered, cluster=design.cluster)
     _, rule = few_cluster_decision(spec, n_psu if clustered else None)
     rule.update({"fired": False, "method": "linearized", "reason": (
         "survey weights registered: Wilson interval with the design effect of the Taylor-linearized variance "
         f"(raking adjustment, clustered by {design.cluster or design.unit}) and Korn-Graubard df")})
+    rule["df_lost_to_cluster_level_margins"] = lost
     return share, deff, (n_psu if clustered else None), rule, calibration
 
 

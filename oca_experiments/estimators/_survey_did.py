@@ -38,7 +38,14 @@ from ._survey_frame import (
     refuse_post_treatment_covariates,
     treatment_indicator,
 )
-from ._weights import calibrate, fit_weighted_regression, psu_codes, weight_columns, weighted_inference
+from ._weights import (
+    calibrate,
+    check_cluster_level_margins,
+    fit_weighted_regression,
+    psu_codes,
+    weight_columns,
+    weighted_inference,
+)
 
 __all__ = ["NotTestable", "check_cluster_design", "fit_survey_did"]
 
@@ -291,8 +298,9 @@ def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_na
     target = names.index(target_name)
     arms = (counts["clusters_treated"], counts["clusters_comparison"]) if design.cluster else None
     std_error = float(np.sqrt(fit.vcov[target, target]))
+    lost = check_cluster_level_margins(calibration, psu, clustered=clustered, cluster=design.cluster)
     primary = weighted_inference(float(fit.params[target]), std_error, spec, n_psu=fit.n_psu, arms=arms,
-                                 clustered=clustered,
+                                 clustered=clustered, df_lost=lost,
                                  fixed_weights_se=float(np.sqrt(fit.vcov_fixed_weights[target, target])))
     estimate = float(fit.params[target])
     if options.by is not None:

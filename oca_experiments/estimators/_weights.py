@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,8 @@ from ..outcomes import numeric_column
 from ..spec import HypothesisSpec, SurveyWeights
 from ._inference import ClusterCounts, PrimaryInference, few_cluster_decision, t_inference, t_interval
 
-__all__ = ["Calibration", "WeightedRegression", "calibrate", "check_weight_margins", "fit_weighted_regression",
+__all__ = ["Calibration", "WeightedRegression", "calibrate", "check_cluster_level_margins", "check_weight_margins",
+           "fit_weighted_regression",
            "linearized_covariance", "weight_columns", "weighted_inference"]
 
 #: Raking + trimming cycles before the trimming bounds are declared to win over the margins.
@@ -62,10 +63,8 @@ def _category_text(series: pd.Series) -> pd.Series:
 
 
 def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=2, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in candidates}
-        close = [lowered[name.lower()]] if name.lower() in lowered else []
+    same_letters = [c for c in candidates if sorted(c.lower()) == sorted(name.lower())]  # 'mael', 'Male'
+    close = list(dict.fromkeys(same_letters + difflib.get_close_matches(name, list(candidates), n=2, cutoff=0.6)))[:2]
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
@@ -91,12 +90,6 @@ def check_weight_margins(spec: HypothesisSpec, frame: pd.DataFrame, *, file: str
                             fix="fill the category (e.g. from the baseline interview) or drop those rows by design.subset")
         present = sorted(set(values.dropna()))
         registered = list(margin)
-        for category in present:
-            if category not in margin:
-                raise DataError(f"category '{category}' of column '{column}' is in the data but not in {field} "
-                                f"({where}){_did_you_mean(category, registered)}; registered categories: "
-                                f"{', '.join(registered)}", file=file, column=column,
-                                fix=f"add '{category}' with its population share to {field}, or recode the data")
         for category in registered:
             if category not in present:
                 raise DataError(f"{field} category '{category}' ({where}) has no row in the data"
@@ -104,6 +97,12 @@ def check_weight_margins(spec: HypothesisSpec, frame: pd.DataFrame, *, file: str
                                 file=file, column=column,
                                 fix=f"correct the category's spelling in {field}, or merge it with a neighbour "
                                 "(raking cannot reach a category nobody in the sample belongs to)")
+        for category in present:
+            if category not in margin:
+                raise DataError(f"category '{category}' of column '{column}' is in the data but not in {field} "
+                                f"({where}){_did_you_mean(category, registered)}; registered categories: "
+                                f"{', '.join(registered)}", file=file, column=column,
+                                fix=f"add '{category}' with its population share to {field}, or recode the data")
     if weights.design_weight:
         values = numeric_column(rows, weights.design_weight, file=file)
         bad = int((values.isna() | ~(values > 0)).sum())
@@ -125,6 +124,19 @@ class Calibration:
     base: NDArray[np.float64]  # design weights before raking
     model: NDArray[np.float64]  # (n, m) indicators of wave x margin category: the calibration variables
     record: dict[str, Any]  # the weight diagnostics (extras.survey_weights)
+    categories: dict[str, NDArray[Any]] = field(default_factory=dict)  # margin column -> each row's category
+
+    def cluster_level(self, psu: NDArray[np.intp]) -> dict[str, int]:
+        """Margin columns constant within every PSU (e.g. district with communities as clusters) -> their number
+        of categories. Raking to such a margin post-stratifies whole clusters: like strata, each costs the design
+        degrees of freedom of its categories less one, and a category holding one cluster removes that cluster's
+        variation from the linearized variance entirely (``check_cluster_level_margins``)."""
+        found = {}
+        for column, values in self.categories.items():
+            per_psu = pd.Series(values).groupby(psu).nunique()
+            if (per_psu <= 1).all():
+                found[column] = int(pd.Series(values).nunique())
+        return found
 
     def adjust(self, influence: NDArray[np.float64]) -> NDArray[np.float64]:
         """``z = w u`` -> ``w (u - C b)``, b the design-weighted least-squares fit of u on the calibration
@@ -151,13 +163,24 @@ def _rake_wave(base: NDArray[np.float64], members: list[list[NDArray[np.bool_]]]
 
 
 def _trim(weights: NDArray[np.float64], settings: SurveyWeights) -> tuple[NDArray[np.float64], int]:
+    """Clip weights to the bounds (times the mean weight) and spread what was cut over the others, keeping the
+    total (so the mean and the bounds stay put); returns the weights and how many were outside the bounds."""
     trim = settings.trim
     assert trim is not None
-    mean = weights.mean()
-    low = trim.lower * mean if trim.lower is not None else -np.inf
+    total = float(weights.sum())
+    mean = total / weights.size
+    low = trim.lower * mean if trim.lower is not None else 0.0
     high = trim.upper * mean if trim.upper is not None else np.inf
-    outside = int(((weights < low * (1 - 1e-12)) | (weights > high * (1 + 1e-12))).sum())
-    return np.clip(weights, low, high), outside
+    outside = int(((weights < low * (1 - 1e-9)) | (weights > high * (1 + 1e-9))).sum())
+    out = weights.copy()
+    for _ in range(1000):
+        out = np.clip(out, low, high)
+        free = (out > low * (1 + 1e-12)) & (out < high * (1 - 1e-12))
+        excess = total - float(out.sum())
+        if abs(excess) <= 1e-13 * total or not free.any():
+            break
+        out[free] *= 1.0 + excess / float(out[free].sum())
+    return out, outside
 
 
 def _kish(weights: NDArray[np.float64]) -> dict[str, float]:
@@ -241,7 +264,7 @@ def calibrate(rows: pd.DataFrame, wave: NDArray[Any], settings: SurveyWeights, *
         "variance": "Taylor linearization with the raking (calibration) adjustment, clustered by the design's "
                     "cluster (as R survey: svydesign(ids = ~cluster, weights) + calibrate + svyglm); t with G - 1 df",
     }
-    return Calibration(final, base, np.column_stack(model_columns), record)
+    return Calibration(final, base, np.column_stack(model_columns), record, categories)
 
 
 # --------------------------------------------------------------------------- variance and regression
@@ -309,9 +332,32 @@ def fit_weighted_regression(y: NDArray[np.float64], x: NDArray[np.float64], *, c
     return WeightedRegression(params, vcov, fixed, int(y.size), int(psu.max()) + 1)
 
 
+def check_cluster_level_margins(calibration: Calibration, psu: NDArray[np.intp], *, clustered: bool,
+                                cluster: str | None) -> int:
+    """Degrees of freedom the cluster-level margins take (sum of their categories less one), after refusing a
+    cluster-level margin category that holds a single cluster: raking to it fixes that cluster's weighted total,
+    so the linearized variance loses the cluster's variation and is too small (as a stratum with one PSU)."""
+    if not clustered:
+        return 0
+    lost = 0
+    for column, n_categories in calibration.cluster_level(psu).items():
+        values = pd.Series(calibration.categories[column])
+        clusters_per_category = pd.Series(psu).groupby(values.to_numpy()).nunique()
+        single = clusters_per_category[clusters_per_category < 2]
+        if len(single):
+            raise NotTestable(
+                f"weights.margins.{column} is constant within each {cluster} and category '{single.index[0]}' holds "
+                f"{int(single.iloc[0])} {cluster} in the estimation sample: raking to it post-stratifies that "
+                "cluster alone, which removes its variation from the linearized variance (the standard error would "
+                f"be too small); merge categories of {column} so that each holds at least 2 clusters, or drop the "
+                "margin")
+        lost += n_categories - 1
+    return lost
+
+
 def weighted_inference(estimate: float, std_error: float, spec: HypothesisSpec, *, n_psu: int,
                        arms: tuple[int, int] | None, clustered: bool,
-                       fixed_weights_se: float | None = None) -> PrimaryInference:
+                       fixed_weights_se: float | None = None, df_lost: int = 0) -> PrimaryInference:
     """t inference with G - 1 design df for a linearized SE, and the few-cluster rule's record for it.
 
     The few-cluster methods (wild bootstrap, CR2, randomization inference) treat the weights as fixed and do not
@@ -331,13 +377,16 @@ def weighted_inference(estimate: float, std_error: float, spec: HypothesisSpec, 
     few = clustered and bool(threshold) and n_psu < threshold
     rule.update({"fired": False, "method": "linearized", "valid": True, "reason": (
         "survey weights registered: the primary inference is the Taylor-linearized variance with the raking "
-        f"adjustment, clustered by {spec.design.cluster or spec.design.unit}, t with G - 1 = {n_psu - 1} df; the "
+        f"adjustment, clustered by {spec.design.cluster or spec.design.unit} (G = {n_psu}), t with G - 1 df; the "
         "few-cluster methods (wild bootstrap, CR2, randomization inference) treat the weights as fixed and are not "
         "used" + (f". With {n_psu} clusters (< threshold {threshold}) the rule would have used {decision}: the "
                   "linearized interval can be too short with so few clusters" if few else ""))})
     if few:
         rule["tier"] = "few clusters with survey weights: linearized variance kept, interval may be short"
-    df = float(n_psu - 1)
+    df = float(max(1, n_psu - 1 - df_lost))
+    if df_lost:
+        rule["reason"] += (f"; {df_lost} df are taken by margins constant within clusters (post-strata of whole "
+                           f"clusters, counted like strata): t with {df:g} df")
     result = t_inference(estimate, std_error, df, ci_level=inference.ci_level, tails=inference.tails,
                          direction=spec.direction)
     alternatives: dict[str, Any] = {"linearized": {

@@ -95,6 +95,10 @@ class SurveyWeights(_Frozen):
         shares = {c: s for c, s in sums.items() if abs(s - 1.0) <= MARGIN_SUM_TOLERANCE}
         if len(shares) == len(sums):
             return self
+        for column, total in sums.items():
+            if column not in shares and total < 2:  # no population of fewer than 2 people: shares mis-typed
+                raise ValueError(f"margin '{column}' sums to {total:g}: population shares must sum to 1 (check "
+                                 "each category's share), and population totals are head counts")
         totals = {c: s for c, s in sums.items() if c not in shares}
         first_column, first = next(iter(sums.items()))
         if shares:
