@@ -486,9 +486,10 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
     se_type = inference.se
     deff = 1.0
     calibration = None
+    df_lost = 0
     if spec.weights is not None:
-        share, deff, n_clusters, rule, calibration = _weighted_share(frame.loc[keep].loc[answered], values, spec,
-                                                                      wave_label, file=file)
+        share, deff, n_clusters, rule, calibration, df_lost = _weighted_share(
+            frame.loc[keep].loc[answered], values, spec, wave_label, file=file)
         se_type = "linearized"
     elif design.cluster:
         clusters = cluster_codes(frame.loc[keep, design.cluster].astype("string").to_numpy()[answered])[1]
@@ -509,7 +510,7 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
     # quantile covered 88%).
     df = float(n_clusters - 1) if n_clusters is not None and n_clusters > 1 else None
     if df is not None and calibration is not None:  # margins constant within clusters take df like strata
-        df = max(1.0, df - rule.get("df_lost_to_cluster_level_margins", 0))
+        df = max(1.0, df - df_lost)
     if df is not None and df < KG_CONSERVATIVE_BELOW_DF:
         rule["conservative"] = True
         rule["conservative_reason"] = (f"with {n_clusters} clusters the Korn-Graubard interval (t with {df:g} df) "
@@ -536,7 +537,7 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
     extras = {"share": share, "inference": record, "statement": record["statement"],
               "note": "estimate is the share; the p-value tests the registered null share"}
     if calibration is not None:
-        record["design_effect_note"] = ("weighted share (R survey's svymean on the raked design); the design effect "
+        record["std_error_note"] = ("weighted share (R survey's svymean on the raked design); the design effect "
                                         "is the linearized variance with the raking adjustment over p(1 - p) / n, "
                                         "not floored at 1, so std_error is the linearized standard error")
         extras["survey_weights"] = calibration.record
@@ -546,7 +547,7 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
 
 
 def _weighted_share(rows: pd.DataFrame, values: NDArray[np.float64], spec: HypothesisSpec, wave_label: str | None,
-                    *, file: str) -> tuple[float, float, int | None, dict[str, Any], Calibration]:
+                    *, file: str) -> tuple[float, float, int | None, dict[str, Any], Calibration, int]:
     """The weighted share of the answered rows of the wave raked to the margins, and its design effect from the
     linearized variance with the raking adjustment (clustered by design.cluster, else by unit)."""
     design = spec.design
@@ -568,8 +569,7 @@ def _weighted_share(rows: pd.DataFrame, values: NDArray[np.float64], spec: Hypot
     rule.update({"fired": False, "method": "linearized", "reason": (
         "survey weights registered: Wilson interval with the design effect of the Taylor-linearized variance "
         f"(raking adjustment, clustered by {design.cluster or design.unit}) and Korn-Graubard df")})
-    rule["df_lost_to_cluster_level_margins"] = lost
-    return share, deff, (n_psu if clustered else None), rule, calibration
+    return share, deff, (n_psu if clustered else None), rule, calibration, lost
 
 
 __all__ = ["fit_knowledge_gain", "fit_share", "korn_graubard_n", "wilson_interval"]
