@@ -262,7 +262,8 @@ def calibrate(rows: pd.DataFrame, wave: NDArray[Any], settings: SurveyWeights, *
         "trim": settings.trim.model_dump() if settings.trim is not None else None,
         "waves": waves_record, "margins": margins_record,
         "variance": "Taylor linearization with the raking (calibration) adjustment, clustered by the design's "
-                    "cluster (as R survey: svydesign(ids = ~cluster, weights) + calibrate + svyglm); t with G - 1 df",
+                    "cluster (as R survey: svydesign(ids = ~cluster, weights) + calibrate + svyglm); t with the "
+                    "design df (G - 1, less the categories - 1 of each margin constant within clusters)",
     }
     return Calibration(final, base, np.column_stack(model_columns), record, categories)
 

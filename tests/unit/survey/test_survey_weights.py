@@ -211,3 +211,46 @@ def test_h10_registers_the_demo_population_margins() -> None:
     raw = yaml.safe_load((REPO / "hypotheses" / "h10_horizontal_trust_weighted.yaml").read_text(encoding="utf-8"))
     assert {k: {str(c): float(v) for c, v in m.items()} for k, m in raw["weights"]["margins"].items()} == \
         POPULATION_MARGINS
+
+
+# --------------------------------------------------------------------------- suppression and the report section
+
+
+def _weighted_result_record(threshold: int) -> dict:
+    from oca_experiments.summarize._disaggregate import protect_survey_weights
+
+    frame = _simulate(np.random.default_rng(4), [12] * 8, skew=0.3)
+    frame["age"] = np.where(frame["pid"].isin(frame["pid"].unique()[:4]), "oldest", frame["age"])  # 4 people
+    spec = _spec({"margins": {"sex": SEX, "age": {**AGE, "oldest": 0.05, "old": 0.2}}})
+    result = fit_survey_did(frame, frame["y"], spec, SurveyDiDOptions(panel=True), file="s.csv")
+    return result, protect_survey_weights(result.extras["survey_weights"], threshold)
+
+
+def test_small_margin_cells_are_suppressed_with_a_second_cell_everywhere() -> None:
+    result, protected = _weighted_result_record(10)
+    raw_small = [m for m in result.extras["survey_weights"]["margins"] if m["category"] == "oldest"]
+    assert raw_small and all(m["n"] < 10 for m in raw_small)  # the estimator's own record has the small cell
+    for wave in ("pre", "post"):
+        age = [m for m in protected["margins"] if m["wave"] == wave and m["column"] == "age"]
+        hidden = [m for m in age if m.get("suppressed")]
+        assert {m["category"] for m in hidden} >= {"oldest"} and len(hidden) >= 2
+        assert all(m["n"] is None and m["sample_share"] is None and m["weighted_share"] is None for m in hidden)
+        sex = [m for m in protected["margins"] if m["wave"] == wave and m["column"] == "sex"]
+        assert not any(m.get("suppressed") for m in sex)
+
+
+def test_the_report_section_shows_weights_and_no_suppressed_count() -> None:
+    from oca_experiments.report import survey_weights_section, survey_weights_table
+
+    result, protected = _weighted_result_record(10)
+    hypothesis = {"id": "h_w", "std_error": result.std_error,
+                  "extras": {"survey_weights": protected, "inference": result.extras["inference"]}}
+    page = survey_weights_section({"hypotheses": [hypothesis, {"id": "h_plain", "extras": {}}]})
+    assert "h_w: survey weights" in page and "h_plain" not in page
+    assert "Kish effective sample size" in page and "suppressed (n &lt; 10)" in page
+    small = [m for m in result.extras["survey_weights"]["margins"] if m["category"] == "oldest"]
+    for m in small:
+        assert f"<td>{m['n']}</td>" not in page.split("weights-margins")[1].split("oldest")[1][:120]
+    table = survey_weights_table({"hypotheses": [hypothesis]})
+    assert list(table["wave"]) == ["pre", "post"] and (table["design_effect"] >= 1).all()
+    assert survey_weights_section({"hypotheses": [{"id": "x", "extras": {}}]}) == ""
