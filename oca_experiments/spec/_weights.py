@@ -73,17 +73,13 @@ class SurveyWeights(_Frozen):
         return {str(column): ({str(k): v for k, v in cats.items()} if isinstance(cats, dict) else cats)
                 for column, cats in value.items()}
 
-    @model_validator(mode="after")
-    def _check_margins(self) -> SurveyWeights:
-        if not self.margins:
+    @field_validator("margins", mode="after")
+    @classmethod
+    def _check_sums(cls, margins: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        if not margins:
             raise ValueError("weights.margins needs at least one column with its population shares")
-        if self.method == "poststratify" and len(self.margins) != 1:
-            raise ValueError(f"method 'poststratify' takes one margin column (the cells), got {len(self.margins)}; "
-                             "use method 'rake' for several margins or one column of cross-classified cells")
-        if self.design_weight is not None and self.design_weight in self.margins:
-            raise ValueError(f"'{self.design_weight}' is both the design weight and a margin column")
         sums = {}
-        for column, categories in self.margins.items():
+        for column, categories in margins.items():
             if len(categories) < 2:
                 raise ValueError(f"margin '{column}' needs at least two categories (one category constrains "
                                  "nothing)")
@@ -94,7 +90,7 @@ class SurveyWeights(_Frozen):
             sums[column] = math.fsum(categories.values())
         shares = {c: s for c, s in sums.items() if abs(s - 1.0) <= MARGIN_SUM_TOLERANCE}
         if len(shares) == len(sums):
-            return self
+            return margins
         for column, total in sums.items():
             if column not in shares and total < 2:  # no population of fewer than 2 people: shares mis-typed
                 raise ValueError(f"margin '{column}' sums to {total:g}: population shares must sum to 1 (check "
@@ -111,6 +107,15 @@ class SurveyWeights(_Frozen):
                 raise ValueError(f"margin '{column}' sums to {total:g} but '{first_column}' sums to {first:g}: "
                                  "population totals of every margin must add up to the same N (or give shares "
                                  "summing to 1)")
+        return margins
+
+    @model_validator(mode="after")
+    def _check_method(self) -> SurveyWeights:
+        if self.method == "poststratify" and len(self.margins) != 1:
+            raise ValueError(f"method 'poststratify' takes one margin column (the cells), got {len(self.margins)}; "
+                             "use method 'rake' for several margins or one column of cross-classified cells")
+        if self.design_weight is not None and self.design_weight in self.margins:
+            raise ValueError(f"'{self.design_weight}' is both the design weight and a margin column")
         return self
 
     @property
