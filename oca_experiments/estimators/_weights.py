@@ -87,7 +87,8 @@ def check_weight_margins(spec: HypothesisSpec, frame: pd.DataFrame, *, file: str
         if missing:
             raise DataError(f"{missing} rows of the registered waves have no value in margin column '{column}' "
                             f"({where}, {field}); raking needs every row's category", file=file, column=column,
-                            fix="fill the category (e.g. from the baseline interview) or drop those rows by design.subset")
+                            fix="fill the category (e.g. from the baseline interview) or drop those rows by "
+                            "design.subset")
         present = sorted(set(values.dropna()))
         registered = list(margin)
         for category in registered:

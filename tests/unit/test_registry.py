@@ -45,10 +45,12 @@ EXERCISED = {
     ("bayes_its", "bayesian"): "tests/unit/bayes/test_bayes_fitters.py::test_its_fitter_reports_counterfactual_effects",
     ("survey_did", "survey_weights"):
         "tests/reference/test_survey_weights_reference.py::test_weighted_did_matches_r_survey",
-    ("ancova", "survey_weights"): "tests/reference/test_survey_weights_reference.py::test_weighted_ancova_matches_r_survey",
+    ("ancova", "survey_weights"):
+        "tests/reference/test_survey_weights_reference.py::test_weighted_ancova_matches_r_survey",
     ("knowledge_gain", "survey_weights"):
         "tests/reference/test_survey_weights_reference.py::test_weighted_knowledge_gain_matches_r_survey",
-    ("share", "survey_weights"): "tests/reference/test_survey_weights_reference.py::test_weighted_share_matches_r_survey",
+    ("share", "survey_weights"):
+        "tests/reference/test_survey_weights_reference.py::test_weighted_share_matches_r_survey",
 }
 
 

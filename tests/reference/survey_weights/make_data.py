@@ -1,6 +1,7 @@
 """Write the example that tests/reference/survey_weights/survey_weights.R weighs (run once; the CSV is committed).
 
-    .venv/bin/python tests/reference/survey_weights/make_data.py && Rscript tests/reference/survey_weights/survey_weights.R
+    .venv/bin/python tests/reference/survey_weights/make_data.py
+    Rscript tests/reference/survey_weights/survey_weights.R
 
 A 2-wave panel survey of 16 communities (clusters) of unequal size (9 to 48 interviews) in 4 districts, community-
 level treatment, 10% attrition and 4% item nonresponse, stratified sampling with unequal design weights (women and
