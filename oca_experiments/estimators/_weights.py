@@ -104,6 +104,8 @@ def check_weight_margins(spec: HypothesisSpec, frame: pd.DataFrame, *, file: str
                                 f"({where}){_did_you_mean(category, registered)}; registered categories: "
                                 f"{', '.join(registered)}", file=file, column=column,
                                 fix=f"add '{category}' with its population share to {field}, or recode the data")
+        if design.cluster and design.cluster in rows.columns:
+            _check_cluster_level(column, values, rows[design.cluster].astype("string"), file=file, where=where)
     if weights.design_weight:
         values = numeric_column(rows, weights.design_weight, file=file)
         bad = int((values.isna() | ~(values > 0)).sum())
@@ -112,6 +114,20 @@ def check_weight_margins(spec: HypothesisSpec, frame: pd.DataFrame, *, file: str
                             f"(weights.design_weight, {where})", file=file, column=weights.design_weight,
                             fix="every respondent needs a design weight > 0 (the inverse of the inclusion "
                             "probability)")
+
+
+def _check_cluster_level(column: str, values: pd.Series, clusters: pd.Series, *, file: str, where: str) -> None:
+    """A margin constant within clusters whose category holds one cluster is refused before estimation (the
+    estimator refuses it too: ``check_cluster_level_margins``)."""
+    if clusters.isna().any() or (values.groupby(clusters.to_numpy()).nunique() > 1).any():
+        return
+    per_category = clusters.groupby(values.to_numpy()).nunique()
+    single = per_category[per_category < 2]
+    if len(single):
+        raise DataError(f"weights.margins.{column} ({where}) is constant within each cluster and category "
+                        f"'{single.index[0]}' holds one cluster: raking to it would remove that cluster's variation "
+                        "from the linearized variance (standard errors too small)", file=file, column=column,
+                        fix=f"merge categories of {column} so that each holds at least 2 clusters, or drop the margin")
 
 
 # --------------------------------------------------------------------------- raking

@@ -254,3 +254,13 @@ def test_the_report_section_shows_weights_and_no_suppressed_count() -> None:
     table = survey_weights_table({"hypotheses": [hypothesis]})
     assert list(table["wave"]) == ["pre", "post"] and (table["design_effect"] >= 1).all()
     assert survey_weights_section({"hypotheses": [{"id": "x", "extras": {}}]}) == ""
+
+
+def test_validate_refuses_a_single_cluster_category_of_a_cluster_level_margin() -> None:
+    frame = _simulate(np.random.default_rng(1), [15] * 6, skew=0.2)
+    frame["region"] = np.where(frame["village"] == "v00", "north", "south")
+    spec = _spec({"margins": {"region": {"north": 0.3, "south": 0.7}}})
+    with pytest.raises(DataError, match="category 'north' holds one cluster"):
+        check_weight_margins(spec, frame, file="s.csv", where="h.yaml")
+    frame["region"] = np.where(frame["village"].isin(["v00", "v01"]), "north", "south")
+    check_weight_margins(spec, frame, file="s.csv", where="h.yaml")  # two clusters: accepted
