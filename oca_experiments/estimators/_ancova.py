@@ -35,7 +35,7 @@ from ._survey_frame import (
 )
 from ._weights import (
     calibrate,
-    check_cluster_level_margins,
+    cluster_level_strata,
     fit_weighted_regression,
     psu_codes,
     weight_columns,
@@ -177,17 +177,17 @@ def _fit_weighted(work: pd.DataFrame, y: np.ndarray, x: np.ndarray, regressors: 
     calibration = calibrate(work[list(weight_columns(spec))], np.full(len(work), str(design.pre)), spec.weights,
                             file=file)
     psu, clustered = psu_codes(work["cluster"].to_numpy() if design.cluster else None, work["unit"].to_numpy())
+    strata, n_strata = cluster_level_strata(calibration, psu, clustered=clustered, cluster=design.cluster)
     try:
-        fit = fit_weighted_regression(y, x, calibration=calibration, fixed_effects=[], psu=psu)
+        fit = fit_weighted_regression(y, x, calibration=calibration, fixed_effects=[], psu=psu, strata=strata)
     except np.linalg.LinAlgError as exc:
         raise EstimationError(f"the design matrix is singular ({exc})", hypothesis_id=spec.id,
                               fix="check that both arms answered at both waves and covariates vary") from None
     arms = (counts["clusters_treated"], counts["clusters_comparison"]) if design.cluster else None
     estimate = float(fit.params[0])
-    lost = check_cluster_level_margins(calibration, psu, clustered=clustered, cluster=design.cluster)
     primary = weighted_inference(estimate, float(np.sqrt(fit.vcov[0, 0])), spec, n_psu=fit.n_psu, arms=arms,
                                  clustered=clustered, fixed_weights_se=float(np.sqrt(fit.vcov_fixed_weights[0, 0])),
-                                 df_lost=lost)
+                                 n_strata=n_strata)
     extras: dict[str, Any] = {
         "coefficients": {r.name: float(v) for r, v in zip(regressors, fit.params, strict=True)},
         "model": ("weighted ancova: y_post ~ treated + y_pre" if options.model == "ancova" else

@@ -60,7 +60,7 @@ from ._survey_frame import NotTestable, cluster_codes
 from ._weights import (
     Calibration,
     calibrate,
-    check_cluster_level_margins,
+    cluster_level_strata,
     fit_weighted_regression,
     linearized_covariance,
     psu_codes,
@@ -329,6 +329,7 @@ def _weighted_gain(post: NDArray[np.float64], pre: NDArray[np.float64], work: pd
     calibration: Calibration = calibrate(work[columns], wave, spec.weights, file=file)
     w = calibration.weights
     psu, clustered = psu_codes(work["cluster"].to_numpy() if design.cluster else None, work["unit"].to_numpy())
+    strata, n_strata = cluster_level_strata(calibration, psu, clustered=clustered, cluster=design.cluster)
     if options.paired:
         mean_post, mean_pre = float(w @ post / w.sum()), float(w @ pre / w.sum())
         if not mean_pre > 0:
@@ -336,14 +337,15 @@ def _weighted_gain(post: NDArray[np.float64], pre: NDArray[np.float64], work: pd
                               "undefined")
         theta = mean_post / mean_pre
         influence = w * (post - theta * pre) / float(w @ pre)
-        variance = float(linearized_covariance(influence, psu, calibration)[0, 0])
-        fixed = float(linearized_covariance(influence, psu, None)[0, 0])
+        variance = float(linearized_covariance(influence, psu, calibration, strata)[0, 0])
+        fixed = float(linearized_covariance(influence, psu, None, strata)[0, 0])
         delta = "theta = sum(w post) / sum(w pre) (svyratio); influence w (post - theta pre) / sum(w pre)"
     else:
         is_post = work["post"].to_numpy(dtype=bool)
         answers = np.where(is_post, post, pre)
         x = np.column_stack([is_post, ~is_post]).astype(np.float64)
-        fit = fit_weighted_regression(answers, x, calibration=calibration, fixed_effects=[], psu=psu)
+        fit = fit_weighted_regression(answers, x, calibration=calibration, fixed_effects=[], psu=psu,
+                                      strata=strata)
         mean_post, mean_pre = float(fit.params[0]), float(fit.params[1])
         if not mean_pre > 0:
             raise NotTestable("the weighted mean score at the pre wave is not positive, so a relative change is "
@@ -355,9 +357,8 @@ def _weighted_gain(post: NDArray[np.float64], pre: NDArray[np.float64], work: pd
         delta = ("R = b_post / b_pre - 1 from the weighted y ~ 0 + 1{post} + 1{pre}; se(R)^2 = g' V g, "
                  "g = (1, -theta) / mean(pre)")
     estimate = theta - 1.0
-    lost = check_cluster_level_margins(calibration, psu, clustered=clustered, cluster=design.cluster)
     primary = weighted_inference(estimate, float(np.sqrt(variance)), spec, n_psu=int(psu.max()) + 1, arms=None,
-                                 clustered=clustered, fixed_weights_se=float(np.sqrt(fixed)), df_lost=lost)
+                                 clustered=clustered, fixed_weights_se=float(np.sqrt(fixed)), n_strata=n_strata)
     record = {**primary.record, "delta_method": delta}
     record["statement"] = _statement(estimate, primary.ci_low, primary.ci_high, inference.ci_level)
     extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta, "inference": record,
@@ -561,10 +562,11 @@ def _weighted_share(rows: pd.DataFrame, values: NDArray[np.float64], spec: Hypot
     n_psu = int(psu.max()) + 1
     if n_psu < 2:
         raise NotTestable("a linearized variance needs at least 2 primary sampling units (clusters)")
-    variance = float(linearized_covariance(w * (values - share) / w.sum(), psu, calibration)[0, 0])
+    strata, n_strata = cluster_level_strata(calibration, psu, clustered=clustered, cluster=design.cluster)
+    variance = float(linearized_covariance(w * (values - share) / w.sum(), psu, calibration, strata)[0, 0])
     binomial = share * (1 - share) / values.size
     deff = variance / binomial if binomial > 0 and variance > 0 else 1.0
-    lost = check_cluster_level_margins(calibration, psu, clustered=clustered, cluster=design.cluster)
+    lost = n_strata - 1
     _, rule = few_cluster_decision(spec, n_psu if clustered else None)
     rule.update({"fired": False, "method": "linearized", "reason": (
         "survey weights registered: Wilson interval with the design effect of the Taylor-linearized variance "

@@ -40,7 +40,7 @@ from ._survey_frame import (
 )
 from ._weights import (
     calibrate,
-    check_cluster_level_margins,
+    cluster_level_strata,
     fit_weighted_regression,
     psu_codes,
     weight_columns,
@@ -289,18 +289,18 @@ def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_na
     wave = np.where(work["post"].to_numpy() == 1.0, str(design.post), str(design.pre))
     calibration = calibrate(rows, wave, spec.weights, file=file)
     psu, clustered = psu_codes(work["cluster"].to_numpy() if design.cluster else None, work["unit"].to_numpy())
+    strata, n_strata = cluster_level_strata(calibration, psu, clustered=clustered, cluster=design.cluster)
     try:
         fit = fit_weighted_regression(work["y"].to_numpy(dtype=np.float64), x, calibration=calibration,
-                                      fixed_effects=fixed_effects, psu=psu)
+                                      fixed_effects=fixed_effects, psu=psu, strata=strata)
     except np.linalg.LinAlgError as exc:
         raise EstimationError(f"the design matrix is singular ({exc})", hypothesis_id=spec.id,
                               fix="check that both arms are observed in both waves and covariates vary") from None
     target = names.index(target_name)
     arms = (counts["clusters_treated"], counts["clusters_comparison"]) if design.cluster else None
     std_error = float(np.sqrt(fit.vcov[target, target]))
-    lost = check_cluster_level_margins(calibration, psu, clustered=clustered, cluster=design.cluster)
     primary = weighted_inference(float(fit.params[target]), std_error, spec, n_psu=fit.n_psu, arms=arms,
-                                 clustered=clustered, df_lost=lost,
+                                 clustered=clustered, n_strata=n_strata,
                                  fixed_weights_se=float(np.sqrt(fit.vcov_fixed_weights[target, target])))
     estimate = float(fit.params[target])
     if options.by is not None:

@@ -42,7 +42,7 @@ from ..outcomes import numeric_column
 from ..spec import HypothesisSpec, SurveyWeights
 from ._inference import ClusterCounts, PrimaryInference, few_cluster_decision, t_inference, t_interval
 
-__all__ = ["Calibration", "WeightedRegression", "calibrate", "check_cluster_level_margins", "check_weight_margins",
+__all__ = ["Calibration", "WeightedRegression", "calibrate", "cluster_level_strata", "check_weight_margins",
            "fit_weighted_regression",
            "linearized_covariance", "weight_columns", "weighted_inference"]
 
@@ -118,7 +118,7 @@ def check_weight_margins(spec: HypothesisSpec, frame: pd.DataFrame, *, file: str
 
 def _check_cluster_level(column: str, values: pd.Series, clusters: pd.Series, *, file: str, where: str) -> None:
     """A margin constant within clusters whose category holds one cluster is refused before estimation (the
-    estimator refuses it too: ``check_cluster_level_margins``)."""
+    estimator refuses it too: ``cluster_level_strata``)."""
     if clusters.isna().any() or (values.groupby(clusters.to_numpy()).nunique() > 1).any():
         return
     per_category = clusters.groupby(values.to_numpy()).nunique()
@@ -147,7 +147,7 @@ class Calibration:
         """Margin columns constant within every PSU (e.g. district with communities as clusters) -> their number
         of categories. Raking to such a margin post-stratifies whole clusters: like strata, each costs the design
         degrees of freedom of its categories less one, and a category holding one cluster removes that cluster's
-        variation from the linearized variance entirely (``check_cluster_level_margins``)."""
+        variation from the linearized variance entirely (``cluster_level_strata``)."""
         found = {}
         for column, values in self.categories.items():
             per_psu = pd.Series(values).groupby(psu).nunique()
@@ -279,8 +279,8 @@ def calibrate(rows: pd.DataFrame, wave: NDArray[Any], settings: SurveyWeights, *
         "trim": settings.trim.model_dump() if settings.trim is not None else None,
         "waves": waves_record, "margins": margins_record,
         "variance": "Taylor linearization with the raking (calibration) adjustment, clustered by the design's "
-                    "cluster (as R survey: svydesign(ids = ~cluster, weights) + calibrate + svyglm); t with the "
-                    "design df (G - 1, less the categories - 1 of each margin constant within clusters)",
+                    "cluster (as R survey: svydesign(ids = ~cluster, weights) + calibrate + svyglm); margins constant "
+                    "within clusters are strata (centring within each, n_h / (n_h - 1)); t with G - H df",
     }
     return Calibration(final, base, np.column_stack(model_columns), record, categories)
 
@@ -288,10 +288,11 @@ def calibrate(rows: pd.DataFrame, wave: NDArray[Any], settings: SurveyWeights, *
 # --------------------------------------------------------------------------- variance and regression
 
 
-def linearized_covariance(influence: NDArray[np.float64], psu: NDArray[np.intp],
-                          calibration: Calibration | None) -> NDArray[np.float64]:
-    """One-stage with-replacement variance of a sum of influence values: G / (G - 1) times the cross-product of the
-    centred PSU totals, after the calibration adjustment (R survey's ``svyrecvar`` for one stage, no strata)."""
+def linearized_covariance(influence: NDArray[np.float64], psu: NDArray[np.intp], calibration: Calibration | None,
+                          strata: NDArray[np.intp] | None = None) -> NDArray[np.float64]:
+    """One-stage with-replacement variance of a sum of influence values, after the calibration adjustment: within
+    each stratum, n_h / (n_h - 1) times the cross-product of the PSU totals centred on the stratum's mean (R
+    survey's ``svyrecvar`` / ``onestage``; no strata: one stratum of all G PSUs)."""
     z = influence if influence.ndim == 2 else influence[:, None]
     if calibration is not None:
         z = calibration.adjust(z)
@@ -299,8 +300,18 @@ def linearized_covariance(influence: NDArray[np.float64], psu: NDArray[np.intp],
     totals = np.zeros((n_psu, z.shape[1]))
     for j in range(z.shape[1]):
         totals[:, j] = np.bincount(psu, weights=z[:, j], minlength=n_psu)
-    centred = totals - totals.mean(axis=0)
-    return float(n_psu) / (n_psu - 1) * (centred.T @ centred)
+    stratum_of_psu = np.zeros(n_psu, dtype=np.intp)
+    if strata is not None:
+        stratum_of_psu[psu] = strata
+    out = np.zeros((z.shape[1], z.shape[1]))
+    for h in np.unique(stratum_of_psu):
+        block = totals[stratum_of_psu == h]
+        n_h = block.shape[0]
+        if n_h < 2:
+            raise NotTestable("a stratum of the linearized variance holds a single cluster")
+        centred = block - block.mean(axis=0)
+        out += float(n_h) / (n_h - 1) * (centred.T @ centred)
+    return out
 
 
 def weighted_demean(matrix: NDArray[np.float64], fixed_effects: list[NDArray[np.intp]],
@@ -332,7 +343,8 @@ class WeightedRegression:
 
 
 def fit_weighted_regression(y: NDArray[np.float64], x: NDArray[np.float64], *, calibration: Calibration,
-                            fixed_effects: list[NDArray[np.intp]], psu: NDArray[np.intp]) -> WeightedRegression:
+                            fixed_effects: list[NDArray[np.intp]], psu: NDArray[np.intp],
+                            strata: NDArray[np.intp] | None = None) -> WeightedRegression:
     """Weighted least squares after absorbing fixed effects (weighted within transformation, so the slopes equal
     those of the dummy-variable regression R's svyglm fits), with the linearized covariance."""
     w = calibration.weights
@@ -345,37 +357,43 @@ def fit_weighted_regression(y: NDArray[np.float64], x: NDArray[np.float64], *, c
     params = bread @ (x_t.T @ (w * y_t))
     resid = y_t - x_t @ params
     influence = (x_t * (w * resid)[:, None]) @ bread
-    vcov = linearized_covariance(influence, psu, calibration)
-    fixed = linearized_covariance(influence, psu, None)
+    vcov = linearized_covariance(influence, psu, calibration, strata)
+    fixed = linearized_covariance(influence, psu, None, strata)
     return WeightedRegression(params, vcov, fixed, int(y.size), int(psu.max()) + 1)
 
 
-def check_cluster_level_margins(calibration: Calibration, psu: NDArray[np.intp], *, clustered: bool,
-                                cluster: str | None) -> int:
-    """Degrees of freedom the cluster-level margins take (sum of their categories less one), after refusing a
-    cluster-level margin category that holds a single cluster: raking to it fixes that cluster's weighted total,
-    so the linearized variance loses the cluster's variation and is too small (as a stratum with one PSU)."""
+def cluster_level_strata(calibration: Calibration, psu: NDArray[np.intp], *, clustered: bool,
+                         cluster: str | None) -> tuple[NDArray[np.intp] | None, int]:
+    """Strata from the margins constant within clusters (e.g. site or district when communities are the clusters),
+    and their number. Raking to such a margin post-stratifies whole clusters: it fixes each category's weighted
+    total, so its clusters' totals vary only around their category's mean. The variance then treats the categories
+    (their cross-classification, with several such margins) as strata, as R survey does for
+    ``svydesign(ids = ~cluster, strata = ~site)``: centring within each and n_h / (n_h - 1), t with G - H df. Without
+    this the single G / (G - 1) factor is far too small for strata of a few clusters (demo: SE 13% short). A
+    stratum holding one cluster is refused: its variance cannot be estimated."""
     if not clustered:
-        return 0
-    lost = 0
-    for column, n_categories in calibration.cluster_level(psu).items():
-        values = pd.Series(calibration.categories[column])
-        clusters_per_category = pd.Series(psu).groupby(values.to_numpy()).nunique()
-        single = clusters_per_category[clusters_per_category < 2]
-        if len(single):
-            raise NotTestable(
-                f"weights.margins.{column} is constant within each {cluster} and category '{single.index[0]}' holds "
-                f"{int(single.iloc[0])} {cluster} in the estimation sample: raking to it post-stratifies that "
-                "cluster alone, which removes its variation from the linearized variance (the standard error would "
-                f"be too small); merge categories of {column} so that each holds at least 2 clusters, or drop the "
-                "margin")
-        lost += n_categories - 1
-    return lost
+        return None, 1
+    columns = list(calibration.cluster_level(psu))
+    if not columns:
+        return None, 1
+    keys = pd.Series(["\x1f".join(map(str, row)) for row in zip(*(calibration.categories[c] for c in columns),
+                                                                 strict=True)])
+    labels, codes = np.unique(keys.to_numpy(dtype=str), return_inverse=True)
+    clusters_per_stratum = pd.Series(psu).groupby(codes).nunique()
+    single = clusters_per_stratum[clusters_per_stratum < 2]
+    if len(single):
+        category = labels[int(single.index[0])].replace("\x1f", " x ")
+        raise NotTestable(
+            f"weights.margins.{' x '.join(columns)} is constant within each {cluster} and category '{category}' "
+            f"holds 1 {cluster} in the estimation sample: raking to it post-stratifies that cluster alone, whose "
+            f"variance cannot then be estimated; merge categories of {columns[0]} so that each holds at least 2 "
+            "clusters, or drop the margin")
+    return codes.astype(np.intp), len(labels)
 
 
 def weighted_inference(estimate: float, std_error: float, spec: HypothesisSpec, *, n_psu: int,
                        arms: tuple[int, int] | None, clustered: bool,
-                       fixed_weights_se: float | None = None, df_lost: int = 0) -> PrimaryInference:
+                       fixed_weights_se: float | None = None, n_strata: int = 1) -> PrimaryInference:
     """t inference with G - 1 design df for a linearized SE, and the few-cluster rule's record for it.
 
     The few-cluster methods (wild bootstrap, CR2, randomization inference) treat the weights as fixed and do not
@@ -395,16 +413,17 @@ def weighted_inference(estimate: float, std_error: float, spec: HypothesisSpec, 
     few = clustered and bool(threshold) and n_psu < threshold
     rule.update({"fired": False, "method": "linearized", "valid": True, "reason": (
         "survey weights registered: the primary inference is the Taylor-linearized variance with the raking "
-        f"adjustment, clustered by {spec.design.cluster or spec.design.unit} (G = {n_psu}), t with G - 1 df; the "
+        f"adjustment, clustered by {spec.design.cluster or spec.design.unit} (G = {n_psu}), t with G - 1 df (G - H "
+        "with strata); the "
         "few-cluster methods (wild bootstrap, CR2, randomization inference) treat the weights as fixed and are not "
         "used" + (f". With {n_psu} clusters (< threshold {threshold}) the rule would have used {decision}: the "
                   "linearized interval can be too short with so few clusters" if few else ""))})
     if few:
         rule["tier"] = "few clusters with survey weights: linearized variance kept, interval may be short"
-    df = float(max(1, n_psu - 1 - df_lost))
-    if df_lost:
-        rule["reason"] += (f"; {df_lost} df are taken by margins constant within clusters (post-strata of whole "
-                           f"clusters, counted like strata): t with {df:g} df")
+    df = float(max(1, n_psu - n_strata))
+    if n_strata > 1:
+        rule["reason"] += (f"; the categories of the margins constant within clusters are {n_strata} strata of "
+                           f"whole clusters: t with G - H = {df:g} df")
     result = t_inference(estimate, std_error, df, ci_level=inference.ci_level, tails=inference.tails,
                          direction=spec.direction)
     alternatives: dict[str, Any] = {"linearized": {

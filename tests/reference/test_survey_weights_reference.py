@@ -2,7 +2,8 @@
 
 The reference (tests/reference/survey_weights/: make_data.py -> example.csv, margins.json; survey_weights.R ->
 reference.json) rakes each wave of every estimator's estimation sample with ``calibrate(calfun = "raking")`` and
-fits ``svyglm`` / ``svyratio`` / ``svymean`` on ``svydesign(ids = ~community_id, weights = ~base_weight)``.
+fits ``svyglm`` / ``svyratio`` / ``svymean`` on ``svydesign(ids = ~community_id, strata = ~district,
+weights = ~base_weight)`` (district, a margin constant within communities, is a stratum of whole clusters).
 Tolerance: 1e-6 relative on estimates, standard errors and weights (measured: at most 4.6e-11; the raking
 tolerances of both sides bound it).
 """
@@ -74,8 +75,8 @@ def test_weighted_did_matches_r_survey(case: str, panel: bool, design_weight: st
     _close(result.std_error, expected["std_error"], f"{case} linearized SE")
     assert result.n == expected["n"] and result.n_clusters == expected["clusters"]
     _close(result.extras["survey_weights"]["effective_n"], expected["kish_effective_n"], f"{case} Kish n")
-    # district is constant within communities (4 categories): it takes 3 df like strata, so t has G - 1 - 3 df
-    assert result.se_type == "linearized" and result.df == expected["clusters"] - 1 - 3
+    # district is constant within communities: its 4 categories are strata, t with R's degf = G - H = 12 df
+    assert result.se_type == "linearized" and result.df == expected["degf"] == expected["clusters"] - 4
 
 
 def test_raked_weights_match_r_calibrate_row_by_row() -> None:

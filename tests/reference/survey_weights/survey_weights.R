@@ -6,7 +6,7 @@
 # svydesign(ids = ~community_id, weights = ~base_weight), rakes each wave of it to the population margins with
 # calibrate(calfun = "raking") on wave x category indicators (shares scaled to the wave's total design weight), and
 # fits svyglm / svyratio / svymean. The variance is svyrecvar's: the calibration residual adjustment, then one-stage
-# with-replacement cluster totals.
+# with-replacement cluster totals, within district strata (district is constant within communities).
 suppressPackageStartupMessages({library(survey); library(jsonlite)})
 here <- dirname(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE)))
 d0 <- read.csv(file.path(here, "example.csv"), stringsAsFactors = FALSE)
@@ -29,15 +29,19 @@ calibration_terms <- function(d, wave, margins, base = "base_weight") {
   list(data = d, formula = as.formula(paste("~ 0 +", paste(cols, collapse = " + "))), population = pop)
 }
 
+# district is constant within communities: raking to it post-stratifies whole clusters, so (as oca does) the
+# design declares it as strata: variance centred within each district with n_h / (n_h - 1), degf = G - H.
 raked <- function(d, wave, margins, base = "base_weight") {
   terms <- calibration_terms(d, wave, margins, base)
-  des <- svydesign(ids = ~community_id, weights = as.formula(paste0("~", base)), data = terms$data)
+  strata <- if ("district" %in% names(margins)) ~district else NULL
+  des <- svydesign(ids = ~community_id, strata = strata, weights = as.formula(paste0("~", base)), data = terms$data)
   calibrate(des, terms$formula, population = terms$population, calfun = "raking", epsilon = 1e-13, maxit = 2000)
 }
 
 coef_case <- function(fit, name, des) {
   list(estimate = unname(coef(fit)[name]), std_error = unname(sqrt(diag(vcov(fit)))[name]),
-       n = nrow(des), clusters = length(unique(des$cluster[, 1])), kish_effective_n = sum(weights(des))^2 / sum(weights(des)^2))
+       n = nrow(des), clusters = length(unique(des$cluster[, 1])), degf = degf(des),
+       kish_effective_n = sum(weights(des))^2 / sum(weights(des)^2))
 }
 
 out <- list(r_version = R.version.string, survey_version = as.character(packageVersion("survey")))
