@@ -14,7 +14,9 @@ as a sum of per-row influence values ``z_i = w_i u_i`` (for a regression ``u_i =
 calibration adjustment replaces ``u`` by its residual from a design-weighted least-squares fit on the calibration
 variables (``qr.resid`` in ``survey:::svyrecvar``: raking then removes the variance the margins explain), and the
 variance is ``G / (G - 1)`` times the sum of squared centred cluster totals of the adjusted ``z`` (one stage, with
-replacement, no finite-population correction). Tests use t with G - 1 design degrees of freedom, as Stata's
+replacement, no finite-population correction). Margins constant within clusters (site, district) post-stratify
+whole clusters: their categories are strata (``cluster_level_strata``: centring within each, ``n_h / (n_h - 1)``),
+as ``svydesign(ids = ~cluster, strata = ~site)``. Tests use t with G - H design degrees of freedom, as Stata's
 ``svy`` and R's ``degf``; R's ``summary.svyglm`` uses G - p instead (same SE, slightly wider p-values).
 
 R ``rake()`` approximates the same adjustment by ten sweeps of alternating projections; oca computes the exact
