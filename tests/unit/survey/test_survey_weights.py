@@ -264,3 +264,25 @@ def test_validate_refuses_a_single_cluster_category_of_a_cluster_level_margin() 
         check_weight_margins(spec, frame, file="s.csv", where="h.yaml")
     frame["region"] = np.where(frame["village"].isin(["v00", "v01"]), "north", "south")
     check_weight_margins(spec, frame, file="s.csv", where="h.yaml")  # two clusters: accepted
+
+
+def test_h10_on_the_demo_covers_its_truth_and_the_demos_own_raking_agrees() -> None:
+    """The demo's truth rakes the panel sample with its own IPF (demo/_survey.py, no oca estimator code): the same
+    Kish effective n as oca's weights, and h10's 95% interval covers the population-weighted truth (0.264)."""
+    from oca_experiments.demo import simulate_demo
+    from oca_experiments.outcomes import build_outcome
+    from oca_experiments.spec import read_yaml
+
+    spec = HypothesisSpec.model_validate(read_yaml(REPO / "hypotheses" / "h10_horizontal_trust_weighted.yaml",
+                                                   display="h10"))
+    data = simulate_demo()
+    built = build_outcome(data.survey, spec.outcome.construction, file="survey.csv", design=spec.design,
+                          reliability_draws=2)
+    result = fit_survey_did(data.survey, built.values, spec, SurveyDiDOptions(panel=True), file="survey.csv")
+    truth = data.truth["hypotheses"]["h10_horizontal_trust_weighted"]
+    assert result.ci_low <= truth <= result.ci_high
+    assert truth != pytest.approx(data.truth["hypotheses"]["h1_horizontal_trust"], abs=0.005)
+    record = result.extras["survey_weights"]
+    assert record["waves"][0]["effective_n"] == pytest.approx(data.truth["extras"]["h10_kish_effective_n"], rel=1e-6)
+    assert record["waves"][0]["n"] == data.truth["extras"]["h10_panel_units"]
+    assert result.df == 24 - 7  # seven sites, constant within communities: strata
