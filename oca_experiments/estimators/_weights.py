@@ -44,7 +44,7 @@ from ..outcomes import numeric_column
 from ..spec import HypothesisSpec, SurveyWeights
 from ._inference import ClusterCounts, PrimaryInference, few_cluster_decision, t_inference, t_interval
 
-__all__ = ["Calibration", "WeightedRegression", "calibrate", "cluster_level_strata", "check_weight_margins",
+__all__ = ["Calibration", "WeightedRegression", "calibrate", "cluster_level_strata", "weights_design_check", "check_weight_margins",
            "fit_weighted_regression",
            "linearized_covariance", "weight_columns", "weighted_inference"]
 
@@ -71,9 +71,11 @@ def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
 
 
 def check_weight_margins(spec: HypothesisSpec, frame: pd.DataFrame, *, file: str, where: str) -> None:
-    """The data's categories of every margin column are exactly the registered ones, no registered-wave row lacks
-    one, and the design weights are positive numbers: one DataError naming the column and category otherwise
-    (before any estimation; ``oca validate`` runs it in its preflight)."""
+    """Data errors against the registered weights (preflight: ``oca validate`` and ``oca run`` stop with one line):
+    a category in the data that the margins lack, a margin category misspelt (it has no row and a close data
+    category has no margin: did-you-mean), a registered-wave row without a margin value, a missing or non-positive
+    design weight. A margin category that is merely absent from this data makes the hypothesis not testable instead
+    (``weights_design_check``), so the other hypotheses still run."""
     weights = spec.weights
     if weights is None:
         return
@@ -94,20 +96,17 @@ def check_weight_margins(spec: HypothesisSpec, frame: pd.DataFrame, *, file: str
         present = sorted(set(values.dropna()))
         registered = list(margin)
         for category in registered:
-            if category not in present:
-                raise DataError(f"{field} category '{category}' ({where}) has no row in the data"
-                                f"{_did_you_mean(category, present)}; categories in the data: {', '.join(present)}",
-                                file=file, column=column,
-                                fix=f"correct the category's spelling in {field}, or merge it with a neighbour "
-                                "(raking cannot reach a category nobody in the sample belongs to)")
+            hint = _did_you_mean(category, [c for c in present if c not in margin])
+            if category not in present and hint:  # a misspelling; a category merely absent: weights_design_check
+                raise DataError(f"{field} category '{category}' ({where}) has no row in the data{hint}; "
+                                f"categories in the data: {', '.join(present)}", file=file, column=column,
+                                fix=f"correct the category's spelling in {field}")
         for category in present:
             if category not in margin:
                 raise DataError(f"category '{category}' of column '{column}' is in the data but not in {field} "
                                 f"({where}){_did_you_mean(category, registered)}; registered categories: "
                                 f"{', '.join(registered)}", file=file, column=column,
                                 fix=f"add '{category}' with its population share to {field}, or recode the data")
-        if design.cluster and design.cluster in rows.columns:
-            _check_cluster_level(column, values, rows[design.cluster].astype("string"), file=file, where=where)
     if weights.design_weight:
         values = numeric_column(rows, weights.design_weight, file=file)
         bad = int((values.isna() | ~(values > 0)).sum())
@@ -118,18 +117,40 @@ def check_weight_margins(spec: HypothesisSpec, frame: pd.DataFrame, *, file: str
                             "probability)")
 
 
-def _check_cluster_level(column: str, values: pd.Series, clusters: pd.Series, *, file: str, where: str) -> None:
-    """A margin constant within clusters whose category holds one cluster is refused before estimation (the
-    estimator refuses it too: ``cluster_level_strata``)."""
-    if clusters.isna().any() or (values.groupby(clusters.to_numpy()).nunique() > 1).any():
-        return
-    per_category = clusters.groupby(values.to_numpy()).nunique()
-    single = per_category[per_category < 2]
-    if len(single):
-        raise DataError(f"weights.margins.{column} ({where}) is constant within each cluster and category "
-                        f"'{single.index[0]}' holds one cluster: raking to it would remove that cluster's variation "
-                        "from the linearized variance (standard errors too small)", file=file, column=column,
-                        fix=f"merge categories of {column} so that each holds at least 2 clusters, or drop the margin")
+def weights_design_check(frame: pd.DataFrame, spec: HypothesisSpec, options: Any) -> str | None:
+    """What makes registered weights impossible on this data, short of a data error (``design_check`` of the
+    weighted estimators, run by ``oca validate`` and ``oca run`` before estimation; the hypothesis is then not
+    testable, the others still run): a registered margin category nobody in the registered waves belongs to, or,
+    for a margin constant within clusters, a category holding a single cluster (its variance cannot be
+    estimated: ``cluster_level_strata``). Returns the reason, or None."""
+    weights, design = spec.weights, spec.design
+    if weights is None:
+        return None
+    rows = frame
+    if design.pre is not None and design.time in frame.columns:
+        waves = [w for w in (design.pre, design.post) if w is not None]
+        rows = frame.loc[frame[design.time].astype("string").isin(waves).fillna(False).to_numpy(dtype=bool)]
+    clusters = rows[design.cluster].astype("string") if design.cluster and design.cluster in rows.columns else None
+    for column, margin in weights.margins.items():
+        if column not in rows.columns:
+            return None  # the preflight reports the missing column
+        values = _category_text(rows[column])
+        absent = [c for c in margin if c not in set(values.dropna())]
+        if absent:
+            return (f"weights.margins.{column} category '{absent[0]}' has nobody in the registered waves: raking "
+                    "cannot reach its population share (merge it with a neighbouring category)")
+        if clusters is None or clusters.isna().any() or values.isna().any():
+            continue
+        if (values.groupby(clusters.to_numpy()).nunique() > 1).any():
+            continue  # varies within clusters: not a stratum of whole clusters
+        per_category = clusters.groupby(values.to_numpy()).nunique()
+        single = per_category[per_category < 2]
+        if len(single):
+            return (f"weights.margins.{column} is constant within each {design.cluster} and category "
+                    f"'{single.index[0]}' holds one {design.cluster}: raking to it post-stratifies that cluster "
+                    "alone, whose variance cannot then be estimated (merge categories so that each holds at least "
+                    "2 clusters, or drop the margin)")
+    return None
 
 
 # --------------------------------------------------------------------------- raking

@@ -51,6 +51,7 @@ from ._synthetic import check_synthetic_design, fit_synthetic_control, fit_synth
 from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
 from ._sun_abraham import fit_sun_abraham
 from ._twfe import fit_twfe
+from ._weights import weights_design_check
 
 __all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "get_record", "register",
            "unregister"]
@@ -149,6 +150,10 @@ def _denominator_column(options: Any) -> tuple[tuple[str, str], ...]:
     return ((options.denominator, "estimator.options.denominator"),)
 
 
+def _cluster_and_weights_check(frame: pd.DataFrame, spec: HypothesisSpec, options: Any) -> str | None:
+    return check_cluster_design(frame, spec, options) or weights_design_check(frame, spec, options)
+
+
 def _survey_did_attrition(spec: HypothesisSpec, options: Any) -> str | None:
     if spec.design.pre is None or spec.design.post is None:
         return None
@@ -167,19 +172,19 @@ RECORDS: tuple[EstimatorRecord, ...] = (
         "cluster-robust inference", "survey", SurveyDiDOptions, fit_survey_did, se_types=SURVEY_SE_TYPES,
         option_columns=_contrast_column, fixed_effects=lambda options: options.panel,
         disaggregation=lambda options: options.panel, attrition=_survey_did_attrition, simulation=True,
-        design_check=check_cluster_design, survey_weights=True),
+        design_check=_cluster_and_weights_check, survey_weights=True),
     EstimatorRecord(
         "knowledge_gain", "relative pre/post change in mean knowledge score, delta-method and bootstrap CIs",
         "survey", KnowledgeGainOptions, fit_knowledge_gain, se_types=GAIN_SE_TYPES,
-        disaggregation=lambda options: options.paired, survey_weights=True),
+        disaggregation=lambda options: options.paired, survey_weights=True, design_check=weights_design_check),
     EstimatorRecord(
         "ancova", "endline on baseline plus treatment (or change scores)", "survey", AncovaOptions, fit_ancova,
         se_types=SURVEY_SE_TYPES, disaggregation=lambda options: True, attrition=_ancova_attrition,
-        design_check=check_cluster_design, survey_weights=True),
+        design_check=_cluster_and_weights_check, survey_weights=True),
     EstimatorRecord(
         "share", "share of respondents reporting an outcome (0/1), Wilson CI", "survey", ShareOptions, fit_share,
         se_types=("CR1", "CR2", "iid"), design_fields=(), disaggregation=lambda options: False,
-        survey_weights=True),
+        survey_weights=True, design_check=weights_design_check),
     # Series and panels: adoption dates (design.adoption) or a 0/1 treated-and-post column, so no design field is
     # required; the period is an option (day ... year, integer), checked against the data at validate time.
     EstimatorRecord(
