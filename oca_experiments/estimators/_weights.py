@@ -31,6 +31,7 @@ cluster totals), checked against R ``survey`` to 1e-6 relative in tests/referenc
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,14 @@ def _category_text(series: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(series) and series.dropna().apply(float.is_integer).all():
         series = series.astype("Int64")
     return series.astype("string")
+
+
+#: A data category is named in an error only when it looks like a code (no formula, no free text).
+_SHOWABLE = re.compile(r"^[\w][\w .,/()+-]{0,39}$")
+
+
+def _showable(category: str) -> bool:
+    return bool(_SHOWABLE.match(category))
 
 
 def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
@@ -96,17 +105,19 @@ def check_weight_margins(spec: HypothesisSpec, frame: pd.DataFrame, *, file: str
         present = sorted(set(values.dropna()))
         registered = list(margin)
         for category in registered:
-            hint = _did_you_mean(category, [c for c in present if c not in margin])
+            hint = _did_you_mean(category, [c for c in present if c not in margin and _showable(c)])
             if category not in present and hint:  # a misspelling; a category merely absent: weights_design_check
                 raise DataError(f"{field} category '{category}' ({where}) has no row in the data{hint}; "
-                                f"categories in the data: {', '.join(present)}", file=file, column=column,
+                                f"categories in the data: {', '.join(c for c in present if _showable(c))}", file=file, column=column,
                                 fix=f"correct the category's spelling in {field}")
         for category in present:
             if category not in margin:
-                raise DataError(f"category '{category}' of column '{column}' is in the data but not in {field} "
-                                f"({where}){_did_you_mean(category, registered)}; registered categories: "
-                                f"{', '.join(registered)}", file=file, column=column,
-                                fix=f"add '{category}' with its population share to {field}, or recode the data")
+                shown = f"category '{category}'" if _showable(category) else \
+                    "a category (value not shown: it looks like free text or a formula)"
+                hint = _did_you_mean(category, registered) if _showable(category) else ""
+                raise DataError(f"{shown} of column '{column}' is in the data but not in {field} ({where}){hint}; "
+                                f"registered categories: {', '.join(registered)}", file=file, column=column,
+                                fix=f"add the category with its population share to {field}, or recode the data")
     if weights.design_weight:
         values = numeric_column(rows, weights.design_weight, file=file)
         bad = int((values.isna() | ~(values > 0)).sum())

@@ -297,3 +297,11 @@ def test_h10_on_the_demo_covers_its_truth_and_the_demos_own_raking_agrees() -> N
     assert record["waves"][0]["effective_n"] == pytest.approx(data.truth["extras"]["h10_kish_effective_n"], rel=1e-6)
     assert record["waves"][0]["n"] == data.truth["extras"]["h10_panel_units"]
     assert result.df == 24 - 7  # seven sites, constant within communities: strata
+
+
+def test_a_data_category_that_looks_like_a_formula_is_not_echoed() -> None:
+    frame = _simulate(np.random.default_rng(1), [10] * 4, skew=0.2)
+    frame.loc[frame.index[0], "sex"] = "=cmd|' /C calc'!A0"
+    with pytest.raises(DataError) as caught:
+        check_weight_margins(_spec({"margins": {"sex": SEX}}), frame, file="s.csv", where="h.yaml")
+    assert "=cmd" not in str(caught.value) and "value not shown" in str(caught.value)
