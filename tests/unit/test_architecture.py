@@ -138,6 +138,7 @@ EXPECTED_ALL = {
         "plot_synthetic", "synthetic_png"},
     "oca_experiments.estimators": {
         "CAPABILITIES", "CATALOG", "ClusterCounts", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
+        "LinkedFrame",
         "NotTestable", "REGISTRY", "SE_TYPES", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
         "check_weight_margins",
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
@@ -160,7 +161,7 @@ EXPECTED_ALL = {
         "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
         "study_notebook", "verify_run",
         "write_junit", "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
-        "survey_weights_section", "survey_weights_table"},
+        "dose_response_figure", "exposure_section", "survey_weights_section", "survey_weights_table"},
     "oca_experiments.results": {
         "PART_TYPES", "RESULTS_SCHEMA_VERSION", "STABLE_KEYS", "STATUSES", "Attrition", "Diagnostics",
         "EstimateResult", "EventStudy", "HypothesisResult", "InferenceRecord", "Part", "PosteriorSummary",
