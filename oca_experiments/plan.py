@@ -220,6 +220,10 @@ def _check_capabilities(spec: HypothesisSpec, info: EstimatorRecord, options: Ba
         # A registered covariate the estimator would ignore must fail here, not vanish from the analysis.
         raise SpecError(f"estimator {info.name} does not adjust for covariates", file=where, field="covariates",
                         fix="remove them from the spec")
+    problem = info.spec_rule(spec, options) if info.spec_rule is not None else None
+    if problem is not None:
+        message, field, fix = problem
+        raise SpecError(message, file=where, field=field, fix=fix)
     if spec.fixed_effects and (info.fixed_effects is None or not info.fixed_effects(options)):
         form = " with the registered estimator.options" if info.fixed_effects is not None else ""
         raise SpecError(f"estimator {info.name} does not absorb additional fixed effects{form}", file=where,

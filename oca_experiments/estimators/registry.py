@@ -49,7 +49,7 @@ from ._gain import fit_knowledge_gain, fit_share
 from ._survey_did import check_cluster_design, fit_survey_did
 from ._synthetic import check_synthetic_design, fit_synthetic_control, fit_synthetic_did
 from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
-from ._sun_abraham import fit_sun_abraham
+from ._sun_abraham import check_sun_abraham_design, fit_sun_abraham
 from ._twfe import fit_twfe
 
 __all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "get_record", "register",
@@ -70,6 +70,8 @@ OptionsPredicate = Callable[[Any], bool]
 AttritionOutcome = Callable[[HypothesisSpec, Any], "str | None"]
 #: f(rows after design.subset, spec, options) -> why the data's structure cannot be estimated, or None.
 DesignCheck = Callable[[pd.DataFrame, HypothesisSpec, Any], "str | None"]
+#: (spec, options) -> None, or (message, field, fix) for a combination the fitter refuses whatever the data
+SpecRule = Callable[[HypothesisSpec, Any], "tuple[str, str, str] | None"]
 
 #: Capability names, in the order docs and errors list them.
 CAPABILITIES = ("fixed_effects", "disaggregation", "attrition", "simulation", "bayesian")
@@ -117,6 +119,8 @@ class EstimatorRecord:
     covariates: bool = True
     #: estimator-specific design requirements, checked on the data's structure before estimation (validate and run)
     design_check: DesignCheck | None = None
+    #: estimator-specific rules on the spec and its options, checked at plan time (validate refuses before data)
+    spec_rule: SpecRule | None = None
 
     @property
     def available(self) -> bool:
@@ -143,6 +147,16 @@ def _contrast_column(options: Any) -> tuple[tuple[str, str], ...]:
 
 def _denominator_column(options: Any) -> tuple[tuple[str, str], ...]:
     return ((options.denominator, "estimator.options.denominator"),)
+
+
+def _staggered_spec_rule(spec: HypothesisSpec, options: Any) -> tuple[str, str, str] | None:
+    # att_gt refuses covariates in the repeated cross-section mode (run time, on an unbalanced panel); registering
+    # the two together can only work on a balanced panel, where allow_unbalanced changes nothing: refuse the spec.
+    if options.unbalanced_panel == "allow_unbalanced" and spec.covariates:
+        return ("unbalanced_panel: allow_unbalanced is implemented without covariates only (every observation as "
+                "repeated cross-sections, unconditional)", "estimator.options.unbalanced_panel",
+                "register unbalanced_panel: pairwise or balance, or drop the covariates")
+    return None
 
 
 def _survey_did_attrition(spec: HypothesisSpec, options: Any) -> str | None:
@@ -179,7 +193,8 @@ RECORDS: tuple[EstimatorRecord, ...] = (
     # required; the period is an option (day ... year, integer), checked against the data at validate time.
     EstimatorRecord(
         "staggered_did", "Callaway-Sant'Anna staggered-adoption DiD on a unit x period panel (any period)",
-        "engagement", StaggeredDiDOptions, fit_staggered_did, se_types=("CR1",), design_fields=()),
+        "engagement", StaggeredDiDOptions, fit_staggered_did, se_types=("CR1",), design_fields=(),
+        spec_rule=_staggered_spec_rule),
     EstimatorRecord(
         "its", "structural time series per treated unit (any period): counterfactual forecast or intervention "
         "terms, seasonal components, registered regressors", "engagement", ItsOptions, fit_its,
@@ -191,7 +206,8 @@ RECORDS: tuple[EstimatorRecord, ...] = (
     EstimatorRecord(
         "sun_abraham", "Sun-Abraham interaction-weighted event study on a balanced unit x period panel (any "
         "period): leads/lags, cohort shares, aggregated ATT, CR1 by the unit or a coarser cluster", "engagement",
-        SunAbrahamOptions, fit_sun_abraham, se_types=("CR1",), design_fields=(), covariates=False),
+        SunAbrahamOptions, fit_sun_abraham, se_types=("CR1",), design_fields=(), covariates=False,
+        design_check=check_sun_abraham_design),
     EstimatorRecord(
         "bayes_did", "hierarchical Bayesian DiD across CSOs", "survey", BayesDiDOptions, fit_bayes_did,
         se_types=BAYES_SE_TYPES, priors=DID_PRIORS),
