@@ -220,6 +220,10 @@ def _quality_flags(results: Mapping[str, Any]) -> list[str]:
         rule = record.get("rule") if isinstance(record.get("rule"), Mapping) else {}
         if rule.get("fired"):
             few.append(str(h.get("title")))
+        invariance = extras.get("invariance") if isinstance(extras.get("invariance"), Mapping) else {}
+        if invariance.get("verdict") in ("only metric", "not comparable"):
+            flags.append(f"{h.get('title')}: the index is {invariance['verdict']} across arms and waves "
+                         "(measurement invariance), so its mean comparison is in doubt; see the technical report.")
         attrition = extras.get("attrition") if isinstance(extras.get("attrition"), Mapping) else {}
         test = attrition.get("differential_test") if isinstance(attrition.get("differential_test"), Mapping) else {}
         if _is_number(test.get("p_value")) and test["p_value"] < 0.05:
