@@ -85,18 +85,21 @@ def test_other_column_names_work_once_the_spec_names_them(demo_run: Path, study_
     engagement = pd.read_csv(demo_run / "data" / "engagement.csv")
     engagement_path = tmp_path / "pages.csv"
     engagement.rename(columns={"treated": "arm"}).to_csv(engagement_path, index=False)
+    community = pd.read_csv(demo_run / "data" / "community.csv", dtype={"campaign_start": "string"})
+    community_path = tmp_path / "communities.csv"  # the renamed specs name its unit and treatment columns too
+    community.rename(columns={"community_id": "village", "treated": "arm"}).to_csv(community_path, index=False)
     _rename_study(study_copy, mapping)
     # A study with its own column names is a different study: the demo's lock (which registers the demo's names)
     # does not apply to it, so it runs unlocked here.
     (study_copy / "hypotheses" / "registry.lock.json").unlink()
     out = tmp_path / "out"
     proc = oca("run", str(study_copy), "--data", f"survey={renamed_path}", "--data",
-               f"engagement={engagement_path}", "--data", f"community={demo_run / 'data' / 'community.csv'}",
+               f"engagement={engagement_path}", "--data", f"community={community_path}",
                "--out", str(out), "--no-report")
     assert proc.returncode == 0, proc.stderr
     mine = {h["id"]: h for h in json.loads((out / "results.json").read_text())["hypotheses"]}
     reference = {h["id"]: h for h in json.loads((demo_run / "results.json").read_text())["hypotheses"]}
-    for hid in ("h1_horizontal_trust", "h2_vertical_trust"):
+    for hid in ("h1_horizontal_trust", "h2_vertical_trust", "h9_community_monthly"):
         assert mine[hid]["estimate"] == pytest.approx(reference[hid]["estimate"], abs=1e-12)
         assert mine[hid]["std_error"] == pytest.approx(reference[hid]["std_error"], abs=1e-12)
 
