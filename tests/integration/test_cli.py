@@ -52,7 +52,8 @@ def test_demo_end_to_end(demo_run: Path) -> None:
         h = by_id[hid]
         assert h["status"] == "estimated"
         assert h["ci_low"] < truth[hid] < h["ci_high"], (hid, h["ci_low"], truth[hid], h["ci_high"])
-    for hid in ("h4_engagement_per_post", "h5_hostile_share", "h8_engagement_synthetic"):  # issues 6 and 16
+    for hid in ("h4_engagement_per_post", "h5_hostile_share", "h8_engagement_synthetic",
+                "h9_community_monthly"):  # issues 6 and 16
         h = by_id[hid]
         assert h["status"] == "estimated"
         assert h["ci_low"] < truth[hid] < h["ci_high"], (hid, h["ci_low"], truth[hid], h["ci_high"])
