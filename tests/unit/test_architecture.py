@@ -138,6 +138,7 @@ EXPECTED_ALL = {
         "plot_synthetic", "synthetic_png", "RegisteredEffect"},
     "oca_experiments.estimators": {
         "CAPABILITIES", "CATALOG", "ClusterCounts", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
+        "LinkedFrame",
         "NotTestable", "REGISTRY", "SE_TYPES", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
         "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
@@ -158,7 +159,8 @@ EXPECTED_ALL = {
         "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
         "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
         "study_notebook", "verify_run",
-        "write_junit", "build_portfolio", "read_run", "what_to_test_next", "invariance_section"},
+        "write_junit", "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
+        "dose_response_figure", "exposure_section"},
     "oca_experiments.results": {
         "PART_TYPES", "RESULTS_SCHEMA_VERSION", "STABLE_KEYS", "STATUSES", "Attrition", "Diagnostics",
         "EstimateResult", "EventStudy", "HypothesisResult", "InferenceRecord", "Part", "PosteriorSummary",
