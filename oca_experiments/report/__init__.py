@@ -22,6 +22,13 @@ from oca_experiments.report._manifest import (
     sha256_file,
 )
 from oca_experiments.report._portfolio import build_portfolio, read_run, what_to_test_next
+from oca_experiments.report._validation_page import (
+    VALIDATION_HTML,
+    VALIDATION_JSON,
+    validation_html,
+    write_validation,
+)
+from oca_experiments.report._trainer_pages import PlainPage, plain_pages, write_summaries
 from oca_experiments.report._verify import Difference, VerifyResult, compare_results, verify_run
 
 __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
@@ -29,4 +36,6 @@ __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult",
            "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
            "study_notebook", "verify_run", "write_junit",
            "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
-           "dose_response_figure", "exposure_section"]
+           "dose_response_figure", "exposure_section",
+           "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation",
+           "PlainPage", "plain_pages", "write_summaries"]
