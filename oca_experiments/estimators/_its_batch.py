@@ -14,7 +14,7 @@ over ``y`` and every column of ``X`` (gains do not depend on the data), and the 
     -1/2 [ sum log F_t + log det S + y'S^-1 y - s'S^-1 s ]   (up to a constant; S = sum V_t V_t' / F_t)
 
 the same function of (h, q) that statsmodels maximises with its exact initial filter. ``h`` is concentrated out
-(h = RSS / (m - d)), and the score in ``log(q / h)`` is computed by complex step (exact to rounding) for every
+(h = RSS / (m - d)), and the score in ``log(q / h)`` is carried through the recursion in forward mode for every
 series at once; its root is bracketed on a grid and polished by safeguarded secant steps. The forecast path, its
 joint covariance, the one-step predictions and the smoothed components follow in closed form from the same filter.
 Series where the likelihood's maximum is on the boundary (q = 0 or h = 0) or where no sign change is found are
@@ -31,7 +31,6 @@ from numpy.typing import NDArray
 __all__ = ["BatchMoments", "batch_supported", "fit_local_level_batch"]
 
 _GRID = np.linspace(np.log(1e-6), np.log(1e4), 31)  # log(q / h): where the score's sign change is searched
-_STEP = 1e-30  # complex step
 
 
 def batch_supported(level: str, seasonal: tuple[int, ...], stochastic_seasonal: bool) -> bool:
@@ -74,56 +73,77 @@ def _design(n: int, seasonal: tuple[int, ...], exog: NDArray[np.float64]) -> NDA
     return np.concatenate(blocks, axis=2)
 
 
-def _filter(z: NDArray, seen: NDArray, ratio: NDArray, *, keep: bool = False):
-    """The augmented scalar filter with h = 1 and q = ratio, for every series at once. ``z``: (series, n, 1 + d),
-    column 0 the outcome (0 where unobserved), then the diffuse part's regressors; ``seen``: (series, n) 0/1.
+def _filter(z: NDArray, seen: NDArray, ratio: NDArray, *, derivative: bool = False, keep: bool = False):
+    """The augmented scalar filter with h = 1 and q = ratio, for every series at once. ``z``: (n, series, 1 + d),
+    time first so that each step reads contiguous memory: column 0 the outcome (0 where unobserved), then the
+    diffuse part's regressors; ``seen``: (n, series) 0/1.
 
-    Returns the cross-products of the scaled innovations ([y, X]' F^-1 [y, X]), sum log F and, with ``keep``, the
-    predicted means (series, n, 1 + d), variances (series, n) and scaled innovations (series, n, 1 + d)."""
-    series, n, width = z.shape
-    dtype = np.result_type(ratio, np.float64)
-    a = np.zeros((series, width), dtype=dtype)
-    p = np.zeros(series, dtype=dtype)
-    log_f = np.zeros(series, dtype=dtype)
-    scaled = np.empty((series, n, width), dtype=dtype)
-    kept_a = np.empty((series, n, width)) if keep else None
-    kept_p = np.empty((series, n)) if keep else None
+    Returns the cross-products of the scaled innovations ([y, X]' F^-1 [y, X], per series), sum log F, with
+    ``derivative`` both their derivatives in ``ratio`` (forward mode, carried through the recursion), and with
+    ``keep`` the predicted means (n, series, 1 + d), variances (n, series) and scaled innovations."""
+    n, series, width = z.shape
+    a = np.zeros((series, width))
+    p = np.zeros(series)
+    da, dp = np.zeros((series, width)), np.zeros(series)
+    innovations = np.empty((n, series, width))
+    variances = np.empty((n, series))
+    d_innovations = np.empty((n, series, width)) if derivative else None
+    d_variances = np.empty((n, series)) if derivative else None
+    kept_a = np.empty((n, series, width)) if keep else None
+    kept_p = np.empty((n, series)) if keep else None
     for t in range(n):
         if keep:
-            kept_a[:, t], kept_p[:, t] = a, p
-        on = seen[:, t]
+            kept_a[t], kept_p[t] = a, p
+        on = seen[t]
         f = p + 1.0
-        v = (z[:, t] - a) * on[:, None]
-        scaled[:, t] = v / np.sqrt(f)[:, None]
+        v = (z[t] - a) * on[:, None]
+        innovations[t], variances[t] = v, f
         gain = on * p / f
-        a = a + gain[:, None] * v
-        log_f = log_f + on * np.log(f)
+        if derivative:
+            dv = -da * on[:, None]
+            d_innovations[t], d_variances[t] = dv, dp
+            dgain = on * dp / (f * f)  # d(p / f) with df = dp
+            da += dgain[:, None] * v + gain[:, None] * dv
+            dp = dp * (1.0 - gain) - p * dgain + 1.0
+        a += gain[:, None] * v
         p = p * (1.0 - gain) + ratio  # p / f where observed, p where not; then the level's variance
-    cross = np.matmul(scaled.transpose(0, 2, 1), scaled)
-    return cross, log_f, (kept_a, kept_p, scaled) if keep else None
+    root_f = np.sqrt(variances)[:, :, None]
+    scaled = innovations / root_f
+    cross = np.einsum("nsi,nsj->sij", scaled, scaled, optimize=True)
+    log_f = (np.log(variances) * seen).sum(axis=0)
+    if not derivative:
+        return cross, log_f, (kept_a, kept_p, scaled) if keep else None
+    d_scaled = d_innovations / root_f - 0.5 * scaled * (d_variances / variances)[:, :, None]
+    half = np.einsum("nsi,nsj->sij", d_scaled, scaled, optimize=True)
+    return cross, log_f, (half + half.transpose(0, 2, 1), (d_variances / variances * seen).sum(axis=0))
 
 
 def _profile(z, seen, m, log_ratio):
-    """The exact-diffuse log-likelihood with h concentrated out, as a function of log(q / h)."""
+    """The exact-diffuse log-likelihood with h concentrated out, and its derivative, in log(q / h)."""
     d = z.shape[2] - 1
-    cross, log_f, _ = _filter(z, seen, np.exp(log_ratio))
+    ratio = np.exp(log_ratio)
+    cross, log_f, (d_cross, d_log_f) = _filter(z, seen, ratio, derivative=True)
     s_xx, s_xy = cross[:, 1:, 1:], cross[:, 1:, 0]
-    solved = np.linalg.solve(s_xx, s_xy[..., None])[..., 0]
-    rss = cross[:, 0, 0] - np.einsum("sd,sd->s", s_xy, solved)
-    return -0.5 * ((m - d) * np.log(rss / (m - d)) + log_f + np.log(np.linalg.det(s_xx)))
+    theta = np.linalg.solve(s_xx, s_xy[..., None])[..., 0]
+    rss = cross[:, 0, 0] - np.einsum("sd,sd->s", s_xy, theta)
+    value = -0.5 * ((m - d) * np.log(rss / (m - d)) + log_f + np.linalg.slogdet(s_xx)[1])
+    d_xx, d_xy = d_cross[:, 1:, 1:], d_cross[:, 1:, 0]
+    d_rss = (d_cross[:, 0, 0] - 2 * np.einsum("sd,sd->s", theta, d_xy)
+             + np.einsum("sd,sde,se->s", theta, d_xx, theta))
+    d_log_det = np.einsum("sii->s", np.linalg.solve(s_xx, d_xx))
+    score = -0.5 * ((m - d) * d_rss / rss + d_log_f + d_log_det)
+    return value, score * ratio
 
 
 def _score(z, seen, m, log_ratio):
-    """The profile log-likelihood and its derivative in log(q / h) (complex step: one complex pass)."""
-    value = _profile(z, seen, m, log_ratio + 1j * _STEP)
-    return value.real, value.imag / _STEP
+    return _profile(z, seen, m, log_ratio)
 
 
 def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:
     """Each series' maximiser q / h of the profile likelihood, and whether it was found (False: leave the series
     to statsmodels). A score that is negative from the smallest ratio on puts the maximum at q = 0 (a fixed
     level), returned as 0."""
-    series = z.shape[0]
+    series = z.shape[1]
     values, scores = zip(*(_score(z, seen, m, np.full(series, g)) for g in _GRID), strict=True)
     values, scores = np.stack(values, axis=1), np.stack(scores, axis=1)
     # Of the grid intervals where the score turns from + to -, the one with the highest likelihood.
@@ -143,7 +163,7 @@ def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:
         # Regula falsi inside the bracket, bisection when the secant leaves it.
         secant = hi[k] - g_hi[k] * (hi[k] - lo[k]) / np.where(g_hi[k] != g_lo[k], g_hi[k] - g_lo[k], 1.0)
         x[k] = np.where((secant > lo[k]) & (secant < hi[k]), secant, 0.5 * (lo[k] + hi[k]))
-        _, g = _score(z[k], seen[k], m[k], x[k])
+        _, g = _score(z[:, k], seen[:, k], m[k], x[k])
         right = g > 0  # the root is to the right of x
         # Illinois: the end point that stays has its score halved, so the secant cannot stall on one side.
         lo[k], g_lo[k], hi[k], g_hi[k] = (np.where(right, x[k], lo[k]), np.where(right, g, 0.5 * g_lo[k]),
@@ -177,11 +197,13 @@ def _fit_chunk(y, exog, fit_end, seasonal, components) -> list[BatchMoments | No
     idx = np.flatnonzero(m > d + 1)
     if not idx.size:
         return out
-    z = np.concatenate([np.where(mask, y, 0.0)[:, :, None], x], axis=2)[idx]
-    seen = mask[idx].astype(np.float64)
+    z = np.ascontiguousarray(np.concatenate([np.where(mask, y, 0.0)[:, :, None], x], axis=2)[idx]
+                             .transpose(1, 0, 2))
+    seen = np.ascontiguousarray(mask[idx].T.astype(np.float64))
     ratio, found = _root(z, seen, m[idx])
     cross, _, kept = _filter(z, seen, ratio, keep=True)
-    pred, pred_p, scaled = kept
+    pred, pred_p, scaled = (np.moveaxis(k, 0, 1) for k in kept)
+    z, seen = z.transpose(1, 0, 2), seen.T
     s_xx, s_xy = cross[:, 1:, 1:], cross[:, 1:, 0]
     theta = np.linalg.solve(s_xx, s_xy[..., None])[..., 0]
     scale = (cross[:, 0, 0] - np.einsum("sd,sd->s", s_xy, theta)) / (m[idx] - d)
