@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 __all__ = ["BatchMoments", "batch_supported", "fit_local_level_batch"]
 
-_GRID = np.linspace(np.log(1e-6), np.log(1e4), 31)  # log(q / h): where the score's sign change is searched
+_GRID = np.linspace(np.log(1e-6), np.log(1e4), 13)  # log(q / h): where the score's sign change is searched
 
 
 def batch_supported(level: str, seasonal: tuple[int, ...], stochastic_seasonal: bool) -> bool:
@@ -155,20 +155,23 @@ def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:
     lo, hi = _GRID[best].copy(), _GRID[best + 1].copy()
     g_lo, g_hi = scores[rows, best], scores[rows, best + 1]
     x = 0.5 * (lo + hi)
+    # Secant steps on the two latest points (superlinear), kept inside the bracket (bisection when they leave it).
+    x_prev, g_prev = lo.copy(), g_lo.copy()
+    x, g_x = hi.copy(), g_hi.copy()
     active = np.flatnonzero(interior)
     for _ in range(100):
         if not active.size:
             break
         k = active
-        # Regula falsi inside the bracket, bisection when the secant leaves it.
-        secant = hi[k] - g_hi[k] * (hi[k] - lo[k]) / np.where(g_hi[k] != g_lo[k], g_hi[k] - g_lo[k], 1.0)
-        x[k] = np.where((secant > lo[k]) & (secant < hi[k]), secant, 0.5 * (lo[k] + hi[k]))
-        _, g = _score(z[:, k], seen[:, k], m[k], x[k])
-        right = g > 0  # the root is to the right of x
-        # Illinois: the end point that stays has its score halved, so the secant cannot stall on one side.
-        lo[k], g_lo[k], hi[k], g_hi[k] = (np.where(right, x[k], lo[k]), np.where(right, g, 0.5 * g_lo[k]),
-                                          np.where(right, hi[k], x[k]), np.where(right, 0.5 * g_hi[k], g))
-        done = (np.abs(g) < 1e-11 * m[k]) | (hi[k] - lo[k] < 1e-14)
+        step = g_x[k] * (x[k] - x_prev[k]) / np.where(g_x[k] != g_prev[k], g_x[k] - g_prev[k], 1.0)
+        proposal = x[k] - step
+        inside = (proposal > lo[k]) & (proposal < hi[k]) & (g_x[k] != g_prev[k])
+        new = np.where(inside, proposal, 0.5 * (lo[k] + hi[k]))
+        _, g = _score(z[:, k], seen[:, k], m[k], new)
+        x_prev[k], g_prev[k], x[k], g_x[k] = x[k], g_x[k], new, g
+        right = g > 0  # the root is to the right
+        lo[k], hi[k] = np.where(right, new, lo[k]), np.where(right, hi[k], new)
+        done = (np.abs(g) < 1e-10 * m[k]) | (hi[k] - lo[k] < 1e-12)
         active = k[~done]
     return np.where(at_zero, 0.0, np.exp(x)), interior | at_zero
 
