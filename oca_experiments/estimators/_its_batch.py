@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from .._blas import small_blas
+
 __all__ = ["BatchMoments", "batch_supported", "fit_local_level_batch"]
 
 _GRID = np.linspace(np.log(1e-6), np.log(1e4), 13)  # log(q / h): where the score's sign change is searched
@@ -176,6 +178,7 @@ def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:
     return np.where(at_zero, 0.0, np.exp(x)), interior | at_zero
 
 
+@small_blas  # stacks of small matrices: one BLAS thread
 def fit_local_level_batch(y: NDArray[np.float64], exog: NDArray[np.float64], fit_end: NDArray[np.int64],
                           seasonal: tuple[int, ...], *, components: NDArray[np.bool_], chunk: int = 1024
                           ) -> list[BatchMoments | None]:
