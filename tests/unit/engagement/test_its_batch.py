@@ -146,9 +146,12 @@ def _daily_pages(seed: int = 11, pages: int = 9, days: int = 150) -> pd.DataFram
     return pd.concat(rows, ignore_index=True)
 
 
-def test_its_campaigns_batched_equal_per_campaign(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("scale", ["level", "log"])
+def test_its_campaigns_batched_equal_per_campaign(monkeypatch: pytest.MonkeyPatch, scale: str) -> None:
+    """Level scale (closed-form effects) and log scale (effects from seeded draws of the joint forecast)."""
     data = _daily_pages()
-    options = ItsOptions.model_validate({"period": "day", "comparison": "mean", "weekly_seasonality": True})
+    options = ItsOptions.model_validate({"period": "day", "comparison": "mean", "weekly_seasonality": True,
+                                         "scale": scale})
     batched = fit_its(data, data["y"], spec("its"), options, file="d.csv")
     monkeypatch.setattr(engagement, "batch_supported", lambda *args: False)
     single = fit_its(data, data["y"], spec("its"), options, file="d.csv")
