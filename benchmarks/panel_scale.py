@@ -5,9 +5,10 @@ Issue 21 target: 5,000 pages x 365 days in <= 60 s. Each size runs in its own ch
 ``/usr/bin/time -v`` so the peak RSS is that of one fit; the load average is printed with every line because the
 machine is shared (absolute times are a guide only). Data: the demo's engagement schema, two thirds of the pages
 are campaign pages with staggered starts, one third comparison pages, a weekly cycle, a campaign lift and days
-without posts (missing engagement per post).
+without posts (missing engagement per post). First, at ``--ratio-pages`` pages, the batched ITS against the
+per-campaign statsmodels fits it replaced, interleaved in one process (ratio of medians).
 
-    python benchmarks/panel_scale.py [--sizes 1000 5000] [--days 365]
+    python benchmarks/panel_scale.py [--sizes 1000 5000] [--days 365] [--ratio-pages 100] [--repeats 2]
     python benchmarks/panel_scale.py --child 200 365        # one fit, used by the parent
 """
 
@@ -73,6 +74,34 @@ def _child(pages: int, days: int) -> None:
           f"estimate={result.estimate:.6g} rows={len(frame)}")
 
 
+def _ratio(pages: int, days: int, repeats: int) -> None:
+    """The batched ITS against the per-campaign statsmodels path (the code before issue 21), interleaved in this
+    process on the same data; whole h4 calls, medians. The two give the same numbers (tests/unit/engagement/
+    test_its_batch.py); here only the time."""
+    import statistics
+
+    from oca_experiments.api import demo_study_dir, load_study
+    from oca_experiments.estimators import _engagement
+    from oca_experiments.runner import LoadedSource, _estimate
+
+    study = load_study(demo_study_dir())
+    task = next(t for t in study.plan.tasks if t.id == HYPOTHESIS)
+    source = LoadedSource("engagement", make_engagement(pages, days), "<synthetic engagement>", {})
+    supported = _engagement.batch_supported
+    times: dict[str, list[float]] = {"batched": [], "per campaign": []}
+    for _ in range(repeats):
+        for name in times:
+            _engagement.batch_supported = supported if name == "batched" else (lambda *args: False)
+            start = time.perf_counter()
+            _estimate(task, source)
+            times[name].append(time.perf_counter() - start)
+    _engagement.batch_supported = supported
+    med = {name: statistics.median(v) for name, v in times.items()}
+    print(f"pages={pages:>6,} x {days} days, whole h4 call (medians of {repeats}, interleaved): batched ITS "
+          f"{med['batched']:.1f} s, per-campaign statsmodels {med['per campaign']:.1f} s, ratio "
+          f"{med['per campaign'] / med['batched']:.1f}x  load {os.getloadavg()[0]:.2f}", flush=True)
+
+
 def _run_size(pages: int, days: int) -> str:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
@@ -91,16 +120,22 @@ def _run_size(pages: int, days: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 5_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1_000, 5_000])
     parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--ratio-pages", type=int, default=100,
+                        help="pages for the batched vs per-campaign ratio (0: skip)")
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--child", nargs=2, type=int, metavar=("PAGES", "DAYS"))
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return 0
     print(f"load average before: {os.getloadavg()}")
+    if args.ratio_pages:
+        _ratio(args.ratio_pages, args.days, args.repeats)
     for pages in args.sizes:
         print(_run_size(pages, args.days), flush=True)
+    print("goal (issue 21): 5,000 pages x 365 days <= 60 s", flush=True)
     return 0
 
 
