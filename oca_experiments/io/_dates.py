@@ -157,6 +157,7 @@ def holds_whole_numbers(values: pd.Series) -> bool:
     present = values.dropna()
     if present.empty or pd.api.types.is_datetime64_any_dtype(values):
         return False
+    present = pd.Series(present.unique())  # a panel repeats each period once per unit: test each value once
     numbers = pd.to_numeric(present.astype("string").str.strip(), errors="coerce")
     return bool(numbers.notna().all() and (numbers == numbers.round()).all())
 
@@ -181,7 +182,11 @@ def read_time(values: pd.Series, period: str, *, file: str, column: str, allow_m
         if pd.api.types.is_datetime64_any_dtype(values):
             out = values
         else:
-            out = pd.to_datetime(text, errors="coerce", format="mixed")
+            # Each distinct text parsed once (a panel repeats every date once per unit), then laid back on the rows.
+            codes, distinct = pd.factorize(text)
+            parsed = pd.to_datetime(pd.Series(distinct, dtype="string"), errors="coerce", format="mixed")
+            out = pd.Series(parsed.to_numpy()[codes], index=text.index, dtype=parsed.dtype)
+            out[codes < 0] = pd.NaT
         bad = int((out.isna() & text.notna()).sum())
         if bad:
             raise DataError(f"{bad} value{'s' if bad != 1 else ''} not readable as dates", file=file, column=column,
@@ -244,6 +249,8 @@ def native_spacing(values: pd.Series) -> str | None:
     """The data's own spacing: ``integer`` for whole numbers, else the coarsest calendar period (climbing from day)
     in which no two distinct values fall into the same period. ``None`` with fewer than two distinct values."""
     present = values.dropna()
+    if not pd.api.types.is_datetime64_any_dtype(present):
+        present = pd.Series(present.unique())  # only the distinct values matter below
     if holds_whole_numbers(present):
         return "integer"
     stamps = pd.to_datetime(present.astype("string").str.strip(), errors="coerce", format="mixed") \
