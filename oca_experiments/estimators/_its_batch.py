@@ -17,12 +17,16 @@ the same function of (h, q) that statsmodels maximises with its exact initial fi
 (h = RSS / (m - d)), and the score in ``log(q / h)`` is carried through the recursion in forward mode for every
 series at once; its root is bracketed on a grid and polished by safeguarded secant steps. The forecast path, its
 joint covariance, the one-step predictions and the smoothed components follow in closed form from the same filter.
-Series where the likelihood's maximum is on the boundary (q = 0 or h = 0) or where no sign change is found are
-returned as ``None``: the caller fits those with statsmodels.
+A maximum at q = 0 (a fixed level: the score is negative everywhere) is returned as exactly 0, where
+statsmodels' BFGS stops at a tiny positive value (the numbers agree to its tolerance). Series with too few
+observations, or whose score changes sign nowhere on the grid (maximum at h = 0), are returned as ``None``: the
+caller fits those with statsmodels. Where the likelihood has several local maxima, the highest bracketed one is
+taken (statsmodels' BFGS takes the one its start values lead to).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,11 +124,100 @@ def _filter(z: NDArray, seen: NDArray, ratio: NDArray, *, derivative: bool = Fal
     return cross, log_f, (half + half.transpose(0, 2, 1), (d_variances / variances * seen).sum(axis=0))
 
 
-def _profile(z, seen, m, log_ratio):
+def _score_sums_loop(z, seen, ratio):  # pragma: no cover - compiled by numba (tests compare it to _filter)
+    """``_filter(..., derivative=True)``'s sums, one series at a time in plain loops (compiled by numba when it is
+    installed): no (n x series x width) temporaries and no per-step array overhead. Series first here:
+    ``z`` (series, n, width), ``seen`` (series, n)."""
+    series, n, width = z.shape
+    cross = np.zeros((series, width, width))
+    d_cross = np.zeros((series, width, width))
+    log_f = np.zeros(series)
+    d_log_f = np.zeros(series)
+    a = np.empty(width)
+    da = np.empty(width)
+    u = np.empty(width)
+    du = np.empty(width)
+    for s in range(series):
+        a[:] = 0.0
+        da[:] = 0.0
+        p = 0.0
+        dp = 0.0
+        q = ratio[s]
+        for t in range(n):
+            if seen[s, t] == 0.0:
+                p = p + q
+                dp = dp + 1.0
+                continue
+            f = p + 1.0
+            root = np.sqrt(f)
+            gain = p / f
+            dgain = dp / (f * f)
+            for i in range(width):
+                v = z[s, t, i] - a[i]
+                dv = -da[i]
+                u[i] = v / root
+                du[i] = dv / root - 0.5 * u[i] * (dp / f)
+                da[i] += dgain * v + gain * dv
+                a[i] += gain * v
+            for i in range(width):  # the upper triangle; mirrored below
+                for j in range(i, width):
+                    cross[s, i, j] += u[i] * u[j]
+                    d_cross[s, i, j] += du[i] * u[j] + u[i] * du[j]
+            log_f[s] += np.log(f)
+            d_log_f[s] += dp / f
+            dp = dp * (1.0 - gain) - p * dgain + 1.0
+            p = p * (1.0 - gain) + q
+        for i in range(width):
+            for j in range(i):
+                cross[s, i, j] = cross[s, j, i]
+                d_cross[s, i, j] = d_cross[s, j, i]
+    return cross, log_f, d_cross, d_log_f
+
+
+@functools.cache
+def _compiled_score_sums():
+    """The loop compiled by numba (the ``bayes`` extra), or None on a core install (the numpy recursion then)."""
+    try:
+        from numba import njit
+    except ModuleNotFoundError:  # pragma: no cover - exercised by tests/unit/test_core_install.py
+        return None
+    return njit(cache=True, nogil=True, fastmath=False, error_model="numpy")(_score_sums_loop)
+
+
+class _Series:
+    """The chunk's data in the layout each path reads fastest: time first for the numpy recursion, series first
+    for the compiled loop."""
+
+    def __init__(self, z: NDArray, seen: NDArray) -> None:
+        self.compiled = _compiled_score_sums()
+        if self.compiled is not None:
+            self.z, self.seen = np.ascontiguousarray(z.transpose(1, 0, 2)), np.ascontiguousarray(seen.T)
+        else:
+            self.z, self.seen = z, seen
+
+    def subset(self, rows: NDArray) -> _Series:
+        out = object.__new__(_Series)
+        out.compiled = self.compiled
+        out.z, out.seen = (self.z[rows], self.seen[rows]) if self.compiled is not None else (
+            self.z[:, rows], self.seen[:, rows])
+        return out
+
+    def sums(self, ratio: NDArray):
+        if self.compiled is not None:
+            return self.compiled(self.z, self.seen, np.ascontiguousarray(ratio, dtype=np.float64))
+        cross, log_f, (d_cross, d_log_f) = _filter(self.z, self.seen, ratio, derivative=True)
+        return cross, log_f, d_cross, d_log_f
+
+    @property
+    def width(self) -> int:
+        return int(self.z.shape[2])
+
+
+def _profile(data: _Series, m, log_ratio):
     """The exact-diffuse log-likelihood with h concentrated out, and its derivative, in log(q / h)."""
-    d = z.shape[2] - 1
+    d = data.width - 1
     ratio = np.exp(log_ratio)
-    cross, log_f, (d_cross, d_log_f) = _filter(z, seen, ratio, derivative=True)
+    cross, log_f, d_cross, d_log_f = data.sums(ratio)
     s_xx, s_xy = cross[:, 1:, 1:], cross[:, 1:, 0]
     theta = np.linalg.solve(s_xx, s_xy[..., None])[..., 0]
     rss = cross[:, 0, 0] - np.einsum("sd,sd->s", s_xy, theta)
@@ -137,16 +230,13 @@ def _profile(z, seen, m, log_ratio):
     return value, score * ratio
 
 
-def _score(z, seen, m, log_ratio):
-    return _profile(z, seen, m, log_ratio)
-
-
-def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:
+def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:  # z, seen: time first
     """Each series' maximiser q / h of the profile likelihood, and whether it was found (False: leave the series
     to statsmodels). A score that is negative from the smallest ratio on puts the maximum at q = 0 (a fixed
     level), returned as 0."""
     series = z.shape[1]
-    values, scores = zip(*(_score(z, seen, m, np.full(series, g)) for g in _GRID), strict=True)
+    data = _Series(z, seen)
+    values, scores = zip(*(_profile(data, m, np.full(series, g)) for g in _GRID), strict=True)
     values, scores = np.stack(values, axis=1), np.stack(scores, axis=1)
     # Of the grid intervals where the score turns from + to -, the one with the highest likelihood.
     change = (scores[:, :-1] > 0) & (scores[:, 1:] <= 0)
@@ -156,7 +246,6 @@ def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:
     at_zero = (scores < 0).all(axis=1)
     lo, hi = _GRID[best].copy(), _GRID[best + 1].copy()
     g_lo, g_hi = scores[rows, best], scores[rows, best + 1]
-    x = 0.5 * (lo + hi)
     # Secant steps on the two latest points (superlinear), kept inside the bracket (bisection when they leave it).
     x_prev, g_prev = lo.copy(), g_lo.copy()
     x, g_x = hi.copy(), g_hi.copy()
@@ -169,7 +258,7 @@ def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:
         proposal = x[k] - step
         inside = (proposal > lo[k]) & (proposal < hi[k]) & (g_x[k] != g_prev[k])
         new = np.where(inside, proposal, 0.5 * (lo[k] + hi[k]))
-        _, g = _score(z[:, k], seen[:, k], m[k], new)
+        _, g = _profile(data.subset(k), m[k], new)
         x_prev[k], g_prev[k], x[k], g_x[k] = x[k], g_x[k], new, g
         right = g > 0  # the root is to the right
         lo[k], hi[k] = np.where(right, new, lo[k]), np.where(right, hi[k], new)

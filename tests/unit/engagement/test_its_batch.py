@@ -164,3 +164,24 @@ def test_its_campaigns_batched_equal_per_campaign(monkeypatch: pytest.MonkeyPatc
         assert _close(ours, theirs) == []
     assert batched.estimate == pytest.approx(single.estimate, rel=1e-6)
     assert batched.std_error == pytest.approx(single.std_error, rel=1e-6)
+
+
+def test_compiled_score_sums_equal_the_numpy_recursion() -> None:
+    """The numba loop (bayes extra) and the numpy recursion (core install) give the same sums."""
+    from oca_experiments.estimators import _its_batch
+
+    rng = np.random.default_rng(5)
+    n, series, width = 90, 7, 5
+    z = rng.normal(size=(n, series, width))
+    seen = (rng.random((n, series)) > 0.2).astype(float)
+    z[:, :, 0] *= seen
+    ratio = np.exp(rng.normal(size=series))
+    cross, log_f, (d_cross, d_log_f) = _its_batch._filter(z, seen, ratio, derivative=True)
+    series_first = (np.ascontiguousarray(z.transpose(1, 0, 2)), np.ascontiguousarray(seen.T))
+    for got, want in zip(_its_batch._score_sums_loop(*series_first, ratio), (cross, log_f, d_cross, d_log_f),
+                         strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    compiled = _its_batch._compiled_score_sums()
+    if compiled is not None:
+        for got, want in zip(compiled(*series_first, ratio), (cross, log_f, d_cross, d_log_f), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
