@@ -760,7 +760,8 @@ def _two_way_exact(columns: list[NDArray[np.float64]], unit: NDArray[np.intp], t
     time_n = np.bincount(time, minlength=n_time).astype(np.float64)
     incidence = np.bincount(unit * n_time + time, minlength=n_unit * n_time).astype(np.float64).reshape(
         n_unit, n_time)
-    normal = np.diag(time_n) - (incidence / unit_n[:, None]).T @ incidence
+    scaled = incidence / np.sqrt(unit_n)[:, None]
+    normal = np.diag(time_n) - scaled.T @ scaled  # A'A: BLAS computes one triangle (syrk)
     rhs = np.column_stack([np.bincount(time, weights=v, minlength=n_time)
                            - incidence.T @ (np.bincount(unit, weights=v, minlength=n_unit) / unit_n)
                            for v in columns])
