@@ -32,11 +32,12 @@ import numpy as np
 import pandas as pd
 
 from ._progress import hypothesis_finished, hypothesis_started
+from ._secondary_estimates import secondary_estimates
 from ._version import __version__
 from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
                         sensitive_columns_of)
 from .errors import ContractError, DataError, EstimationError, OcaError
-from .estimators import NotTestable
+from .estimators import LinkedFrame, NotTestable
 from .io import file_sha256, missing_column_error, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
@@ -77,7 +78,7 @@ def _load_sources(plan: Plan, data: Mapping[str, DataInput], *,
     needed = {s.name for s in plan.sources if s.hypotheses} if require_all else set()
     missing = sorted(needed - set(data))
     if missing:
-        raise DataError(f"no data given for source '{missing[0]}'", fix=f"pass --data {missing[0]}=PATH")
+        raise _no_data(missing[0])
     loaded: dict[str, LoadedSource] = {}
     for source in plan.sources:
         if source.name not in data:
@@ -97,17 +98,38 @@ def _load_sources(plan: Plan, data: Mapping[str, DataInput], *,
     return loaded
 
 
+def _no_data(source: str) -> DataError:
+    return DataError(f"no data given for source '{source}'", fix=f"pass --data {source}=PATH")
+
+
+def load_source(plan: Plan, name: str, data: Mapping[str, DataInput]) -> LoadedSource:
+    """One source read as a run reads it (reader pins, the same errors as ``oca run``): for design diagnosis."""
+    loaded = _load_sources(plan, data, require_all=False)
+    if name not in loaded:
+        raise _no_data(name)
+    return loaded[name]
+
+
+def task_columns_present(task: Task, source: LoadedSource, *, skip: tuple[str, ...] = ()) -> None:
+    """The run's preflight for one task: a column it names and ``source`` lacks is one line with "did you mean"."""
+    present = list(map(str, source.frame.columns))
+    for column, field in task.column_fields:
+        if field not in skip and column not in set(present):
+            raise missing_column_error(column, present, file=source.display,
+                                       needed_by=f"{task.spec_file} needs it ({field})")
+
+
 def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
     """Every column a spec names must exist in its source; the first miss is a one-line DataError."""
     for task in plan.tasks:
         if task.source not in loaded:
             continue  # validation of a subset of the sources
-        source = loaded[task.source]
-        present = set(map(str, source.frame.columns))
-        for column, field in task.column_fields:
-            if column not in present:
-                raise missing_column_error(column, present, file=source.display,
-                                           needed_by=f"{task.spec_file} needs it ({field})")
+        task_columns_present(task, loaded[task.source])
+        for name, column, field in task.linked_columns:  # e.g. the exposure and the linking key in engagement
+            if name in loaded and column not in set(map(str, loaded[name].frame.columns)):
+                raise missing_column_error(column, list(map(str, loaded[name].frame.columns)),
+                                           file=loaded[name].display,
+                                           needed_by=f"{task.spec_file} needs it ({field}, source '{name}')")
 
 
 def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,
@@ -160,20 +182,43 @@ def subset_rows(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
     return frame.loc[keep]
 
 
-def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10) -> EstimateResult:
+def _missing_linked_column(task: Task, loaded: Mapping[str, LoadedSource]) -> str | None:
+    """Why a linked source cannot be read for this task (not given, or a column the spec names is not in it)."""
+    for name, column, field in task.linked_columns:
+        if name not in loaded:
+            return f"no data for source '{name}' ({field})"
+        if column not in set(map(str, loaded[name].frame.columns)):
+            return f"column '{column}' ({field}) is not in {loaded[name].display}"
+    return None
+
+
+def _linked_frames(task: Task, loaded: Mapping[str, LoadedSource]) -> dict[str, LinkedFrame]:
+    return {name: LinkedFrame(loaded[name].frame, loaded[name].display) for name in task.linked_sources
+            if name in loaded}
+
+
+def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10,
+              loaded: Mapping[str, LoadedSource] | None = None) -> EstimateResult:
     frame = subset_rows(source.frame, task)
     function = import_analysis_function(task.analysis_function) if task.analysis_function else None
     built = build_outcome(frame, task.spec.outcome.construction, file=source.display, function=function,
                           design=task.spec.design, reliability_seed=task.spec.inference.bootstrap.seed)
     fitter = task.estimator.fitter
     assert fitter is not None  # unavailable estimators stop in _run_task (not_yet_estimable)
-    result = fitter(frame, built.values, task.spec, task.options, file=source.display)
+    if task.linked_sources:
+        result = fitter(frame, built.values, task.spec, task.options, file=source.display,
+                        linked=_linked_frames(task, loaded or {}))
+    else:
+        result = fitter(frame, built.values, task.spec, task.options, file=source.display)
     counts = {"rows_excluded_by_subset": len(source.frame) - len(frame), "rows_after_subset": len(frame),
               "respondents_too_few_items": built.n_too_few_items,
               **dict(result.counts)}
-    # Reliability, attrition and disaggregation, with small cells suppressed before anything leaves the run.
-    extras = {**result.extras, **hypothesis_extras(frame, built.values, built, task, result, fitter,
-                                                   file=source.display, threshold=threshold)}
+    # Attrition and the per-subgroup fits are estimated here; summarize suppresses their small cells (and the
+    # outcome's reliability and index records ride along) before anything leaves the run.
+    secondary = secondary_estimates(frame, built.values, task, result, file=source.display)
+    extras = {**result.extras, **hypothesis_extras(built, result, attrition=secondary.attrition,
+                                                   disaggregation=secondary.disaggregation,
+                                                   by_group=secondary.by_group, threshold=threshold)}
     return EstimateResult(**{**result.__dict__, "counts": counts, "extras": extras})
 
 
@@ -230,6 +275,13 @@ def _run_task(task: Task, contracts: Mapping[str, Mapping[str, Any]], loaded: Ma
         return _hypothesis_result(task, status="not_testable", reason=f"no data for source '{task.source}'")
     if not record.get("passed"):
         return _hypothesis_result(task, status="contract_failed", reason=_contract_reason(record))
+    for name in task.linked_sources:  # a linked source (e.g. the exposure) is needed as much as the outcome's
+        linked_record = contracts.get(name)
+        if linked_record is None or name not in loaded:
+            return _hypothesis_result(task, status="not_testable", reason=f"no data for source '{name}' (linked by "
+                                      f"{task.estimator.name})")
+        if not linked_record.get("passed"):
+            return _hypothesis_result(task, status="contract_failed", reason=_contract_reason(linked_record))
     if not task.available:
         return _hypothesis_result(task, status="not_yet_estimable",
                                   reason=f"estimator {task.estimator.name} not available")
@@ -244,7 +296,7 @@ def _run_task(task: Task, contracts: Mapping[str, Mapping[str, Any]], loaded: Ma
     if check is not None and not check.testable:  # registered requirements, checked before estimation
         return _hypothesis_result(task, status="not_testable", reason=check.reason, testability=check)
     try:
-        estimate = _estimate(task, loaded[task.source], threshold=threshold)
+        estimate = _estimate(task, loaded[task.source], threshold=threshold, loaded=loaded)
     except NotTestable as exc:
         return _hypothesis_result(task, status="not_testable", reason=exc.message)
     except DataError as exc:  # data this hypothesis cannot use: its own status, the others still run
@@ -289,6 +341,15 @@ def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
             passed = TestabilityCheck("estimator_design", reason is None, True, reason is None,
                                       reason or f"the data meet {task.estimator.name}'s design requirements")
             result = dataclasses.replace(result, checks=(*result.checks, passed))
+            if not result.testable:
+                return result
+        if task.estimator.link_check is not None:  # both sources share the linking key (exposure-response)
+            reason = _missing_linked_column(task, loaded) or task.estimator.link_check(
+                subset_rows(frame, task), _linked_frames(task, loaded), task.spec, task.options)
+            linked = TestabilityCheck("sources_linked", reason is None, True, reason is None,
+                                      reason or f"the data of {', '.join(task.linked_sources)} link to the "
+                                      f"{task.source} data")
+            result = dataclasses.replace(result, checks=(*result.checks, linked))
             if not result.testable:
                 return result
         return dataclasses.replace(result, checks=(*result.checks, _outcome_check(task, loaded[task.source])))
@@ -383,6 +444,7 @@ class Study:
         testability = tuple(
             check(task).to_dict() for task in self.plan.tasks
             if task.source in loaded and contracts[task.source].get("passed")
+            and all(name in loaded for name in task.linked_sources)  # a subset of the sources: check what is given
             and {column for column, _ in task.column_fields} <= set(map(str, loaded[task.source].frame.columns)))
         return ValidationResult(study=self.config.name, contracts=tuple(contracts.values()),
                                 data={k: v.fingerprint for k, v in loaded.items()}, problems=tuple(problems),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from oca_experiments.report._build import build_report, default_notebook, study_notebook
 from oca_experiments.report._decision import decision_page, decision_section
+from oca_experiments.report._exposure import dose_response_figure, exposure_section
 from oca_experiments.report._gate import CHECKS, CheckOutcome, GateResult, run_gate, write_junit
+from oca_experiments.report._invariance import invariance_section
 from oca_experiments.report._manifest import (
     collect_manifest,
     finish_manifest,
@@ -20,10 +22,20 @@ from oca_experiments.report._manifest import (
     sha256_file,
 )
 from oca_experiments.report._portfolio import build_portfolio, read_run, what_to_test_next
+from oca_experiments.report._validation_page import (
+    VALIDATION_HTML,
+    VALIDATION_JSON,
+    validation_html,
+    write_validation,
+)
+from oca_experiments.report._trainer_pages import PlainPage, plain_pages, write_summaries
 from oca_experiments.report._verify import Difference, VerifyResult, compare_results, verify_run
 
 __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
            "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
            "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
            "study_notebook", "verify_run", "write_junit",
-           "build_portfolio", "read_run", "what_to_test_next"]
+           "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
+           "dose_response_figure", "exposure_section",
+           "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation",
+           "PlainPage", "plain_pages", "write_summaries"]

@@ -20,7 +20,7 @@ from typing import Any
 
 from oca_experiments._display import posterior_claim
 from oca_experiments._format import format_p, inference_label
-from oca_experiments.summarize import PlainPage, plain_pages
+from oca_experiments.report._trainer_pages import run_summary
 
 __all__ = ["DecisionRow", "decision_page", "decision_rows", "decision_section", "write_decision_page"]
 
@@ -156,7 +156,7 @@ def interval_svg(h: Mapping[str, Any], *, width: int = 260, height: int = 54, fa
     return "".join(parts)
 
 
-def _plot_factor(page: PlainPage | None, h: Mapping[str, Any]) -> tuple[float, str]:
+def _plot_factor(page: Any, h: Mapping[str, Any]) -> tuple[float, str]:
     """Shares are drawn in percentage points and relative gains in percent, as the sentences say them."""
     if h.get("estimator") == "knowledge_gain":
         return 100.0, "%"
@@ -171,7 +171,7 @@ def decision_rows(run_dir: str | Path, *, study_dir: str | Path | None = None) -
     """The confirmatory rows and the run's results (for the other sections)."""
     run_dir = Path(run_dir)
     results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-    pages = {p.hypothesis_id: p for p in plain_pages(run_dir, lang="en", study_dir=study_dir)[0]}
+    pages = {p.hypothesis_id: p for p in run_summary(run_dir, lang="en", study_dir=study_dir).pages}  # words only
     rows = []
     for h in results.get("hypotheses") or []:
         if not isinstance(h, Mapping) or h.get("type") != "confirmatory" or h.get("status") != "estimated":
@@ -220,6 +220,10 @@ def _quality_flags(results: Mapping[str, Any]) -> list[str]:
         rule = record.get("rule") if isinstance(record.get("rule"), Mapping) else {}
         if rule.get("fired"):
             few.append(str(h.get("title")))
+        invariance = extras.get("invariance") if isinstance(extras.get("invariance"), Mapping) else {}
+        if invariance.get("verdict") in ("only metric", "not comparable"):
+            flags.append(f"{h.get('title')}: the index is {invariance['verdict']} across arms and waves "
+                         "(measurement invariance), so its mean comparison is in doubt; see the technical report.")
         attrition = extras.get("attrition") if isinstance(extras.get("attrition"), Mapping) else {}
         test = attrition.get("differential_test") if isinstance(attrition.get("differential_test"), Mapping) else {}
         if _is_number(test.get("p_value")) and test["p_value"] < 0.05:

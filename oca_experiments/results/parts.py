@@ -29,8 +29,10 @@ from typing import Any, ClassVar, TypeVar
 __all__ = [
     "EXTRAS_TYPES", "PART_TYPES", "Attrition", "AttritionArm", "AttritionTest", "BalanceCell", "BalanceRow",
     "Diagnostics", "DiagnosticsRow", "DiagnosticsThresholds", "DisaggregationCell", "DisaggregationTable",
-    "EventStudy", "FewClusterRule", "GroupEffect", "IndexConstruction", "InferenceAlternative", "InferenceRecord",
-    "LeeBounds", "Part", "PosteriorSummary", "ReliabilityRecord", "UnitEffect", "lift_parts",
+    "DosePoint", "EffectInterval", "EventStudy", "ExposureResponse", "FewClusterRule", "GroupEffect",
+    "IndexConstruction", "InferenceAlternative", "InferenceRecord", "InvarianceFit", "LeeBounds",
+    "MeasurementInvariance", "Part", "PosteriorSummary", "ReliabilityRecord", "Spillover", "UnitChange",
+    "UnitEffect", "lift_parts",
 ]
 
 _P = TypeVar("_P", bound="Part")
@@ -452,6 +454,59 @@ class ReliabilityRecord(Part):
 
 
 @dataclass(frozen=True)
+class InvarianceFit(Part):
+    """One level (configural, metric, scalar) of a multi-group CFA: fit, change from the level below, decision."""
+
+    level: str | None = None
+    chisq: float | None = None
+    df: int | None = None
+    p_value: float | None = None
+    cfi: float | None = None
+    tli: float | None = None
+    rmsea: float | None = None
+    rmsea_ci: tuple[float | None, ...] | None = None  # 90% CI
+    srmr: float | None = None
+    delta_chisq: float | None = None
+    delta_df: int | None = None
+    delta_p_value: float | None = None
+    delta_cfi: float | None = None
+    delta_rmsea: float | None = None
+    delta_srmr: float | None = None
+    #: configural: fit acceptable; metric/scalar: the change criteria do not reject it (and the level below holds)
+    holds: bool | None = None
+    converged: bool | None = None
+    loadings: Mapping[str, tuple[float | None, ...]] | None = None  # group -> loadings (marker item 1 = 1)
+    intercepts: Mapping[str, tuple[float | None, ...]] | None = None
+    factor_means: Mapping[str, float | None] | None = None
+    #: partial scalar level only: the item whose intercepts are free across groups
+    free_intercept: str | None = None
+
+
+@dataclass(frozen=True)
+class MeasurementInvariance(Part):
+    """``extras.invariance``: is the index comparable across arms and waves (multi-group CFA, beside reliability)?"""
+
+    groups: tuple[str, ...] | None = None
+    group_n: tuple[int, ...] | None = None
+    item_names: tuple[str, ...] | None = None
+    levels: tuple[InvarianceFit, ...] | None = None
+    #: "comparable" (scalar), "only metric" (compare associations, not means), "not comparable"; None: not tested
+    verdict: str | None = None
+    comparable_means: bool | None = None
+    warning: str | None = None
+    #: when scalar fails: the scalar model with the best single item's intercepts freed, against metric
+    partial_scalar: InvarianceFit | None = None
+    criterion: str | None = None
+    #: the change cut-offs applied: delta CFI, delta RMSEA, delta SRMR (metric), delta SRMR (scalar)
+    cutoffs: tuple[float, ...] | None = None
+    method: str | None = None
+    note: str | None = None
+
+    def level(self, name: str) -> InvarianceFit | None:
+        return next((fit for fit in self.levels or () if fit.level == name), None)
+
+
+@dataclass(frozen=True)
 class IndexConstruction(Part):
     """``extras.index``: how a z-score or ICW index was built (reference group, item moments, weights)."""
 
@@ -514,6 +569,91 @@ class UnitEffect(PosteriorSummary):
     start: str | None = None  # the unit's campaign start
 
 
+# --------------------------------------------------------------------------- portfolio: exposure and spillover
+
+
+@dataclass(frozen=True)
+class EffectInterval(Part):
+    """A secondary effect of a regression beside the target (e.g. the average ATT), with its interval."""
+
+    estimate: float | None = None
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    df: float | None = None
+    se_type: str | None = None
+    p_value: float | None = None
+
+
+@dataclass(frozen=True)
+class DosePoint(Part):
+    """The estimated ATT(d) at one dose, with its pointwise interval."""
+
+    dose: float | None = None
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+@dataclass(frozen=True)
+class UnitChange(Part):
+    """One unit (community) of a community-level regression: arm, respondents, dose or group (never its outcome)."""
+
+    unit: str | None = None
+    treated: bool | None = None
+    n: int | None = None
+    dose: float | None = None
+    group: str | None = None  # spillover: treated, near or far
+
+
+@dataclass(frozen=True)
+class ExposureResponse(Part):
+    """``extras.exposure_response``: the dose-response (continuous-treatment DiD) estimate and its assumptions."""
+
+    KEY: ClassVar[str | None] = "exposure_response"
+
+    measure: str | None = None
+    source: str | None = None
+    window: tuple[str | None, ...] | None = None
+    key: tuple[str | None, ...] | None = None  # (outcome source column, exposure source column)
+    unit: str | None = None
+    scale: float | None = None
+    curve: str | None = None
+    knots: tuple[float, ...] | None = None
+    estimand: str | None = None
+    mean_dose: float | None = None
+    dose_range: tuple[float | None, ...] | None = None
+    dose_levels: int | None = None
+    treated_units: int | None = None
+    comparison_units: int | None = None
+    #: the ATT averaged over the treated units (the binary DiD of the unit changes), whatever the curve's shape
+    average_att: EffectInterval | None = None
+    points: tuple[DosePoint, ...] | None = None
+    units: tuple[UnitChange, ...] | None = None
+    assumptions: tuple[str, ...] | None = None
+    notes: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Spillover(Part):
+    """``extras.spillover``: near- vs far-comparison contrast, the spillover-robust effect, and whether the data can
+    rule spillover out."""
+
+    KEY: ClassVar[str | None] = "spillover"
+
+    rule: str | None = None
+    unit: str | None = None
+    near_units: int | None = None
+    far_units: int | None = None
+    treated_units: int | None = None
+    treated_vs_far: EffectInterval | None = None
+    treated_vs_all_comparison: EffectInterval | None = None
+    ruled_out: bool | None = None
+    note: str | None = None
+    units: tuple[UnitChange, ...] | None = None
+    assumptions: tuple[str, ...] | None = None
+
+
 #: extras key -> the part type its record is read into (the top-level parts).
 PART_TYPES: Mapping[str, type[Part]] = types.MappingProxyType(
     {part.KEY: part for part in (InferenceRecord, Attrition, EventStudy, PosteriorSummary, Diagnostics)
@@ -523,6 +663,7 @@ PART_TYPES: Mapping[str, type[Part]] = types.MappingProxyType(
 EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
     **PART_TYPES,
     "index": IndexConstruction,
+    "invariance": MeasurementInvariance,
     "reliability": tuple[ReliabilityRecord, ...],
     "disaggregation": tuple[DisaggregationTable, ...],
     "effect_by_group": Mapping[str, GroupEffect],
@@ -531,6 +672,8 @@ EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
     "unit_effects": Mapping[str, UnitEffect],
     "portfolio_effect": PosteriorSummary,
     "population_effect": PosteriorSummary,
+    "exposure_response": ExposureResponse,
+    "spillover": Spillover,
 })
 
 

@@ -31,7 +31,7 @@ HYPOTHESIS_IDS = {
     "h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain",
     "h4_engagement_per_post", "h5_hostile_share", "h6_horizontal_trust_by_sex",
     "h7a_horizontal_trust_bayes", "h7b_horizontal_trust_weakest_cso", "h7c_trust_item_ordinal",
-    "h7d_hostile_share_bayes", "h8_engagement_synthetic",
+    "h7d_hostile_share_bayes", "h8_engagement_synthetic", "h11_trust_exposure_response", "h12_spillover_near_far",
 }
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -291,6 +291,12 @@ def test_truth_file_structure(written: DemoFiles) -> None:
     assert set(extras["h1_by_cso"]) == {f"CSO{k}" for k in range(1, 7)}
     assert extras["design"]["n_communities"] == 24
     assert set(extras["design"]["campaign_start"]) == set(extras["h4_by_campaign"])
+    pooled = extras["portfolio_pooled_by_cso"]  # the portfolio page's pooled targets: means of the per-CSO truths
+    assert pooled["h1_horizontal_trust"] == pytest.approx(sum(extras["h1_by_cso"].values()) / 6, abs=2e-6)
+    assert pooled["h4_engagement_per_post"] == pytest.approx(sum(extras["h4_by_campaign"].values()) / 6, abs=2e-6)
+    assert set(pooled) == {"h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h4_engagement_per_post",
+                           "h5_hostile_share"}
+    assert pooled["h3_knowledge_gain"] == truth["hypotheses"]["h3_knowledge_gain"]
 
 
 def test_truth_values_are_plausible(demo: DemoData) -> None:
