@@ -185,3 +185,17 @@ def test_compiled_score_sums_equal_the_numpy_recursion() -> None:
     if compiled is not None:
         for got, want in zip(compiled(*series_first, ratio), (cross, log_f, d_cross, d_log_f), strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_core_install_path_fits_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without numba (core install) the numpy recursion finds the same maximum and moments."""
+    from oca_experiments.estimators import _its_batch
+
+    y, x = _series(12)
+    ends = np.array([110])
+    compiled = fit_local_level_batch(y[None], x[None], ends, (7,), components=np.array([True]))[0]
+    monkeypatch.setattr(_its_batch, "_compiled_score_sums", lambda: None)
+    plain = fit_local_level_batch(y[None], x[None], ends, (7,), components=np.array([True]))[0]
+    assert plain.params == pytest.approx(compiled.params, rel=1e-9)
+    np.testing.assert_allclose(plain.cov, compiled.cov, rtol=1e-8)
+    np.testing.assert_allclose(plain.predicted, compiled.predicted, rtol=1e-8)
