@@ -169,12 +169,31 @@ def _model(endog: NDArray[np.float64], exog: NDArray[np.float64] | None, sts: St
     return UnobservedComponents(endog, **kwargs)
 
 
-def _fit(model) -> tuple[Any, bool]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter is recorded in the result, not printed
-        res = model.fit(disp=False, method="bfgs", maxiter=500, gtol=1e-8)
+def _fit(model, *, boundary_start: bool = False) -> tuple[Any, bool]:
+    """BFGS from statsmodels' start values. With ``boundary_start``, also from fixed components (every state
+    variance near 0) and the higher maximum is kept: the exact-diffuse likelihood of short seasonal series is often
+    bimodal in the state variances (an interior local maximum and a higher one at a fixed level, h9's demo
+    campaigns), and BFGS from the default start stops at whichever maximum is uphill of it."""
+    res = _bfgs(model, None)
+    if boundary_start:
+        names = list(model.param_names)
+        start = np.asarray(model.start_params, dtype=np.float64).copy()
+        states = [j for j, name in enumerate(names) if name.startswith("sigma2.") and name != "sigma2.irregular"]
+        irregular = names.index("sigma2.irregular") if "sigma2.irregular" in names else None
+        # Skipped when the first fit already ended on the boundary: nothing new to find there.
+        if states and irregular is not None and max(res.params[j] for j in states) > 1e-6 * res.params[irregular]:
+            start[states] = 1e-8 * max(float(start[irregular]), 1e-300)
+            other = _bfgs(model, start)
+            if other.llf > res.llf:
+                res = other
     converged = bool(res.mle_retvals.get("converged", True)) if isinstance(res.mle_retvals, dict) else True
     return res, converged
+
+
+def _bfgs(model, start: NDArray[np.float64] | None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter is recorded in the result, not printed
+        return model.fit(start_params=start, disp=False, method="bfgs", maxiter=500, gtol=1e-8)
 
 
 def _params(res) -> dict[str, float]:
@@ -282,7 +301,7 @@ def fit_counterfactual(y: NDArray[np.float64], exog: NDArray[np.float64] | None,
         params, converged, components = dict(moments.params), True, dict(moments.components)
     else:
         pre_exog = exog[:n_pre] if exog is not None else None
-        res, converged = _fit(_model(model_y[:n_pre], pre_exog, sts))
+        res, converged = _fit(_model(model_y[:n_pre], pre_exog, sts), boundary_start=True)
         hidden = model_y.copy()
         hidden[n_pre:] = np.nan  # the same model over the whole window, campaign periods hidden: the filter forecasts
         full = _model(hidden, exog, sts)

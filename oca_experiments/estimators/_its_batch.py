@@ -17,11 +17,13 @@ the same function of (h, q) that statsmodels maximises with its exact initial fi
 (h = RSS / (m - d)), and the score in ``log(q / h)`` is carried through the recursion in forward mode for every
 series at once; its root is bracketed on a grid and polished by safeguarded secant steps. The forecast path, its
 joint covariance, the one-step predictions and the smoothed components follow in closed form from the same filter.
-A maximum at q = 0 (a fixed level: the score is negative everywhere) is returned as exactly 0, where
+A maximum at q = 0 (a fixed level: the score is negative everywhere, or negative at the smallest ratio and the
+boundary's likelihood at least the best interior maximum's) is returned as exactly 0, where
 statsmodels' BFGS stops at a tiny positive value (the numbers agree to its tolerance). Series with too few
 observations, or whose score changes sign nowhere on the grid (maximum at h = 0), are returned as ``None``: the
 caller fits those with statsmodels. Where the likelihood has several local maxima, the highest bracketed one is
-taken (statsmodels' BFGS takes the one its start values lead to).
+taken, or q = 0 when that is higher; the per-campaign statsmodels path (``_its._fit``) restarts BFGS from the
+boundary and keeps the higher maximum as well, so that both paths report the same (global) maximum.
 """
 
 from __future__ import annotations
@@ -264,6 +266,15 @@ def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:  # z, seen: time fir
         lo[k], hi[k] = np.where(right, new, lo[k]), np.where(right, hi[k], new)
         done = (np.abs(g) < 1e-10 * m[k]) | (hi[k] - lo[k] < 1e-12)
         active = k[~done]
+    # q = 0 is a local maximum too when the score is negative at the smallest ratio; where it is higher than the
+    # interior maximum it is the maximum (short seasonal series: often a fixed level beats an interior bump).
+    boundary = interior & (scores[:, 0] < 0)
+    if boundary.any():
+        k = np.flatnonzero(boundary)
+        sub = data.subset(k)
+        at_root, _ = _profile(sub, m[k], x[k])
+        at_boundary, _ = _profile(sub, m[k], np.full(k.size, -np.inf))
+        at_zero[k] = at_boundary >= at_root
     return np.where(at_zero, 0.0, np.exp(x)), interior | at_zero
 
 
