@@ -232,6 +232,37 @@ def _profile(data: _Series, m, log_ratio):
     return value, score * ratio
 
 
+def _refine(data: _Series, m, points, values, scores, *, rounds: int = 3, split: int = 8):
+    """Subdivide the grid intervals that hide a maximum between two points: the score has one sign at both ends
+    but the likelihood moved the other way (negative scores and a higher right end: it rose somewhere inside;
+    positive scores and a lower right end: it fell). The highest such interval of each series, ``rounds`` times.
+    Returns the series' own sorted grids (series, points) with their values and scores."""
+    for _ in range(rounds):
+        rise = values[:, 1:] - values[:, :-1]
+        hidden = (((scores[:, :-1] <= 0) & (scores[:, 1:] <= 0) & (rise > 0))
+                  | ((scores[:, :-1] >= 0) & (scores[:, 1:] >= 0) & (rise < 0)))
+        rows = np.flatnonzero(hidden.any(axis=1))
+        if not rows.size:
+            break
+        pick = np.argmax(np.where(hidden[rows], np.maximum(values[rows, :-1], values[rows, 1:]), -np.inf), axis=1)
+        left, width = points[rows, pick], points[rows, pick + 1] - points[rows, pick]
+        sub = data.subset(rows)
+        # Series not refined get copies of their last point (zero-width intervals: no sign change, no rise).
+        new_points = np.repeat(points[:, -1:], split - 1, axis=1)
+        new_values = np.repeat(values[:, -1:], split - 1, axis=1)
+        new_scores = np.repeat(scores[:, -1:], split - 1, axis=1)
+        for j in range(1, split):
+            at = left + width * j / split
+            new_points[rows, j - 1] = at
+            new_values[rows, j - 1], new_scores[rows, j - 1] = _profile(sub, m[rows], at)
+        points = np.concatenate([points, new_points], axis=1)
+        values = np.concatenate([values, new_values], axis=1)
+        scores = np.concatenate([scores, new_scores], axis=1)
+        order = np.argsort(points, axis=1, kind="stable")
+        points, values, scores = (np.take_along_axis(a, order, axis=1) for a in (points, values, scores))
+    return points, values, scores
+
+
 def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:  # z, seen: time first
     """Each series' maximiser q / h of the profile likelihood, and whether it was found (False: leave the series
     to statsmodels). A score that is negative from the smallest ratio on puts the maximum at q = 0 (a fixed
@@ -239,14 +270,15 @@ def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:  # z, seen: time fir
     series = z.shape[1]
     data = _Series(z, seen)
     values, scores = zip(*(_profile(data, m, np.full(series, g)) for g in _GRID), strict=True)
-    values, scores = np.stack(values, axis=1), np.stack(scores, axis=1)
+    points = np.broadcast_to(_GRID, (series, _GRID.size))
+    points, values, scores = _refine(data, m, points, np.stack(values, axis=1), np.stack(scores, axis=1))
     # Of the grid intervals where the score turns from + to -, the one with the highest likelihood.
     change = (scores[:, :-1] > 0) & (scores[:, 1:] <= 0)
     best = np.argmax(np.where(change, np.maximum(values[:, :-1], values[:, 1:]), -np.inf), axis=1)
     rows = np.arange(series)
     interior = change[rows, best]
     at_zero = (scores < 0).all(axis=1)
-    lo, hi = _GRID[best].copy(), _GRID[best + 1].copy()
+    lo, hi = points[rows, best].copy(), points[rows, best + 1].copy()
     g_lo, g_hi = scores[rows, best], scores[rows, best + 1]
     # Secant steps on the two latest points (superlinear), kept inside the bracket (bisection when they leave it).
     x_prev, g_prev = lo.copy(), g_lo.copy()
