@@ -34,7 +34,7 @@ def test_counterfactual_equals_statsmodels_forecast() -> None:
 
     nile = sm.datasets.nile.load_pandas().data["volume"].to_numpy(dtype=float)
     cf = fit_counterfactual(nile, None, 70, level="local_level", weekly_seasonality=False)
-    res, _ = _fit(_model(nile[:70], None, StsModel("local_level")))
+    res, _ = _fit(_model(nile[:70], None, StsModel("local_level")), restarts=True)  # as fit_counterfactual
     forecast = res.get_forecast(steps=30)
     np.testing.assert_allclose(cf.predicted, forecast.predicted_mean, rtol=1e-8)
     np.testing.assert_allclose(cf.predicted_sd ** 2, forecast.var_pred_mean, rtol=1e-6)
