@@ -36,6 +36,7 @@ from .parts import (
     Diagnostics,
     DisaggregationTable,
     EventStudy,
+    FewTreatedRule,
     GroupEffect,
     HonestSensitivity,
     IndexConstruction,
@@ -243,6 +244,11 @@ class EstimateResult:
     def its_by_campaign(self) -> ItsByCampaign | None:
         """Staggered DiD: the per-campaign ITS robustness check."""
         return self._typed("its_by_campaign")
+
+    @property
+    def inference_rule(self) -> FewTreatedRule | None:
+        """Staggered DiD: the few-treated-units rule (permutation of adoption dates or influence function)."""
+        return self._typed("inference_rule")
 
     @property
     def bacon(self) -> BaconDecomposition | None:

@@ -35,7 +35,7 @@ __all__ = [
     "NOT_IN_DEMO", "SCALAR_EXTRAS", "ATTgt", "AggregateEffect", "Aggregations", "ArtifactPaths", "BaconComparison",
     "BaconDecomposition", "BaconKind", "CampaignEffect", "CohortCell", "CohortEffect", "CohortShare",
     "CounterfactualPath", "CumulativeEffect", "DecisionRule", "HonestRestriction", "HonestSensitivity",
-    "ItsByCampaign", "MultiplierBootstrap", "NegativeWeights", "PlaceboInTime", "PointwiseEffects",
+    "FewTreatedRule", "ItsByCampaign", "MultiplierBootstrap", "NegativeWeights", "PlaceboInTime", "PointwiseEffects",
     "PretrendTest", "PriorPredictiveCheck", "PriorRecord", "PriorSensitivityRow", "RawMeans", "Regularisation",
     "Resampling", "SamplerSettings", "SensitivityRow", "SkippedUnit", "StaggeredCheck", "Standardisation",
     "SyntheticComparisonEstimate", "SyntheticTrajectory", "TwfeComparison", "Weight",
@@ -843,9 +843,24 @@ class ItsByCampaign(Part):
     comparison_periods_imputed: int | None = None
     regressors: tuple[str, ...] | None = None
     period: str | None = None
+    seasonal: tuple[int, ...] | None = None
     intervention: str | None = None
     scale: str | None = None
     error: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class FewTreatedRule(Part):
+    """``extras.inference_rule`` (staggered DiD): with few treated units the p-value and interval come from a
+    permutation of adoption dates over units rather than the influence function; ``permutation`` is its record."""
+
+    treated_units: int | None = None
+    comparison_units: int | None = None
+    option: str | None = None
+    permutation_below: int | None = None
+    rule: str | None = None
+    permutation: Mapping[str, Any] | None = None
     reason: str | None = None
 
 
@@ -869,6 +884,7 @@ class StaggeredCheck(Part):
     pooled_variance_cohorts: tuple[str, ...] | None = None
     inference: str | None = None
     pooled_variance_note: str | None = None
+    inference_rule: FewTreatedRule | None = None
     error: str | None = None
     reason: str | None = None
 
@@ -1048,6 +1064,7 @@ EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
     "bootstrap": MultiplierBootstrap,
     "sensitivity": HonestSensitivity,
     "its_by_campaign": ItsByCampaign,
+    "inference_rule": FewTreatedRule,
     "bacon": BaconDecomposition,
     "negative_weights": NegativeWeights,
     "cohort_shares": tuple[CohortShare, ...],
@@ -1080,11 +1097,11 @@ EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
     "raw_means": RawMeans,
 })
 
-#: Typed keys the demo's results.json does not carry (other estimators or options); their records are tested in
-#: tests/unit/test_result_parts.py.
-NOT_IN_DEMO: frozenset[str] = frozenset({
-    "bacon", "negative_weights", "cohort_shares", "iw_weights", "cohort_effects", "unit_weights", "time_weights",
-    "trajectory", "comparison", "regularisation", "resampling", "raw_means"})
+#: Typed keys the demo's results.json does not carry (TWFE and Sun-Abraham are not demo estimators); their records
+#: are tested on small fitted examples in tests/unit/test_estimator_parts.py.
+NOT_IN_DEMO: frozenset[str] = frozenset({"bacon", "negative_weights", "cohort_shares", "iw_weights", "cohort_effects"}) - frozenset({
+    # the demo's synthetic DiD (h8) and the survey DiDs' raw means
+    "unit_weights", "time_weights", "trajectory", "comparison", "regularisation", "resampling", "raw_means"})
 
 
 _TEXT = (str,)
