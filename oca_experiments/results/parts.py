@@ -1098,7 +1098,7 @@ EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
 })
 
 #: Typed keys the demo's results.json does not carry (TWFE and Sun-Abraham are not demo estimators); their records
-#: are tested on small fitted examples in tests/unit/test_estimator_parts.py.
+#: are tested on small fitted examples in tests/unit/engagement/test_estimator_parts.py.
 NOT_IN_DEMO: frozenset[str] = frozenset({"bacon", "negative_weights", "cohort_shares", "iw_weights", "cohort_effects"}) - frozenset({
     # the demo's synthetic DiD (h8) and the survey DiDs' raw means
     "unit_weights", "time_weights", "trajectory", "comparison", "regularisation", "resampling", "raw_means"})

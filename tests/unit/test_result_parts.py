@@ -211,7 +211,7 @@ def test_every_record_the_demo_writes_round_trips_and_is_fully_typed() -> None:
             for path, part in _walk_parts(value, f"{hypothesis.id}.{key}"):
                 assert not part.other, (path, sorted(part.other))
                 seen.add(key)
-    # every typed key occurs in the demo (the others in tests/unit/test_estimator_parts.py), nothing escapes its type
+    # every typed key occurs in the demo (the others in tests/unit/engagement/test_estimator_parts.py), nothing escapes its type
     assert seen == set(EXTRAS_TYPES) - NOT_IN_DEMO
     bayes = run["h7a_horizontal_trust_bayes"].result
     assert bayes.posterior.p_gt_0 is not None and bayes.diagnostics.thresholds.max_rhat == 1.01
