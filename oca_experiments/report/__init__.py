@@ -19,6 +19,7 @@ from oca_experiments.report._manifest import (
     run_result_from_dict,
     sha256_file,
 )
+from oca_experiments.report._sections import SECTIONS, ReportInputs, load_report, render_section, show_section
 from oca_experiments.report._portfolio import build_portfolio, read_run, what_to_test_next
 from oca_experiments.report._verify import Difference, VerifyResult, compare_results, verify_run
 
@@ -26,4 +27,5 @@ __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult",
            "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
            "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
            "study_notebook", "verify_run", "write_junit",
-           "build_portfolio", "read_run", "what_to_test_next"]
+           "build_portfolio", "read_run", "what_to_test_next",
+           "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section"]

@@ -37,7 +37,7 @@ __all__ = [
     "CounterfactualPath", "CumulativeEffect", "DecisionRule", "HonestRestriction", "HonestSensitivity",
     "FewTreatedRule", "ItsByCampaign", "MultiplierBootstrap", "NegativeWeights", "PlaceboInTime", "PointwiseEffects",
     "PretrendTest", "PriorPredictiveCheck", "PriorRecord", "PriorSensitivityRow", "RawMeans", "Regularisation",
-    "Resampling", "SamplerSettings", "SensitivityRow", "SkippedUnit", "StaggeredCheck", "Standardisation",
+    "RawMeansCell", "Resampling", "SamplerSettings", "SensitivityRow", "SkippedUnit", "StaggeredCheck", "Standardisation",
     "SyntheticComparisonEstimate", "SyntheticTrajectory", "TwfeComparison", "Weight",
 ]
 
@@ -134,6 +134,14 @@ def _part_type(annotation: Any) -> type[Part] | None:
     return None
 
 
+def _holds_parts(annotation: Any) -> bool:
+    """Whether values of this type are (or contain, through mappings) parts: ``X``, ``Mapping[str, X]``, ..."""
+    if _part_type(annotation) is not None:
+        return True
+    args = typing.get_args(annotation)
+    return typing.get_origin(annotation) in (Mapping, dict) and len(args) == 2 and _holds_parts(args[1])
+
+
 def _load(annotation: Any, value: Any) -> Any:
     return _loader(annotation)(value)
 
@@ -160,9 +168,11 @@ def _loader(annotation: Any) -> Callable[[Any], Any]:
         if len(inner) != 1:
             return _keep
         read_inner = _loader(inner[0])
+        if read_inner is _keep:
+            return _keep
         return lambda value: read_inner(value) if value is not None else value
     args = typing.get_args(annotation)
-    if origin in (Mapping, dict) and len(args) == 2 and _part_type(args[1]):
+    if origin in (Mapping, dict) and len(args) == 2 and _holds_parts(args[1]):
         read_item = _loader(args[1])
         return lambda value: ({k: read_item(v) for k, v in value.items()}
                               if isinstance(value, Mapping) and not isinstance(value, Part) else value)
@@ -1030,13 +1040,26 @@ class ArtifactPaths(Part):
 
 
 @dataclass(frozen=True)
+class RawMeansCell(Part):
+    """One arm x wave cell of the raw means: the mean and the units behind it (None when hidden)."""
+
+    mean: float | None = None
+    n: int | None = None
+    suppressed: bool | None = None
+
+
+@dataclass(frozen=True)
 class RawMeans(Part):
     """``extras.raw_means`` (survey DiD): mean outcome and units per arm and wave (``arms[arm][wave]``); all four
     cells hidden (``suppressed``) when one is small."""
 
     waves: tuple[str, ...] | None = None
-    arms: Mapping[str, Mapping[str, Any]] | None = None
+    arms: Mapping[str, Mapping[str, RawMeansCell]] | None = None
     suppressed: bool | None = None
+
+    def cell(self, arm: str, wave: str) -> RawMeansCell:
+        """The arm's cell at the wave ("pre" or "post"); an empty cell when absent."""
+        return ((self.arms or {}).get(arm) or {}).get(wave) or RawMeansCell()
 
 
 #: extras key -> the part type its record is read into (the top-level parts).
