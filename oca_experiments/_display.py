@@ -161,8 +161,9 @@ def plot_event_study(result: Any, *, title: str | None = None):
     event = study["event_time"]
     est = _clean(study["estimate"])
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.fill_between(event, _clean(study["band_low"]), _clean(study["band_high"]), color="#9ecae1", alpha=0.5,
-                    step=None, label="uniform band")
+    if study.get("band_low") and study.get("band_high"):  # Sun-Abraham's event study has no uniform band
+        ax.fill_between(event, _clean(study["band_low"]), _clean(study["band_high"]), color="#9ecae1", alpha=0.5,
+                        step=None, label="uniform band")
     lo, hi = _clean(study["ci_low"]), _clean(study["ci_high"])
     colors = ["#b2182b" if e >= 0 else "#1f4e79" for e in event]
     ax.vlines(event, lo, hi, colors=colors, linewidth=1)

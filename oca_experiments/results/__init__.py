@@ -654,6 +654,42 @@ class RunResult:
         return interval_figure([(h.title, h.result.estimate, h.result.ci_low, h.result.ci_high, h.sesoi)
                                 for h in self.hypotheses if h.result is not None])
 
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> RunResult:
+        """Rebuild a read-only ``RunResult`` from results.json (the inverse of ``to_dict``; the estimator parts in
+        each ``extras`` are read into their types)."""
+        import dataclasses
+
+        def pick(kind: type, record: Mapping[str, Any]) -> dict[str, Any]:
+            names = {f.name for f in dataclasses.fields(kind)}
+            return {k: v for k, v in record.items() if k in names}
+
+        def as_float(value: Any) -> float:
+            return float("nan") if value is None else value
+
+        def fill_required(kind: type, fields: dict[str, Any]) -> dict[str, Any]:
+            for f in dataclasses.fields(kind):  # keys an older results.json lacks
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    fields.setdefault(f.name, None)
+            return fields
+
+        estimate_floats = {"estimate", "std_error", "ci_low", "ci_high", "ci_level", "p_value", "p_value_two_sided"}
+        hypotheses = []
+        for record in payload.get("hypotheses") or []:
+            result = None
+            if record.get("status") == "estimated":
+                fields = pick(EstimateResult, record)
+                fields.update({k: as_float(fields.get(k)) for k in estimate_floats})
+                fields.setdefault("counts", {})
+                fields.setdefault("extras", {})
+                result = EstimateResult(**fill_required(EstimateResult, fields))
+            fields = pick(HypothesisResult, record)
+            fields.pop("result", None)
+            hypotheses.append(HypothesisResult(**fill_required(HypothesisResult, fields), result=result))
+        return cls(study=payload.get("study") or "", oca_version=payload.get("oca_version") or "",
+                   hypotheses=tuple(hypotheses), contracts=tuple(payload.get("contracts") or ()),
+                   data=payload.get("data") or {}, multiple_testing=tuple(payload.get("multiple_testing") or ()))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": RESULTS_SCHEMA_VERSION,
