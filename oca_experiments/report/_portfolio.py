@@ -18,6 +18,7 @@ from typing import Any
 
 from .._atomic import atomic_write_bytes, atomic_write_json, atomic_write_text, staged_directory
 from ..errors import DataError, EstimationError
+from ..results import STATUSES, RunResult
 from ..summarize.meta import MetaAnalysis, random_effects
 
 _Z_ALPHA = 1.959963984540054  # two-sided 5%
@@ -109,21 +110,22 @@ def _pool_across_runs(rows: list[StudyRow]) -> list[Pooled]:
 def _pool_across_csos(study: str, payload: dict[str, Any]) -> list[Pooled]:
     """Per-CSO estimates from a `cso_id` disaggregation; the SE is read off the (symmetrised) 95% interval."""
     pooled = []
-    for item in payload.get("hypotheses", []):
-        extras = item.get("extras") if isinstance(item, dict) else None
-        for block in (extras or {}).get("disaggregation") or []:
-            if not isinstance(block, dict) or block.get("dimension") != "cso_id":
+    records = [item for item in payload.get("hypotheses", []) if isinstance(item, dict)
+               and item.get("status") in STATUSES]
+    for item in RunResult.from_dict({"hypotheses": records}).hypotheses:
+        for block in (item.result.disaggregation if item.result is not None else None) or ():
+            if block.dimension != "cso_id":
                 continue
-            cells = [c for c in block.get("rows", []) if c.get("status") == "estimated"
-                     and _number(c.get("estimate")) is not None and _number(c.get("ci_low")) is not None
-                     and _number(c.get("ci_high")) is not None and c["ci_high"] > c["ci_low"]]
+            cells = [c for c in block.rows or () if c.status == "estimated"
+                     and _number(c.estimate) is not None and _number(c.ci_low) is not None
+                     and _number(c.ci_high) is not None and c.ci_high > c.ci_low]  # type: ignore[operator]
             if len(cells) < 2:
                 continue
-            ses = [(c["ci_high"] - c["ci_low"]) / (2 * _Z_ALPHA) for c in cells]
-            meta = random_effects([c["estimate"] for c in cells], [s ** 2 for s in ses])
+            ses = [(c.ci_high - c.ci_low) / (2 * _Z_ALPHA) for c in cells]  # type: ignore[operator]
+            meta = random_effects([c.estimate for c in cells], [s ** 2 for s in ses])
             pooled.append(Pooled(
-                key=f"{item['id']} ({study}, by CSO)", family=str(item.get("family") or "unfamilied"),
-                labels=tuple(str(c.get("level")) for c in cells), estimates=tuple(c["estimate"] for c in cells),
+                key=f"{item.id} ({study}, by CSO)", family=str(item.family or "unfamilied"),
+                labels=tuple(str(c.level) for c in cells), estimates=tuple(c.estimate for c in cells),
                 std_errors=tuple(ses), meta=meta,
                 note="pooled across CSOs; each CSO's SE is its 95% interval's half-width / 1.96 (suppressed "
                      "cells are left out)"))

@@ -24,6 +24,8 @@ REPO = Path(__file__).resolve().parents[3]
 NOTEBOOK = REPO / "reports" / "report.ipynb"
 SECTIONS_SOURCE = REPO / "oca_experiments" / "report" / "_sections.py"
 PLOTS_SOURCE = REPO / "oca_experiments" / "engagement" / "_plots.py"
+#: The other report modules that read estimates (decision page, gate, portfolio): parts by attribute too.
+TYPED_READERS = [REPO / "oca_experiments" / "report" / f"_{name}.py" for name in ("decision", "gate", "portfolio")]
 FIXTURE = REPO / "tests" / "unit" / "fixtures" / "results" / "demo_results.json"
 SETUP_CELL = "report = load_report(run_dir)"
 CALL = re.compile(r'^show_section\(report, "([a-z_]+)"\)$')
@@ -82,7 +84,7 @@ def test_notebook_cells_are_one_line_section_calls_and_cover_every_section() -> 
     assert called == list(SECTIONS), "every registered section has one cell, in report order"
 
 
-@pytest.mark.parametrize("source", [SECTIONS_SOURCE, PLOTS_SOURCE], ids=lambda p: p.name)
+@pytest.mark.parametrize("source", [SECTIONS_SOURCE, PLOTS_SOURCE, *TYPED_READERS], ids=lambda p: p.name)
 def test_sections_and_plots_never_touch_the_untyped_extras(source: Path) -> None:
     assert not _mentions_extras(ast.parse(source.read_text(encoding="utf-8")))
 
