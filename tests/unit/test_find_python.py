@@ -12,9 +12,10 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "find-python"
 
 
 def stub(path: Path, *, new_enough: bool = True) -> Path:
-    """A fake interpreter that answers the version check."""
+    """A fake interpreter that answers the version check and, asked for sys.executable, prints its own path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!/bin/sh\nexit {0 if new_enough else 1}\n", encoding="utf-8")
+    path.write_text(f"#!/bin/sh\ncase \"$2\" in *executable*) echo {path};; esac\nexit {0 if new_enough else 1}\n",
+                    encoding="utf-8")
     path.chmod(0o755)
     return path
 
@@ -55,3 +56,12 @@ def test_uv_managed_interpreters_are_searched(tmp_path):
 def test_nothing_found_says_how_to_fix(tmp_path):
     done = find(tmp_path)
     assert done.returncode == 1 and "OCA_PYTHON" in done.stderr and "uv python install" in done.stderr
+
+
+def test_a_name_on_the_path_is_printed_as_the_interpreter_path(tmp_path):
+    # `uv venv --python python3.12` reads a bare name as a version request and does not find pyenv shims: the
+    # Makefile must get the interpreter's own path (a fresh-machine `make demo` with uv failed this way).
+    on_path = tmp_path / "bin"
+    wanted = stub(on_path / "python3.12")
+    done = find(tmp_path, PATH=str(on_path))
+    assert done.returncode == 0 and done.stdout.strip() == str(wanted)
