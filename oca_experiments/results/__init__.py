@@ -1,8 +1,11 @@
 """Read-only results objects. They are return values: nothing here prints, writes files or mutates inputs.
 
-- ``EstimateResult``: what an estimator returns for one hypothesis (labelled numbers, counts, extras). Its
-  cross-cutting parts are typed (``parts.py``): ``inference``, ``attrition``, ``event_study``, ``posterior`` and
-  ``diagnostics``, read by attribute; the rest of ``extras`` is estimator-specific and untyped.
+- ``EstimateResult``: what an estimator returns for one hypothesis (labelled numbers, counts, extras). Every part
+  of ``extras`` is typed (``parts.py``, ``EXTRAS_TYPES``) and read by attribute: the cross-cutting ``inference``,
+  ``attrition``, ``event_study``, ``posterior``, ``diagnostics`` and the estimator-specific ones (``att_gt``,
+  ``aggregations``, ``bacon``, ``sensitivity``, ``by_campaign``, ``unit_weights``, ``sampler``, ...); scalar extras
+  (``model``, ``statement``, ``target``, ...) read by attribute too (``SCALAR_EXTRAS``). ``extras`` stays a
+  read-only mapping of those parts (each also a read-only dict of its record) for older readers only.
 - ``HypothesisResult``: the estimate plus the hypothesis' identity, status, verdict and reason.
 - ``RunResult``: every hypothesis of a study run, the contract results and the data fingerprints.
 - ``ValidationResult``: contracts, preflight and per-hypothesis testability only, no estimates.

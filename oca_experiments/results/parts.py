@@ -9,8 +9,10 @@ producer adding a key never loses it (the test on the demo checks that ``other``
 
 Parts built in code (not read from a dict) write every field that is not None, in field order.
 
-A part is also a read-only ``dict`` holding its record (``part["p_gt_0"] == part.to_dict()["p_gt_0"]``), so code,
-notebooks, ``json`` and pandas that read ``extras`` records as dicts keep working; new code reads attributes. A
+A part is also a read-only ``dict`` holding its record (``part["p_gt_0"] == part.to_dict()["p_gt_0"]``), so
+older notebooks, ``json`` and pandas that read ``extras`` records as dicts keep working (backward compatibility
+only); the package's report, summaries and plots read attributes (tests/unit/report/test_sections.py guards the
+report). A
 record key that is not a valid attribute name (``items`` shadows ``dict.items``) is a field with ``metadata={"key":
 ...}``.
 """
