@@ -217,3 +217,33 @@ def test_an_event_study_without_a_uniform_band_is_drawn(twfe_run, tmp_path, no_p
     text = _html(render_section(report, "engagement"))
     assert "Event study for sun_abraham example" in text and "(no uniform band)" in text
     assert "<img" in text
+
+
+def test_posterior_claim_reads_the_typed_hypothesis_as_it_read_the_record(tmp_path) -> None:
+    from oca_experiments._display import posterior_claim
+
+    payload = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    run = RunResult.from_dict(payload)
+    claims = [(posterior_claim(record), posterior_claim(typed)) for record, typed in zip(payload["hypotheses"], run,
+                                                                                         strict=True)]
+    assert all(from_record == from_type for from_record, from_type in claims)
+    assert sum(claim is not None for claim, _ in claims) >= 4  # the Bayesian hypotheses
+
+
+def test_engagement_plots_are_drawn_from_typed_parts(tmp_path, twfe_run) -> None:
+    from oca_experiments.engagement import save_engagement_plots
+
+    payload = _cut_paths_start_inside(json.loads(FIXTURE.read_text(encoding="utf-8")))
+    written = {p.name for p in save_engagement_plots(payload, tmp_path / "demo")}
+    assert {"h4_engagement_per_post_event_study.png", "h4_engagement_per_post_counterfactual.png",
+            "h5_hostile_share_counterfactual.png"} <= written
+    # Sun-Abraham's event study has no uniform band; the static TWFE has no event study
+    assert {p.name for p in save_engagement_plots(twfe_run, tmp_path / "twfe")} == {"h_sa_event_study.png"}
+
+
+def test_scalar_extras_read_by_attribute(twfe_run) -> None:
+    result = twfe_run["h_twfe"].result
+    assert result.model.startswith("y ~ D") and result.period == "quarter"
+    assert result.statement is None  # not recorded by this estimator
+    with pytest.raises(AttributeError):
+        result.no_such_part  # noqa: B018
