@@ -16,6 +16,10 @@ All statistics use SD with ddof = 1. Reliability is reported per wave for every 
 Feldt (1965) F-based CI, and McDonald's omega (one-factor maximum likelihood; omega = (sum l)^2 / ((sum l)^2 +
 sum psi)) with a percentile bootstrap CI over respondents (seeded). Both use the items as the index combines them
 (reverse-coded raw items for ``mean``, signed z-scores for ``zscore``/``icw``) and complete cases.
+
+Beside reliability, every index with a design is tested for measurement invariance across its arm x wave groups
+(``measurement.py``: configural, metric and scalar multi-group CFA), on the same items; the per-item linear
+standardization of ``zscore``/``icw`` is the same in every group, so it changes no fit statistic or verdict.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from scipy import stats
 
 from ._blas import small_blas
 from .errors import DataError, SpecError
+from .measurement import measurement_invariance
+from .results.parts import MeasurementInvariance
 from .spec import Construction, Design
 
 RELIABILITY_DRAWS = 1000
@@ -44,6 +50,7 @@ class BuiltOutcome:
     n_too_few_items: int
     reliability: tuple[dict[str, Any], ...] = ()
     index: dict[str, Any] = field(default_factory=dict)
+    invariance: MeasurementInvariance | None = None
 
 
 def numeric_column(df: pd.DataFrame, column: str, *, file: str) -> pd.Series:
@@ -166,7 +173,9 @@ def _build_index(df: pd.DataFrame, construction: Construction, *, file: str, des
         combined = z
     series = pd.Series(values, index=df.index, dtype="float64")
     reliability = _reliability_by_wave(df, combined, design, construction, seed=seed, draws=draws)
-    return BuiltOutcome(series, int(series.isna().sum()), int((too_few & (answered > 0)).sum()), reliability, info)
+    invariance = _invariance_by_arm_and_wave(df, combined, design, construction)
+    return BuiltOutcome(series, int(series.isna().sum()), int((too_few & (answered > 0)).sum()), reliability, info,
+                        invariance)
 
 
 def _icw_weights(z_reference: NDArray[np.float64], *, file: str, items: tuple[str, ...]) -> NDArray[np.float64]:
@@ -323,3 +332,42 @@ def _reliability_by_wave(df: pd.DataFrame, combined: NDArray[np.float64], design
         record["below_threshold"] = below
         records.append(record)
     return tuple(records)
+
+
+# --------------------------------------------------------------------------- measurement invariance
+
+
+def _arm_label(value: float, column: str) -> str:
+    return {0.0: "comparison", 1.0: "treated"}.get(value, f"{column} = {value:g}")
+
+
+def _invariance_by_arm_and_wave(df: pd.DataFrame, combined: NDArray[np.float64], design: Design | None,
+                                construction: Construction) -> MeasurementInvariance | None:
+    """Multi-group CFA across arm x wave (arm alone for a single wave); None without a design to group by."""
+    if design is None or design.treatment not in df.columns:
+        return None
+    # Coerced, not checked: a treatment column the estimator cannot read is its error to report, not this test's.
+    arm = pd.to_numeric(df[design.treatment], errors="coerce").to_numpy(dtype=np.float64)
+    arms = sorted(set(arm[~np.isnan(arm)].tolist()))
+    has_waves = design.time in df.columns
+    wave = df[design.time].astype("string").to_numpy(dtype=object, na_value=None) if has_waves else None
+    waves = [w for w in (design.pre, design.post) if w is not None] if has_waves else []
+    if wave is not None:
+        waves += sorted({w for w in wave if w is not None} - set(waves))
+    labels = np.full(len(df), "", dtype=object)
+    order = []
+    for a in arms:
+        for w in waves or [None]:
+            label = _arm_label(a, design.treatment) + (f", {w}" if w is not None else "")
+            rows = (arm == a) & ((wave == w) if w is not None and wave is not None else True)
+            labels[rows] = label
+            order.append(label)
+    note = None
+    if has_waves and design.unit in df.columns:
+        units = df[design.unit].astype("string").to_numpy(dtype=object, na_value=None)
+        per_unit = pd.Series(wave).groupby(units, dropna=True).nunique()
+        if (per_unit > 1).any():
+            note = ("the same respondents answer in several waves: the multi-group model treats the waves as "
+                    "independent samples, so chi-square statistics and p-values are approximate (the change "
+                    "criteria are descriptive); a longitudinal CFA with correlated item residuals is not done")
+    return measurement_invariance(combined, labels, construction.items, order=order, note=note)

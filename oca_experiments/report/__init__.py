@@ -10,6 +10,7 @@ from __future__ import annotations
 from oca_experiments.report._build import build_report, default_notebook, study_notebook
 from oca_experiments.report._decision import decision_page, decision_section
 from oca_experiments.report._gate import CHECKS, CheckOutcome, GateResult, run_gate, write_junit
+from oca_experiments.report._invariance import invariance_section
 from oca_experiments.report._manifest import (
     collect_manifest,
     finish_manifest,
@@ -27,5 +28,5 @@ __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult",
            "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
            "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
            "study_notebook", "verify_run", "write_junit",
-           "build_portfolio", "read_run", "what_to_test_next",
+           "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
            "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section"]

@@ -223,6 +223,10 @@ def _quality_flags(results: Mapping[str, Any]) -> list[str]:
         rule = result.inference.rule if result.inference is not None else None
         if rule is not None and rule.fired:
             few.append(str(h.get("title")))
+        invariance = result.invariance
+        if invariance is not None and invariance.verdict in ("only metric", "not comparable"):
+            flags.append(f"{h.get('title')}: the index is {invariance.verdict} across arms and waves "
+                         "(measurement invariance), so its mean comparison is in doubt; see the technical report.")
         test = result.attrition.differential_test if result.attrition is not None else None
         p_value = test.p_value if test is not None else None
         if _is_number(p_value) and p_value < 0.05:  # type: ignore[operator]

@@ -28,6 +28,7 @@ from oca_experiments._display import bounded_band, posterior_claim
 from oca_experiments._format import format_p  # one p-value format on every surface: never "p = 0"
 from oca_experiments._layout import MANIFEST_FILE, RESULTS_FILE
 from oca_experiments.report._decision import decision_section
+from oca_experiments.report._invariance import invariance_section
 from oca_experiments.report._manifest import run_result_from_dict
 from oca_experiments.results import EstimateResult, HypothesisResult, RunResult
 from oca_experiments.results.parts import (
@@ -355,7 +356,7 @@ def title_and_contents(report: ReportInputs) -> list[Any]:
         sections.append(("Inference: the registered rule and the few-cluster rule",
                          "Inference:-the-registered-rule-and-the-few-cluster-rule"))
     sections += [(name, name.replace(" ", "-")) for name in (
-        "Multiple testing", "Index reliability", "Attrition", "Disaggregation", "Data contracts", "Testability",
+        "Multiple testing", "Index reliability", "Measurement invariance", "Attrition", "Disaggregation", "Data contracts", "Testability",
         "Data provenance", "Preregistration: locks and deviations",
         "Methods (generated from the preregistered specs)")]
     out.append(_html('<nav aria-label="Contents"><strong>Contents</strong><ol>' + "".join(
@@ -1078,6 +1079,11 @@ def reliability(report: ReportInputs) -> list[Any]:
     return out
 
 
+def invariance(report: ReportInputs) -> list[Any]:
+    """Measurement invariance of each index across arms and waves (report/_invariance.py)."""
+    return [_html(invariance_section(report.run))]
+
+
 def attrition(report: ReportInputs) -> list[Any]:
     """Differential attrition, stayers vs leavers by arm, and Lee bounds. Small cells arrive suppressed in the
     results; this section shows what it finds, never a hidden number."""
@@ -1508,6 +1514,7 @@ SECTIONS: Mapping[str, Callable[[ReportInputs], list[Any]]] = {
     "inference": inference,
     "multiple_testing": multiple_testing,
     "reliability": reliability,
+    "invariance": invariance,
     "attrition": attrition,
     "disaggregation": disaggregation,
     "data_contracts": data_contracts,

@@ -45,6 +45,7 @@ from .parts import (
     IndexConstruction,
     InferenceRecord,
     ItsByCampaign,
+    MeasurementInvariance,
     MultiplierBootstrap,
     NegativeWeights,
     Part,
@@ -177,6 +178,11 @@ class EstimateResult:
     def reliability(self) -> tuple[ReliabilityRecord, ...] | None:
         """Internal consistency of a multi-item outcome, one record per wave."""
         return self._typed("reliability")
+
+    @property
+    def invariance(self) -> MeasurementInvariance | None:
+        """Measurement invariance of the index outcome across arms and waves (multi-group CFA)."""
+        return self._typed("invariance")
 
     @property
     def disaggregation(self) -> tuple[DisaggregationTable, ...] | None:

@@ -32,7 +32,8 @@ __all__ = [
     "EXTRAS_TYPES", "PART_TYPES", "Attrition", "AttritionArm", "AttritionTest", "BalanceCell", "BalanceRow",
     "Diagnostics", "DiagnosticsRow", "DiagnosticsThresholds", "DisaggregationCell", "DisaggregationTable",
     "EventStudy", "FewClusterRule", "GroupEffect", "IndexConstruction", "InferenceAlternative", "InferenceRecord",
-    "LeeBounds", "Part", "PosteriorSummary", "ReliabilityRecord", "UnitEffect", "lift_parts",
+    "InvarianceFit", "LeeBounds", "MeasurementInvariance", "Part", "PosteriorSummary", "ReliabilityRecord",
+    "UnitEffect", "lift_parts",
     # estimator-specific parts
     "NOT_IN_DEMO", "SCALAR_EXTRAS", "ATTgt", "AggregateEffect", "Aggregations", "ArtifactPaths", "BaconComparison",
     "BaconDecomposition", "BaconKind", "CampaignEffect", "CohortCell", "CohortEffect", "CohortShare",
@@ -478,6 +479,59 @@ class ReliabilityRecord(Part):
     threshold: float | None = None
     below_threshold: bool | None = None
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class InvarianceFit(Part):
+    """One level (configural, metric, scalar) of a multi-group CFA: fit, change from the level below, decision."""
+
+    level: str | None = None
+    chisq: float | None = None
+    df: int | None = None
+    p_value: float | None = None
+    cfi: float | None = None
+    tli: float | None = None
+    rmsea: float | None = None
+    rmsea_ci: tuple[float | None, ...] | None = None  # 90% CI
+    srmr: float | None = None
+    delta_chisq: float | None = None
+    delta_df: int | None = None
+    delta_p_value: float | None = None
+    delta_cfi: float | None = None
+    delta_rmsea: float | None = None
+    delta_srmr: float | None = None
+    #: configural: fit acceptable; metric/scalar: the change criteria do not reject it (and the level below holds)
+    holds: bool | None = None
+    converged: bool | None = None
+    loadings: Mapping[str, tuple[float | None, ...]] | None = None  # group -> loadings (marker item 1 = 1)
+    intercepts: Mapping[str, tuple[float | None, ...]] | None = None
+    factor_means: Mapping[str, float | None] | None = None
+    #: partial scalar level only: the item whose intercepts are free across groups
+    free_intercept: str | None = None
+
+
+@dataclass(frozen=True)
+class MeasurementInvariance(Part):
+    """``extras.invariance``: is the index comparable across arms and waves (multi-group CFA, beside reliability)?"""
+
+    groups: tuple[str, ...] | None = None
+    group_n: tuple[int, ...] | None = None
+    item_names: tuple[str, ...] | None = None
+    levels: tuple[InvarianceFit, ...] | None = None
+    #: "comparable" (scalar), "only metric" (compare associations, not means), "not comparable"; None: not tested
+    verdict: str | None = None
+    comparable_means: bool | None = None
+    warning: str | None = None
+    #: when scalar fails: the scalar model with the best single item's intercepts freed, against metric
+    partial_scalar: InvarianceFit | None = None
+    criterion: str | None = None
+    #: the change cut-offs applied: delta CFI, delta RMSEA, delta SRMR (metric), delta SRMR (scalar)
+    cutoffs: tuple[float, ...] | None = None
+    method: str | None = None
+    note: str | None = None
+
+    def level(self, name: str) -> InvarianceFit | None:
+        return next((fit for fit in self.levels or () if fit.level == name), None)
 
 
 @dataclass(frozen=True)
@@ -1073,6 +1127,7 @@ PART_TYPES: Mapping[str, type[Part]] = types.MappingProxyType(
 EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
     **PART_TYPES,
     "index": IndexConstruction,
+    "invariance": MeasurementInvariance,
     "reliability": tuple[ReliabilityRecord, ...],
     "disaggregation": tuple[DisaggregationTable, ...],
     "effect_by_group": Mapping[str, GroupEffect],

@@ -196,6 +196,8 @@ def hypothesis_extras(frame: pd.DataFrame, outcome: pd.Series, built: Any, task:
         extras["reliability"] = [dict(r) for r in built.reliability]
     if getattr(built, "index", None):
         extras["index"] = dict(built.index)
+    if getattr(built, "invariance", None) is not None:
+        extras["invariance"] = dict(built.invariance)
     record = REGISTRY[spec.estimator.name]
     kind = record.attrition(spec, options) if record.attrition is not None else None
     if kind is not None:

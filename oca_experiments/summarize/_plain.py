@@ -212,6 +212,12 @@ def _extras(h: Mapping[str, Any]) -> Mapping[str, Any]:
     return extras if isinstance(extras, Mapping) else {}
 
 
+def _index_comparability(h: Mapping[str, Any]) -> str | None:
+    """The measurement-invariance verdict of the hypothesis' index (``extras.invariance``), when it was tested."""
+    invariance = _extras(h).get("invariance")
+    return invariance.get("verdict") if isinstance(invariance, Mapping) else None
+
+
 def _posterior(h: Mapping[str, Any]) -> Mapping[str, Any]:
     posterior = _extras(h).get("posterior")
     return posterior if isinstance(posterior, Mapping) else {}
@@ -914,6 +920,16 @@ def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None,
     if estimated and _diagnostics_failed(h):
         caveats.append(t.gettext("The computer model behind this answer did not settle properly. Do not rely on "
                                  "it until the team has rerun it."))
+    comparability = _index_comparability(h)
+    if estimated and comparability == "only metric":
+        caveats.append(t.gettext("The questions behind this measure may not work quite the same way in every group "
+                                 "and survey round, so part of the change in its average may come from how people "
+                                 "read the questions rather than a real change. Treat the size of the change with "
+                                 "caution."))
+    elif estimated and comparability == "not comparable":
+        caveats.append(t.gettext("The questions behind this measure did not work the same way in every group and "
+                                 "survey round, so its averages cannot be compared fairly. Do not rely on this "
+                                 "answer until the team has checked the questions."))
 
     parts = []
     if estimated:

@@ -158,7 +158,7 @@ EXPECTED_ALL = {
         "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
         "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
         "study_notebook", "verify_run",
-        "write_junit", "build_portfolio", "read_run", "what_to_test_next",
+        "write_junit", "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
         "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section"},
     "oca_experiments.results": {
         "PART_TYPES", "RESULTS_SCHEMA_VERSION", "STABLE_KEYS", "STATUSES", "Attrition", "Diagnostics",

@@ -77,6 +77,12 @@ def test_survey_outputs_are_recorded(demo_run) -> None:
     assert [t["dimension"] for t in h1.extras["disaggregation"]] == ["sex", "role", "district"]
     assert "knowledge increased by" in run["h3_knowledge_gain"].result.extras["statement"]
     assert not run["h1_horizontal_trust"].result.null_draws[1].flags.writeable
+    for hid in ("h1_horizontal_trust", "h2_vertical_trust"):  # the demo's trust items: the same factor everywhere
+        invariance = run[hid].result.extras["invariance"]
+        assert invariance["verdict"] == "comparable" and "warning" not in invariance, hid
+        assert list(invariance["groups"]) == ["comparison, baseline", "comparison, endline", "treated, baseline",
+                                              "treated, endline"]
+        assert [fit["level"] for fit in invariance["levels"]] == ["configural", "metric", "scalar"]
 
 
 def test_adjusted_p_values_per_family(demo_run) -> None:
