@@ -1,7 +1,8 @@
 # The two commands the README opens with: `make demo` and `make test`.
 # Both build .venv themselves from a Python >= 3.12 (see scripts/find-python), with uv when it is on the PATH
 # (about ten times faster than pip on a fresh machine), else with pip; the install prints its progress.
-# `make demo` installs the core and the Bayesian extra (the demo has Bayesian hypotheses); `make test` adds the
+# `make demo` installs the core and the Bayesian extra (the demo has Bayesian hypotheses) and also builds the
+# portfolio page of the demo's six CSOs (build/demo/portfolio/index.html); `make test` adds the
 # dev extra (test tools, reference implementations, Dask). `pip install .` alone gives the core.
 SHELL := /bin/sh
 VENV := .venv
@@ -38,6 +39,8 @@ venv: $(STAMP)
 demo: $(DEMO_STAMP)
 	$(VENV)/bin/oca demo --out build/demo
 	$(VENV)/bin/oca summary build/demo --lang en --lang ru --lang ky --out build/demo/summary
+	$(VENV)/bin/oca portfolio build/demo --allow-single --truth build/demo/data/truth.json --design design \
+	  --out build/demo/portfolio
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -161,7 +161,23 @@ def _assemble_truth(seed: int, n_respondents: int, design: d.Design, survey: dic
         for cid, day in zip(d.CSO_IDS, design.campaign_start_day, strict=True)
     }
     by_campaign = engagement["by_campaign"]
+    # The portfolio page pools each hypothesis' six per-CSO estimates; its target is the unweighted mean of the six
+    # CSOs' true effects (the finite-portfolio value of the random-effects mean). Computed from truths already
+    # drawn, so no random number is consumed and the data files stay byte-identical.
+    portfolio_pooled = {
+        "h1_horizontal_trust": float(np.mean(list(survey["h1_by_cso"].values()))),
+        "h2_vertical_trust": float(np.mean(list(survey["h2_by_cso"].values()))),
+        # the training gain and the ability distribution are the same in every CSO: each CSO's truth is h3's
+        "h3_knowledge_gain": survey["h3_knowledge_gain"],
+        "h4_engagement_per_post": float(np.mean([v["engagement_per_post"] for v in by_campaign.values()])),
+        "h5_hostile_share": float(np.mean([v["hostile_share"] for v in by_campaign.values()])),
+    }
     extras = {
+        "portfolio_pooled_by_cso": portfolio_pooled,
+        "portfolio_pooled_definition": (
+            "Unweighted mean over CSO1..CSO6 of each CSO's true effect (extras.h1_by_cso, h2_by_cso, "
+            "h4_by_campaign, h5_by_campaign; h3's relative knowledge gain is the same population value in every "
+            "CSO): what pooling the six per-CSO estimates on the portfolio page (oca portfolio) targets."),
         "seed": seed,
         "h1_by_cso": survey["h1_by_cso"],
         "h7b_by_cso": survey["h1_by_cso_mean_scale"],

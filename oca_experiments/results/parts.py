@@ -556,6 +556,7 @@ class DisaggregationCell(Part):
     n: int | None = None
     status: str | None = None
     estimate: float | None = None
+    std_error: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     p_value: float | None = None

@@ -123,9 +123,9 @@ def disaggregation_tables(frame: pd.DataFrame, outcome: pd.Series, spec: Any, op
             cell: dict[str, Any] = {"level": str(level), "n": n}
             try:
                 fitted = fitter(frame.loc[rows], outcome.loc[rows], cell_spec, options, file=file)
-                cell.update({"status": "estimated", "estimate": fitted.estimate, "ci_low": fitted.ci_low,
-                             "ci_high": fitted.ci_high, "p_value": fitted.p_value, "inference": fitted.se_type,
-                             "n_clusters": fitted.n_clusters})
+                cell.update({"status": "estimated", "estimate": fitted.estimate, "std_error": fitted.std_error,
+                             "ci_low": fitted.ci_low, "ci_high": fitted.ci_high, "p_value": fitted.p_value,
+                             "inference": fitted.se_type, "n_clusters": fitted.n_clusters})
             except (NotTestable, EstimationError, DataError) as exc:
                 cell.update({"status": "not estimable", "reason": exc.message, "estimate": None, "ci_low": None,
                              "ci_high": None, "p_value": None})
@@ -141,6 +141,23 @@ def disaggregation_tables(frame: pd.DataFrame, outcome: pd.Series, spec: Any, op
                        "threshold": threshold, "rows": rows, "total": total,
                        "suppressed": sum(1 for c in rows if c["status"] == "suppressed")})
     return tables
+
+
+def group_table(frame: pd.DataFrame, outcome: pd.Series, spec: Any, options: Any, fitter: Callable[..., Any],
+                result: Any, *, file: str, threshold: int) -> dict[str, Any] | None:
+    """The registered estimator re-run within each level of the registered ``design.group`` column (the CSO), for
+    pooling across CSOs on the portfolio page (``oca portfolio``); same cells, inference and suppression as a
+    ``disaggregate`` table. Descriptive: these per-CSO effects are not preregistered tests. None when the spec
+    registers no group, already disaggregates by it, or the estimator cannot be re-run per level."""
+    group = getattr(spec.design, "group", None)
+    record = REGISTRY[spec.estimator.name]
+    if not group or group in spec.disaggregate or group not in frame.columns or record.disaggregation is None \
+            or not record.disaggregation(options):
+        return None
+    tables = disaggregation_tables(frame, outcome, spec.model_copy(update={"disaggregate": (group,)}), options,
+                                   fitter, result, file=file, threshold=threshold)
+    return {**tables[0], "note": "per-level estimates of the registered design.group column, for pooling across "
+                                 "groups; descriptive, not preregistered tests"}
 
 
 # --------------------------------------------------------------------------- other per-group outputs
@@ -211,6 +228,9 @@ def hypothesis_extras(frame: pd.DataFrame, outcome: pd.Series, built: Any, task:
     if spec.disaggregate:
         extras["disaggregation"] = disaggregation_tables(frame, outcome, spec, options, fitter, result, file=file,
                                                          threshold=threshold)
+    by_group = group_table(frame, outcome, spec, options, fitter, result, file=file, threshold=threshold)
+    if by_group is not None:
+        extras["by_group"] = by_group
     groups = result.extras.get("effect_by_group")
     if groups:
         extras["effect_by_group"] = protect_groups(groups, threshold)

@@ -1,7 +1,9 @@
 """Random-effects meta-analysis of independent estimates (pooling across CSOs and studies).
 
 Between-study variance τ² by REML, Paule–Mandel or DerSimonian–Laird; the pooled effect with a Wald (normal) or a
-Hartung–Knapp–Sidik–Jonkman (t with k-1 df, unrestricted) interval; the prediction interval for a new study's true
+Hartung–Knapp–Sidik–Jonkman interval (t with k-1 df; ``hksj``: the scale factor q as estimated, metafor's
+``test="knha"``; ``hksj_floored``: q replaced by max(1, q), the Knapp–Hartung (2003) ad hoc modification, metafor's
+``test="adhoc"``, which never gives an interval narrower than the Wald interval with t quantiles); the prediction interval for a new study's true
 effect; Cochran's Q, I² and H² as in metafor (Viechtbauer 2010). Checked against R metafor 3.8 in
 ``tests/unit/test_meta.py`` (reference: ``tests/reference/make_metafor_reference.R``).
 """
@@ -18,7 +20,14 @@ from scipy import optimize, stats
 from ..errors import EstimationError
 
 Tau2Method = Literal["REML", "PM", "DL"]
-IntervalMethod = Literal["z", "hksj"]
+IntervalMethod = Literal["z", "hksj", "hksj_floored"]
+
+#: One line per interval method, for pages that must say which one they used.
+INTERVAL_DESCRIPTIONS = {
+    "z": "Wald (normal quantiles)",
+    "hksj": "Hartung–Knapp–Sidik–Jonkman, t(k-1), scale q as estimated (no floor)",
+    "hksj_floored": "Hartung–Knapp–Sidik–Jonkman, t(k-1), scale max(1, q) (Knapp–Hartung ad hoc floor)",
+}
 
 
 @dataclass(frozen=True)
@@ -116,15 +125,17 @@ def random_effects(estimates: Sequence[float], variances: Sequence[float], *, me
     """Pool ``estimates`` with sampling ``variances`` (squared standard errors) under a random-effects model."""
     if method not in _TAU2:
         raise EstimationError(f"unknown tau2 method '{method}'; expected one of REML, PM, DL")
-    if interval not in ("z", "hksj"):
-        raise EstimationError(f"unknown interval '{interval}'; expected z or hksj")
+    if interval not in INTERVAL_DESCRIPTIONS:
+        raise EstimationError(f"unknown interval '{interval}'; expected one of {', '.join(INTERVAL_DESCRIPTIONS)}")
     y, v = _check(estimates, variances)
     k = len(y)
     tau2 = _TAU2[method](y, v)
     mu, w = _pooled(y, v, tau2)
     alpha = 1.0 - level
-    if interval == "hksj":
+    if interval in ("hksj", "hksj_floored"):
         scale = float(np.sum(w * (y - mu) ** 2) / (k - 1))
+        if interval == "hksj_floored":  # never narrower than the Wald-type interval with t quantiles
+            scale = max(1.0, scale)
         se = float(np.sqrt(scale / np.sum(w)))
         crit = float(stats.t.ppf(1 - alpha / 2, k - 1))
         # identical estimates give a zero HKSJ scale and SE (as in metafor); the statistic is then 0 or infinite

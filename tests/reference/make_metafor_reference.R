@@ -15,7 +15,7 @@ for (name in names(datasets)) {
   d <- datasets[[name]]
   res <- list(yi = d$yi, vi = d$vi, fits = list())
   for (method in c("REML", "PM", "DL")) {
-    for (test in c("z", "knha")) {
+    for (test in c("z", "knha", "adhoc")) {  # adhoc: Knapp-Hartung with the scale floored at 1
       fit <- rma(yi = d$yi, vi = d$vi, method = method, test = test, control = ctl)
       p <- predict(fit)
       res$fits[[paste(method, test, sep = "_")]] <- list(

@@ -99,3 +99,24 @@ def test_a_core_install_runs_survey_hypotheses_and_names_the_extra_for_bayesian_
     assert results["h1b_index_bayes"]["status"] == "estimation_failed"
     assert "oca-experiments[bayes]" in results["h1b_index_bayes"]["reason"]
     assert "Traceback" not in done.stderr
+
+
+def test_a_core_install_builds_the_portfolio_page_and_names_the_extra(tmp_path):
+    """Issue 20: without the bayes extra `oca portfolio` pools with the frequentist meta-analysis only and the page
+    says the Bayesian part needs the extra."""
+    for name, est in (("a", 0.3), ("b", 0.1)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps({"study": name, "hypotheses": [
+            {"id": "h1", "status": "estimated", "estimate": est, "std_error": 0.08, "ci_low": est - 0.16,
+             "ci_high": est + 0.16, "family": "trust", "direction": "increase", "verdict": "supported"}]}))
+    proc = run_hidden("""
+        import sys
+        from oca_experiments.cli import app
+        sys.argv = ["oca", "portfolio", "a", "b", "--out", "page"]
+        app()
+    """, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "needs the bayes extra" in proc.stdout
+    page = (tmp_path / "page" / "index.html").read_text()
+    assert "Frequentist (REML)" in page and "oca-experiments[bayes]" in page
+    assert json.loads((tmp_path / "page" / "portfolio.json").read_text())["pooled"][0]["bayes"] is None

@@ -291,6 +291,12 @@ def test_truth_file_structure(written: DemoFiles) -> None:
     assert set(extras["h1_by_cso"]) == {f"CSO{k}" for k in range(1, 7)}
     assert extras["design"]["n_communities"] == 24
     assert set(extras["design"]["campaign_start"]) == set(extras["h4_by_campaign"])
+    pooled = extras["portfolio_pooled_by_cso"]  # the portfolio page's pooled targets: means of the per-CSO truths
+    assert pooled["h1_horizontal_trust"] == pytest.approx(sum(extras["h1_by_cso"].values()) / 6, abs=2e-6)
+    assert pooled["h4_engagement_per_post"] == pytest.approx(sum(extras["h4_by_campaign"].values()) / 6, abs=2e-6)
+    assert set(pooled) == {"h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h4_engagement_per_post",
+                           "h5_hostile_share"}
+    assert pooled["h3_knowledge_gain"] == truth["hypotheses"]["h3_knowledge_gain"]
 
 
 def test_truth_values_are_plausible(demo: DemoData) -> None:

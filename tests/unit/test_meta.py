@@ -19,7 +19,7 @@ FIELDS = {"tau2": "tau2", "mu": "estimate", "se": "std_error", "ci_low": "ci_low
 def test_agrees_with_metafor(dataset, fit):
     data = REFERENCE["datasets"][dataset]
     method, test = fit.split("_")
-    ours = random_effects(data["yi"], data["vi"], method=method, interval="hksj" if test == "knha" else "z")
+    ours = random_effects(data["yi"], data["vi"], method=method, interval={"knha": "hksj", "adhoc": "hksj_floored", "z": "z"}[test])
     ref = data["fits"][fit]
     for theirs, mine in FIELDS.items():
         assert getattr(ours, mine) == pytest.approx(ref[theirs], abs=1e-6, rel=1e-6), (dataset, fit, theirs)
@@ -43,3 +43,15 @@ def test_rejects_one_estimate_and_nonpositive_variance():
 def test_identical_estimates_do_not_divide_by_zero():
     fit = random_effects([0.2, 0.2, 0.2], [0.01, 0.02, 0.03], interval="hksj")
     assert fit.tau2 == 0.0 and fit.std_error == 0.0 and fit.p_value == 0.0 and fit.estimate == pytest.approx(0.2)
+
+
+def test_floored_hksj_is_never_narrower_than_wald_with_t_quantiles():
+    """Homogeneous estimates: the unfloored HKSJ scale q is ~0.003, so its interval is far narrower than the
+    fixed-effect one; the Knapp-Hartung floor max(1, q) restores it (metafor test="adhoc" values above)."""
+    data = REFERENCE["datasets"]["homogeneous"]
+    raw = random_effects(data["yi"], data["vi"], interval="hksj")
+    floored = random_effects(data["yi"], data["vi"], interval="hksj_floored")
+    wald = random_effects(data["yi"], data["vi"], interval="z")
+    assert raw.ci_high - raw.ci_low < 0.2 * (wald.ci_high - wald.ci_low)
+    assert floored.std_error == pytest.approx(wald.std_error, rel=1e-12)
+    assert floored.interval == "hksj_floored"

@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parents[3]
 NOTEBOOK = REPO / "reports" / "report.ipynb"
 SECTIONS_SOURCE = REPO / "oca_experiments" / "report" / "_sections.py"
 PLOTS_SOURCE = REPO / "oca_experiments" / "engagement" / "_plots.py"
-#: The other report modules that read estimates (decision page, gate, portfolio): parts by attribute too.
-TYPED_READERS = [REPO / "oca_experiments" / "report" / f"_{name}.py" for name in ("decision", "gate", "portfolio")]
+#: The other report modules that read estimates (decision page, gate): parts by attribute too.
+TYPED_READERS = [REPO / "oca_experiments" / "report" / f"_{name}.py" for name in ("decision", "gate")]
 FIXTURE = REPO / "tests" / "unit" / "fixtures" / "results" / "demo_results.json"
 SETUP_CELL = "report = load_report(run_dir)"
 CALL = re.compile(r'^show_section\(report, "([a-z_]+)"\)$')

@@ -85,6 +85,19 @@ def test_survey_outputs_are_recorded(demo_run) -> None:
         assert [fit["level"] for fit in invariance["levels"]] == ["configural", "metric", "scalar"]
 
 
+def test_per_cso_estimates_for_the_portfolio_page(demo_run) -> None:
+    """Each survey hypothesis registering design.group (cso_id) carries the registered estimator re-run per CSO
+    (extras.by_group) with an SE per cell, and the per-CSO truths of h1 lie within 3 SEs (4 clusters per CSO)."""
+    demo, run = demo_run
+    table = run["h1_horizontal_trust"].result.extras["by_group"]
+    assert table["dimension"] == "cso_id" and "not preregistered" in table["note"]
+    rows = {r["level"]: r for r in table["rows"]}
+    assert sorted(rows) == [f"CSO{i}" for i in range(1, 7)]
+    for cso, truth in demo.truth["extras"]["h1_by_cso"].items():
+        assert rows[cso]["status"] == "estimated" and rows[cso]["std_error"] > 0
+        assert abs(rows[cso]["estimate"] - truth) < 3 * rows[cso]["std_error"] + 0.05, cso
+
+
 def test_adjusted_p_values_per_family(demo_run) -> None:
     _, run = demo_run
     families = {f["family"]: f for f in run.to_dict()["multiple_testing"]}
