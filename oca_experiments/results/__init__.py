@@ -190,6 +190,11 @@ class EstimateResult:
         return self._typed("disaggregation")
 
     @property
+    def by_group(self) -> DisaggregationTable | None:
+        """The registered estimator per level of ``design.group`` (per-CSO estimates for pooling)."""
+        return self._typed("by_group")
+
+    @property
     def effect_by_group(self) -> Mapping[str, GroupEffect] | None:
         """A ``by`` contrast's effect in each group."""
         return self._typed("effect_by_group")

@@ -576,6 +576,7 @@ class DisaggregationTable(Part):
     rows: tuple[DisaggregationCell, ...] | None = None
     total: DisaggregationCell | None = None
     suppressed: int | None = None
+    note: str | None = None  # ``by_group``: what the per-group table is for
 
 
 @dataclass(frozen=True)
@@ -1131,6 +1132,7 @@ EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
     "invariance": MeasurementInvariance,
     "reliability": tuple[ReliabilityRecord, ...],
     "disaggregation": tuple[DisaggregationTable, ...],
+    "by_group": DisaggregationTable,  # the registered estimator per level of design.group (per-CSO pooling)
     "effect_by_group": Mapping[str, GroupEffect],
     # Bayesian per-group and per-unit posteriors, and the estimands beside the registered target
     "group_effects": Mapping[str, UnitEffect],
