@@ -55,6 +55,17 @@ class Task(_FrozenPlanModel):
     def available(self) -> bool:
         return self.estimator.available
 
+    @property
+    def linked_sources(self) -> tuple[str, ...]:
+        """Sources read beside the outcome's (e.g. the exposure of an exposure-response estimator)."""
+        return self.estimator.linked_sources(self.options)
+
+    @property
+    def linked_columns(self) -> tuple[tuple[str, str, str], ...]:
+        """(source, column, field) of every column read from a linked source."""
+        return tuple((link.source, column, field) for link in self.estimator.links(self.options)
+                     for column, field in link.columns)
+
 
 class SourcePlan(_FrozenPlanModel):
     name: str
@@ -213,6 +224,20 @@ def _check_survey_inference(spec: HypothesisSpec, config: StudyConfig, where: st
                             fix="use a baseline measurement of it or drop it from covariates")
 
 
+def _check_linked_sources(spec: HypothesisSpec, info: EstimatorRecord, options: BaseModel, config: StudyConfig,
+                          where: str) -> None:
+    """Sources an estimator links to must be declared; what the spec alone shows wrong fails here (no data read)."""
+    for link in info.links(options):
+        if link.source not in config.sources:
+            raise SpecError(f"unknown data source '{link.source}'", file=where, field=link.field,
+                            fix=f"use one of the sources declared in {STUDY_FILE}: {', '.join(config.sources)}")
+    if info.spec_check is not None:
+        problem = info.spec_check(spec, options)
+        if problem is not None:
+            field, message, fix = problem
+            raise SpecError(message, file=where, field=field, fix=fix)
+
+
 def _check_capabilities(spec: HypothesisSpec, info: EstimatorRecord, options: BaseModel, where: str) -> None:
     """What a spec asks beyond the estimate must be something the estimator does (its registry record says)."""
     # A registered fixed effect or disaggregation the estimator would ignore must fail here, not vanish.
@@ -271,6 +296,7 @@ def _plan_task(study_dir: Path, config: StudyConfig, spec_file: SpecFile) -> Tas
         raise SpecError(f"SE type {spec.inference.se} needs a cluster column", file=where, field="design.cluster",
                         fix="name the column of the unit of assignment, or use se: HC1")
     _check_survey_inference(spec, config, where)
+    _check_linked_sources(spec, info, options, config, where)
     _check_bayes(spec, info, where)
     _check_capabilities(spec, info, options, where)
     function = None
@@ -295,7 +321,7 @@ def make_plan(study_dir: Path, config: StudyConfig, spec_files: tuple[SpecFile, 
             raise SpecError(f"contract suite '{display}' not found", file=STUDY_FILE,
                             field=f"sources.{name}.contract",
                             fix="create the Great Expectations suite or correct the path")
-        users = tuple(t.id for t in tasks if t.source == name)
+        users = tuple(t.id for t in tasks if t.source == name or name in t.linked_sources)
         sources.append(SourcePlan(name=name, contract=contract, contract_display=display,
                                   reader=tuple(sorted(source.reader.items())), hypotheses=users))
     return Plan(study_dir=study_dir, config=config, tasks=tasks, sources=tuple(sources))

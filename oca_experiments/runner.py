@@ -36,7 +36,7 @@ from ._version import __version__
 from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
                         sensitive_columns_of)
 from .errors import ContractError, DataError, EstimationError, OcaError
-from .estimators import NotTestable
+from .estimators import LinkedFrame, NotTestable
 from .io import file_sha256, missing_column_error, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
@@ -108,6 +108,11 @@ def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
             if column not in present:
                 raise missing_column_error(column, present, file=source.display,
                                            needed_by=f"{task.spec_file} needs it ({field})")
+        for name, column, field in task.linked_columns:  # e.g. the exposure and the linking key in engagement
+            if name in loaded and column not in set(map(str, loaded[name].frame.columns)):
+                raise missing_column_error(column, list(map(str, loaded[name].frame.columns)),
+                                           file=loaded[name].display,
+                                           needed_by=f"{task.spec_file} needs it ({field}, source '{name}')")
 
 
 def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,
@@ -160,14 +165,34 @@ def subset_rows(frame: pd.DataFrame, task: Task) -> pd.DataFrame:
     return frame.loc[keep]
 
 
-def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10) -> EstimateResult:
+def _missing_linked_column(task: Task, loaded: Mapping[str, LoadedSource]) -> str | None:
+    """Why a linked source cannot be read for this task (not given, or a column the spec names is not in it)."""
+    for name, column, field in task.linked_columns:
+        if name not in loaded:
+            return f"no data for source '{name}' ({field})"
+        if column not in set(map(str, loaded[name].frame.columns)):
+            return f"column '{column}' ({field}) is not in {loaded[name].display}"
+    return None
+
+
+def _linked_frames(task: Task, loaded: Mapping[str, LoadedSource]) -> dict[str, LinkedFrame]:
+    return {name: LinkedFrame(loaded[name].frame, loaded[name].display) for name in task.linked_sources
+            if name in loaded}
+
+
+def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10,
+              loaded: Mapping[str, LoadedSource] | None = None) -> EstimateResult:
     frame = subset_rows(source.frame, task)
     function = import_analysis_function(task.analysis_function) if task.analysis_function else None
     built = build_outcome(frame, task.spec.outcome.construction, file=source.display, function=function,
                           design=task.spec.design, reliability_seed=task.spec.inference.bootstrap.seed)
     fitter = task.estimator.fitter
     assert fitter is not None  # unavailable estimators stop in _run_task (not_yet_estimable)
-    result = fitter(frame, built.values, task.spec, task.options, file=source.display)
+    if task.linked_sources:
+        result = fitter(frame, built.values, task.spec, task.options, file=source.display,
+                        linked=_linked_frames(task, loaded or {}))
+    else:
+        result = fitter(frame, built.values, task.spec, task.options, file=source.display)
     counts = {"rows_excluded_by_subset": len(source.frame) - len(frame), "rows_after_subset": len(frame),
               "respondents_too_few_items": built.n_too_few_items,
               **dict(result.counts)}
@@ -230,6 +255,13 @@ def _run_task(task: Task, contracts: Mapping[str, Mapping[str, Any]], loaded: Ma
         return _hypothesis_result(task, status="not_testable", reason=f"no data for source '{task.source}'")
     if not record.get("passed"):
         return _hypothesis_result(task, status="contract_failed", reason=_contract_reason(record))
+    for name in task.linked_sources:  # a linked source (e.g. the exposure) is needed as much as the outcome's
+        linked_record = contracts.get(name)
+        if linked_record is None or name not in loaded:
+            return _hypothesis_result(task, status="not_testable", reason=f"no data for source '{name}' (linked by "
+                                      f"{task.estimator.name})")
+        if not linked_record.get("passed"):
+            return _hypothesis_result(task, status="contract_failed", reason=_contract_reason(linked_record))
     if not task.available:
         return _hypothesis_result(task, status="not_yet_estimable",
                                   reason=f"estimator {task.estimator.name} not available")
@@ -244,7 +276,7 @@ def _run_task(task: Task, contracts: Mapping[str, Mapping[str, Any]], loaded: Ma
     if check is not None and not check.testable:  # registered requirements, checked before estimation
         return _hypothesis_result(task, status="not_testable", reason=check.reason, testability=check)
     try:
-        estimate = _estimate(task, loaded[task.source], threshold=threshold)
+        estimate = _estimate(task, loaded[task.source], threshold=threshold, loaded=loaded)
     except NotTestable as exc:
         return _hypothesis_result(task, status="not_testable", reason=exc.message)
     except DataError as exc:  # data this hypothesis cannot use: its own status, the others still run
@@ -289,6 +321,15 @@ def _testability_checker(study: Study, loaded: Mapping[str, LoadedSource], *,
             passed = TestabilityCheck("estimator_design", reason is None, True, reason is None,
                                       reason or f"the data meet {task.estimator.name}'s design requirements")
             result = dataclasses.replace(result, checks=(*result.checks, passed))
+            if not result.testable:
+                return result
+        if task.estimator.link_check is not None:  # both sources share the linking key (exposure-response)
+            reason = _missing_linked_column(task, loaded) or task.estimator.link_check(
+                subset_rows(frame, task), _linked_frames(task, loaded), task.spec, task.options)
+            linked = TestabilityCheck("sources_linked", reason is None, True, reason is None,
+                                      reason or f"the data of {', '.join(task.linked_sources)} link to the "
+                                      f"{task.source} data")
+            result = dataclasses.replace(result, checks=(*result.checks, linked))
             if not result.testable:
                 return result
         return dataclasses.replace(result, checks=(*result.checks, _outcome_check(task, loaded[task.source])))
@@ -383,6 +424,7 @@ class Study:
         testability = tuple(
             check(task).to_dict() for task in self.plan.tasks
             if task.source in loaded and contracts[task.source].get("passed")
+            and all(name in loaded for name in task.linked_sources)  # a subset of the sources: check what is given
             and {column for column, _ in task.column_fields} <= set(map(str, loaded[task.source].frame.columns)))
         return ValidationResult(study=self.config.name, contracts=tuple(contracts.values()),
                                 data={k: v.fingerprint for k, v in loaded.items()}, problems=tuple(problems),

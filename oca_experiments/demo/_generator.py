@@ -29,7 +29,7 @@ HYPOTHESIS_IDS: tuple[str, ...] = (
     "h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain",
     "h4_engagement_per_post", "h5_hostile_share", "h6_horizontal_trust_by_sex",
     "h7a_horizontal_trust_bayes", "h7b_horizontal_trust_weakest_cso", "h7c_trust_item_ordinal",
-    "h7d_hostile_share_bayes", "h8_engagement_synthetic",
+    "h7d_hostile_share_bayes", "h8_engagement_synthetic", "h11_trust_exposure_response", "h12_spillover_near_far",
 )
 DEFINITIONS: dict[str, str] = {
     "h1_horizontal_trust": (
@@ -80,6 +80,19 @@ DEFINITIONS: dict[str, str] = {
         "the campaign start on of E[Y(1)] - E[Y(0)], interactions per post; extras.h4_by_campaign.CSO2). The "
         "synthetic DiD on monthly means weights months equally and counts the start month as treated, so it "
         "targets a close but not identical average."),
+    "h11_trust_exposure_response": (
+        "Sample dose-response slope: the least-squares slope, across the 12 treated communities (equal weights), of "
+        "each community's sample ATT on the horizontal-trust KLK index (h1's estimand among its treated "
+        "respondents; extras.h11_att_by_community) on its dose, the interactions (reactions + comments + shares) on "
+        "its CSO's campaign page between the waves (2026-03-01..2026-09-30) per follower (the mean follower count "
+        "over those days; extras.h11_dose_by_cso). The generating model draws the CSO effect factors independently "
+        "of the pages' engagement, so the population slope is 0 and this sample slope is chance; the regression "
+        "targets it because the communities' untreated trends do not depend on the dose."),
+    "h12_spillover_near_far": (
+        "Spillover onto comparison communities that share a district with a treated community, relative to the "
+        "other comparison communities: 0, because the generating model has no spillover (a comparison "
+        "community's outcomes do not depend on treated neighbours). The treated-minus-far contrast beside it "
+        "targets the ATT of h1 (extras.h12_treated_vs_far)."),
 }
 
 
@@ -108,7 +121,8 @@ def simulate_demo(seed: int = DEFAULT_SEED, n_respondents: int = DEFAULT_N_RESPO
     design = d.draw_design(design_rng)
     survey = simulate_survey(survey_rng, design, n_respondents)
     engagement = simulate_engagement(engagement_rng, design)
-    truth = _round_floats(_assemble_truth(seed, n_respondents, design, survey.truth, engagement.truth))
+    truth = _round_floats(_assemble_truth(seed, n_respondents, design, survey.truth, engagement.truth,
+                                          engagement.frame))
     return DemoData(survey.frame, engagement.frame, truth)
 
 
@@ -147,15 +161,35 @@ def _check_arguments(seed: int, n_respondents: int) -> None:
                        fix=f"pass n_respondents >= {d.MIN_RESPONDENTS}")
 
 
+def exposure_doses(engagement: pd.DataFrame) -> dict[str, float]:
+    """h11's registered dose per CSO: interactions on its campaign page between the waves per mean follower."""
+    pages = engagement.loc[engagement["page_type"] == "cso"]
+    days = pd.to_datetime(pages["date"])
+    pages = pages.loc[(days >= "2026-03-01") & (days <= "2026-09-30")]
+    interactions = (pages["reactions"] + pages["comments"] + pages["shares"]).groupby(pages["cso_id"]).sum()
+    return {str(k): float(v) for k, v in (interactions / pages.groupby("cso_id")["followers"].mean()).items()}
+
+
+def _exposure_truth(att_by_community: dict[str, float], engagement: pd.DataFrame) -> tuple[float, dict[str, float]]:
+    doses = exposure_doses(engagement)
+    cso_of = dict(zip(d.COMMUNITY_IDS, d.COMMUNITY_CSO, strict=True))
+    dose = np.array([doses[d.CSO_IDS[cso_of[c]]] for c in att_by_community])
+    att = np.array(list(att_by_community.values()))
+    slope = float(np.sum((dose - dose.mean()) * (att - att.mean())) / np.sum((dose - dose.mean()) ** 2))
+    return slope, doses
+
+
 def _assemble_truth(seed: int, n_respondents: int, design: d.Design, survey: dict[str, Any],
-                    engagement: dict[str, Any]) -> dict[str, Any]:
+                    engagement: dict[str, Any], engagement_frame: pd.DataFrame) -> dict[str, Any]:
     values = {**survey, **engagement}
     # The Bayesian hypotheses h7a, h7d target the same estimands as h1, h5; h7b the smallest CSO's h1 effect.
     # h7a and h7b register the 1-5 mean index, so their truths are on that scale.
     values.update(h7a_horizontal_trust_bayes=survey["h1_mean_scale"],
                   h7b_horizontal_trust_weakest_cso=min(survey["h1_by_cso_mean_scale"].values()),
                   h7d_hostile_share_bayes=engagement["h5_hostile_share"],
-                  h8_engagement_synthetic=engagement["by_campaign"]["CSO2"]["engagement_per_post"])
+                  h8_engagement_synthetic=engagement["by_campaign"]["CSO2"]["engagement_per_post"],
+                  h12_spillover_near_far=0.0)
+    values["h11_trust_exposure_response"], doses = _exposure_truth(survey["h1_by_community"], engagement_frame)
     campaign_start = {
         cid: d.iso_date(d.ENGAGEMENT_START + np.timedelta64(int(day), "D"))
         for cid, day in zip(d.CSO_IDS, design.campaign_start_day, strict=True)
@@ -197,6 +231,9 @@ def _assemble_truth(seed: int, n_respondents: int, design: d.Design, survey: dic
         "h4_lift_by_campaign": {cid: v["engagement_lift"] for cid, v in by_campaign.items()},
         "h5_untreated_hostile_share": engagement["hostile_share_untreated"],
         "h5_by_campaign": {cid: v["hostile_share"] for cid, v in by_campaign.items()},
+        "h11_att_by_community": survey["h1_by_community"],
+        "h11_dose_by_cso": doses,
+        "h12_treated_vs_far": survey["h1_horizontal_trust"],
         "design": {
             "n_respondents": n_respondents,
             "n_sites": len(d.SITES),

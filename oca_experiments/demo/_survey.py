@@ -373,6 +373,9 @@ def _survey_truth(design: d.Design, people: _Respondents, stays: np.ndarray, h_u
         "h1_female": h1_female,
         "h1_male": h1_male,
         "h1_by_cso": {cid: float(h_effect[h_ok & (cso == k)].mean()) for k, cid in enumerate(d.CSO_IDS)},
+        # h11: each treated community's sample ATT (the exposure-response truth regresses these on the dose)
+        "h1_by_community": {cid: float(h_effect[h_ok & (people.community == k)].mean())
+                            for k, cid in enumerate(d.COMMUNITY_IDS) if design.community_treated[k] == 1},
         "h2_by_cso": {cid: float(v_effect[v_ok & (cso == k)].mean()) for k, cid in enumerate(d.CSO_IDS)},
         "knowledge_expected_score": {"baseline": before, "endline": after},
         "attrition_rate_realized": {

@@ -12,6 +12,7 @@ from ._attrition import attrition_analysis, lee_bounds, unit_table_for
 from ._catalog import SE_TYPES, Contrast, SurveyDiDOptions
 from ._cluster_inference import bootstrap_weights, enumerable, enumerated_weights
 from ._engagement import fit_its, fit_staggered_did
+from ._exposure_response import LinkedFrame
 from ._inference import ClusterCounts, few_cluster_decision
 from ._its import fit_counterfactual, fit_intervention
 from ._schema import estimator_schema, with_estimator_options
@@ -44,7 +45,7 @@ class _FitterView(Mapping[str, Fitter]):
 FITTERS: Mapping[str, Fitter] = _FitterView()
 
 __all__ = ["CAPABILITIES", "CATALOG", "ClusterCounts", "FITTERS", "REGISTRY", "SE_TYPES", "Contrast", "EstimatorInfo",
-           "EstimatorRecord", "Fitter", "NotTestable", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
+           "EstimatorRecord", "Fitter", "LinkedFrame", "NotTestable", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
            "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
            "fit_survey_did", "fit_twfe", "fit_counterfactual", "fit_intervention", "estimator_schema",
            "with_estimator_options", "get_record", "lee_bounds", "register", "unit_table_for", "unregister"]

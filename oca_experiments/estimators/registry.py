@@ -44,6 +44,9 @@ from ._catalog import (
     SurveyDiDOptions,
 )
 from ._engagement import fit_its, fit_staggered_did
+from ._exposure_options import ExposureResponseOptions, SpilloverOptions
+from ._exposure_response import check_exposure_link, exposure_window, fit_exposure_response
+from ._spillover import fit_spillover
 from ._engagement_options import ItsOptions, StaggeredDiDOptions, SunAbrahamOptions, TwfeOptions
 from ._gain import fit_knowledge_gain, fit_share
 from ._survey_did import check_cluster_design, fit_survey_did
@@ -52,7 +55,7 @@ from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
 from ._sun_abraham import fit_sun_abraham
 from ._twfe import fit_twfe
 
-__all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "get_record", "register",
+__all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "SourceLink", "get_record", "register",
            "unregister"]
 
 
@@ -66,6 +69,24 @@ class Fitter(Protocol):
 
 
 OptionColumns = Callable[[Any], tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True)
+class SourceLink:
+    """A source an estimator reads beside the outcome's: its name, the spec field naming it, and the columns it
+    reads there as (column, spec field)."""
+
+    source: str
+    field: str
+    columns: tuple[tuple[str, str], ...]
+
+
+#: f(options) -> the sources (and their columns) the estimator reads beside the outcome's source.
+LinkedColumns = Callable[[Any], tuple[SourceLink, ...]]
+#: f(rows after design.subset, {source: LinkedFrame}, spec, options) -> why the sources cannot be linked, or None.
+LinkCheck = Callable[[pd.DataFrame, Mapping[str, Any], HypothesisSpec, Any], "str | None"]
+#: f(spec, options) -> (field, what is wrong, fix) for what the plan can refuse without data, or None.
+SpecCheck = Callable[[HypothesisSpec, Any], "tuple[str, str, str] | None"]
 OptionsPredicate = Callable[[Any], bool]
 AttritionOutcome = Callable[[HypothesisSpec, Any], "str | None"]
 #: f(rows after design.subset, spec, options) -> why the data's structure cannot be estimated, or None.
@@ -117,6 +138,19 @@ class EstimatorRecord:
     covariates: bool = True
     #: estimator-specific design requirements, checked on the data's structure before estimation (validate and run)
     design_check: DesignCheck | None = None
+    #: columns read from other sources (e.g. exposure from the engagement source); the fitter then gets
+    #: ``linked={source: LinkedFrame}``, and the run needs those sources' data and passed contracts
+    linked_columns: LinkedColumns | None = None
+    #: the sources link (shared key, rows in the window), checked at validate and run time
+    link_check: LinkCheck | None = None
+    #: what the plan refuses from the spec alone (no data read)
+    spec_check: SpecCheck | None = None
+
+    def links(self, options: Any) -> tuple[SourceLink, ...]:
+        return self.linked_columns(options) if self.linked_columns is not None else ()
+
+    def linked_sources(self, options: Any) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(link.source for link in self.links(options)))
 
     @property
     def available(self) -> bool:
@@ -143,6 +177,58 @@ def _contrast_column(options: Any) -> tuple[tuple[str, str], ...]:
 
 def _denominator_column(options: Any) -> tuple[tuple[str, str], ...]:
     return ((options.denominator, "estimator.options.denominator"),)
+
+
+def _exposure_columns(options: Any) -> tuple[tuple[str, str], ...]:
+    pairs = [(options.exposure.key.survey, "estimator.options.exposure.key.survey")]
+    if options.unit:
+        pairs.append((options.unit, "estimator.options.unit"))
+    if options.cluster:
+        pairs.append((options.cluster, "estimator.options.cluster"))
+    return tuple(pairs)
+
+
+def _exposure_linked(options: Any) -> tuple[SourceLink, ...]:
+    measure = options.exposure
+    field = "estimator.options.exposure"
+    columns = [(measure.key.exposure, f"{field}.key.exposure"), (measure.date, f"{field}.date")]
+    columns += [(column, f"{field}.columns") for column in measure.columns]
+    if measure.per:
+        columns.append((measure.per, f"{field}.per"))
+    columns += [(column, f"{field}.subset") for column in measure.subset]
+    return (SourceLink(measure.source, f"{field}.source", tuple(columns)),)
+
+
+def _no_randomization(spec: HypothesisSpec, name: str, why: str) -> tuple[str, str, str] | None:
+    if spec.inference.randomization is None:
+        return None
+    return ("inference.randomization", f"estimator {name} offers no randomization inference: {why}",
+            "remove inference.randomization (the registered few-cluster rule still applies)")
+
+
+def _spillover_spec_check(spec: HypothesisSpec, options: Any) -> tuple[str, str, str] | None:
+    return _no_randomization(spec, "spillover", "nearness to treated communities is not what the lottery assigned")
+
+
+def _exposure_spec_check(spec: HypothesisSpec, options: Any) -> tuple[str, str, str] | None:
+    refused = _no_randomization(spec, "exposure_response", "the dose is observed, not assigned")
+    if refused is not None:
+        return refused
+    try:
+        exposure_window(spec, options)
+    except ValueError as exc:
+        return ("estimator.options.exposure.window", str(exc),
+                "add start and end dates to the pre and post waves in design.waves, or register window: {start: "
+                "YYYY-MM-DD, end: YYYY-MM-DD}")
+    return None
+
+
+def _spillover_columns(options: Any) -> tuple[tuple[str, str], ...]:
+    near = options.near
+    pairs = [(near.by, "estimator.options.near.by")] if near.by else [(near.column, "estimator.options.near.column")]
+    if options.unit:
+        pairs.append((options.unit, "estimator.options.unit"))
+    return tuple(pairs)
 
 
 def _survey_did_attrition(spec: HypothesisSpec, options: Any) -> str | None:
@@ -207,6 +293,18 @@ RECORDS: tuple[EstimatorRecord, ...] = (
         "units with a common start: unit and time weights, placebo / jackknife / bootstrap SE", "engagement",
         SyntheticOptions, fit_synthetic_did, se_types=SYNTHETIC_SE_TYPES, design_fields=(), covariates=False,
         design_check=check_synthetic_design),
+    EstimatorRecord(
+        "exposure_response", "exposure-response (dose-response): each community's change regressed on its campaign "
+        "exposure from another source (engagement) within the treated arm, the comparison arm's change the "
+        "untreated baseline; linear or spline ATT(d), ACRT target (Callaway, Goodman-Bacon and Sant'Anna 2024)",
+        "survey", ExposureResponseOptions, fit_exposure_response, se_types=SURVEY_SE_TYPES,
+        option_columns=_exposure_columns, covariates=False, linked_columns=_exposure_linked,
+        link_check=check_exposure_link, spec_check=_exposure_spec_check),
+    EstimatorRecord(
+        "spillover", "spillover contrast: comparison communities near treated ones (same district, registered "
+        "adjacency or audience overlap) against far ones, as a community-level DiD; treated-minus-far beside it",
+        "survey", SpilloverOptions, fit_spillover, se_types=SURVEY_SE_TYPES,
+        option_columns=_spillover_columns, covariates=False, spec_check=_spillover_spec_check),
     EstimatorRecord(
         "synthetic_control", "synthetic control (Abadie et al.; unit weights without intercept, as the synthdid "
         "package's sc_estimate) for one or a few treated units with a common start", "engagement",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from oca_experiments.report._build import build_report, default_notebook, study_notebook
 from oca_experiments.report._decision import decision_page, decision_section
+from oca_experiments.report._exposure import dose_response_figure, exposure_section
 from oca_experiments.report._gate import CHECKS, CheckOutcome, GateResult, run_gate, write_junit
 from oca_experiments.report._invariance import invariance_section
 from oca_experiments.report._manifest import (
@@ -29,4 +30,5 @@ __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult",
            "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
            "study_notebook", "verify_run", "write_junit",
            "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
-           "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section"]
+           "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section",
+           "dose_response_figure", "exposure_section"]

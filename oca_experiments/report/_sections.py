@@ -28,6 +28,7 @@ from oca_experiments._display import bounded_band, posterior_claim
 from oca_experiments._format import format_p  # one p-value format on every surface: never "p = 0"
 from oca_experiments._layout import MANIFEST_FILE, RESULTS_FILE
 from oca_experiments.report._decision import decision_section
+from oca_experiments.report._exposure import dose_response_figure, exposure_section
 from oca_experiments.report._invariance import invariance_section
 from oca_experiments.report._manifest import run_result_from_dict
 from oca_experiments.results import EstimateResult, HypothesisResult, RunResult
@@ -352,6 +353,8 @@ def title_and_contents(report: ReportInputs) -> list[Any]:
     if any(_has_twfe_parts(r) for r in results):
         sections.append(("TWFE diagnostics: Goodman-Bacon decomposition and Sun-Abraham",
                          "TWFE-diagnostics:-Goodman-Bacon-decomposition-and-Sun-Abraham"))
+    if any(r.exposure_response is not None or r.spillover is not None for r in results):
+        sections.append(("Exposure-response and spillover", "Exposure-response-and-spillover"))
     if has_inference:
         sections.append(("Inference: the registered rule and the few-cluster rule",
                          "Inference:-the-registered-rule-and-the-few-cluster-rule"))
@@ -983,6 +986,24 @@ def synthetic(report: ReportInputs) -> list[Any]:
     return out
 
 
+def exposure(report: ReportInputs) -> list[Any]:
+    """Exposure-response and spillover (report/_exposure.py, which reads the hypothesis records), with the
+    dose-response figure of each exposure-response hypothesis."""
+    records = [h.to_dict() for h in report.hypotheses]
+    text = exposure_section(records)
+    if not text:
+        return []
+    out: list[Any] = [_md(text)]
+    for h, record in zip(report.hypotheses, records, strict=True):
+        if h.result is None or h.result.exposure_response is None:
+            continue
+        fig = dose_response_figure(record)
+        if fig is not None:
+            out.append(figure_html(fig, f"Dose-response curve for {title_of(h)}: the effect at each exposure "
+                                        "dose with its pointwise interval, and the treated units' doses"))
+    return out
+
+
 def inference(report: ReportInputs) -> list[Any]:
     """Survey effects: which inference decided each estimate, and why."""
     out: list[Any] = []
@@ -1511,6 +1532,7 @@ SECTIONS: Mapping[str, Callable[[ReportInputs], list[Any]]] = {
     "engagement": engagement,
     "twfe_diagnostics": twfe_diagnostics,
     "synthetic": synthetic,
+    "exposure": exposure,
     "inference": inference,
     "multiple_testing": multiple_testing,
     "reliability": reliability,

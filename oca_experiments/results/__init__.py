@@ -39,6 +39,7 @@ from .parts import (
     Diagnostics,
     DisaggregationTable,
     EventStudy,
+    ExposureResponse,
     FewTreatedRule,
     GroupEffect,
     HonestSensitivity,
@@ -60,6 +61,7 @@ from .parts import (
     ReliabilityRecord,
     Resampling,
     SamplerSettings,
+    Spillover,
     StaggeredCheck,
     Standardisation,
     SyntheticComparisonEstimate,
@@ -188,6 +190,16 @@ class EstimateResult:
     def disaggregation(self) -> tuple[DisaggregationTable, ...] | None:
         """The registered estimator per level of each registered column."""
         return self._typed("disaggregation")
+
+    @property
+    def exposure_response(self) -> ExposureResponse | None:
+        """Exposure-response: the dose-response (continuous-treatment DiD) estimate and its assumptions."""
+        return self._typed("exposure_response")
+
+    @property
+    def spillover(self) -> Spillover | None:
+        """Spillover: the near- vs far-comparison contrast and the spillover-robust effect."""
+        return self._typed("spillover")
 
     @property
     def by_group(self) -> DisaggregationTable | None:

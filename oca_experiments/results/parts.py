@@ -31,8 +31,9 @@ from typing import Any, ClassVar, TypeVar
 __all__ = [
     "EXTRAS_TYPES", "PART_TYPES", "Attrition", "AttritionArm", "AttritionTest", "BalanceCell", "BalanceRow",
     "Diagnostics", "DiagnosticsRow", "DiagnosticsThresholds", "DisaggregationCell", "DisaggregationTable",
-    "EventStudy", "FewClusterRule", "GroupEffect", "IndexConstruction", "InferenceAlternative", "InferenceRecord",
-    "InvarianceFit", "LeeBounds", "MeasurementInvariance", "Part", "PosteriorSummary", "ReliabilityRecord",
+    "DosePoint", "EffectInterval", "EventStudy", "ExposureResponse", "FewClusterRule", "GroupEffect",
+    "IndexConstruction", "InferenceAlternative", "InferenceRecord", "InvarianceFit", "LeeBounds",
+    "MeasurementInvariance", "Part", "PosteriorSummary", "ReliabilityRecord", "Spillover", "UnitChange",
     "UnitEffect", "lift_parts",
     # estimator-specific parts
     "NOT_IN_DEMO", "SCALAR_EXTRAS", "ATTgt", "AggregateEffect", "Aggregations", "ArtifactPaths", "BaconComparison",
@@ -40,8 +41,8 @@ __all__ = [
     "CounterfactualPath", "CumulativeEffect", "DecisionRule", "HonestRestriction", "HonestSensitivity",
     "FewTreatedRule", "ItsByCampaign", "MultiplierBootstrap", "NegativeWeights", "PlaceboInTime", "PointwiseEffects",
     "PretrendTest", "PriorPredictiveCheck", "PriorRecord", "PriorSensitivityRow", "RawMeans", "Regularisation",
-    "RawMeansCell", "Resampling", "SamplerSettings", "SensitivityRow", "SkippedUnit", "StaggeredCheck", "Standardisation",
-    "SyntheticComparisonEstimate", "SyntheticTrajectory", "TwfeComparison", "Weight",
+    "RawMeansCell", "Resampling", "SamplerSettings", "SensitivityRow", "SkippedUnit", "StaggeredCheck",
+    "Standardisation", "SyntheticComparisonEstimate", "SyntheticTrajectory", "TwfeComparison", "Weight",
 ]
 
 _P = TypeVar("_P", bound="Part")
@@ -599,6 +600,91 @@ class UnitEffect(PosteriorSummary):
     start: str | None = None  # the unit's campaign start
 
 
+# --------------------------------------------------------------------------- portfolio: exposure and spillover
+
+
+@dataclass(frozen=True)
+class EffectInterval(Part):
+    """A secondary effect of a regression beside the target (e.g. the average ATT), with its interval."""
+
+    estimate: float | None = None
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    df: float | None = None
+    se_type: str | None = None
+    p_value: float | None = None
+
+
+@dataclass(frozen=True)
+class DosePoint(Part):
+    """The estimated ATT(d) at one dose, with its pointwise interval."""
+
+    dose: float | None = None
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+@dataclass(frozen=True)
+class UnitChange(Part):
+    """One unit (community) of a community-level regression: arm, respondents, dose or group (never its outcome)."""
+
+    unit: str | None = None
+    treated: bool | None = None
+    n: int | None = None
+    dose: float | None = None
+    group: str | None = None  # spillover: treated, near or far
+
+
+@dataclass(frozen=True)
+class ExposureResponse(Part):
+    """``extras.exposure_response``: the dose-response (continuous-treatment DiD) estimate and its assumptions."""
+
+    KEY: ClassVar[str | None] = "exposure_response"
+
+    measure: str | None = None
+    source: str | None = None
+    window: tuple[str | None, ...] | None = None
+    key: tuple[str | None, ...] | None = None  # (outcome source column, exposure source column)
+    unit: str | None = None
+    scale: float | None = None
+    curve: str | None = None
+    knots: tuple[float, ...] | None = None
+    estimand: str | None = None
+    mean_dose: float | None = None
+    dose_range: tuple[float | None, ...] | None = None
+    dose_levels: int | None = None
+    treated_units: int | None = None
+    comparison_units: int | None = None
+    #: the ATT averaged over the treated units (the binary DiD of the unit changes), whatever the curve's shape
+    average_att: EffectInterval | None = None
+    points: tuple[DosePoint, ...] | None = None
+    units: tuple[UnitChange, ...] | None = None
+    assumptions: tuple[str, ...] | None = None
+    notes: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Spillover(Part):
+    """``extras.spillover``: near- vs far-comparison contrast, the spillover-robust effect, and whether the data can
+    rule spillover out."""
+
+    KEY: ClassVar[str | None] = "spillover"
+
+    rule: str | None = None
+    unit: str | None = None
+    near_units: int | None = None
+    far_units: int | None = None
+    treated_units: int | None = None
+    treated_vs_far: EffectInterval | None = None
+    treated_vs_all_comparison: EffectInterval | None = None
+    ruled_out: bool | None = None
+    note: str | None = None
+    units: tuple[UnitChange, ...] | None = None
+    assumptions: tuple[str, ...] | None = None
+
+
 # --------------------------------------------------------------------------- staggered adoption (Callaway-Sant'Anna)
 
 
@@ -1139,6 +1225,8 @@ EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
     "unit_effects": Mapping[str, UnitEffect],
     "portfolio_effect": PosteriorSummary,
     "population_effect": PosteriorSummary,
+    "exposure_response": ExposureResponse,
+    "spillover": Spillover,
     # staggered adoption (Callaway-Sant'Anna), TWFE, Sun-Abraham, HonestDiD
     "att_gt": ATTgt,
     "aggregations": Aggregations,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,12 +208,18 @@ def load_study_config(study_dir: Path) -> StudyConfig:
     return parse_model(read_yaml(path, display=STUDY_FILE), StudyConfig, display=STUDY_FILE)
 
 
+def _natural_order(path: Path) -> tuple[tuple[int, int | str], ...]:
+    """h1, h2, ..., h9, h10, h11 (numbers by value), so that adding h10 does not reorder a study's specs."""
+    parts = re.split(r"(\d+)", path.name)
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in parts if part)
+
+
 def load_hypotheses(study_dir: Path) -> tuple[SpecFile, ...]:
     folder = study_dir / HYPOTHESES_DIR
     if not folder.is_dir():
         raise SpecError("no hypotheses/ folder", file=str(study_dir), fix="add hypotheses/*.yaml specs")
-    files = sorted(p for p in folder.iterdir()
-                   if p.suffix in {".yaml", ".yml"} and p.is_file() and p.name not in NOT_SPECS)
+    files = sorted((p for p in folder.iterdir()
+                    if p.suffix in {".yaml", ".yml"} and p.is_file() and p.name not in NOT_SPECS), key=_natural_order)
     if not files:
         raise SpecError("no *.yaml hypothesis specs", file=HYPOTHESES_DIR, fix="add at least one spec")
     specs: list[SpecFile] = []

@@ -303,6 +303,8 @@ _COMPARISON_GROUP = {"survey_did", "ancova", "bayes_did", "ordinal_did"}
 _BEFORE_AFTER = {"knowledge_gain"}
 _OWN_TREND = {"its", "bayes_its"}
 _STAGGERED = {"staggered_did"}
+_DOSE = {"exposure_response"}  # a slope across exposure levels, not the campaign's effect
+_SPILLOVER = {"spillover"}  # comparison places near campaign places against far ones
 DEFAULT_SIZES = (0.2, 0.5, 0.8)  # small / moderate / large for SD-unit indices unless the study declares others
 
 
@@ -638,6 +640,13 @@ class _Writer:
         if estimator in _STAGGERED:
             return self.t.gettext("Pages are compared before and after their campaign started, against comparison "
                                   "pages without a campaign.")
+        if estimator in _DOSE:
+            return self.t.gettext("Places with the campaign are compared with each other by how much of the "
+                                  "campaign reached them; places without it show the change that would have "
+                                  "happened anyway.")
+        if estimator in _SPILLOVER:
+            return self.t.gettext("Places without the campaign that are near campaign places are compared with "
+                                  "places without the campaign that are far from them.")
         if estimator in _COMPARISON_GROUP:
             if by:
                 return self.t.gettext("In each group, the change in places with the campaign is compared with the "
@@ -661,6 +670,10 @@ class _Writer:
             return self.t.gettext("one survey question instead of the whole index")
         if _is_bayesian(h):
             return self.t.gettext("a model that pools the organisations and says how sure we can be")
+        if estimator in _DOSE:
+            return self.t.gettext("how the effect grew with the campaign's reach")
+        if estimator in _SPILLOVER:
+            return self.t.gettext("places without the campaign near it and far from it")
         if estimator in _OWN_TREND:
             return self.t.gettext("each page against its own earlier trend")
         if estimator in _STAGGERED:
@@ -907,6 +920,15 @@ def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None,
     if related:
         details.append(writer.related([note for _, note in related]))
 
+    if estimated and estimator in _DOSE:
+        caveats.append(t.gettext("This number is not the campaign's effect: it says how much larger the change was "
+                                 "for each extra unit of campaign exposure a place received. Places that got more "
+                                 "exposure may differ in other ways too, so it does not prove that more exposure "
+                                 "causes more change."))
+    if estimated and estimator in _SPILLOVER:
+        caveats.append(t.gettext("This number compares places without the campaign near campaign places with "
+                                 "those far away. A difference would suggest that the campaign also reached its "
+                                 "neighbours."))
     if h.get("type") == "exploratory":
         caveats.append(t.gettext("This was an extra question the team explored. It was not one of the main "
                                  "questions fixed in advance, so treat the answer as an idea to test again."))

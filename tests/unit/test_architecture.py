@@ -138,6 +138,7 @@ EXPECTED_ALL = {
         "plot_synthetic", "synthetic_png"},
     "oca_experiments.estimators": {
         "CAPABILITIES", "CATALOG", "ClusterCounts", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
+        "LinkedFrame",
         "NotTestable", "REGISTRY", "SE_TYPES", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
         "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
@@ -159,7 +160,8 @@ EXPECTED_ALL = {
         "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
         "study_notebook", "verify_run",
         "write_junit", "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
-        "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section"},
+        "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section", "dose_response_figure",
+        "exposure_section"},
     "oca_experiments.results": {
         "PART_TYPES", "RESULTS_SCHEMA_VERSION", "STABLE_KEYS", "STATUSES", "Attrition", "Diagnostics",
         "EstimateResult", "EventStudy", "HypothesisResult", "InferenceRecord", "Part", "PosteriorSummary",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from oca_experiments.spec import HypothesisSpec, load_hypotheses, load_study_con
 def test_demo_specs_parse(repo_root: Path) -> None:
     specs = load_hypotheses(repo_root)
     ids = [s.spec.id for s in specs]
-    assert ids == sorted(ids)
+    # natural order: numbers by value (h8 before h11)
+    assert ids == sorted(ids, key=lambda i: [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", i) if p])
     assert {"h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h4_engagement_per_post",
             "h5_hostile_share", "h6_horizontal_trust_by_sex"} <= set(ids)  # other issues add specs
     config = load_study_config(repo_root)
@@ -199,3 +201,16 @@ def test_a_spec_without_a_seed_gets_one_derived_from_its_id_and_says_so(study_co
     seeds = _find_seeds(_spec_contents(study), "specs")
     assert seeds["specs.h3_knowledge_gain.inference.bootstrap.seed"] == bootstrap.seed
     assert seeds["specs.h3_knowledge_gain.inference.bootstrap.seed_source"] == "derived"
+
+
+def test_specs_load_in_natural_order(tmp_path: Path, repo_root: Path) -> None:
+    """h10 and h11 come after h9, not between h1 and h2 (the report and results list specs in this order)."""
+    import shutil
+
+    study = tmp_path / "study"
+    (study / "hypotheses").mkdir(parents=True)
+    source = (repo_root / "hypotheses" / "h1_horizontal_trust.yaml").read_text(encoding="utf-8")
+    for name in ("h2_b", "h10_c", "h1_a", "h9_d", "h1b_e"):
+        _write(study, f"{name}.yaml", source.replace("id: h1_horizontal_trust", f"id: {name}"))
+    shutil.copy(repo_root / "study.yaml", study / "study.yaml")
+    assert [s.spec.id for s in load_hypotheses(study)] == ["h1_a", "h1b_e", "h2_b", "h9_d", "h10_c"]

@@ -165,7 +165,8 @@ def test_full_plan_fields_are_validated() -> None:
 
     from oca_experiments.spec import HypothesisSpec
 
-    spec = load_hypotheses(REPO)[0].spec.model_dump(mode="json")
+    # h1 (a spec with a family); file order puts h11 before h1
+    spec = next(s.spec for s in load_hypotheses(REPO) if s.spec.id == "h1_horizontal_trust").model_dump(mode="json")
     bad_wave = {**spec, "design": {**spec["design"], "pre": "midline"}}
     with pytest.raises(ValidationError, match="not in 'waves'"):
         HypothesisSpec.model_validate(bad_wave)

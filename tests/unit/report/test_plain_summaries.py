@@ -398,3 +398,32 @@ def test_every_summary_kind_renders_in_every_language(tmp_path: Path, kind: str,
     if record.get("status") == "estimated" and record.get("type") != "exploratory" and kind != "hidden":
         assert page.headline.split(":")[0] in {"Yes", "No", "Not clear", "Да", "Нет", "Неясно", "Ооба", "Жок",
                                                "Белгисиз", "No answer yet", "Ответа пока нет", "Азырынча жооп жок"}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "ky"])
+def test_dose_response_and_spillover_pages_say_what_their_number_is(tmp_path: Path, lang: str) -> None:
+    """Issue 20: a dose-response slope is not the campaign's effect, and a spillover contrast compares comparison
+    places; the pages (and the notes on related pages about the same outcome) say so in every language."""
+    common = {"outcome": "horizontal_trust_index", "source": "survey", "type": "exploratory"}
+    h1 = _hypothesis("h1_horizontal_trust", estimator="survey_did", **{**common, "type": "confirmatory"})
+    run = _run(tmp_path, h1,
+               _hypothesis("h11_trust_exposure_response", estimator="exposure_response", estimate=0.01,
+                           ci_low=-0.12, ci_high=0.14, **common),
+               _hypothesis("h12_spillover_near_far", estimator="spillover", estimate=0.06, ci_low=-0.06,
+                           ci_high=0.2, **common))
+    pages = {page.hypothesis_id: page for page in plain_pages(run, lang=lang)[0]}
+    t = _plain.load_translations(lang)
+    dose_caveat = t.gettext("This number is not the campaign's effect: it says how much larger the change was for "
+                            "each extra unit of campaign exposure a place received. Places that got more exposure "
+                            "may differ in other ways too, so it does not prove that more exposure causes more "
+                            "change.")
+    assert dose_caveat in pages["h11_trust_exposure_response"].caveats
+    assert dose_caveat not in pages["h1_horizontal_trust"].caveats
+    assert any(t.gettext("how the effect grew with the campaign's reach") in d
+               for d in pages["h1_horizontal_trust"].details)
+    assert any(t.gettext("places without the campaign near it and far from it") in d
+               for d in pages["h1_horizontal_trust"].details)
+    spill = pages["h12_spillover_near_far"]
+    assert any("A difference would suggest" in c or c == t.gettext(
+        "This number compares places without the campaign near campaign places with those far away. A difference "
+        "would suggest that the campaign also reached its neighbours.") for c in spill.caveats)
