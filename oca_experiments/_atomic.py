@@ -22,6 +22,7 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "staged_directory",
+    "fsync_directory",
 ]
 
 
@@ -43,7 +44,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    _fsync_directory(target.parent)
+    fsync_directory(target.parent)
     return target
 
 
@@ -86,7 +87,7 @@ def staged_directory(final_dir: str | os.PathLike[str]) -> Iterator[Path]:
 def _swap_into_place(staging: Path, final: Path) -> None:
     if not final.exists() and not final.is_symlink():
         os.rename(staging, final)
-        _fsync_directory(final.parent)
+        fsync_directory(final.parent)
         return
     aside = _sibling_name(final, "old")
     os.rename(final, aside)
@@ -95,7 +96,7 @@ def _swap_into_place(staging: Path, final: Path) -> None:
     except BaseException:
         os.rename(aside, final)  # put the last good output back before reporting the failure
         raise
-    _fsync_directory(final.parent)
+    fsync_directory(final.parent)
     if aside.is_dir() and not aside.is_symlink():
         shutil.rmtree(aside, ignore_errors=True)
     else:
@@ -117,7 +118,7 @@ def _make_sibling_directory(target: Path, purpose: str) -> Path:
         return candidate
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     """Persist a rename: on POSIX the directory entry itself must be flushed. Windows cannot open directories."""
     if os.name != "posix":
         return

@@ -85,7 +85,8 @@ def run_validate(study: Path, data: list[str] | None, *, show_values: bool, as_j
     """The body of ``oca validate``: stdout gets every detail, stderr exactly one line when anything failed."""
     from ._cli_common import _parse_data
     from .api import load_study
-    from .contracts import validation_problems, write_validation
+    from .contracts import validation_problems
+    from .report import write_validation
 
     try:
         loaded_study = load_study(study)

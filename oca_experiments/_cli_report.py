@@ -83,7 +83,8 @@ def summary(
     """Write one plain-language page per hypothesis for trainers: the answer first, no p-values, no jargon."""
 
     def body() -> int:
-        from .summarize import LANGUAGES, write_summaries
+        from .report import write_summaries
+        from .summarize import LANGUAGES
 
         languages = lang or ["en"]
         unknown = [code for code in languages if code not in LANGUAGES]

@@ -32,6 +32,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from ._atomic import fsync_directory
 from .errors import OutputError
 
 __all__ = ["CONTROL_DIR", "ENTRIES", "OutputSet", "fault_point"]
@@ -52,18 +53,6 @@ _EDQUOT = getattr(errno, "EDQUOT", -1)
 def fault_point(step: str) -> None:
     """Called at every write step of a run (``step`` names it). A no-op; tests replace it to inject a failure or a
     kill exactly there, so that fault tolerance is tested step by step instead of by timing."""
-
-
-def _fsync_directory(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _symlinks_work(folder: Path) -> bool:
@@ -252,7 +241,7 @@ class OutputSet:
         temporary = self.control / f".{POINTER}.tmp-{secrets.token_hex(4)}"
         os.symlink(Path(RUNS_DIR, version.name), temporary, target_is_directory=True)
         os.replace(temporary, self.pointer)  # the switch: one rename
-        _fsync_directory(self.control)
+        fsync_directory(self.control)
         fault_point("after_pointer")
         for name in ENTRIES:  # an entry the new set lacks (e.g. --no-report) is absent, not a stale one
             if (self.out / name).is_symlink() and not (version / name).exists():

@@ -24,7 +24,7 @@ The CLI maps each class to an exit code (see ``EXIT_CODES``); bad input exits wi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "OcaError",
@@ -47,6 +47,8 @@ class OcaError(Exception):
     """Root of every error oca raises on purpose. ``str(err)`` is a single line."""
 
     exit_code: int = 2
+    #: The attribute that locates the error, for the classes located by one name (a path, an option, an id).
+    located_by: ClassVar[str | None] = None
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
         self.message = _one_line(message)
@@ -61,7 +63,7 @@ class OcaError(Exception):
         return text
 
     def location(self) -> str:
-        return ""
+        return (getattr(self, self.located_by, None) or "") if self.located_by else ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": type(self).__name__, "message": str(self)}
@@ -137,13 +139,11 @@ class EstimationError(OcaError):
     """An estimator could not produce a result for a hypothesis."""
 
     exit_code = 3
+    located_by = "hypothesis_id"
 
     def __init__(self, message: str, *, hypothesis_id: str | None = None, fix: str | None = None) -> None:
         self.hypothesis_id = hypothesis_id
         super().__init__(message, fix=fix)
-
-    def location(self) -> str:
-        return self.hypothesis_id or ""
 
 
 class NotTestable(EstimationError):
@@ -158,24 +158,21 @@ class ReportError(OcaError):
     """A report could not be built or verified."""
 
     exit_code = 4
+    located_by = "path"
 
     def __init__(self, message: str, *, path: str | None = None, fix: str | None = None) -> None:
         self.path = path
         super().__init__(message, fix=fix)
 
-    def location(self) -> str:
-        return self.path or ""
-
 
 class DesignInputError(OcaError):
     """A design parameter or diagnosis option is invalid; names the option and how to fix it."""
 
+    located_by = "option"
+
     def __init__(self, message: str, *, option: str | None = None, fix: str | None = None) -> None:
         self.option = option
         super().__init__(message, fix=fix)
-
-    def location(self) -> str:
-        return self.option or ""
 
 
 class OutputError(OcaError):
@@ -184,13 +181,11 @@ class OutputError(OcaError):
     Checked before any estimation; a failure while writing leaves the previous outputs as they were."""
 
     exit_code = 4
+    located_by = "path"
 
     def __init__(self, message: str, *, path: str | None = None, fix: str | None = None) -> None:
         self.path = path
         super().__init__(message, fix=fix)
-
-    def location(self) -> str:
-        return self.path or ""
 
 
 #: Exit codes of the ``oca`` CLI, per failure class. 0 is success; 1 means a check ran and failed.

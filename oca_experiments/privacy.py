@@ -20,7 +20,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from oca_experiments.errors import DataError, SpecError
+from oca_experiments.errors import SpecError
+from oca_experiments.io import missing_column_error
 
 __all__ = ["KEY_ENV", "MIN_KEY_BYTES", "PseudonymisationSummary", "load_key", "pseudonym", "pseudonymize_frame"]
 
@@ -93,12 +94,12 @@ def pseudonymize_frame(frame: pd.DataFrame, id_columns: Sequence[str], key: byte
     if not id_columns:
         raise SpecError("no ID column to pseudonymise", field="--id-column",
                         fix="name each ID column, e.g. --id-column respondent_id")
-    present = set(map(str, frame.columns))
-    for column in [*id_columns, *drop]:
-        if column not in present:
-            shown = ", ".join(sorted(present)[:40])
-            raise DataError(f"column not found; columns in the file: {shown}", file=file, column=column,
-                            fix="name a column that the file has")
+    present = list(map(str, frame.columns))
+    for option, columns in (("--id-column", id_columns), ("--drop", drop)):
+        for column in columns:
+            if column not in frame.columns:
+                raise missing_column_error(column, present, file=file, needed_by=f"{option} names it",
+                                           fix=f"give {option} a column that the file has")
     overlap = sorted(set(id_columns) & set(drop))
     if overlap:
         raise SpecError(f"column '{overlap[0]}' is both pseudonymised and dropped", field="--drop",

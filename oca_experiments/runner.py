@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._progress import hypothesis_finished, hypothesis_started
+from ._secondary_estimates import secondary_estimates
 from ._version import __version__
 from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
                         sensitive_columns_of)
@@ -77,7 +78,7 @@ def _load_sources(plan: Plan, data: Mapping[str, DataInput], *,
     needed = {s.name for s in plan.sources if s.hypotheses} if require_all else set()
     missing = sorted(needed - set(data))
     if missing:
-        raise DataError(f"no data given for source '{missing[0]}'", fix=f"pass --data {missing[0]}=PATH")
+        raise _no_data(missing[0])
     loaded: dict[str, LoadedSource] = {}
     for source in plan.sources:
         if source.name not in data:
@@ -97,17 +98,33 @@ def _load_sources(plan: Plan, data: Mapping[str, DataInput], *,
     return loaded
 
 
+def _no_data(source: str) -> DataError:
+    return DataError(f"no data given for source '{source}'", fix=f"pass --data {source}=PATH")
+
+
+def load_source(plan: Plan, name: str, data: Mapping[str, DataInput]) -> LoadedSource:
+    """One source read as a run reads it (reader pins, the same errors as ``oca run``): for design diagnosis."""
+    loaded = _load_sources(plan, data, require_all=False)
+    if name not in loaded:
+        raise _no_data(name)
+    return loaded[name]
+
+
+def task_columns_present(task: Task, source: LoadedSource, *, skip: tuple[str, ...] = ()) -> None:
+    """The run's preflight for one task: a column it names and ``source`` lacks is one line with "did you mean"."""
+    present = list(map(str, source.frame.columns))
+    for column, field in task.column_fields:
+        if field not in skip and column not in set(present):
+            raise missing_column_error(column, present, file=source.display,
+                                       needed_by=f"{task.spec_file} needs it ({field})")
+
+
 def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
     """Every column a spec names must exist in its source; the first miss is a one-line DataError."""
     for task in plan.tasks:
         if task.source not in loaded:
             continue  # validation of a subset of the sources
-        source = loaded[task.source]
-        present = set(map(str, source.frame.columns))
-        for column, field in task.column_fields:
-            if column not in present:
-                raise missing_column_error(column, present, file=source.display,
-                                           needed_by=f"{task.spec_file} needs it ({field})")
+        task_columns_present(task, loaded[task.source])
         for name, column, field in task.linked_columns:  # e.g. the exposure and the linking key in engagement
             if name in loaded and column not in set(map(str, loaded[name].frame.columns)):
                 raise missing_column_error(column, list(map(str, loaded[name].frame.columns)),
@@ -196,9 +213,12 @@ def _estimate(task: Task, source: LoadedSource, *, threshold: int = 10,
     counts = {"rows_excluded_by_subset": len(source.frame) - len(frame), "rows_after_subset": len(frame),
               "respondents_too_few_items": built.n_too_few_items,
               **dict(result.counts)}
-    # Reliability, attrition and disaggregation, with small cells suppressed before anything leaves the run.
-    extras = {**result.extras, **hypothesis_extras(frame, built.values, built, task, result, fitter,
-                                                   file=source.display, threshold=threshold)}
+    # Attrition and the per-subgroup fits are estimated here; summarize suppresses their small cells (and the
+    # outcome's reliability and index records ride along) before anything leaves the run.
+    secondary = secondary_estimates(frame, built.values, task, result, file=source.display)
+    extras = {**result.extras, **hypothesis_extras(built, result, attrition=secondary.attrition,
+                                                   disaggregation=secondary.disaggregation,
+                                                   by_group=secondary.by_group, threshold=threshold)}
     return EstimateResult(**{**result.__dict__, "counts": counts, "extras": extras})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,21 @@ def study_copy(tmp_path: Path) -> Path:
     for folder in ("hypotheses", "data_contracts", "analysis", "reports"):
         shutil.copytree(REPO / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
     return target
+
+
+@pytest.fixture(scope="session")
+def demo_study_with() -> Callable[[Path, Mapping[str, str]], Path]:
+    """``demo_study_with(folder, {hypothesis file stem: spec text})``: the demo study (study.yaml, contracts,
+    analysis, reports) with exactly the given hypothesis specs, e.g. a variant of one demo spec."""
+
+    def make(target: Path, specs: Mapping[str, str]) -> Path:
+        target.mkdir()
+        shutil.copy(REPO / "study.yaml", target / "study.yaml")
+        for folder in ("data_contracts", "analysis", "reports"):
+            shutil.copytree(REPO / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        (target / "hypotheses").mkdir()
+        for stem, text in specs.items():
+            (target / "hypotheses" / f"{stem}.yaml").write_text(text, encoding="utf-8")
+        return target
+
+    return make

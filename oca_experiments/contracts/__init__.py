@@ -26,13 +26,17 @@ from oca_experiments.contracts._testability import (
     resolve_requirements,
 )
 from oca_experiments.contracts._validation import (
+    FailedExpectation,
+    SourceValidation,
+    TestabilityRow,
+    ValidationReport,
     contract_problem,
-    validation_html,
     validation_problems,
-    write_validation,
+    validation_report,
 )
 
 __all__ = ["ContractFailure", "ContractResult", "ContractSuite", "Requirements", "Roles", "TestabilityCheck",
            "TestabilityResult", "assess_task", "assess_testability", "contract_problem", "draft_suite",
            "guess_roles", "load_suite", "resolve_requirements", "run_contract", "sensitive_columns_of",
-           "sensitive_guess", "validation_html", "validation_problems", "write_validation"]
+           "sensitive_guess", "validation_problems", "validation_report", "FailedExpectation", "SourceValidation",
+           "TestabilityRow", "ValidationReport"]

@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..io import ReaderOptions, read_table
 from ..outcomes import build_outcome, numeric_column
 from ..plan import Plan, Task
 
@@ -41,34 +40,14 @@ class PilotEstimates:
     notes: Mapping[str, str] = field(default_factory=dict)
 
 
-def _read(plan: Plan, task: Task, data: Mapping[str, str | Path | pd.DataFrame]) -> tuple[pd.DataFrame, str]:
-    declared = {s.name for s in plan.sources}
-    unknown = sorted(set(data) - declared)
-    if unknown:
-        raise DataError(f"unknown data source '{unknown[0]}'", file="--data",
-                        fix=f"use one of the sources declared in study.yaml: {', '.join(sorted(declared))}")
-    if task.source not in data:
-        raise DataError(f"no data given for source '{task.source}', which {task.id} reads", file="--data",
-                        fix=f"pass --data {task.source}=PATH (pilot or baseline survey)")
-    given = data[task.source]
-    if isinstance(given, pd.DataFrame):
-        return given.copy(deep=True), f"<DataFrame '{task.source}'>"
-    path = Path(given)
-    if not path.is_file():
-        raise DataError("file not found", file=str(path), fix=f"check the path given with --data {task.source}=")
-    return read_table(path, ReaderOptions(**dict(plan.source(task.source).reader))), path.name
-
-
 def estimate_from_data(plan: Plan, task: Task, data: Mapping[str, str | Path | pd.DataFrame]) -> PilotEstimates:
-    from ..runner import import_analysis_function, subset_rows  # the pipeline's own subset and function import
+    # The pipeline's own loading, preflight, subset and function import: the same errors as `oca run`.
+    from ..runner import import_analysis_function, load_source, subset_rows, task_columns_present
 
-    frame, display = _read(plan, task, data)
-    present = set(map(str, frame.columns))
-    for column, where in task.column_fields:
-        if column not in present and where not in ("covariates",):
-            raise DataError(f"column not found; {task.spec_file} needs it ({where})", file=display, column=column,
-                            fix="rename the column in the data or name the right column in the spec")
-    frame = subset_rows(frame, task).reset_index(drop=True)
+    source = load_source(plan, task.source, data)
+    task_columns_present(task, source, skip=("covariates",))  # the diagnosis does not adjust for covariates
+    display = source.display
+    frame = subset_rows(source.frame, task).reset_index(drop=True)
     spec, design = task.spec, task.spec.design
     function = import_analysis_function(task.analysis_function) if task.analysis_function else None
     # Built exactly as the runner builds it (a z-score index standardises against the comparison arm at baseline).

@@ -173,9 +173,11 @@ def _invert(p_at, estimate: float, scale: float, level: float) -> tuple[float, f
 
 
 @dataclass(frozen=True)
-class WildBootstrapTest:
+class _InvertedTest:
+    """A test of ``beta = null`` and the intervals that invert it: the ``ci_level`` CI and the 1 - 2*alpha interval
+    (``sesoi_low/high``) the verdict's equivalence check needs."""
+
     estimate: float
-    t_stat: float
     p_value: float
     p_value_two_sided: float
     ci_low: float
@@ -183,6 +185,15 @@ class WildBootstrapTest:
     ci_level: float
     sesoi_low: float
     sesoi_high: float
+
+    def _test_record(self) -> dict[str, object]:
+        return {"p_value": self.p_value, "p_value_two_sided": self.p_value_two_sided, "ci_low": self.ci_low,
+                "ci_high": self.ci_high, "ci_level": self.ci_level}
+
+
+@dataclass(frozen=True)
+class WildBootstrapTest(_InvertedTest):
+    t_stat: float
     draws: int
     weights: str
     seed: int
@@ -191,8 +202,7 @@ class WildBootstrapTest:
     null_t: NDArray[np.float64]
 
     def record(self) -> dict[str, object]:
-        return {"p_value": self.p_value, "p_value_two_sided": self.p_value_two_sided, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "ci_level": self.ci_level, "draws": self.draws, "weights": self.weights,
+        return {**self._test_record(), "draws": self.draws, "weights": self.weights,
                 "seed": self.seed, "enumerated": self.enumerated, "t_stat": self.t_stat,
                 "type": "WCR (null imposed), CR1-studentized, symmetric p-value"}
 
@@ -227,8 +237,10 @@ def wild_cluster_bootstrap(design: WithinDesign, index: int, *, labels: Sequence
                                                                            weights=weights, seed=seed, null=null)
     null_t = np.asarray(null_t, dtype=np.float64)
     null_t.setflags(write=False)
-    return WildBootstrapTest(pieces.estimate, pieces.t_observed(null), p, p_two, low, high, ci_level, sesoi_low,
-                             sesoi_high, int(weight_matrix.shape[0]), weights, int(seed), enumerated, null, null_t)
+    return WildBootstrapTest(estimate=pieces.estimate, p_value=p, p_value_two_sided=p_two, ci_low=low, ci_high=high,
+                             ci_level=ci_level, sesoi_low=sesoi_low, sesoi_high=sesoi_high,
+                             t_stat=pieces.t_observed(null), draws=int(weight_matrix.shape[0]), weights=weights,
+                             seed=int(seed), enumerated=enumerated, null=null, null_t=null_t)
 
 
 def wild_null_draws(design: WithinDesign, index: int, *, labels: Sequence[str], draws: int, weights: str, seed: int,
@@ -349,17 +361,9 @@ def randomization_test(y: NDArray[np.float64], fixed: NDArray[np.float64], bases
 
 
 @dataclass(frozen=True)
-class RandomizationInterval:
+class RandomizationInterval(_InvertedTest):
     """Randomization test of ``beta = 0`` and the interval that inverts it under a constant additive effect."""
 
-    estimate: float
-    p_value: float
-    p_value_two_sided: float
-    ci_low: float
-    ci_high: float
-    ci_level: float
-    sesoi_low: float
-    sesoi_high: float
     assignments: int
     enumerated: bool
     seed: int
@@ -370,8 +374,7 @@ class RandomizationInterval:
         return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
 
     def record(self) -> dict[str, object]:
-        return {"p_value": self.p_value, "p_value_two_sided": self.p_value_two_sided, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "ci_level": self.ci_level, "assignments": self.assignments,
+        return {**self._test_record(), "assignments": self.assignments,
                 "enumerated": self.enumerated, "seed": self.seed, "smallest_possible_p": self.smallest_p,
                 "statistic": "coefficient, re-estimated exactly for each cluster assignment",
                 "interval": "inverts the test of a constant additive effect (Fisher sharp null); a value is "
@@ -448,5 +451,7 @@ def randomization_interval(y: NDArray[np.float64], fixed: NDArray[np.float64], b
     p_two = pieces.p_value(0.0)
     p = p_two if tails == "two" or direction == "any" else pieces.p_value(0.0, direction)
     smallest = (1 + pieces.offset) / (pieces.b_y.size + pieces.offset)
-    return RandomizationInterval(estimate, p, p_two, low, high, ci_level, s_low, s_high, int(pieces.b_y.size),
-                                 pieces.enumerated, int(seed), float(smallest))
+    return RandomizationInterval(estimate=estimate, p_value=p, p_value_two_sided=p_two, ci_low=low, ci_high=high,
+                                 ci_level=ci_level, sesoi_low=s_low, sesoi_high=s_high,
+                                 assignments=int(pieces.b_y.size), enumerated=pieces.enumerated, seed=int(seed),
+                                 smallest_p=float(smallest))

@@ -61,7 +61,28 @@ from ._survey_frame import NotTestable, cluster_codes
 # --------------------------------------------------------------------------- knowledge gain
 
 
-class _RatioWildBootstrap:
+class _RatioTest:
+    """The p-values of a studentized ratio test from its observed statistic and bootstrap draws at ``theta``
+    (ties within a relative tolerance count as extreme, as in ``_cluster_inference``)."""
+
+    def t_draws(self, theta: float) -> NDArray[np.float64]:
+        raise NotImplementedError
+
+    def t_observed(self, theta: float) -> float:
+        raise NotImplementedError
+
+    def p_two_sided(self, theta: float) -> float:
+        observed = abs(self.t_observed(theta))
+        return float(np.mean(np.abs(self.t_draws(theta)) >= observed * (1 - _TIE_TOLERANCE)))
+
+    def p_one_sided(self, theta: float, direction: str) -> float:
+        observed, draws = self.t_observed(theta), self.t_draws(theta)
+        slack = abs(observed) * _TIE_TOLERANCE
+        return float(np.mean(draws >= observed - slack) if direction == "increase" else
+                     np.mean(draws <= observed + slack))
+
+
+class _RatioWildBootstrap(_RatioTest):
     """Wild cluster bootstrap test of E[post - theta * pre] = 0 for any theta (all pieces affine in theta)."""
 
     def __init__(self, post: NDArray[np.float64], pre: NDArray[np.float64], clusters: NDArray[np.intp],
@@ -88,18 +109,8 @@ class _RatioWildBootstrap:
         scores = a - self.sizes * a.sum() / self.n
         return float(a.sum() / np.sqrt(np.sum(scores**2)))
 
-    def p_two_sided(self, theta: float) -> float:
-        observed = abs(self.t_observed(theta))
-        return float(np.mean(np.abs(self.t_draws(theta)) >= observed * (1 - _TIE_TOLERANCE)))
 
-    def p_one_sided(self, theta: float, direction: str) -> float:
-        observed, draws = self.t_observed(theta), self.t_draws(theta)
-        slack = abs(observed) * _TIE_TOLERANCE
-        return float(np.mean(draws >= observed - slack) if direction == "increase" else
-                     np.mean(draws <= observed + slack))
-
-
-class _TwoSampleRatioWildBootstrap:
+class _TwoSampleRatioWildBootstrap(_RatioTest):
     """WCR test of mean_post - theta0 * mean_pre = 0 on unpaired answers (one row per answer, wave indicator).
 
     Restricted fit: ``y = b_r * (theta0 * 1{post} + 1{pre}) + u``; draws ``y* = fit_r + v_g u``; each draw's statistic
@@ -135,16 +146,6 @@ class _TwoSampleRatioWildBootstrap:
         e1, e0 = self.s1 - self.mean1 * self.n1, self.s0 - self.mean0 * self.n0
         scores = self._scores(theta, e1, e0)
         return float((self.mean1 - theta * self.mean0) / np.sqrt(np.sum(scores**2)))
-
-    def p_two_sided(self, theta: float) -> float:
-        observed = abs(self.t_observed(theta))
-        return float(np.mean(np.abs(self.t_draws(theta)) >= observed * (1 - _TIE_TOLERANCE)))
-
-    def p_one_sided(self, theta: float, direction: str) -> float:
-        observed, draws = self.t_observed(theta), self.t_draws(theta)
-        slack = abs(observed) * _TIE_TOLERANCE
-        return float(np.mean(draws >= observed - slack) if direction == "increase" else
-                     np.mean(draws <= observed + slack))
 
 
 def _gain_sample(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: KnowledgeGainOptions, *,

@@ -62,7 +62,21 @@ class StsModel:
 
 
 @dataclass(frozen=True)
-class Counterfactual:
+class _SeriesFit:
+    """What every ITS fit reports beside its effect: the relative effect (log scales), the observed periods on each
+    side of the intervention, the model's parameters and whether the optimiser converged."""
+
+    relative_effect: float | None
+    relative_ci: tuple[float | None, float | None]
+    relative_note: str | None
+    n_pre_observed: int
+    n_post_observed: int
+    params: dict[str, float]
+    converged: bool
+
+
+@dataclass(frozen=True)
+class Counterfactual(_SeriesFit):
     """One campaign's counterfactual and effects. Arrays cover the post-period (campaign) periods.
 
     ``predicted`` / ``lower`` / ``upper`` are on the outcome's own scale; ``predicted_sd`` is on the modelled scale.
@@ -80,13 +94,6 @@ class Counterfactual:
     cumulative_effect: float
     cumulative_se: float
     cumulative_ci: tuple[float, float]
-    relative_effect: float | None
-    relative_ci: tuple[float | None, float | None]
-    relative_note: str | None
-    n_pre_observed: int
-    n_post_observed: int
-    params: dict[str, float]
-    converged: bool
     fitted_pre: NDArray[np.float64]
     scale: str = "level"
     model_average_effect: float = float("nan")
@@ -98,7 +105,7 @@ class Counterfactual:
 
 
 @dataclass(frozen=True)
-class InterventionFit:
+class InterventionFit(_SeriesFit):
     """An intervention term estimated in a model of the whole series (model scale), with the relative effect for
     log scales."""
 
@@ -106,13 +113,6 @@ class InterventionFit:
     estimate: float
     std_error: float
     ci: tuple[float, float]
-    relative_effect: float | None
-    relative_ci: tuple[float | None, float | None]
-    relative_note: str | None
-    n_pre_observed: int
-    n_post_observed: int
-    params: dict[str, float]
-    converged: bool
     fitted: NDArray[np.float64]
     components: dict[str, list[float | None]]
     scale: str

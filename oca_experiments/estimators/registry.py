@@ -2,7 +2,7 @@
 
 A record says what a spec may register for the estimator (its options model, SE types, the design fields it needs,
 the columns its options name) and what the estimator can do beyond the point estimate (capabilities), next to the
-function that fits it. The plan resolves names here, the runner calls ``record.fitter``, the summaries ask
+function that fits it. The plan resolves names here, the runner calls ``record.fitter`` and (per subgroup, for attrition) asks
 ``record.disaggregation`` and ``record.attrition``, design diagnosis asks ``record.simulation``, the report and the
 gate ask ``record.bayesian``. Nothing else keeps a list of estimator names.
 

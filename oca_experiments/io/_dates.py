@@ -178,20 +178,25 @@ def read_time(values: pd.Series, period: str, *, file: str, column: str, allow_m
         if numeric:
             raise DataError(f"values are whole numbers, not dates, but the period is {period}", file=file,
                             column=column, fix="register period: integer (or period: year for years such as 2001)")
-        if pd.api.types.is_datetime64_any_dtype(values):
-            out = values
-        else:
-            out = pd.to_datetime(text, errors="coerce", format="mixed")
+        out = _utc_wall_clock(values, text)
         bad = int((out.isna() & text.notna()).sum())
         if bad:
             raise DataError(f"{bad} value{'s' if bad != 1 else ''} not readable as dates", file=file, column=column,
                             fix="write dates as YYYY-MM-DD (or register period: integer for whole-number periods)")
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_localize(None)
     if not allow_missing and out.isna().any():
         raise DataError(f"{int(out.isna().sum())} missing values", file=file, column=column,
                         fix="every row needs a period")
     return out
+
+
+def _utc_wall_clock(values: pd.Series, text: pd.Series) -> pd.Series:
+    """The module's time-zone rule with the default zone (UTC): a value with an offset (Kobo's ``start``
+    10:03+06:00) or a time-zone-aware cell is converted to UTC; a naive value (a date, the servers' UTC
+    ``_submission_time``) stands as written. A column mixing both is read value by value, not refused.
+    (Before, an offset was dropped, keeping the phone's local time, and a mixed column raised.)"""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
+    return pd.to_datetime(text, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
 
 
 def period_codes(times: pd.Series, period: str) -> NDArray[np.int64]:

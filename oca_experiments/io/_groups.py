@@ -97,15 +97,15 @@ def closest_columns(name: str, columns: Iterable[str], *, limit: int = 3) -> lis
     return list(dict.fromkeys(suffixed + spelled))[:limit]
 
 
-def missing_column_error(column: str, present: Iterable[str], *, file: str, needed_by: str) -> DataError:
-    """One line for a column a spec names but the file lacks: the closest columns first ("did you mean"), then the
-    file's columns (the first 40 in file order, so that group-prefixed names are not sorted out of sight)."""
+def missing_column_error(column: str, present: Iterable[str], *, file: str | None, needed_by: str,
+                         fix: str = "rename the column in the data or name the right column in the spec") -> DataError:
+    """One line for a column a spec (or a command's option) names but the file lacks: the closest columns first
+    ("did you mean"), then every column of the file in file order. The list is never cut: a cut list hid the
+    group-prefixed names (``trust/h_trust_1``) that are usually what was meant, and column names are not data."""
     shown = list(dict.fromkeys(str(c) for c in present))
     close = closest_columns(column, shown)
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-    listing = ", ".join(shown[:40]) + (f", … ({len(shown) - 40} more)" if len(shown) > 40 else "")
-    fix = ("rename the column in the data or name the right column in the spec"
-           + ("; Kobo/ODK group prefixes are stripped unless the reader pins group_prefixes: keep"
-              if any(c.endswith((f"/{column}", f"-{column}")) for c in close) else ""))
-    return DataError(f"column not found; {needed_by}; {hint}columns in the file: {listing}", file=file,
+    if any(c.endswith((f"/{column}", f"-{column}")) for c in close):
+        fix += "; Kobo/ODK group prefixes are stripped unless the reader pins group_prefixes: keep"
+    return DataError(f"column not found; {needed_by}; {hint}columns in the file: {', '.join(shown)}", file=file,
                      column=column, fix=fix)

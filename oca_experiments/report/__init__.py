@@ -23,6 +23,13 @@ from oca_experiments.report._manifest import (
 )
 from oca_experiments.report._sections import SECTIONS, ReportInputs, load_report, render_section, show_section
 from oca_experiments.report._portfolio import build_portfolio, read_run, what_to_test_next
+from oca_experiments.report._validation_page import (
+    VALIDATION_HTML,
+    VALIDATION_JSON,
+    validation_html,
+    write_validation,
+)
+from oca_experiments.report._trainer_pages import PlainPage, plain_pages, write_summaries
 from oca_experiments.report._verify import Difference, VerifyResult, compare_results, verify_run
 
 __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
@@ -31,4 +38,6 @@ __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult",
            "study_notebook", "verify_run", "write_junit",
            "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
            "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section",
-           "dose_response_figure", "exposure_section"]
+           "dose_response_figure", "exposure_section",
+           "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation",
+           "PlainPage", "plain_pages", "write_summaries"]

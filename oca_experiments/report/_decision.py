@@ -20,8 +20,8 @@ from typing import Any
 
 from oca_experiments._display import posterior_claim
 from oca_experiments._format import format_p, inference_label
+from oca_experiments.report._trainer_pages import run_summary
 from oca_experiments.results import EstimateResult, RunResult
-from oca_experiments.summarize import PlainPage, plain_pages
 
 __all__ = ["DecisionRow", "decision_page", "decision_rows", "decision_section", "write_decision_page"]
 
@@ -159,7 +159,7 @@ def interval_svg(h: Mapping[str, Any], *, width: int = 260, height: int = 54, fa
     return "".join(parts)
 
 
-def _plot_factor(page: PlainPage | None, h: Mapping[str, Any]) -> tuple[float, str]:
+def _plot_factor(page: Any, h: Mapping[str, Any]) -> tuple[float, str]:
     """Shares are drawn in percentage points and relative gains in percent, as the sentences say them."""
     if h.get("estimator") == "knowledge_gain":
         return 100.0, "%"
@@ -174,7 +174,7 @@ def decision_rows(run_dir: str | Path, *, study_dir: str | Path | None = None) -
     """The confirmatory rows and the run's results (for the other sections)."""
     run_dir = Path(run_dir)
     results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-    pages = {p.hypothesis_id: p for p in plain_pages(run_dir, lang="en", study_dir=study_dir)[0]}
+    pages = {p.hypothesis_id: p for p in run_summary(run_dir, lang="en", study_dir=study_dir).pages}  # words only
     rows = []
     records = [h for h in results.get("hypotheses") or [] if isinstance(h, Mapping)]
     for h, result in zip(records, _estimates({"hypotheses": records}), strict=True):

@@ -1,5 +1,7 @@
 """Summarize stage: verdicts from the registered decision rule, multiple testing, disaggregation and small-cell
-suppression; and the trainer summaries (``write_summaries``, imported on first use: they need babel)."""
+suppression; and the words of the trainer summaries (``trainer_summary``, imported on first use: they need babel;
+``report.write_summaries`` renders them)."""
+
 
 from typing import Any
 
@@ -10,10 +12,11 @@ from ._disaggregate import hypothesis_extras, suppress_table, suppression_plan
 
 __all__ = ["UNRELIABLE", "bayesian_verdict", "EQUIVALENCE_READINGS", "VERDICTS", "Verdict", "equivalence_reading",
            "frequentist_verdict", "adjust_families", "benjamini_hochberg", "holm", "romano_wolf", "hypothesis_extras",
-           "suppress_table", "suppression_plan", "LANGUAGES", "PlainPage", "load_translations", "plain_pages",
-           "write_summaries"]
+           "suppress_table", "suppression_plan", "LANGUAGES", "ResultRecord", "SummaryPage", "SummaryPicture",
+           "TrainerSummary", "load_translations", "study_words", "trainer_summary"]
 
-_PLAIN = ("LANGUAGES", "PlainPage", "load_translations", "plain_pages", "write_summaries")
+_PLAIN = ("LANGUAGES", "ResultRecord", "SummaryPage", "SummaryPicture", "TrainerSummary", "load_translations",
+          "study_words", "trainer_summary")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,9 +1,7 @@
-"""Disaggregation with small-cell suppression, and the per-hypothesis survey extras that leave a run.
+"""Small-cell suppression of the per-group outputs a run estimated, and the per-hypothesis extras that leave it.
 
-**Disaggregation.** A spec's ``disaggregate: [sex, role, district]`` reports the effect within each level of each
-column: the registered estimator re-run on that level's units (a unit's level is its pre-wave value), with the
-registered inference. Each cell shows n (units in the estimation sample), the estimate and its CI; the total row is
-the whole sample.
+The pipeline estimates (``_secondary_estimates``: the registered estimator per subgroup, the attrition analysis);
+this module only reads those typed parts and hides what must not leave the run. It fits nothing.
 
 **Suppression** (the study's ``suppression_threshold``, default 10), applied before anything leaves the run:
 
@@ -21,17 +19,10 @@ differential-attrition p-value stays).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from .._blas import small_blas
-from ..errors import DataError, EstimationError
-from ..estimators import REGISTRY, NotTestable, attrition_analysis, unit_table_for
-
-MISSING_LEVEL = "(missing)"
+from ..results.parts import Attrition, DisaggregationTable
 
 
 def suppressed_label(threshold: int) -> str:
@@ -39,6 +30,8 @@ def suppressed_label(threshold: int) -> str:
 
 
 SECONDARY_LABEL = "suppressed (protects a small cell)"
+BY_GROUP_NOTE = "per-level estimates of the registered design.group column, for pooling across groups; descriptive, " \
+    "not preregistered tests"
 
 
 def suppression_plan(counts: Sequence[int], threshold: int) -> list[str | None]:
@@ -69,95 +62,20 @@ def suppress_table(cells: Sequence[Mapping[str, Any]], threshold: int) -> list[d
     return [_hide(dict(c), kind, threshold) if kind else dict(c) for c, kind in zip(cells, plan, strict=True)]
 
 
-# --------------------------------------------------------------------------- cell estimates
+# --------------------------------------------------------------------------- disaggregation tables
 
 
-def _unit_levels(frame: pd.DataFrame, column: str, spec: Any) -> pd.Series:
-    """Each row's level: its unit's pre-wave value (panel designs), else the row's own value."""
-    values = frame[column].astype("string").fillna(MISSING_LEVEL)
-    design = spec.design
-    if design.pre is None:
-        return values
-    units = frame[design.unit].astype("string")
-    is_pre = (frame[design.time].astype("string") == design.pre).fillna(False)
-    first = values[is_pre].groupby(units[is_pre]).first()
-    mapped = units.map(first)
-    return mapped.fillna(values)
-
-
-def _estimation_rows(frame: pd.DataFrame, outcome: pd.Series, spec: Any, *, panel: bool) -> pd.Series:
-    """Boolean per row: the row is in the estimation sample (panel: its unit answered at both registered waves)."""
-    design = spec.design
-    answered = outcome.notna()
-    if design.pre is None or design.post is None:
-        return answered
-    wave = frame[design.time].astype("string")
-    in_waves = wave.isin([design.pre, design.post]).fillna(False) & answered
-    if not panel:
-        return in_waves
-    units = frame[design.unit].astype("string")
-    waves_per_unit = wave[in_waves].groupby(units[in_waves]).nunique()
-    complete = set(waves_per_unit.index[waves_per_unit == 2])
-    return units.isin(complete) & in_waves
-
-
-def _cell_spec(spec: Any) -> Any:
-    inference = spec.inference.model_copy(update={"randomization": None})
-    return spec.model_copy(update={"inference": inference, "disaggregate": ()})
-
-
-def disaggregation_tables(frame: pd.DataFrame, outcome: pd.Series, spec: Any, options: Any,
-                          fitter: Callable[..., Any], result: Any, *, file: str,
-                          threshold: int) -> list[dict[str, Any]]:
-    panel = REGISTRY[spec.estimator.name].disaggregation(options)  # the plan refuses estimators without it
-    in_sample = _estimation_rows(frame, outcome, spec, panel=panel)
-    units = frame[spec.design.unit].astype("string")
-    cell_spec = _cell_spec(spec)
-    tables = []
-    for column in spec.disaggregate:
-        levels = _unit_levels(frame, column, spec)
-        cells = []
-        for level in sorted(levels[in_sample].unique(), key=str):
-            rows = (levels == level).to_numpy(dtype=bool)
-            n = int(units[rows & in_sample.to_numpy(dtype=bool)].nunique())
-            cell: dict[str, Any] = {"level": str(level), "n": n}
-            try:
-                fitted = fitter(frame.loc[rows], outcome.loc[rows], cell_spec, options, file=file)
-                cell.update({"status": "estimated", "estimate": fitted.estimate, "std_error": fitted.std_error,
-                             "ci_low": fitted.ci_low, "ci_high": fitted.ci_high, "p_value": fitted.p_value,
-                             "inference": fitted.se_type, "n_clusters": fitted.n_clusters})
-            except (NotTestable, EstimationError, DataError) as exc:
-                cell.update({"status": "not estimable", "reason": exc.message, "estimate": None, "ci_low": None,
-                             "ci_high": None, "p_value": None})
-            cells.append(cell)
-        total = {"level": "all", "n": sum(c["n"] for c in cells), "status": "estimated",
-                 "estimate": result.estimate, "ci_low": result.ci_low, "ci_high": result.ci_high,
-                 "p_value": result.p_value}
-        if total["n"] < threshold:
-            total = {"level": "all", "status": "suppressed", "display": suppressed_label(threshold), "n": None,
-                     "estimate": None, "ci_low": None, "ci_high": None, "p_value": None}
-        rows = suppress_table(cells, threshold)
-        tables.append({"dimension": column, "unit": f"units ({spec.design.unit}) in the estimation sample",
-                       "threshold": threshold, "rows": rows, "total": total,
-                       "suppressed": sum(1 for c in rows if c["status"] == "suppressed")})
-    return tables
-
-
-def group_table(frame: pd.DataFrame, outcome: pd.Series, spec: Any, options: Any, fitter: Callable[..., Any],
-                result: Any, *, file: str, threshold: int) -> dict[str, Any] | None:
-    """The registered estimator re-run within each level of the registered ``design.group`` column (the CSO), for
-    pooling across CSOs on the portfolio page (``oca portfolio``); same cells, inference and suppression as a
-    ``disaggregate`` table. Descriptive: these per-CSO effects are not preregistered tests. None when the spec
-    registers no group, already disaggregates by it, or the estimator cannot be re-run per level."""
-    group = getattr(spec.design, "group", None)
-    record = REGISTRY[spec.estimator.name]
-    if not group or group in spec.disaggregate or group not in frame.columns or record.disaggregation is None \
-            or not record.disaggregation(options):
-        return None
-    tables = disaggregation_tables(frame, outcome, spec.model_copy(update={"disaggregate": (group,)}), options,
-                                   fitter, result, file=file, threshold=threshold)
-    return {**tables[0], "note": "per-level estimates of the registered design.group column, for pooling across "
-                                 "groups; descriptive, not preregistered tests"}
+def protect_disaggregation(table: DisaggregationTable, threshold: int) -> DisaggregationTable:
+    """A raw table from the pipeline with its small cells suppressed (and the total, when it is small itself)."""
+    cells = [cell.to_dict() for cell in table.rows or ()]
+    total = table.total.to_dict() if table.total is not None else {}
+    if (table.total is None or table.total.n is None) or table.total.n < threshold:
+        total = {"level": "all", "status": "suppressed", "display": suppressed_label(threshold), "n": None,
+                 "estimate": None, "ci_low": None, "ci_high": None, "p_value": None}
+    rows = suppress_table(cells, threshold)
+    return DisaggregationTable.from_dict({
+        "dimension": table.dimension, "unit": table.unit, "threshold": threshold, "rows": rows, "total": total,
+        "suppressed": sum(1 for c in rows if c["status"] == "suppressed")})
 
 
 # --------------------------------------------------------------------------- other per-group outputs
@@ -203,11 +121,13 @@ def protect_attrition(record: Mapping[str, Any], threshold: int) -> dict[str, An
     return out
 
 
-@small_blas
-def hypothesis_extras(frame: pd.DataFrame, outcome: pd.Series, built: Any, task: Any, result: Any,
-                      fitter: Callable[..., Any], *, file: str, threshold: int) -> dict[str, Any]:
-    """Reliability, index construction, attrition and disaggregation for one estimated hypothesis, suppressed."""
-    spec, options = task.spec, task.options
+def hypothesis_extras(built: Any, result: Any, *, attrition: Attrition | None = None,
+                      disaggregation: Sequence[DisaggregationTable] = (), by_group: DisaggregationTable | None = None,
+                      threshold: int) -> dict[str, Any]:
+    """Reliability, index construction, attrition and disaggregation for one estimated hypothesis, suppressed.
+
+    ``built`` is the outcome the run built (its reliability, index and invariance records), ``result`` the primary
+    estimate; ``attrition``, ``disaggregation`` and ``by_group`` are the run's raw estimates (``_secondary_estimates``)."""
     extras: dict[str, Any] = {}
     if getattr(built, "reliability", ()):
         extras["reliability"] = [dict(r) for r in built.reliability]
@@ -215,22 +135,14 @@ def hypothesis_extras(frame: pd.DataFrame, outcome: pd.Series, built: Any, task:
         extras["index"] = dict(built.index)
     if getattr(built, "invariance", None) is not None:
         extras["invariance"] = dict(built.invariance)
-    record = REGISTRY[spec.estimator.name]
-    kind = record.attrition(spec, options) if record.attrition is not None else None
-    if kind is not None:
-        try:
-            units = unit_table_for(spec, frame, outcome, file=file, covariates=tuple(
-                c for c in spec.covariates if pd.api.types.is_numeric_dtype(frame[c])))
-            extras["attrition"] = protect_attrition(
-                attrition_analysis(units, spec, outcome_kind=kind, covariates=tuple(spec.covariates)), threshold)
-        except (NotTestable, EstimationError, DataError, ValueError, np.linalg.LinAlgError) as exc:
-            extras["attrition"] = {"error": str(exc)}
-    if spec.disaggregate:
-        extras["disaggregation"] = disaggregation_tables(frame, outcome, spec, options, fitter, result, file=file,
-                                                         threshold=threshold)
-    by_group = group_table(frame, outcome, spec, options, fitter, result, file=file, threshold=threshold)
+    if attrition is not None:
+        extras["attrition"] = (dict(attrition) if attrition.error is not None
+                               else protect_attrition(attrition, threshold))
+    if disaggregation:
+        extras["disaggregation"] = [protect_disaggregation(table, threshold) for table in disaggregation]
     if by_group is not None:
-        extras["by_group"] = by_group
+        extras["by_group"] = {**protect_disaggregation(by_group, threshold).to_dict(),
+                              "note": BY_GROUP_NOTE}
     groups = result.extras.get("effect_by_group")
     if groups:
         extras["effect_by_group"] = protect_groups(groups, threshold)

@@ -1,8 +1,9 @@
-"""Plain-language summaries for trainers: one short page per hypothesis in English, Russian or Kyrgyz.
+"""Plain-language summaries for trainers: what each page says, per hypothesis, in English, Russian or Kyrgyz.
 
-``write_summaries(run_dir, lang=..., out_dir=...)`` reads a finished run (``results.json``, and ``manifest.json``
-for the specs and the study folder) and writes ``index.html`` plus ``<hypothesis id>.html``: self-contained pages
-with no p-values and no jargon, a small picture and the caveats that matter.
+``trainer_summary(records, lang=...)`` turns a run's hypotheses (``ResultRecord``: typed, read by attribute) into a
+frozen ``TrainerSummary``: per hypothesis the title, the question, the answer first, details, caveats, the footer,
+the verdict and the numbers of its picture, every sentence already in the language. It reads no file of the run
+and writes no HTML: ``report.write_summaries`` (``oca summary``) reads the run folder and renders the pages.
 
 Words live in gettext catalogs, not in code:
 
@@ -53,13 +54,11 @@ subgroups, because the hidden number could be worked out from it.
 
 from __future__ import annotations
 
-import base64
 import gettext
-import html
 import io
-import json
 import math
 from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -76,8 +75,11 @@ from babel.support import Translations
 
 from oca_experiments._layout import DEFAULT_SUPPRESSION_THRESHOLD
 from oca_experiments.errors import ReportError
+from oca_experiments.results.parts import (Diagnostics, GroupEffect, MeasurementInvariance, PosteriorSummary,
+                                           lift_parts)
 
-__all__ = ["LANGUAGES", "PlainPage", "load_translations", "plain_pages", "write_summaries"]
+__all__ = ["LANGUAGES", "ResultRecord", "SummaryPage", "SummaryPicture", "TrainerSummary", "load_translations",
+           "study_words", "trainer_summary"]
 
 LANGUAGES = ("en", "ru", "ky")
 DOMAIN = "oca"
@@ -167,6 +169,55 @@ def _is_number(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class ResultRecord:
+    """One hypothesis of a run as the summaries read it: typed and frozen, built once from its results.json record
+    (``from_record``), so that every sentence below reads attributes; the extras' typed parts (posterior,
+    diagnostics, per-group effects) are ``results.parts`` types. Values are kept as recorded (None when absent)."""
+
+    id: str
+    status: Any = None
+    type: Any = None
+    direction: Any = None
+    estimator: Any = None
+    outcome: Any = None
+    source: Any = None
+    verdict: Any = None
+    variant: Any = None
+    spec_id: Any = None
+    se_type: Any = None
+    estimate: Any = None
+    ci_low: Any = None
+    ci_high: Any = None
+    sesoi: Any = None
+    n_clusters: Any = None
+    units: Any = None  # the count of units (counts.units), else n
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> ResultRecord:
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in ("id", "units", "extras")]
+        extras = record.get("extras")
+        return cls(id=str(record.get("id")), **{name: record.get(name) for name in names},
+                   units=(record.get("counts") or {}).get("units", record.get("n")),
+                   extras=lift_parts(extras) if isinstance(extras, Mapping) else {})
+
+    @property
+    def posterior(self) -> PosteriorSummary:
+        found = self.extras.get("posterior")
+        return found if isinstance(found, PosteriorSummary) else PosteriorSummary()
+
+    @property
+    def diagnostics(self) -> Diagnostics | None:
+        found = self.extras.get("diagnostics")
+        return found if isinstance(found, Diagnostics) else None
+
+    @property
+    def effect_by_group(self) -> Mapping[str, GroupEffect]:
+        groups = self.extras.get("effect_by_group")
+        return groups if isinstance(groups, Mapping) else {}
+
+
+@dataclass(frozen=True)
 class _Scale:
     """How an outcome's amounts read: 'points on a 1-5 scale', 'percentage points' or plain numbers."""
 
@@ -207,52 +258,37 @@ def _scale_of(spec: Mapping[str, Any] | None, declared: str | None = None) -> _S
 
 # --- reading a result: small accessors, so that typed result parts can replace ``extras`` keys in one place --------
 
-def _extras(h: Mapping[str, Any]) -> Mapping[str, Any]:
-    extras = h.get("extras")
-    return extras if isinstance(extras, Mapping) else {}
-
-
-def _index_comparability(h: Mapping[str, Any]) -> str | None:
+def _index_comparability(h: ResultRecord) -> str | None:
     """The measurement-invariance verdict of the hypothesis' index (``extras.invariance``), when it was tested."""
-    invariance = _extras(h).get("invariance")
-    return invariance.get("verdict") if isinstance(invariance, Mapping) else None
+    invariance = h.extras.get("invariance")
+    return invariance.verdict if isinstance(invariance, MeasurementInvariance) else None
 
 
-def _posterior(h: Mapping[str, Any]) -> Mapping[str, Any]:
-    posterior = _extras(h).get("posterior")
-    return posterior if isinstance(posterior, Mapping) else {}
-
-
-def _is_bayesian(h: Mapping[str, Any]) -> bool:
+def _is_bayesian(h: ResultRecord) -> bool:
     """A posterior answer: the only kind that may be worded as how sure we are."""
-    return bool(_extras(h).get("bayesian")) or bool(_posterior(h)) or h.get("se_type") == "posterior_sd" or any(
-        _is_number(_extras(h).get(key)) for key in ("prob_positive", "p_gt_0"))
+    return bool(h.extras.get("bayesian")) or bool(h.posterior) or h.se_type == "posterior_sd" or any(
+        _is_number(h.extras.get(key)) for key in ("prob_positive", "p_gt_0"))
 
 
-def _decision_probability(h: Mapping[str, Any]) -> tuple[float, bool]:
+def _decision_probability(h: ResultRecord) -> tuple[float, bool]:
     """(registered posterior probability, whether the bar is the SESOI rather than zero)."""
-    rule = _extras(h).get("decision_rule")
+    rule = h.extras.get("decision_rule")
     rule = rule if isinstance(rule, Mapping) else {}
     probability = float(rule["probability"]) if _is_number(rule.get("probability")) else 0.95
     return probability, rule.get("against", "sesoi") == "sesoi"
 
 
-def _gain_means(h: Mapping[str, Any]) -> tuple[float, float] | None:
+def _gain_means(h: ResultRecord) -> tuple[float, float] | None:
     """(mean before, mean after) of a relative pre/post change (knowledge_gain), else None."""
-    extras = _extras(h)
-    if h.get("estimator") != "knowledge_gain" or not all(_is_number(extras.get(k)) for k in ("mean_pre",
+    extras = h.extras
+    if h.estimator != "knowledge_gain" or not all(_is_number(extras.get(k)) for k in ("mean_pre",
                                                                                              "mean_post")):
         return None
     return float(extras["mean_pre"]), float(extras["mean_post"])
 
 
-def _groups(h: Mapping[str, Any]) -> Mapping[str, Any]:
-    groups = _extras(h).get("effect_by_group")
-    return groups if isinstance(groups, Mapping) else {}
-
-
-def _period(h: Mapping[str, Any]) -> tuple[date, date] | None:
-    period = _extras(h).get("period")
+def _period(h: ResultRecord) -> tuple[date, date] | None:
+    period = h.extras.get("period")
     if not isinstance(period, Mapping) or not period.get("start") or not period.get("end"):
         return None
     try:
@@ -261,28 +297,28 @@ def _period(h: Mapping[str, Any]) -> tuple[date, date] | None:
         return None
 
 
-def _posterior_certainty(h: Mapping[str, Any]) -> tuple[float, bool] | None:
+def _posterior_certainty(h: ResultRecord) -> tuple[float, bool] | None:
     """(posterior probability of the registered claim, whether the claim is 'beyond the SESOI').
 
     The claim follows the registered direction (increase: effect > bar; decrease: effect < -bar; any: the more
     probable side), with the bar the decision rule uses: the SESOI when registered and ``against: sesoi``, else 0.
     """
-    posterior, extras = _posterior(h), _extras(h)
-    estimate = h.get("estimate")
-    sesoi = h.get("sesoi")
+    posterior, extras = h.posterior, h.extras
+    estimate = h.estimate
+    sesoi = h.sesoi
     _, against_sesoi = _decision_probability(h)
     use_sesoi = against_sesoi and _is_number(sesoi) and sesoi > 0
-    up_key, down_key = ("p_gt_sesoi", "p_lt_minus_sesoi") if use_sesoi else ("p_gt_0", "p_lt_0")
-    up, down = posterior.get(up_key), posterior.get(down_key)
+    up, down = ((posterior.p_gt_sesoi, posterior.p_lt_minus_sesoi) if use_sesoi else
+                (posterior.p_gt_0, posterior.p_lt_0))
     if not _is_number(up):  # older records: only P(effect > 0)
-        for source, key in ((extras, "prob_positive"), (extras, "p_gt_0"), (posterior, "p_gt_0")):
-            if _is_number(source.get(key)):
-                up, down, use_sesoi = float(source[key]), 1.0 - float(source[key]), False
+        for value in (extras.get("prob_positive"), extras.get("p_gt_0"), posterior.p_gt_0):
+            if _is_number(value):
+                up, down, use_sesoi = float(value), 1.0 - float(value), False
                 break
         else:
             return None
     down = float(down) if _is_number(down) else None
-    direction = h.get("direction")
+    direction = h.direction
     if direction == "increase":
         return float(up), use_sesoi
     if direction == "decrease":
@@ -292,10 +328,9 @@ def _posterior_certainty(h: Mapping[str, Any]) -> tuple[float, bool] | None:
     return (max(float(up), down), use_sesoi)
 
 
-def _diagnostics_failed(h: Mapping[str, Any]) -> bool:
-    diagnostics = _extras(h).get("diagnostics")
-    return isinstance(diagnostics, Mapping) and diagnostics.get("passed") is False or str(
-        h.get("verdict") or "").startswith("unreliable")
+def _diagnostics_failed(h: ResultRecord) -> bool:
+    return (h.diagnostics is not None and h.diagnostics.passed is False) or str(h.verdict or "").startswith(
+        "unreliable")
 
 
 #: How each estimator's number is obtained, for "compared with what" and for "why the numbers differ".
@@ -336,20 +371,6 @@ def _decimals(value: float) -> int:
 
 
 # --- the page ----------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PlainPage:
-    """One hypothesis in plain language; ``html`` is a whole self-contained page."""
-
-    hypothesis_id: str
-    title: str
-    question: str
-    headline: str
-    details: tuple[str, ...]
-    caveats: tuple[str, ...]
-    html: str
-    has_picture: bool
-
 
 class _Writer:
     """Builds the sentences for one language; every user-visible string goes through the catalogs."""
@@ -458,11 +479,11 @@ class _Writer:
         # TRANSLATORS: the fallback noun for the independent groups (e.g. communities) a result rests on.
         return self.t.ngettext("{n} group", "{n} groups", n).format(n=self.count(n))
 
-    def subject(self, h: Mapping[str, Any], spec: Mapping[str, Any] | None) -> str:
-        found = self.words.text(str(h.get("id")))
+    def subject(self, h: ResultRecord, spec: Mapping[str, Any] | None) -> str:
+        found = self.words.text(h.id)
         if found:
             return found
-        label = ((spec or {}).get("outcome") or {}).get("label") or h.get("outcome") or h.get("id")
+        label = ((spec or {}).get("outcome") or {}).get("label") or h.outcome or h.id
         return str(label).replace("_", " ")
 
     def level(self, column: str, value: str) -> str:
@@ -655,17 +676,17 @@ class _Writer:
                                   "places without it.")
         return None
 
-    def method_note(self, h: Mapping[str, Any], spec: Mapping[str, Any] | None) -> str:
+    def method_note(self, h: ResultRecord, spec: Mapping[str, Any] | None) -> str:
         """What sets this answer apart from others about the same outcome (estimand, subgroup or model)."""
         by = _by_option(spec)
         if by is not None:
             return self.t.gettext("how the effect differed {level} and {reference}").format(
                 level=self.among(by["column"], str(by.get("level"))),
                 reference=self.among(by["column"], str(by.get("reference"))))
-        target = _extras(h).get("target")
+        target = h.extras.get("target")
         if target == "weakest_group":
             return self.t.gettext("the organisation whose campaign worked least")
-        estimator = str(h.get("estimator") or "")
+        estimator = str(h.estimator or "")
         if estimator == "ordinal_did":
             return self.t.gettext("one survey question instead of the whole index")
         if _is_bayesian(h):
@@ -696,10 +717,10 @@ class _Writer:
         }
         return messages.get(status, messages["estimation_failed"])
 
-    def kind_label(self, h: Mapping[str, Any], spec: Mapping[str, Any] | None, locked_at: str | None) -> str:
+    def kind_label(self, h: ResultRecord, spec: Mapping[str, Any] | None, locked_at: str | None) -> str:
         """Main or extra question, and only what the registration fields and the lock establish."""
-        if h.get("type") != "confirmatory":
-            variant = h.get("variant")
+        if h.type != "confirmatory":
+            variant = h.variant
             if variant == "amended":
                 return self.t.gettext("Extra question: it was changed after it was registered, so it counts as "
                                       "explored, not as a main question")
@@ -762,107 +783,132 @@ def _by_option(spec: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _group_hidden(entry: Any, threshold: int) -> bool:
-    if not isinstance(entry, Mapping):
+    if not isinstance(entry, GroupEffect):
         return True
-    if entry.get("suppressed") or not _is_number(entry.get("estimate")):
+    if entry.suppressed or not _is_number(entry.estimate):
         return True
-    n = entry.get("n", entry.get("n_units"))
+    n = entry.n if "n" in entry else entry.other.get("n_units")  # older records counted units as n_units
     return _is_number(n) and n < threshold
 
 
+@dataclass(frozen=True)
+class SummaryPicture:
+    """What the page's small picture shows: the best guess, its likely range and the line of no change, on the
+    scale the page speaks in, with its labels and alt text in the language (the report draws it)."""
+
+    estimate: float
+    low: float
+    high: float
+    range_label: str
+    estimate_label: str
+    no_change_label: str
+    axis_label: str
+    alt: str
+
+
 def _picture(writer: _Writer, estimate: float, low: float, high: float, scale: _Scale, *, estimator: str = "",
-             hid: str = "") -> tuple[str, dict[str, str]]:
-    """A small PNG (data URI) of the best guess, its likely range and the zero line, labelled in the language;
-    and the three numbers as shown (for the alt text, which states the finding)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+             hid: str = "") -> SummaryPicture:
+    """The picture of the best guess, its likely range and the zero line, labelled in the language; the alt text
+    states the finding with the three numbers as shown."""
     t = writer.t
     factor = 100.0 if scale.kind == "relative" else scale.factor
     values = [v * factor for v in (estimate, low, high)]
-    span = max(abs(values[1]), abs(values[2]), 1e-9)
-    fig, ax = plt.subplots(figsize=(5.2, 1.6), dpi=150)
-    ax.plot([values[1], values[2]], [0, 0], color="#1f4e79", linewidth=6, solid_capstyle="round", alpha=0.35,
-            label=t.gettext("most likely range"))
-    ax.plot([values[0]], [0], "o", color="#1f4e79", markersize=10, label=t.gettext("best guess"))
-    ax.axvline(0, color="#555555", linestyle="--", linewidth=1)
-    ax.annotate(t.gettext("no change"), xy=(0, 0.8), xycoords=("data", "axes fraction"), ha="center",
-                fontsize=8, color="#555555", backgroundcolor="white")
-    ax.set_xlim(-1.25 * span, 1.25 * span)
-    ax.set_ylim(-1, 1)
-    ax.set_yticks([])
     unit = writer.unit_label(scale, hid)
     label = t.gettext("change before → after") if estimator in _BEFORE_AFTER else t.gettext(
         "change compared with no campaign")
-    ax.set_xlabel(f"{label} ({unit})" if unit else label, fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
-        lambda x, _pos: format_decimal(x, format="#,##0.##", locale=writer.locale)))
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    ax.legend(loc="upper center", fontsize=7, frameon=False, ncol=2, bbox_to_anchor=(0.5, -0.62))
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})  # no library build
-    plt.close(fig)
     shown = {key: format_decimal(round(v, 2), format="+#,##0.##;-#,##0.##", locale=writer.locale)
              for key, v in zip(("estimate", "low", "high"), values)}
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), shown
+    alt = t.gettext("Picture: the best guess of the change ({estimate}) and its most likely range ({low} to "
+                    "{high}), with the line of no change.").format(**shown)
+    return SummaryPicture(estimate=values[0], low=values[1], high=values[2],
+                          range_label=t.gettext("most likely range"), estimate_label=t.gettext("best guess"),
+                          no_change_label=t.gettext("no change"), axis_label=f"{label} ({unit})" if unit else label,
+                          alt=alt)
 
 
-_STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;max-width:42rem;
-margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}h1{font-size:1.6rem;margin-bottom:.2rem}
-.kind{color:#555;font-size:.9rem;margin-top:0}.question{font-style:italic}.headline{font-size:1.2rem;
-font-weight:600}img{max-width:100%;height:auto}.caveats{background:#fff6e0;border-left:4px solid #d08c00;
-padding:.5rem 1rem}.footer{color:#555;font-size:.85rem;border-top:1px solid #ddd;margin-top:2rem;padding-top:.5rem}
-a{color:#1f4e79}"""
+@dataclass(frozen=True)
+class SummaryPage:
+    """One hypothesis in plain words, every sentence in the summary's language: what its page says, in order.
+
+    ``details`` end with the related-results sentence when ``related`` is not empty (its list of notes,
+    ``related_list``, is what the page links to the other pages); ``verdict`` and ``status`` are as registered."""
+
+    hypothesis_id: str
+    title: str
+    kind: str
+    question: str
+    headline: str
+    details: tuple[str, ...]
+    related: tuple[tuple[str, str], ...]
+    related_list: str
+    picture: SummaryPicture | None
+    caveats: tuple[str, ...]
+    footer: tuple[str, ...]
+    status: Any = None
+    verdict: Any = None
+    estimate: Any = None
+    ci_low: Any = None
+    ci_high: Any = None
+
+    @property
+    def has_picture(self) -> bool:
+        return self.picture is not None
 
 
-def _html_page(lang: str, title: str, body: str) -> str:
-    return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
-            f"<body>\n{body}\n</body>\n</html>\n")
+@dataclass(frozen=True)
+class TrainerSummary:
+    """The trainer summary of a run in one language: the index page's words and one ``SummaryPage`` each."""
+
+    lang: str
+    study: str
+    title: str
+    heading: str
+    how_to_read_heading: str
+    how_to_read: str
+    back_link: str
+    caveats_heading: str
+    pages: tuple[SummaryPage, ...]
 
 
-def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None, *, study: str,
-          locked_at: str | None = None, related: Sequence[tuple[str, str]] = ()) -> PlainPage:
+def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[str, Any] | None, *, study: str,
+          locked_at: str | None = None, related: Sequence[tuple[str, str]] = ()) -> SummaryPage:
     """One page. ``related``: (hypothesis id, what sets it apart) for other results about the same outcome."""
+    if not isinstance(h, ResultRecord):
+        h = ResultRecord.from_record(h)
     t = writer.t
-    hid = str(h.get("id"))
+    hid = h.id
     subject = writer.subject(h, spec)
     by = _by_option(spec)
     by_names = (writer.among(by["column"], str(by.get("level"))), writer.among(by["column"], str(by.get("reference")))
                 ) if by else None
-    direction = str(h.get("direction") or "any")
+    direction = str(h.direction or "any")
     question = writer.question(direction, subject, by_names)
     scale = _scale_of(spec, writer.words.scales.get(hid))
     sizes = writer.words.sizes.get(hid)
     sizes_declared = sizes is not None
     sizes = sizes or DEFAULT_SIZES
     design = (spec or {}).get("design") or {}
-    estimator = str(h.get("estimator") or ((spec or {}).get("estimator") or {}).get("name") or "")
+    estimator = str(h.estimator or ((spec or {}).get("estimator") or {}).get("name") or "")
     details: list[str] = []
     caveats: list[str] = []
     picture = None
-    estimate = h.get("estimate")
-    estimated = h.get("status") == "estimated" and _is_number(estimate)
-    units_n = (h.get("counts") or {}).get("units", h.get("n"))
+    estimate = h.estimate
+    estimated = h.status == "estimated" and _is_number(estimate)
+    units_n = h.units
     hidden_for_privacy = estimated and _is_number(units_n) and units_n < writer.threshold
-    sesoi = h.get("sesoi")
+    sesoi = h.sesoi
     has_sesoi = _is_number(sesoi) and sesoi > 0
-    low, high = h.get("ci_low"), h.get("ci_high")
+    low, high = h.ci_low, h.ci_high
     has_interval = _is_number(low) and _is_number(high)
     means = _gain_means(h)
     answer_scale = _Scale("relative") if means is not None else scale
 
     if not estimated:
-        headline = writer.no_result(str(h.get("status")))
+        headline = writer.no_result(str(h.status))
     elif hidden_for_privacy:
         headline = t.gettext("The answer is hidden to protect privacy: too few people took part.")
     elif by is not None:
-        groups = _groups(h)
+        groups = h.effect_by_group
         level_key, reference_key = str(by.get("level")), str(by.get("reference"))
         hidden = [key for key in (level_key, reference_key) if _group_hidden(groups.get(key), writer.threshold)]
         for key, name in ((level_key, by_names[0]), (reference_key, by_names[1])):
@@ -872,7 +918,7 @@ def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None,
             else:
                 details.append(t.gettext("{group}: {change}").format(
                     group=_capitalize(name),
-                    change=_lower_first(writer.change(groups[key]["estimate"], scale, subject, hid,
+                    change=_lower_first(writer.change(groups[key].estimate, scale, subject, hid,
                                                       sizes if scale.kind == "sd" else None))))
         if hidden:  # the difference would reveal the hidden group's number
             headline = t.gettext("The comparison between the groups is hidden to protect privacy.")
@@ -886,7 +932,7 @@ def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None,
                 effect = t.gettext("In these data the campaign's effect on {subject} was bigger {bigger} than "
                                    "{smaller}, by about {amount}.").format(
                     subject=subject, bigger=bigger, smaller=smaller, amount=writer.amount(estimate, scale, hid))
-            verdict = writer.group_verdict(h.get("verdict"), by_names)
+            verdict = writer.group_verdict(h.verdict, by_names)
             headline = " ".join(_capitalize(part) for part in (verdict, effect) if part)
             if has_interval:
                 details.append(writer.interval(low, high, scale, estimate, hid))
@@ -896,7 +942,7 @@ def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None,
             effect = writer.relative_change(estimate, means, scale, subject)
         else:
             effect = writer.change(estimate, scale, subject, hid, sizes if scale.kind == "sd" else None)
-        verdict = writer.verdict(h.get("verdict"), direction, subject, has_sesoi=has_sesoi)
+        verdict = writer.verdict(h.verdict, direction, subject, has_sesoi=has_sesoi)
         headline = " ".join(_capitalize(part) for part in (verdict, effect) if part)
         if _is_bayesian(h) and not _diagnostics_failed(h):  # only a posterior may be worded as certainty
             certainty = _posterior_certainty(h)
@@ -929,13 +975,13 @@ def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None,
         caveats.append(t.gettext("This number compares places without the campaign near campaign places with "
                                  "those far away. A difference would suggest that the campaign also reached its "
                                  "neighbours."))
-    if h.get("type") == "exploratory":
+    if h.type == "exploratory":
         caveats.append(t.gettext("This was an extra question the team explored. It was not one of the main "
                                  "questions fixed in advance, so treat the answer as an idea to test again."))
     if by is not None:
         caveats.append(t.gettext("This answer is about groups of people within the study, which are smaller than "
                                  "the whole study, so it is less certain."))
-    n_clusters = h.get("n_clusters")
+    n_clusters = h.n_clusters
     if estimated and _is_number(n_clusters) and n_clusters < FEW_CLUSTERS:
         caveats.append(t.gettext("The study has only {count}. With so few, a bigger study could give a different "
                                  "answer.").format(count=writer.clusters(design.get("cluster"), int(n_clusters))))
@@ -975,127 +1021,49 @@ def _page(writer: _Writer, h: Mapping[str, Any], spec: Mapping[str, Any] | None,
     if by_names is not None:
         title = t.gettext("{subject}: {level} and {reference}").format(subject=title, level=by_names[0],
                                                                        reference=by_names[1])
-    body = [f"<p><a href=\"index.html\">{html.escape(t.gettext('Back to all questions'))}</a></p>",
-            f"<h1>{html.escape(title)}</h1>",
-            f"<p class=\"kind\">{html.escape(_capitalize(writer.kind_label(h, spec, locked_at)).rstrip('.'))}.</p>",
-            f"<p class=\"question\">{html.escape(_capitalize(question))}</p>",
-            f"<p class=\"headline\">{html.escape(headline)}</p>"]
     shown_details = [_capitalize(d) for d in details]
-    for detail in shown_details[:-1] if related else shown_details:
-        body.append(f"<p>{html.escape(detail)}</p>")
-    if related:
-        links = ", ".join(f'<a href="{html.escape(other)}.html">{html.escape(note)}</a>' for other, note in related)
-        body.append("<p>" + html.escape(shown_details[-1]).replace(
-            html.escape(format_list([note for _, note in related], locale=writer.locale)), links, 1) + "</p>")
-    if picture:
-        alt = t.gettext("Picture: the best guess of the change ({estimate}) and its most likely range ({low} to "
-                        "{high}), with the line of no change.").format(**picture[1])
-        body.append(f'<p><img src="{picture[0]}" alt="{html.escape(alt)}" style="width: 34rem"></p>')
-    if caveats:
-        body.append(f"<div class=\"caveats\"><h2>{html.escape(t.gettext('Keep in mind'))}</h2><ul>"
-                    + "".join(f"<li>{html.escape(c)}</li>" for c in caveats) + "</ul></div>")
-    body.append("<div class=\"footer\">" + "".join(f"<p>{html.escape(f)}</p>" for f in footer) + "</div>")
-    return PlainPage(hypothesis_id=hid, title=title, question=_capitalize(question), headline=headline,
-                     details=tuple(shown_details), caveats=tuple(caveats),
-                     html=_html_page(writer.lang, title, "\n".join(body)), has_picture=picture is not None)
+    return SummaryPage(
+        hypothesis_id=hid, title=title, kind=f"{_capitalize(writer.kind_label(h, spec, locked_at)).rstrip('.')}.",
+        question=_capitalize(question), headline=headline, details=tuple(shown_details), related=tuple(related),
+        related_list=format_list([note for _, note in related], locale=writer.locale) if related else "",
+        picture=picture, caveats=tuple(caveats), footer=tuple(footer), status=h.status, verdict=h.verdict,
+        estimate=h.estimate, ci_low=h.ci_low, ci_high=h.ci_high)
 
 
-def _index(writer: _Writer, pages: Sequence[PlainPage], *, study: str) -> str:
+def study_words(study_dir: str | Path | None, lang: str) -> _StudyWords:
+    """The study's own words (``STUDY/locale``) for ``lang``; none without a study folder."""
+    return _StudyWords.load(Path(study_dir) if study_dir is not None else None, lang)
+
+
+def trainer_summary(records: Sequence[ResultRecord | Mapping[str, Any]], *, lang: str, study: str = "",
+                    specs: Mapping[str, Mapping[str, Any]] | None = None,
+                    threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, words: _StudyWords | None = None,
+                    locks: Mapping[str, str] | None = None) -> TrainerSummary:
+    """The summary of a run's hypotheses in ``lang``. ``specs``: the registered specs by id (as JSON); ``locks``:
+    when the registry lock recorded each spec; ``threshold``: the study's suppression threshold."""
+    writer = _Writer(lang, words or _StudyWords(), threshold=threshold)
     t = writer.t
-    body = [f"<h1>{html.escape(t.gettext('What the campaigns changed'))}</h1>",
-            f"<p class=\"kind\">{html.escape(study)}</p>",
-            f"<h2>{html.escape(t.gettext('How to read these pages'))}</h2>",
-            "<p>" + html.escape(t.gettext(
-                "Each page answers one question that the team wrote down in advance. It first gives the answer "
-                "(yes, no or not clear), then how big the change was and the range it most likely lies in, and "
-                "what it was compared with. Only answers from models that give a probability say how sure we "
-                "are. Numbers are rounded.")) + "</p>",
-            "<ul>"]
-    for page in pages:
-        body.append(f"<li><p><a href=\"{html.escape(page.hypothesis_id)}.html\"><strong>{html.escape(page.title)}"
-                    f"</strong></a><br>{html.escape(page.headline)}</p></li>")
-    body.append("</ul>")
-    return _html_page(writer.lang, t.gettext("Summary for trainers"), "\n".join(body))
-
-
-def _load_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    results_path = run_dir / "results.json"
-    if not results_path.is_file():
-        raise ReportError("results.json not found; summaries are written from a finished run",
-                          path=str(results_path), fix="pass the run folder, e.g. build/demo")
-    try:
-        results = json.loads(results_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ReportError("results.json is not valid UTF-8 JSON", path=str(results_path),
-                          fix="re-run the analysis to rewrite results.json") from None
-    manifest = None
-    manifest_path = run_dir / "manifest.json"
-    if manifest_path.is_file():
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            manifest = None
-    return results, manifest if isinstance(manifest, dict) else None
-
-
-def _study_context(study_dir: Path | None, manifest: Mapping[str, Any] | None) -> tuple[Path | None, dict, int]:
-    """(study folder, specs by id, suppression threshold): from the manifest, the study folder, or defaults."""
-    specs = dict((manifest or {}).get("specs") or {})
-    if study_dir is None and manifest:
-        recorded = (manifest.get("study") or {}).get("path")
-        study_dir = Path(recorded) if recorded and Path(recorded, "study.yaml").is_file() else None
-    threshold = DEFAULT_SUPPRESSION_THRESHOLD
-    if study_dir is not None:
-        from oca_experiments.spec import load_hypotheses, load_study_config
-
-        config = load_study_config(study_dir)
-        threshold = config.suppression_threshold
-        if not specs:
-            specs = {s.spec.id: s.spec.model_dump(mode="json") for s in load_hypotheses(study_dir)}
-    return study_dir, specs, threshold
-
-
-def plain_pages(run_dir: str | Path, *, lang: str, study_dir: str | Path | None = None) -> tuple[list[PlainPage], str]:
-    """The pages for every hypothesis of the run, and the index page (HTML). Writes nothing."""
-    run_dir = Path(run_dir)
-    results, manifest = _load_run(run_dir)
-    study_path, specs, threshold = _study_context(Path(study_dir) if study_dir else None, manifest)
-    writer = _Writer(lang, _StudyWords.load(study_path, lang), threshold=threshold)
-    study = writer.words.text("study:name") or str(results.get("study") or "")
-    records = [h for h in results.get("hypotheses") or [] if isinstance(h, Mapping)]
-    locks = _lock_dates(manifest)
+    specs = specs or {}
+    locks = locks or {}
+    study = writer.words.text("study:name") or study
+    typed = [r if isinstance(r, ResultRecord) else ResultRecord.from_record(r) for r in records]
     pages = []
-    for h in records:
-        hid = str(h.get("id"))
-        spec = specs.get(hid)
-        related = [(str(o.get("id")), writer.method_note(o, specs.get(str(o.get("id"))))) for o in records
-                   if o is not h and _same_outcome(o, h) and o.get("status") == "estimated"]
+    for h in typed:
+        spec = specs.get(h.id)
+        related = [(o.id, writer.method_note(o, specs.get(o.id))) for o in typed
+                   if o is not h and _same_outcome(o, h) and o.status == "estimated"]
         pages.append(_page(writer, h, spec, study=study, related=related,
-                           locked_at=locks.get(str(h.get("spec_id") or hid))))
-    return pages, _index(writer, pages, study=study)
+                           locked_at=locks.get(str(h.spec_id or h.id))))
+    return TrainerSummary(
+        lang=lang, study=study, title=t.gettext("Summary for trainers"),
+        heading=t.gettext("What the campaigns changed"), how_to_read_heading=t.gettext("How to read these pages"),
+        how_to_read=t.gettext(
+            "Each page answers one question that the team wrote down in advance. It first gives the answer "
+            "(yes, no or not clear), then how big the change was and the range it most likely lies in, and "
+            "what it was compared with. Only answers from models that give a probability say how sure we "
+            "are. Numbers are rounded."),
+        back_link=t.gettext("Back to all questions"), caveats_heading=t.gettext("Keep in mind"), pages=tuple(pages))
 
 
-def _same_outcome(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    return bool(a.get("outcome")) and (a.get("source"), a.get("outcome")) == (b.get("source"), b.get("outcome"))
-
-
-def _lock_dates(manifest: Mapping[str, Any] | None) -> dict[str, str]:
-    """spec id -> when the registry lock recorded it (the run's manifest copies the lock's state)."""
-    lock = (((manifest or {}).get("preregistration") or {}).get("lock") or {})
-    entries = lock.get("specs") if isinstance(lock, Mapping) else None
-    return {str(e.get("spec")): str(e.get("locked_at")) for e in entries or []
-            if isinstance(e, Mapping) and e.get("locked_at")}
-
-
-def write_summaries(run_dir: str | Path, *, lang: str, out_dir: str | Path,
-                    study_dir: str | Path | None = None) -> list[Path]:
-    """Write ``out_dir/index.html`` and one page per hypothesis; ``out_dir`` is replaced only on success."""
-    from oca_experiments._atomic import staged_directory
-
-    pages, index = plain_pages(run_dir, lang=lang, study_dir=study_dir)
-    with staged_directory(out_dir) as stage:
-        (stage / "index.html").write_text(index, encoding="utf-8")
-        for page in pages:
-            (stage / f"{page.hypothesis_id}.html").write_text(page.html, encoding="utf-8")
-    out = Path(out_dir)
-    return [out / "index.html", *(out / f"{p.hypothesis_id}.html" for p in pages)]
+def _same_outcome(a: ResultRecord, b: ResultRecord) -> bool:
+    return bool(a.outcome) and (a.source, a.outcome) == (b.source, b.outcome)

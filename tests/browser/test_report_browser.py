@@ -204,7 +204,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's report and summaries, on a copy of the study with its fast hypotheses only (the sampled models
     would take minutes). Set OCA_BROWSER_DEMO=1 to check the whole demo instead."""
     from oca_experiments import run_demo
-    from oca_experiments.summarize._plain import write_summaries
+    from oca_experiments.report import write_summaries
 
     root = tmp_path_factory.mktemp("browser")
     study = REPO

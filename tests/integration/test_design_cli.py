@@ -100,7 +100,7 @@ def test_every_executor_writes_the_same_file(diagnosed, study: Path, tmp_path: P
     (["--icc", "1.5"], "--icc"),
     (["--sims", "5"], "--sims"),
     (["--scheduler", "localhost:8786"], "--scheduler"),
-    (["--data", "survey=/nonexistent/survey.csv"], "file not found"),
+    (["--data", "survey=/nonexistent/survey.csv"], "the data file does not exist"),  # as oca run says
     (["--clusters", "3"], "--clusters"),
 ], ids=["icc", "sims", "scheduler", "data", "clusters"])
 def test_bad_input_is_one_line_and_exit_2(study: Path, args: list[str], needle: str) -> None:

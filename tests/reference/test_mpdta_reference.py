@@ -7,37 +7,20 @@ The reference numbers (moderndid 0.4.1, a port of R's did, and csdid 0.4.3) were
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from mpdta_helpers import HERE, assert_aggregations_match, assert_cells_match, control_group, mpdta_panel
 
-from oca_experiments.estimators._staggered import NEVER, StaggeredPanel, aggregate, att_gt
+from oca_experiments.estimators._staggered import aggregate, att_gt
 
-HERE = Path(__file__).resolve().parent
 REFERENCE = json.loads((HERE / "mpdta_reference.json").read_text(encoding="utf-8"))
-TOL = 1e-6
-
-
-def _panel(with_lpop: bool) -> tuple[StaggeredPanel, list[int]]:
-    data = pd.read_csv(HERE / "mpdta.csv")
-    years = sorted(data["year"].unique())
-    units = sorted(data["countyreal"].unique())
-    y = data.pivot(index="countyreal", columns="year", values="lemp").loc[units, years].to_numpy()
-    first = data.groupby("countyreal")["first.treat"].first().loc[units].to_numpy()
-    cohort = np.array([years.index(g) if g in years else NEVER for g in first], dtype=np.intp)
-    lpop = data.groupby("countyreal")["lpop"].first().loc[units].to_numpy()[:, None]
-    covariates = lpop if with_lpop else np.empty((len(units), 0))
-    return StaggeredPanel(y=y, cohort=cohort, cluster=np.arange(len(units), dtype=np.intp), covariates=covariates,
-                          unit_labels=tuple(map(str, units)), period_labels=tuple(map(str, years))), years
 
 
 def _fit(name: str):
     kwargs = REFERENCE["specs"][name]["kwargs"]
-    panel, years = _panel(kwargs["xformla"] is not None)
-    cells = att_gt(panel, control_group="never_treated" if kwargs["control_group"] == "nevertreated"
-                   else "not_yet_treated", method="or" if kwargs["est_method"] == "reg" else "dr",
+    panel, years = mpdta_panel(with_lpop=kwargs["xformla"] is not None)
+    cells = att_gt(panel, control_group=control_group(kwargs), method="or" if kwargs["est_method"] == "reg" else "dr",
                    base_period=kwargs.get("base_period", "varying"))
     return cells, years
 
@@ -45,40 +28,20 @@ def _fit(name: str):
 @pytest.mark.parametrize("name", sorted(REFERENCE["specs"]))
 def test_att_gt_and_standard_errors_match_moderndid(name: str) -> None:
     cells, years = _fit(name)
-    ref = REFERENCE["specs"][name]
-    ours = {(years[g], years[t]): (a, s) for g, t, a, s in zip(cells.group, cells.time, cells.att,
-                                                                 cells.std_errors(), strict=True)}
-    assert len(ours) == len(ref["att"])
-    for g, t, att, se in zip(ref["group"], ref["time"], ref["att"], ref["se"], strict=True):
-        assert ours[(g, t)][0] == pytest.approx(att, abs=TOL), (g, t)
-        if se == se:  # the universal base period's reference cell has no SE in moderndid (NaN), 0 here
-            assert ours[(g, t)][1] == pytest.approx(se, abs=TOL), (g, t)
+    # the universal base period's reference cell has no SE in moderndid (NaN), 0 here
+    assert_cells_match(cells, years, REFERENCE["specs"][name])
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE["specs"]))
 def test_aggregations_match_moderndid(name: str) -> None:
     cells, _ = _fit(name)
-    for ref_kind, kind in (("simple", "simple"), ("dynamic", "event_time"), ("group", "group")):
-        ref = REFERENCE["specs"][name]["aggte"][ref_kind]
-        agg = aggregate(cells, kind)
-        assert agg.overall == pytest.approx(ref["overall_att"], abs=TOL)
-        assert agg.overall_std_error() == pytest.approx(ref["overall_se"], abs=TOL)
-        if "att" in ref:
-            np.testing.assert_allclose(agg.estimate, ref["att"], atol=TOL)
-            ref_se = np.array(ref["se"], dtype=float)
-            finite = np.isfinite(ref_se)  # the universal base's reference period: NaN there, 0 here
-            np.testing.assert_allclose(agg.std_errors()[finite], ref_se[finite], atol=TOL)
+    assert_aggregations_match(cells, REFERENCE["specs"][name]["aggte"])
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE["csdid"]))
 def test_att_gt_matches_csdid(name: str) -> None:
     cells, years = _fit(name)
-    ref = REFERENCE["csdid"][name]
-    ours = {(years[g], years[t]): (a, s) for g, t, a, s in zip(cells.group, cells.time, cells.att,
-                                                                 cells.std_errors(), strict=True)}
-    for g, t, att, se in zip(ref["group"], ref["time"], ref["att"], ref["se"], strict=True):
-        assert ours[(g, t)][0] == pytest.approx(att, abs=TOL)
-        assert ours[(g, t)][1] == pytest.approx(se, abs=TOL)
+    assert_cells_match(cells, years, REFERENCE["csdid"][name], same_count=False)
 
 
 def test_published_values() -> None:

@@ -7,7 +7,6 @@ randomization inference do not change the primary interval and are left out so t
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,22 +20,15 @@ SEEDS = range(1, 31)
 CHECKED = ("h1_horizontal_trust", "h2_vertical_trust")
 
 
-def _survey_only(repo: Path, target: Path) -> Path:
-    target.mkdir()
-    shutil.copy(repo / "study.yaml", target / "study.yaml")
-    for folder in ("data_contracts", "analysis", "reports"):
-        shutil.copytree(repo / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (target / "hypotheses").mkdir()
-    for hid in CHECKED:
-        lines = (repo / "hypotheses" / f"{hid}.yaml").read_text(encoding="utf-8").splitlines()
-        kept = [line for line in lines if not line.startswith("disaggregate:") and "randomization:" not in line]
-        (target / "hypotheses" / f"{hid}.yaml").write_text("\n".join(kept) + "\n", encoding="utf-8")
-    return target
+def _survey_spec(repo: Path, hid: str) -> str:
+    lines = (repo / "hypotheses" / f"{hid}.yaml").read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("disaggregate:") and "randomization:" not in line]
+    return "\n".join(kept) + "\n"
 
 
 @pytest.mark.slow
-def test_survey_did_coverage_across_demo_seeds(repo_root, tmp_path) -> None:
-    study = oca.load_study(_survey_only(repo_root, tmp_path / "study"))
+def test_survey_did_coverage_across_demo_seeds(repo_root, tmp_path, demo_study_with) -> None:
+    study = oca.load_study(demo_study_with(tmp_path / "study", {hid: _survey_spec(repo_root, hid) for hid in CHECKED}))
     hits = dict.fromkeys(CHECKED, 0)
     for seed in SEEDS:
         demo = simulate_demo(seed=seed)

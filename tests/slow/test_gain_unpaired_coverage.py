@@ -3,22 +3,15 @@ the reported SE tracks the Monte Carlo SD and the primary interval covers, with 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+
+from benchmark_modules import load_benchmark
 
 from oca_experiments._blas import single_thread_blas
 
 
 def _benchmark():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "gain_unpaired_study.py"
-    spec = importlib.util.spec_from_file_location("oca_gain_unpaired_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("gain_unpaired_study.py", "oca_gain_unpaired_benchmark")
 
 
 @pytest.mark.slow

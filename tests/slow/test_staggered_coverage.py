@@ -5,22 +5,15 @@ effect (issue 15 item 5)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+
+from benchmark_modules import load_benchmark
 
 from oca_experiments._blas import single_thread_blas
 
 
 def _benchmark():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "staggered_coverage.py"
-    spec = importlib.util.spec_from_file_location("oca_staggered_coverage_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("staggered_coverage.py", "oca_staggered_coverage_benchmark")
 
 
 @pytest.mark.slow

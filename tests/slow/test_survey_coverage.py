@@ -4,11 +4,9 @@ among many, 6 clusters, unpaired gains, shares with 6 clusters), and CR1 does no
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+
+from benchmark_modules import load_benchmark
 
 from oca_experiments._blas import single_thread_blas
 
@@ -22,12 +20,7 @@ CELLS = [  # (estimator, G, G1, ICC, errors, sizes)
 
 
 def _benchmark():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "coverage_study.py"
-    spec = importlib.util.spec_from_file_location("oca_coverage_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("coverage_study.py", "oca_coverage_benchmark")
 
 
 @pytest.mark.slow

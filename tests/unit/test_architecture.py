@@ -124,7 +124,8 @@ EXPECTED_ALL = {
     "oca_experiments.contracts": {
         "ContractFailure", "ContractResult", "ContractSuite", "Requirements", "Roles", "TestabilityCheck",
         "TestabilityResult", "assess_task", "draft_suite", "guess_roles", "sensitive_guess", "assess_testability", "contract_problem", "load_suite", "resolve_requirements",
-        "run_contract", "sensitive_columns_of", "validation_html", "validation_problems", "write_validation"},
+        "run_contract", "sensitive_columns_of", "validation_problems", "validation_report", "FailedExpectation",
+        "SourceValidation", "TestabilityRow", "ValidationReport"},
     "oca_experiments.demo": {"DEFAULT_SEED", "DemoData", "DemoFiles", "generate_demo", "simulate_demo"},
     "oca_experiments.design": {
         "CHUNK_SIZE", "DEFAULT_SEED", "DEFAULT_SIMS", "DIAGNOSIS_FILE", "DaskExecutor", "DesignInputError",
@@ -160,8 +161,10 @@ EXPECTED_ALL = {
         "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
         "study_notebook", "verify_run",
         "write_junit", "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
-        "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section", "dose_response_figure",
-        "exposure_section"},
+        "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section",
+        "dose_response_figure", "exposure_section",
+        "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation",
+        "PlainPage", "plain_pages", "write_summaries"},
     "oca_experiments.results": {
         "PART_TYPES", "RESULTS_SCHEMA_VERSION", "STABLE_KEYS", "STATUSES", "Attrition", "Diagnostics",
         "EstimateResult", "EventStudy", "HypothesisResult", "InferenceRecord", "Part", "PosteriorSummary",
@@ -173,10 +176,10 @@ EXPECTED_ALL = {
         "SpecFile", "StudyConfig", "Subgroup", "Wave", "load_hypotheses", "load_study_config", "parse_model",
         "read_yaml", "validation_to_spec_error"},
     "oca_experiments.summarize": {
-        "EQUIVALENCE_READINGS", "LANGUAGES", "PlainPage", "UNRELIABLE", "VERDICTS", "Verdict", "adjust_families",
+        "EQUIVALENCE_READINGS", "LANGUAGES", "UNRELIABLE", "VERDICTS", "Verdict", "adjust_families",
         "bayesian_verdict", "benjamini_hochberg", "equivalence_reading", "frequentist_verdict", "holm",
-        "hypothesis_extras", "load_translations", "plain_pages", "romano_wolf", "suppress_table",
-        "suppression_plan", "write_summaries"},
+        "hypothesis_extras", "load_translations", "romano_wolf", "suppress_table", "suppression_plan",
+        "ResultRecord", "SummaryPage", "SummaryPicture", "TrainerSummary", "study_words", "trainer_summary"},
 }
 
 

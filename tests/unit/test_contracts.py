@@ -324,7 +324,7 @@ def test_one_line_problem_names_file_column_and_suite(clean_survey):
 
 
 def test_validation_page_has_a_section_per_source_and_escapes_text(clean_survey, tmp_path):
-    from oca_experiments.contracts._validation import write_validation
+    from oca_experiments.report import write_validation
 
     data = clean_survey.copy()
     data.loc[3, "site"] = "<script>alert(1)</script>"

@@ -20,7 +20,7 @@ from oca_experiments.contracts import run_contract
 from oca_experiments.contracts._draft import draft_suite, guess_roles
 from oca_experiments.errors import DataError
 from oca_experiments.io import ReaderOptions, read_table, read_xlsform
-from oca_experiments.io._dates import parse_date_column
+from oca_experiments.io._dates import parse_date_column, period_codes, read_time
 from oca_experiments.io._groups import detect_group_style, missing_column_error, strip_group_prefixes
 
 LIKERT_LABELS = ["Совсем не согласен", "Не согласен", "Затрудняюсь ответить", "Согласен", "Полностью согласен"]
@@ -289,6 +289,8 @@ def test_a_missing_column_says_did_you_mean_with_the_prefixed_name():
     assert "group_prefixes" in (error.fix or "")
     near = missing_column_error("respondant_id", ["respondent_id", "wave"], file="s.csv", needed_by="x")
     assert "did you mean 'respondent_id'?" in str(near)
+    # the list is never cut: every column stands in it, in file order (a cut list hid prefixed names)
+    assert "col_59, trust/h_trust_1" in str(error) and "more)" not in str(error)
 
 
 def test_one_time_zone_rule_for_kobo_start_and_submission_time():
@@ -336,3 +338,25 @@ def test_cp1251_with_lost_kyrgyz_letters_warns(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="oca_experiments"):
         read_table(tmp_path / "russian.csv")
     assert "Kyrgyz" not in caplog.text  # a question mark ending a Russian sentence is not a lost letter
+
+
+def test_read_time_follows_the_one_time_zone_rule_for_offsets_and_naive_utc_stamps():
+    """A series design's time column read by period: Kobo's ``start`` (+06:00) is converted to UTC, as
+    docs/data.md states, instead of keeping the phone's local clock; a naive ``_submission_time`` (UTC) stands."""
+    start = pd.Series(["2026-02-25T10:03:11.000+06:00", "2026-02-26T00:30:00.000+06:00"])
+    times = read_time(start, "day", file="k.csv", column="start", allow_missing=False)
+    assert times.dt.tz is None
+    assert times.tolist() == [pd.Timestamp("2026-02-25 04:03:11"), pd.Timestamp("2026-02-25 18:30:00")]
+    assert len(set(period_codes(times, "day"))) == 1  # 00:30 in Bishkek is the 25th in UTC
+    submitted = pd.Series(["2026-02-25T04:10:00", "2026-02-25T18:35:00"])
+    assert read_time(submitted, "day", file="k.csv", column="_submission_time", allow_missing=False).tolist() == [
+        pd.Timestamp("2026-02-25 04:10:00"), pd.Timestamp("2026-02-25 18:35:00")]
+
+
+def test_read_time_reads_a_column_mixing_offsets_and_naive_utc_and_typed_aware_cells():
+    mixed = pd.Series(["2026-02-25T10:03:11.000+06:00", "2026-02-25T04:10:00", "2026-02-25"])
+    assert read_time(mixed, "day", file="k.csv", column="when", allow_missing=False).tolist() == [
+        pd.Timestamp("2026-02-25 04:03:11"), pd.Timestamp("2026-02-25 04:10:00"), pd.Timestamp("2026-02-25")]
+    aware = pd.Series(pd.to_datetime(["2026-02-26 00:30"]).tz_localize("Asia/Bishkek"))
+    assert read_time(aware, "day", file="k.parquet", column="start", allow_missing=False).tolist() == [
+        pd.Timestamp("2026-02-25 18:30:00")]

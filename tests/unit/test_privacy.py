@@ -80,3 +80,17 @@ def test_the_command_escapes_formulas_and_never_prints_values(tmp_path):
     sites = read_table(out, as_text=True)["site"]
     assert "'=cmd|' /C calc'!A0" in set(sites) and not any(s.startswith("=") for s in sites)
     assert not any(v.startswith("R0") for v in read_table(out, as_text=True)["respondent_id"])
+
+
+def test_a_missing_id_column_says_did_you_mean_and_lists_every_column():
+    """Issue 19: the closest column is named, and the list is not cut after 40 (nor sorted) so that the column
+    that was meant cannot hide behind the cut."""
+    frame = pd.DataFrame({**{f"q{i:02d}": [1] for i in range(60)}, "respondent_id": ["R00001"]})
+    with pytest.raises(DataError) as info:
+        pseudonymize_frame(frame, ["respondant_id"], KEY, file="survey.csv")
+    text = str(info.value)
+    assert "did you mean 'respondent_id'?" in text and "q59, respondent_id" in text
+    assert info.value.column == "respondant_id" and "--id-column" in text and "R00001" not in text
+    with pytest.raises(DataError, match="--drop names it") as dropped:
+        pseudonymize_frame(frame, ["respondent_id"], KEY, drop=["phon"], file="survey.csv")
+    assert dropped.value.column == "phon"

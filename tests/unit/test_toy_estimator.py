@@ -14,7 +14,7 @@ from scipy import stats
 import oca_experiments as oca
 from oca_experiments.errors import SpecError
 from oca_experiments.estimators import REGISTRY, EstimatorRecord, register, unregister
-from oca_experiments.summarize import write_summaries
+from oca_experiments.report import write_summaries
 
 from toy.mean_difference import MeanDifferenceOptions, fit_mean_difference
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import panel_frame
+from bayes_helpers import panel_frame
 
 from oca_experiments.bayes import did_from_units, prepare_did, prepare_its, prepare_ordinal
 from oca_experiments.bayes._data import NotEstimable

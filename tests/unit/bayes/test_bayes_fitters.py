@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import PANEL_DID_SPEC as SPEC, panel_frame
+from bayes_helpers import PANEL_DID_SPEC as SPEC, panel_frame
 
 from oca_experiments.bayes._sampling import FitOutput
 from oca_experiments.estimators import _bayes

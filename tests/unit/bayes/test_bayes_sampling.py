@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import PANEL_DID_SPEC, panel_frame
+from bayes_helpers import PANEL_DID_SPEC, panel_frame
 
 from oca_experiments.bayes import SamplerSettings, Thresholds, build_did_model, check_diagnostics, did_from_units
 from oca_experiments.bayes import did_model_data, prior_scales, sample_model

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,23 +23,17 @@ def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 @pytest.fixture()
-def variant_study(tmp_path: Path) -> Callable[..., Path]:
+def variant_study(tmp_path: Path, demo_study_with: Callable[..., Path]) -> Callable[..., Path]:
     """``variant_study({"inference.se": "iid", "design.cluster": None}, keep=("h1_horizontal_trust",))``."""
 
     def make(edits: dict[str, Any] | None = None, *, keep: tuple[str, ...] = ("h1_horizontal_trust",)) -> Path:
-        study = tmp_path / f"study{len(list(tmp_path.iterdir()))}"
-        study.mkdir()
-        shutil.copy(REPO / "study.yaml", study / "study.yaml")
-        for folder in ("data_contracts", "analysis", "reports"):
-            shutil.copytree(REPO / folder, study / folder, ignore=shutil.ignore_patterns("__pycache__"))
-        (study / "hypotheses").mkdir()
+        specs = {}
         for hypothesis in keep:
             spec = yaml.safe_load((REPO / "hypotheses" / f"{hypothesis}.yaml").read_text(encoding="utf-8"))
             if hypothesis == "h1_horizontal_trust":
                 for dotted, value in (edits or {}).items():
                     _set(spec, dotted, value)
-            (study / "hypotheses" / f"{hypothesis}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False),
-                                                                     encoding="utf-8")
-        return study
+            specs[hypothesis] = yaml.safe_dump(spec, sort_keys=False)
+        return demo_study_with(tmp_path / f"study{len(list(tmp_path.iterdir()))}", specs)
 
     return make

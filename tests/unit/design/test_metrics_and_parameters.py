@@ -111,3 +111,28 @@ def test_diagnosis_is_read_only_json_ready_and_seeded(variant_study) -> None:
     assert list(first.tidy()["diagnosand"])[:3] == ["power", "bias", "rmse"]
     curve = first.power_curve()
     assert curve["effect"].is_monotonic_increasing and curve["power"].iloc[0] < 0.1
+
+
+def test_pilot_data_is_read_with_the_errors_of_oca_run(repo_root, demo_data, tmp_path) -> None:
+    """Design diagnosis reads pilot data with the pipeline's loader and preflight (issue 14): the same one-line
+    errors as ``oca run``, with "did you mean" for a missing column (issue 19); before, it had its own texts."""
+    import pandas as pd
+
+    study = oca.load_study(repo_root)
+    task = study.plan.task("h1_horizontal_trust")
+    missing = tmp_path / "pilot.csv"
+    with pytest.raises(oca.DataError) as run_error:
+        study.run({"survey": missing, "engagement": demo_data.engagement})
+    with pytest.raises(oca.DataError) as pilot_error:
+        design._pilot.estimate_from_data(study.plan, task, {"survey": missing})
+    assert str(pilot_error.value) == str(run_error.value) and "does not exist" in str(pilot_error.value)
+    with pytest.raises(oca.DataError) as unknown:
+        design._pilot.estimate_from_data(study.plan, task, {"surveys": missing})
+    assert str(unknown.value).startswith("unknown data source 'surveys'")
+    frame = pd.read_csv(demo_data.survey)
+    item = study.plan.task("h1_horizontal_trust").spec.outcome.construction.items[0]
+    renamed = frame.rename(columns={item: f"trust/{item}"})
+    with pytest.raises(oca.DataError) as pilot_column:
+        design._pilot.estimate_from_data(study.plan, task, {"survey": renamed})
+    assert f"did you mean 'trust/{item}'" in str(pilot_column.value)
+    assert pilot_column.value.column == item and "\n" not in str(pilot_column.value)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from oca_experiments.summarize import _plain
-from oca_experiments.summarize._plain import plain_pages, write_summaries
+from oca_experiments.report import plain_pages, write_summaries
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURE_RESULTS = REPO / "tests" / "unit" / "fixtures" / "report" / "results.json"

@@ -22,6 +22,7 @@ from oca_experiments.estimators._ancova import fit_ancova
 from oca_experiments.estimators._gain import fit_knowledge_gain, fit_share
 from oca_experiments.estimators._survey_did import fit_survey_did
 from oca_experiments.outcomes import build_outcome
+from oca_experiments._secondary_estimates import secondary_estimates
 from oca_experiments.summarize import hypothesis_extras
 
 FITTERS = {"survey_did": fit_survey_did, "ancova": fit_ancova, "knowledge_gain": fit_knowledge_gain,
@@ -92,8 +93,10 @@ def _run(frame: pd.DataFrame, estimator: str, options: dict, column: str, overri
     built = build_outcome(frame, spec.outcome.construction, file="s.csv", design=spec.design)
     fitter = FITTERS[estimator]
     result = fitter(frame, built.values, spec, option_model, file="s.csv")
-    task = SimpleNamespace(spec=spec, options=option_model)
-    extras = hypothesis_extras(frame, built.values, built, task, result, fitter, file="s.csv", threshold=5)
+    task = SimpleNamespace(spec=spec, options=option_model, estimator=SimpleNamespace(fitter=fitter))
+    secondary = secondary_estimates(frame, built.values, task, result, file="s.csv")  # as the run estimates them
+    extras = hypothesis_extras(built, result, attrition=secondary.attrition,
+                               disaggregation=secondary.disaggregation, by_group=secondary.by_group, threshold=5)
     return result, extras
 
 

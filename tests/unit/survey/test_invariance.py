@@ -22,7 +22,7 @@ from oca_experiments.measurement import MIN_GROUP_N, measurement_invariance
 from oca_experiments.outcomes import build_outcome
 from oca_experiments.results.parts import EXTRAS_TYPES, MeasurementInvariance, lift_parts
 from oca_experiments.spec import Construction, Design
-from oca_experiments.summarize import plain_pages
+from oca_experiments.report import plain_pages
 
 LOADINGS = np.array([0.8, 0.7, 0.6, 0.75])
 INTERCEPTS = np.array([3.1, 2.9, 3.0, 3.2])
