@@ -61,6 +61,7 @@ _METHOD_WORDS = {
     "HC3": "heteroskedasticity-robust HC3",
     "iid": "classical (iid)",
     "posterior_sd": "posterior",
+    "linearized": "survey-weighted, Taylor-linearized with the raking adjustment",
 }
 
 

@@ -142,11 +142,13 @@ def group_table(frame: pd.DataFrame, outcome: pd.Series, spec: Any, options: Any
     """The registered estimator re-run within each level of the registered ``design.group`` column (the CSO), for
     pooling across CSOs on the portfolio page (``oca portfolio``); the same cells and inference as a
     ``disaggregate`` table. Descriptive: these per-CSO effects are not preregistered tests. None when the spec
-    registers no group, already disaggregates by it, or the estimator cannot be re-run per level."""
+    registers no group, already disaggregates by it, or the estimator cannot be re-run per level, or the spec
+    registers survey weights (re-running on a group's rows would rake each CSO to the whole population's margins:
+    domain estimation with raked weights is not implemented, as for ``disaggregate``)."""
     group = getattr(spec.design, "group", None)
     record = REGISTRY[spec.estimator.name]
     if not group or group in spec.disaggregate or group not in frame.columns or record.disaggregation is None \
-            or not record.disaggregation(options):
+            or not record.disaggregation(options) or getattr(spec, "weights", None) is not None:
         return None
     return subgroup_tables(frame, outcome, spec.model_copy(update={"disaggregate": (group,)}), options, fitter,
                            result, file=file)[0]

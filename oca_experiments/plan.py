@@ -114,6 +114,10 @@ def _column_fields(spec: HypothesisSpec, record: EstimatorRecord, options: BaseM
     pairs += [(c, "disaggregate") for c in spec.disaggregate]
     if spec.inference.randomization is not None and spec.inference.randomization.blocks:
         pairs.append((spec.inference.randomization.blocks, "inference.randomization.blocks"))
+    if spec.weights is not None:
+        if spec.weights.design_weight:
+            pairs.append((spec.weights.design_weight, "weights.design_weight"))
+        pairs += [(c, f"weights.margins.{c}") for c in spec.weights.margins]
     pairs += record.option_columns(options)
     seen: dict[str, str] = {}
     for column, field in pairs:
@@ -250,9 +254,35 @@ def _check_capabilities(spec: HypothesisSpec, info: EstimatorRecord, options: Ba
         raise SpecError(f"estimator {info.name} does not absorb additional fixed effects{form}", file=where,
                         field="fixed_effects", fix="remove them (the design's own fixed effects are implied) or "
                         f"use an estimator that takes them: {_offering('fixed_effects')}")
+    if spec.weights is not None:
+        _check_weights(spec, info, where)
     if spec.disaggregate and info.disaggregation is None:
         raise SpecError(f"estimator {info.name} does not re-estimate by subgroup", file=where, field="disaggregate",
                         fix=f"remove disaggregate or use one of: {_offering('disaggregation')}")
+
+
+def _check_weights(spec: HypothesisSpec, info: EstimatorRecord, where: str) -> None:
+    """Registered survey weights: an estimator that uses them, and nothing registered beside them that the
+    weighted estimate would silently drop."""
+    if not info.survey_weights:
+        raise SpecError(f"estimator {info.name} does not use survey weights", file=where, field="weights",
+                        fix=f"remove weights or use one of: {_offering('survey_weights')}")
+    if spec.disaggregate:
+        raise SpecError("disaggregate re-estimates on each level's rows, which would re-rake every subgroup to the "
+                        "whole population's margins (domain estimation with raked weights is not implemented)",
+                        file=where, field="disaggregate",
+                        fix="remove disaggregate from the weighted spec (register the subgroup contrast with "
+                        "estimator.options.by, or disaggregate an unweighted twin of the hypothesis)")
+    if spec.inference.randomization is not None or spec.inference.se == "wild":
+        field = "inference.randomization" if spec.inference.randomization is not None else "inference.se"
+        raise SpecError("randomization inference and the wild cluster bootstrap treat the weights as fixed; with "
+                        "survey weights the inference is the linearized variance with the raking adjustment",
+                        file=where, field=field, fix=f"remove {field} from the weighted spec (or register the "
+                        "hypothesis without weights)")
+    for position, column in enumerate(spec.covariates):
+        if column == spec.weights.design_weight:  # type: ignore[union-attr]
+            raise SpecError(f"covariate '{column}' is the design weight column", file=where,
+                            field=f"covariates[{position}]", fix="drop it from covariates")
 
 
 def _check_families(tasks: tuple[Task, ...]) -> None:

@@ -37,7 +37,7 @@ from ._version import __version__
 from .contracts import (ContractResult, TestabilityCheck, TestabilityResult, assess_task, run_contract,
                         sensitive_columns_of)
 from .errors import ContractError, DataError, EstimationError, OcaError
-from .estimators import LinkedFrame, NotTestable
+from .estimators import LinkedFrame, NotTestable, check_weight_margins
 from .io import file_sha256, missing_column_error, read_table, reader_options
 from .outcomes import build_outcome
 from .plan import AnalysisFunction, Plan, Task, make_plan
@@ -130,6 +130,8 @@ def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
                 raise missing_column_error(column, list(map(str, loaded[name].frame.columns)),
                                            file=loaded[name].display,
                                            needed_by=f"{task.spec_file} needs it ({field}, source '{name}')")
+        # registered survey weights: the data's categories are the margins' (did-you-mean), weights positive
+        check_weight_margins(task.spec, subset_rows(source.frame, task), file=source.display, where=task.spec_file)
 
 
 def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,

@@ -29,7 +29,8 @@ HYPOTHESIS_IDS: tuple[str, ...] = (
     "h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain",
     "h4_engagement_per_post", "h5_hostile_share", "h6_horizontal_trust_by_sex",
     "h7a_horizontal_trust_bayes", "h7b_horizontal_trust_weakest_cso", "h7c_trust_item_ordinal",
-    "h7d_hostile_share_bayes", "h8_engagement_synthetic", "h11_trust_exposure_response", "h12_spillover_near_far",
+    "h7d_hostile_share_bayes", "h8_engagement_synthetic", "h10_horizontal_trust_weighted",
+    "h11_trust_exposure_response", "h12_spillover_near_far",
 )
 DEFINITIONS: dict[str, str] = {
     "h1_horizontal_trust": (
@@ -80,6 +81,12 @@ DEFINITIONS: dict[str, str] = {
         "the campaign start on of E[Y(1)] - E[Y(0)], interactions per post; extras.h4_by_campaign.CSO2). The "
         "synthetic DiD on monthly means weights months equally and counts the start month as treated, so it "
         "targets a close but not identical average."),
+    "h10_horizontal_trust_weighted": (
+        "h1's ATT (horizontal-trust KLK index, SD units) with each treated respondent weighted as the registered "
+        "survey weights weight them: the panel estimation sample (index answered at both waves) raked from equal "
+        "weights to the registered population margins of sex, age band and site (demo/_survey.py "
+        "POPULATION_MARGINS); the weighted mean over treated respondents of index(Y(1)) - index(Y(0)). "
+        "extras.h10_kish_effective_n is the Kish effective sample size of those weights."),
     "h11_trust_exposure_response": (
         "Sample dose-response slope: the least-squares slope, across the 12 treated communities (equal weights), of "
         "each community's sample ATT on the horizontal-trust KLK index (h1's estimand among its treated "
@@ -222,6 +229,8 @@ def _assemble_truth(seed: int, n_respondents: int, design: d.Design, survey: dic
         "h7c_latent_effect_item_noise_sd": survey["h7c_latent_effect"],
         "h7d_by_campaign": {cid: v["hostile_share"] for cid, v in engagement["by_campaign"].items()},
         "h1_female": survey["h1_female"],
+        "h10_kish_effective_n": survey["h10_kish_effective_n"],
+        "h10_panel_units": survey["h10_panel_units"],
         "h1_male": survey["h1_male"],
         "h2_by_cso": survey["h2_by_cso"],
         "h3_expected_score": survey["knowledge_expected_score"],

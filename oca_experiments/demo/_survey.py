@@ -120,7 +120,59 @@ def simulate_survey(rng: np.random.Generator, design: d.Design, n_respondents: i
 
     frame = _build_frame(rng, design, people, stays, h_observed, v_observed, knowledge)
     truth = _survey_truth(design, people, stays, h_untreated, h_treated, v_untreated, v_treated, h_scale, v_scale)
+    # No random draw below: the weighted truth is a function of what is drawn above (demo files unchanged).
+    truth.update(_weighted_truth(people, stays, h_observed, h_untreated, h_treated, h_scale))
     return SurveySimulation(frame, truth)
+
+
+#: Population margins h10 registers (hypotheses/h10_horizontal_trust_weighted.yaml must equal them; a test checks):
+#: adults of the study area by sex and age band (older and more male than the sample) and by site (Osh and Jalal-Abad
+#: larger than their share of the sampled communities). Site, not district: both are constant within communities
+#: (the clusters), and raking to a category that holds one community would remove its variation from the variance;
+#: every site holds 3 or 4 communities, a district 1 or 2 (oca refuses a single-cluster category).
+POPULATION_MARGINS: dict[str, dict[str, float]] = {
+    "sex": {"female": 0.49, "male": 0.51},
+    "age_band": {"18-29": 0.24, "30-44": 0.29, "45-59": 0.27, "60+": 0.20},
+    "site": {"Alamedin": 0.10, "Sokuluk": 0.12, "Osh": 0.24, "Uzgen": 0.14, "Jalal-Abad": 0.22, "Batken": 0.08,
+             "Razzakov": 0.10},
+}
+#: h1's registered min_items: a respondent's index needs this many answered items.
+_MIN_ITEMS = 3
+
+
+def _rake(columns: dict[str, np.ndarray], margins: dict[str, dict[str, float]], *, sweeps: int = 10_000,
+          tolerance: float = 1e-12) -> np.ndarray:
+    """Raking weights (iterative proportional fitting from 1) of one sample to population shares, written here
+    independently of oca's estimators (the demo may not import them)."""
+    n = next(iter(columns.values())).size
+    weights = np.ones(n)
+    for _ in range(sweeps):
+        for name, shares in margins.items():
+            for category, share in shares.items():
+                cell = columns[name] == category
+                weights[cell] *= share * n / weights[cell].sum()
+        if all(abs(weights[columns[name] == c].sum() / n - share) < tolerance
+               for name, shares in margins.items() for c, share in shares.items()):
+            break
+    return weights
+
+
+def _weighted_truth(people: _Respondents, stays: np.ndarray, h_observed: np.ndarray, h_untreated: np.ndarray,
+                    h_treated: np.ndarray, h_scale: KlkScale) -> dict[str, Any]:
+    """h10's estimand: h1's ATT with the treated respondents weighted as the analysis weights them, i.e. the
+    panel estimation sample (index answered at both waves) raked to POPULATION_MARGINS."""
+    answered = (~np.isnan(h_observed)).sum(axis=2) >= _MIN_ITEMS  # (2, n): index built at baseline / endline
+    sample = answered[0] & answered[1] & stays
+    site = np.array([name for name, _ in d.DISTRICTS])[np.array(d.COMMUNITY_DISTRICT)[people.community]]
+    columns = {"sex": np.where(people.female, "female", "male")[sample],
+               "age_band": np.array(AGE_BANDS)[people.age][sample], "site": site[sample]}
+    weights = np.zeros(people.community.size)
+    weights[sample] = _rake(columns, POPULATION_MARGINS)
+    effect = klk_index(h_treated, h_scale) - klk_index(h_untreated, h_scale)
+    treated = sample & (people.treated == 1) & ~np.isnan(effect)
+    return {"h10_horizontal_trust_weighted": float(np.average(effect[treated], weights=weights[treated])),
+            "h10_kish_effective_n": float(weights[sample].sum() ** 2 / (weights[sample] ** 2).sum()),
+            "h10_panel_units": int(sample.sum())}
 
 
 def _draw_respondents(rng: np.random.Generator, design: d.Design, n: int) -> _Respondents:

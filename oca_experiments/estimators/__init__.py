@@ -18,6 +18,7 @@ from ._its import fit_counterfactual, fit_intervention
 from ._schema import estimator_schema, with_estimator_options
 from ._survey_did import NotTestable, fit_survey_did
 from ._twfe import fit_twfe
+from ._weights import check_weight_margins
 from .registry import CAPABILITIES, REGISTRY, EstimatorRecord, Fitter, get_record, register, unregister
 
 #: The registry under its former name (name -> record).
@@ -46,6 +47,7 @@ FITTERS: Mapping[str, Fitter] = _FitterView()
 
 __all__ = ["CAPABILITIES", "CATALOG", "ClusterCounts", "FITTERS", "REGISTRY", "SE_TYPES", "Contrast", "EstimatorInfo",
            "EstimatorRecord", "Fitter", "LinkedFrame", "NotTestable", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
+           "check_weight_margins",
            "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
            "fit_survey_did", "fit_twfe", "fit_counterfactual", "fit_intervention", "estimator_schema",
            "with_estimator_options", "get_record", "lee_bounds", "register", "unit_table_for", "unregister"]

@@ -33,6 +33,14 @@ from ._survey_frame import (
     refuse_post_treatment_covariates,
     treatment_indicator,
 )
+from ._weights import (
+    calibrate,
+    cluster_level_strata,
+    fit_weighted_regression,
+    psu_codes,
+    weight_columns,
+    weighted_inference,
+)
 
 
 def unit_panel(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, *, file: str,
@@ -87,7 +95,8 @@ def fit_ancova(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, op
     refuse_post_treatment_covariates(frame, spec.covariates, unit=design.unit, time=design.time,
                                      waves=[design.pre, design.post], file=file)  # type: ignore[list-item]
     blocks_column = spec.inference.randomization.blocks if spec.inference.randomization else None
-    extra = tuple(dict.fromkeys([*spec.covariates, *([blocks_column] if blocks_column else [])]))
+    extra = tuple(dict.fromkeys([*spec.covariates, *([blocks_column] if blocks_column else []),
+                                 *weight_columns(spec)]))
     units, counts = unit_panel(frame, outcome, spec, file=file, extra_columns=extra)
     counts = {"rows_in_source": len(frame), **counts}
     both = units["y_pre"].notna() & units["y_post"].notna()
@@ -115,6 +124,9 @@ def fit_ancova(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, op
         regressors = [Regressor("treated", treated, ones), Regressor("intercept", ones)]
     regressors += [Regressor(name, cov_x[:, j]) for j, name in enumerate(cov_names)]
     x = np.column_stack([r.values for r in regressors])
+    if spec.weights is not None:
+        return _fit_weighted(work, y, x, regressors, spec, counts, options, covariates_dropped, file=file,
+                             covariates=bool(cov_names))
     assignment = None
     if design.cluster:
         assignment = cluster_assignment(work["cluster"].to_numpy(), treated,
@@ -153,3 +165,40 @@ def fit_ancova(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, op
         df=primary.df, n=fit.n_obs, n_clusters=fit.n_clusters, se_type=primary.se_type, counts=counts,
         extras=extras, null_draws=primary.null_draws,
     )
+
+
+def _fit_weighted(work: pd.DataFrame, y: np.ndarray, x: np.ndarray, regressors: list[Regressor],
+                  spec: HypothesisSpec, counts: dict[str, int], options: AncovaOptions,
+                  covariates_dropped: dict[str, str], *, file: str, covariates: bool) -> EstimateResult:
+    """Registered survey weights: the units (their pre-wave margins and design weight) raked to the margins,
+    weighted least squares, linearized variance with the raking adjustment (``_weights``)."""
+    design = spec.design
+    assert spec.weights is not None
+    calibration = calibrate(work[list(weight_columns(spec))], np.full(len(work), str(design.pre)), spec.weights,
+                            file=file)
+    psu, clustered = psu_codes(work["cluster"].to_numpy() if design.cluster else None, work["unit"].to_numpy())
+    strata, n_strata = cluster_level_strata(calibration, psu, clustered=clustered, cluster=design.cluster)
+    try:
+        fit = fit_weighted_regression(y, x, calibration=calibration, fixed_effects=[], psu=psu, strata=strata)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(f"the design matrix is singular ({exc})", hypothesis_id=spec.id,
+                              fix="check that both arms answered at both waves and covariates vary") from None
+    arms = (counts["clusters_treated"], counts["clusters_comparison"]) if design.cluster else None
+    estimate = float(fit.params[0])
+    primary = weighted_inference(estimate, float(np.sqrt(fit.vcov[0, 0])), spec, n_psu=fit.n_psu, arms=arms,
+                                 clustered=clustered, fixed_weights_se=float(np.sqrt(fit.vcov_fixed_weights[0, 0])),
+                                 n_strata=n_strata)
+    extras: dict[str, Any] = {
+        "coefficients": {r.name: float(v) for r, v in zip(regressors, fit.params, strict=True)},
+        "model": ("weighted ancova: y_post ~ treated + y_pre" if options.model == "ancova" else
+                  "weighted change score: y_post - y_pre ~ treated") + (" (+ covariates)" if covariates else ""),
+        "inference": primary.record, "survey_weights": calibration.record,
+    }
+    if covariates_dropped:
+        extras["covariates_dropped"] = covariates_dropped
+    counts["observations"] = fit.n_obs
+    return EstimateResult(
+        estimate=estimate, std_error=primary.std_error, ci_low=primary.ci_low, ci_high=primary.ci_high,
+        ci_level=spec.inference.ci_level, p_value=primary.p_value, p_value_two_sided=primary.p_value_two_sided,
+        df=primary.df, n=fit.n_obs, n_clusters=fit.n_psu if clustered else None, se_type=primary.se_type,
+        counts=counts, extras=extras)

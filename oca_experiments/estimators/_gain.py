@@ -57,6 +57,16 @@ from ._cluster_inference import (
 from ._inference import few_cluster_decision, t_inference, t_interval
 from ._linalg import covariance, fit_within, satterthwaite_df
 from ._survey_frame import NotTestable, cluster_codes
+from ._weights import (
+    Calibration,
+    calibrate,
+    cluster_level_strata,
+    fit_weighted_regression,
+    linearized_covariance,
+    psu_codes,
+    weight_columns,
+    weighted_inference,
+)
 
 # --------------------------------------------------------------------------- knowledge gain
 
@@ -153,7 +163,7 @@ def _gain_sample(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, 
     """Arrays for the ratio: paired (post_i, pre_i) per unit, or stacked answers with wave indicators."""
     design = spec.design
     if options.paired:
-        units, counts = unit_panel(frame, outcome, spec, file=file)
+        units, counts = unit_panel(frame, outcome, spec, file=file, extra_columns=weight_columns(spec))
         both = units["y_pre"].notna() & units["y_post"].notna()
         work = units.loc[both].reset_index(drop=True)
         counts["units"] = int(len(work))
@@ -165,6 +175,8 @@ def _gain_sample(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, 
                          "pre": (wave == design.pre).to_numpy(), "unit": frame[design.unit].astype("string")})
     if design.cluster:
         rows["cluster"] = frame[design.cluster].astype("string").to_numpy()
+    for column in weight_columns(spec):
+        rows[column] = frame[column].to_numpy()
     rows = rows.loc[(rows["post"] | rows["pre"]) & rows["y"].notna()].reset_index(drop=True)
     if not rows["post"].any() or not rows["pre"].any():
         raise NotTestable("no answered outcome in one of the registered waves")
@@ -252,6 +264,8 @@ def fit_knowledge_gain(frame: pd.DataFrame, outcome: pd.Series, spec: Hypothesis
     inference = spec.inference
     post, pre, work, counts = _gain_sample(frame, outcome, spec, options, file=file)
     counts = {"rows_in_source": len(frame), **counts}
+    if spec.weights is not None:
+        return _weighted_gain(post, pre, work, spec, options, counts, file=file)
     ratio = _ratio(post, pre, work, options.paired)
     mean_pre, mean_post = ratio.mean_pre, ratio.mean_post
     if not mean_pre > 0:
@@ -299,6 +313,63 @@ def fit_knowledge_gain(frame: pd.DataFrame, outcome: pd.Series, spec: Hypothesis
         ci_level=inference.ci_level, p_value=float(chosen["p_value"]),
         p_value_two_sided=float(chosen["p_value_two_sided"]), df=chosen["df"], n=int(post.size),
         n_clusters=n_clusters, se_type=primary_method, counts=counts, extras=extras, null_draws=null_draws)
+
+
+def _weighted_gain(post: NDArray[np.float64], pre: NDArray[np.float64], work: pd.DataFrame, spec: HypothesisSpec,
+                   options: KnowledgeGainOptions, counts: dict[str, int], *, file: str) -> EstimateResult:
+    """Registered survey weights: the ratio of weighted mean scores (R survey's ``svyratio`` paired; the wave means
+    as ``svyglm(y ~ 0 + post + pre)`` coefficients and the delta method unpaired), linearized variance with the
+    raking adjustment, each wave of the estimation sample raked to the margins."""
+    design, inference = spec.design, spec.inference
+    assert spec.weights is not None
+    columns = list(weight_columns(spec))
+    if options.paired:
+        wave = np.full(len(work), str(design.pre))
+    else:
+        wave = np.where(work["post"].to_numpy(dtype=bool), str(design.post), str(design.pre))
+    calibration: Calibration = calibrate(work[columns], wave, spec.weights, file=file)
+    w = calibration.weights
+    psu, clustered = psu_codes(work["cluster"].to_numpy() if design.cluster else None, work["unit"].to_numpy())
+    strata, n_strata = cluster_level_strata(calibration, psu, clustered=clustered, cluster=design.cluster)
+    if options.paired:
+        mean_post, mean_pre = float(w @ post / w.sum()), float(w @ pre / w.sum())
+        if not mean_pre > 0:
+            raise NotTestable("the weighted mean score at the pre wave is not positive, so a relative change is "
+                              "undefined")
+        theta = mean_post / mean_pre
+        influence = w * (post - theta * pre) / float(w @ pre)
+        variance = float(linearized_covariance(influence, psu, calibration, strata)[0, 0])
+        fixed = float(linearized_covariance(influence, psu, None, strata)[0, 0])
+        delta = "theta = sum(w post) / sum(w pre) (svyratio); influence w (post - theta pre) / sum(w pre)"
+    else:
+        is_post = work["post"].to_numpy(dtype=bool)
+        answers = np.where(is_post, post, pre)
+        x = np.column_stack([is_post, ~is_post]).astype(np.float64)
+        fit = fit_weighted_regression(answers, x, calibration=calibration, fixed_effects=[], psu=psu,
+                                      strata=strata)
+        mean_post, mean_pre = float(fit.params[0]), float(fit.params[1])
+        if not mean_pre > 0:
+            raise NotTestable("the weighted mean score at the pre wave is not positive, so a relative change is "
+                              "undefined")
+        theta = mean_post / mean_pre
+        gradient = np.array([1.0 / mean_pre, -theta / mean_pre])
+        variance = float(gradient @ fit.vcov @ gradient)
+        fixed = float(gradient @ fit.vcov_fixed_weights @ gradient)
+        delta = ("R = b_post / b_pre - 1 from the weighted y ~ 0 + 1{post} + 1{pre}; se(R)^2 = g' V g, "
+                 "g = (1, -theta) / mean(pre)")
+    estimate = theta - 1.0
+    primary = weighted_inference(estimate, float(np.sqrt(variance)), spec, n_psu=int(psu.max()) + 1, arms=None,
+                                 clustered=clustered, fixed_weights_se=float(np.sqrt(fixed)), n_strata=n_strata)
+    record = {**primary.record, "delta_method": delta}
+    record["statement"] = _statement(estimate, primary.ci_low, primary.ci_high, inference.ci_level)
+    extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta, "inference": record,
+              "statement": record["statement"], "paired": options.paired, "survey_weights": calibration.record}
+    counts["observations"] = int(post.size)
+    return EstimateResult(
+        estimate=estimate, std_error=primary.std_error, ci_low=primary.ci_low, ci_high=primary.ci_high,
+        ci_level=inference.ci_level, p_value=primary.p_value, p_value_two_sided=primary.p_value_two_sided,
+        df=primary.df, n=int(post.size), n_clusters=int(psu.max()) + 1 if clustered else None,
+        se_type=primary.se_type, counts=counts, extras=extras)
 
 
 def _statement(estimate: float, low: float, high: float, level: float) -> str:
@@ -416,7 +487,13 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
     rule: dict[str, Any]
     se_type = inference.se
     deff = 1.0
-    if design.cluster:
+    calibration = None
+    df_lost = 0
+    if spec.weights is not None:
+        share, deff, n_clusters, rule, calibration, df_lost = _weighted_share(
+            frame.loc[keep].loc[answered], values, spec, wave_label, file=file)
+        se_type = "linearized"
+    elif design.cluster:
         clusters = cluster_codes(frame.loc[keep, design.cluster].astype("string").to_numpy()[answered])[1]
         n_clusters = int(clusters.max()) + 1
         method, rule = few_cluster_decision(spec, n_clusters)
@@ -434,6 +511,8 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
     # effective n shrinks by (z / t_df)^2 for each interval, and the score test uses t_df (6 clusters: the normal
     # quantile covered 88%).
     df = float(n_clusters - 1) if n_clusters is not None and n_clusters > 1 else None
+    if df is not None and calibration is not None:  # margins constant within clusters take df like strata
+        df = max(1.0, df - df_lost)
     if df is not None and df < KG_CONSERVATIVE_BELOW_DF:
         rule["conservative"] = True
         rule["conservative_reason"] = (f"with {n_clusters} clusters the Korn-Graubard interval (t with {df:g} df) "
@@ -459,9 +538,41 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
         record["wave"] = wave_label
     extras = {"share": share, "inference": record, "statement": record["statement"],
               "note": "estimate is the share; the p-value tests the registered null share"}
+    if calibration is not None:
+        record["std_error_note"] = ("weighted share (R survey's svymean on the raked design); the design effect "
+                                        "is the linearized variance with the raking adjustment over p(1 - p) / n, "
+                                        "not floored at 1, so std_error is the linearized standard error")
+        extras["survey_weights"] = calibration.record
     return EstimateResult(estimate=share, std_error=std_error, ci_low=low, ci_high=high, ci_level=inference.ci_level,
                           p_value=p, p_value_two_sided=p_two, df=df, n=n, n_clusters=n_clusters,
                           se_type=f"wilson_{se_type}", counts=counts, extras=extras)
+
+
+def _weighted_share(rows: pd.DataFrame, values: NDArray[np.float64], spec: HypothesisSpec, wave_label: str | None,
+                    *, file: str) -> tuple[float, float, int | None, dict[str, Any], Calibration, int]:
+    """The weighted share of the answered rows of the wave raked to the margins, and its design effect from the
+    linearized variance with the raking adjustment (clustered by design.cluster, else by unit)."""
+    design = spec.design
+    assert spec.weights is not None
+    calibration = calibrate(rows[list(weight_columns(spec))], np.full(len(rows), str(wave_label)), spec.weights,
+                            file=file)
+    w = calibration.weights
+    share = float(w @ values / w.sum())
+    clusters = rows[design.cluster].to_numpy() if design.cluster else None
+    psu, clustered = psu_codes(clusters, rows[design.unit].to_numpy())
+    n_psu = int(psu.max()) + 1
+    if n_psu < 2:
+        raise NotTestable("a linearized variance needs at least 2 primary sampling units (clusters)")
+    strata, n_strata = cluster_level_strata(calibration, psu, clustered=clustered, cluster=design.cluster)
+    variance = float(linearized_covariance(w * (values - share) / w.sum(), psu, calibration, strata)[0, 0])
+    binomial = share * (1 - share) / values.size
+    deff = variance / binomial if binomial > 0 and variance > 0 else 1.0
+    lost = n_strata - 1
+    _, rule = few_cluster_decision(spec, n_psu if clustered else None)
+    rule.update({"fired": False, "method": "linearized", "reason": (
+        "survey weights registered: Wilson interval with the design effect of the Taylor-linearized variance "
+        f"(raking adjustment, clustered by {design.cluster or design.unit}) and Korn-Graubard df")})
+    return share, deff, (n_psu if clustered else None), rule, calibration, lost
 
 
 __all__ = ["fit_knowledge_gain", "fit_share", "korn_graubard_n", "wilson_interval"]

@@ -38,6 +38,14 @@ from ._survey_frame import (
     refuse_post_treatment_covariates,
     treatment_indicator,
 )
+from ._weights import (
+    calibrate,
+    cluster_level_strata,
+    fit_weighted_regression,
+    psu_codes,
+    weight_columns,
+    weighted_inference,
+)
 
 __all__ = ["NotTestable", "check_cluster_design", "fit_survey_did"]
 
@@ -108,6 +116,8 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     absorbed = [f"fe_{j}" for j in range(len(spec.fixed_effects))]
     for name, column in zip(absorbed, spec.fixed_effects, strict=True):
         work[name] = frame[column].astype("string").to_numpy()
+    for column in weight_columns(spec):
+        work[f"wt:{column}"] = frame[column].to_numpy()
     cov_x, cov_names = covariate_matrix(frame.loc[in_waves], spec.covariates, file=file)
     work = work.loc[in_waves].reset_index(drop=True)
 
@@ -190,6 +200,9 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     # dimension beside the unit, e.g. interviewer or interview-month effects that vary within a unit.
     fixed_effects = [factorize(work["unit"].to_numpy())[0]] if options.panel else []
     fixed_effects += [factorize(work[name].to_numpy())[0] for name in absorbed]
+    if spec.weights is not None:
+        return _fit_weighted(work, x, names, target_name, fixed_effects, spec, counts, extras, options, file=file,
+                             covariates=bool(cov_names))
     assignment = None
     clusters = None
     if design.cluster:
@@ -245,12 +258,73 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     )
 
 
-def _raw_means(work: pd.DataFrame, spec: HypothesisSpec) -> dict[str, Any]:
-    """Mean outcome per arm and wave, with the number of units behind each: the raw picture behind the DiD."""
+def _raw_means(work: pd.DataFrame, spec: HypothesisSpec, weights: np.ndarray | None = None) -> dict[str, Any]:
+    """Mean outcome per arm and wave, with the number of units behind each: the raw picture behind the DiD
+    (weighted means when survey weights are registered)."""
     cells: dict[str, dict[str, Any]] = {}
     for arm, is_treated in (("treated", 1), ("comparison", 0)):
         for wave, is_post in (("pre", 0), ("post", 1)):
-            rows = work.loc[(work["treated"] == is_treated) & (work["post"] == is_post)]
-            cells.setdefault(arm, {})[wave] = {"mean": float(rows["y"].mean()) if len(rows) else None,
-                                               "n": int(rows["unit"].nunique())}
-    return {"waves": [str(spec.design.pre), str(spec.design.post)], "arms": cells}
+            mask = ((work["treated"] == is_treated) & (work["post"] == is_post)).to_numpy(dtype=bool)
+            rows = work.loc[mask]
+            mean = None
+            if len(rows):
+                mean = float(rows["y"].mean()) if weights is None else \
+                    float(np.average(rows["y"].to_numpy(), weights=weights[mask]))
+            cells.setdefault(arm, {})[wave] = {"mean": mean, "n": int(rows["unit"].nunique())}
+    out: dict[str, Any] = {"waves": [str(spec.design.pre), str(spec.design.post)], "arms": cells}
+    if weights is not None:
+        out["weighted"] = True
+    return out
+
+
+def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_name: str,
+                  fixed_effects: list[np.ndarray], spec: HypothesisSpec, counts: dict[str, int],
+                  extras: dict[str, Any], options: SurveyDiDOptions, *, file: str,
+                  covariates: bool) -> EstimateResult:
+    """The registered survey weights: each wave of the estimation sample raked to the margins, weighted least
+    squares (weighted within transformation for the absorbed effects), linearized variance (``_weights``)."""
+    design = spec.design
+    assert spec.weights is not None
+    rows = work[[f"wt:{c}" for c in weight_columns(spec)]].rename(columns=lambda c: c[3:])
+    wave = np.where(work["post"].to_numpy() == 1.0, str(design.post), str(design.pre))
+    calibration = calibrate(rows, wave, spec.weights, file=file)
+    psu, clustered = psu_codes(work["cluster"].to_numpy() if design.cluster else None, work["unit"].to_numpy())
+    strata, n_strata = cluster_level_strata(calibration, psu, clustered=clustered, cluster=design.cluster)
+    try:
+        fit = fit_weighted_regression(work["y"].to_numpy(dtype=np.float64), x, calibration=calibration,
+                                      fixed_effects=fixed_effects, psu=psu, strata=strata)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(f"the design matrix is singular ({exc})", hypothesis_id=spec.id,
+                              fix="check that both arms are observed in both waves and covariates vary") from None
+    target = names.index(target_name)
+    arms = (counts["clusters_treated"], counts["clusters_comparison"]) if design.cluster else None
+    std_error = float(np.sqrt(fit.vcov[target, target]))
+    primary = weighted_inference(float(fit.params[target]), std_error, spec, n_psu=fit.n_psu, arms=arms,
+                                 clustered=clustered, n_strata=n_strata,
+                                 fixed_weights_se=float(np.sqrt(fit.vcov_fixed_weights[target, target])))
+    estimate = float(fit.params[target])
+    if options.by is not None:
+        ref_idx = names.index("treated_x_post")
+        ref_effect = float(fit.params[ref_idx])
+        level_var = fit.vcov[ref_idx, ref_idx] + fit.vcov[target, target] + 2 * fit.vcov[ref_idx, target]
+        units_by = work.groupby("by")["unit"].nunique()
+        extras["effect_by_group"] = {
+            options.by.reference: {"estimate": ref_effect, "std_error": float(np.sqrt(fit.vcov[ref_idx, ref_idx])),
+                                   "n": int(units_by.get(options.by.reference, 0))},
+            options.by.level: {"estimate": ref_effect + estimate, "std_error": float(np.sqrt(level_var)),
+                               "n": int(units_by.get(options.by.level, 0))},
+        }
+    else:
+        extras["raw_means"] = _raw_means(work, spec, calibration.weights)
+    extras["coefficients"] = {name: float(v) for name, v in zip(names, fit.params, strict=True)}
+    extras["model"] = ("weighted panel: y ~ D + post | " + " + ".join(["unit", *spec.fixed_effects])
+                       if options.panel else "weighted repeated cross-sections: y ~ treated + post + D") + \
+        (" (+ covariates)" if covariates else "")
+    extras["inference"] = primary.record
+    extras["survey_weights"] = calibration.record
+    counts["observations"] = fit.n_obs
+    return EstimateResult(
+        estimate=estimate, std_error=primary.std_error, ci_low=primary.ci_low, ci_high=primary.ci_high,
+        ci_level=spec.inference.ci_level, p_value=primary.p_value, p_value_two_sided=primary.p_value_two_sided,
+        df=primary.df, n=fit.n_obs, n_clusters=fit.n_psu if clustered else None, se_type=primary.se_type,
+        counts=counts, extras=extras)

@@ -54,6 +54,7 @@ from ._synthetic import check_synthetic_design, fit_synthetic_control, fit_synth
 from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
 from ._sun_abraham import fit_sun_abraham
 from ._twfe import fit_twfe
+from ._weights import weights_design_check
 
 __all__ = ["CAPABILITIES", "RECORDS", "REGISTRY", "EstimatorRecord", "Fitter", "SourceLink", "get_record", "register",
            "unregister"]
@@ -93,7 +94,7 @@ AttritionOutcome = Callable[[HypothesisSpec, Any], "str | None"]
 DesignCheck = Callable[[pd.DataFrame, HypothesisSpec, Any], "str | None"]
 
 #: Capability names, in the order docs and errors list them.
-CAPABILITIES = ("fixed_effects", "disaggregation", "attrition", "simulation", "bayesian")
+CAPABILITIES = ("fixed_effects", "disaggregation", "attrition", "simulation", "bayesian", "survey_weights")
 
 
 def no_option_columns(options: Any) -> tuple[tuple[str, str], ...]:
@@ -113,7 +114,9 @@ class EstimatorRecord:
       attrition by arm does not bound this estimate (the attrition section is then left out);
     - ``simulation``: design diagnosis (``oca design diagnose``) has a data-generating model for it;
     - ``priors``: Bayesian: the model's registered priors (name -> (default scale, meaning)); the verdict comes
-      from the posterior decision rule, and ``bayes.priors`` may only name these.
+      from the posterior decision rule, and ``bayes.priors`` may only name these;
+    - ``survey_weights``: uses the spec's ``weights`` (raking to population margins, linearized variance with the
+      raking adjustment: ``_weights.py``); the plan refuses ``weights`` for an estimator without it.
     """
 
     name: str
@@ -138,6 +141,7 @@ class EstimatorRecord:
     covariates: bool = True
     #: estimator-specific design requirements, checked on the data's structure before estimation (validate and run)
     design_check: DesignCheck | None = None
+    survey_weights: bool = False
     #: columns read from other sources (e.g. exposure from the engagement source); the fitter then gets
     #: ``linked={source: LinkedFrame}``, and the run needs those sources' data and passed contracts
     linked_columns: LinkedColumns | None = None
@@ -164,7 +168,8 @@ class EstimatorRecord:
     @property
     def capabilities(self) -> tuple[str, ...]:
         claimed = {"fixed_effects": self.fixed_effects is not None, "disaggregation": self.disaggregation is not None,
-                   "attrition": self.attrition is not None, "simulation": self.simulation, "bayesian": self.bayesian}
+                   "attrition": self.attrition is not None, "simulation": self.simulation, "bayesian": self.bayesian,
+                   "survey_weights": self.survey_weights}
         return tuple(name for name in CAPABILITIES if claimed[name])
 
 
@@ -179,6 +184,8 @@ def _denominator_column(options: Any) -> tuple[tuple[str, str], ...]:
     return ((options.denominator, "estimator.options.denominator"),)
 
 
+def _cluster_and_weights_check(frame: pd.DataFrame, spec: HypothesisSpec, options: Any) -> str | None:
+    return check_cluster_design(frame, spec, options) or weights_design_check(frame, spec, options)
 def _exposure_columns(options: Any) -> tuple[tuple[str, str], ...]:
     pairs = [(options.exposure.key.survey, "estimator.options.exposure.key.survey")]
     if options.unit:
@@ -249,18 +256,19 @@ RECORDS: tuple[EstimatorRecord, ...] = (
         "cluster-robust inference", "survey", SurveyDiDOptions, fit_survey_did, se_types=SURVEY_SE_TYPES,
         option_columns=_contrast_column, fixed_effects=lambda options: options.panel,
         disaggregation=lambda options: options.panel, attrition=_survey_did_attrition, simulation=True,
-        design_check=check_cluster_design),
+        design_check=_cluster_and_weights_check, survey_weights=True),
     EstimatorRecord(
         "knowledge_gain", "relative pre/post change in mean knowledge score, delta-method and bootstrap CIs",
         "survey", KnowledgeGainOptions, fit_knowledge_gain, se_types=GAIN_SE_TYPES,
-        disaggregation=lambda options: options.paired),
+        disaggregation=lambda options: options.paired, survey_weights=True, design_check=weights_design_check),
     EstimatorRecord(
         "ancova", "endline on baseline plus treatment (or change scores)", "survey", AncovaOptions, fit_ancova,
         se_types=SURVEY_SE_TYPES, disaggregation=lambda options: True, attrition=_ancova_attrition,
-        design_check=check_cluster_design),
+        design_check=_cluster_and_weights_check, survey_weights=True),
     EstimatorRecord(
         "share", "share of respondents reporting an outcome (0/1), Wilson CI", "survey", ShareOptions, fit_share,
-        se_types=("CR1", "CR2", "iid"), design_fields=(), disaggregation=lambda options: False),
+        se_types=("CR1", "CR2", "iid"), design_fields=(), disaggregation=lambda options: False,
+        survey_weights=True, design_check=weights_design_check),
     # Series and panels: adoption dates (design.adoption) or a 0/1 treated-and-post column, so no design field is
     # required; the period is an option (day ... year, integer), checked against the data at validate time.
     EstimatorRecord(

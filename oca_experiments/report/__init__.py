@@ -31,6 +31,7 @@ from oca_experiments.report._validation_page import (
 )
 from oca_experiments.report._trainer_pages import PlainPage, plain_pages, write_summaries
 from oca_experiments.report._verify import Difference, VerifyResult, compare_results, verify_run
+from oca_experiments.report._weights import survey_weights_section, survey_weights_table
 
 __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult", "build_report", "collect_manifest",
            "compare_results", "decision_page", "decision_section", "default_notebook", "finish_manifest",
@@ -38,6 +39,6 @@ __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult",
            "study_notebook", "verify_run", "write_junit",
            "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
            "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section",
-           "dose_response_figure", "exposure_section",
+           "dose_response_figure", "exposure_section", "survey_weights_section", "survey_weights_table",
            "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation",
            "PlainPage", "plain_pages", "write_summaries"]

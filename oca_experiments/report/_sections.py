@@ -30,6 +30,7 @@ from oca_experiments._layout import MANIFEST_FILE, RESULTS_FILE
 from oca_experiments.report._decision import decision_section
 from oca_experiments.report._exposure import dose_response_figure, exposure_section
 from oca_experiments.report._invariance import invariance_section
+from oca_experiments.report._weights import survey_weights_section
 from oca_experiments.report._manifest import run_result_from_dict
 from oca_experiments.results import EstimateResult, HypothesisResult, RunResult
 from oca_experiments.results.parts import (
@@ -1044,6 +1045,12 @@ def inference(report: ReportInputs) -> list[Any]:
     return out
 
 
+def survey_weights(report: ReportInputs) -> list[Any]:
+    """Survey weights as applied (report/_weights.py, from results.json): effective n, spread, margin table."""
+    text = survey_weights_section(report.run_dir / RESULTS_FILE)
+    return [_html(text)] if text else []
+
+
 def multiple_testing(report: ReportInputs) -> list[Any]:
     """Multiple testing across each registered family: raw and adjusted p-values side by side."""
     out: list[Any] = []
@@ -1534,6 +1541,7 @@ SECTIONS: Mapping[str, Callable[[ReportInputs], list[Any]]] = {
     "synthetic": synthetic,
     "exposure": exposure,
     "inference": inference,
+    "survey_weights": survey_weights,
     "multiple_testing": multiple_testing,
     "reliability": reliability,
     "invariance": invariance,

@@ -33,8 +33,8 @@ __all__ = [
     "Diagnostics", "DiagnosticsRow", "DiagnosticsThresholds", "DisaggregationCell", "DisaggregationTable",
     "DosePoint", "EffectInterval", "EventStudy", "ExposureResponse", "FewClusterRule", "GroupEffect",
     "IndexConstruction", "InferenceAlternative", "InferenceRecord", "InvarianceFit", "LeeBounds",
-    "MeasurementInvariance", "Part", "PosteriorSummary", "ReliabilityRecord", "Spillover", "UnitChange",
-    "UnitEffect", "lift_parts",
+    "MeasurementInvariance", "Part", "PosteriorSummary", "ReliabilityRecord", "Spillover", "SurveyWeightsRecord",
+    "UnitChange", "UnitEffect", "WeightMargin", "WeightTrimBounds", "WeightWave", "lift_parts",
     # estimator-specific parts
     "NOT_IN_DEMO", "SCALAR_EXTRAS", "ATTgt", "AggregateEffect", "Aggregations", "ArtifactPaths", "BaconComparison",
     "BaconDecomposition", "BaconKind", "CampaignEffect", "CohortCell", "CohortEffect", "CohortShare",
@@ -598,6 +598,71 @@ class UnitEffect(PosteriorSummary):
     weight: float | None = None  # the group's weight in the portfolio target
     group: str | None = None  # the unit's group
     start: str | None = None  # the unit's campaign start
+
+
+# --------------------------------------------------------------------------- survey weights
+
+
+@dataclass(frozen=True)
+class WeightTrimBounds(Part):
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class WeightWave(Part):
+    """One wave's raked weights: Kish effective n and design effect, spread, sweeps, trimming, margin error."""
+
+    wave: str | None = None
+    n: int | None = None
+    effective_n: float | None = None
+    design_effect: float | None = None
+    weight_ratio_min: float | None = None
+    weight_ratio_max: float | None = None
+    weight_cv: float | None = None
+    sweeps: int | None = None
+    trimmed: int | None = None
+    max_margin_error: float | None = None
+
+
+@dataclass(frozen=True)
+class WeightMargin(Part):
+    """One margin category in one wave: registered population share, the sample's and the weighted share;
+    a category below the suppression threshold carries None numbers and a ``display`` text."""
+
+    wave: str | None = None
+    column: str | None = None
+    category: str | None = None
+    population_share: float | None = None
+    n: int | None = None
+    sample_share: float | None = None
+    weighted_share: float | None = None
+    suppressed: bool | None = None
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class SurveyWeightsRecord(Part):
+    """``extras.survey_weights``: the registered weights as applied (estimators/_weights.py): method, Kish effective
+    sample size and design effect over all rows and per wave, weight spread and trimming, the margin table."""
+
+    KEY: ClassVar[str | None] = "survey_weights"
+
+    method: str | None = None
+    margins_as: str | None = None
+    design_weight: str | None = None
+    columns: tuple[str, ...] | None = None
+    n: int | None = None
+    effective_n: float | None = None
+    design_effect: float | None = None
+    weight_ratio_min: float | None = None
+    weight_ratio_max: float | None = None
+    weight_cv: float | None = None
+    trim: WeightTrimBounds | None = None
+    waves: tuple[WeightWave, ...] | None = None
+    margins: tuple[WeightMargin, ...] | None = None
+    variance: str | None = None
+    suppressed: int | None = None
 
 
 # --------------------------------------------------------------------------- portfolio: exposure and spillover
@@ -1208,7 +1273,8 @@ class RawMeans(Part):
 
 #: extras key -> the part type its record is read into (the top-level parts).
 PART_TYPES: Mapping[str, type[Part]] = types.MappingProxyType(
-    {part.KEY: part for part in (InferenceRecord, Attrition, EventStudy, PosteriorSummary, Diagnostics)
+    {part.KEY: part for part in (InferenceRecord, Attrition, EventStudy, PosteriorSummary, Diagnostics,
+                                  SurveyWeightsRecord)
      if part.KEY is not None})
 
 #: Every typed key of ``extras`` and its type: the parts above, and the lists and per-group maps of parts.

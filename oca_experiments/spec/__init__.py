@@ -29,6 +29,7 @@ from ._models import (
     StudyConfig,
 )
 from ._pap import DataRules, Exclusions, Power, RobustnessCheck, Subgroup, Wave
+from ._weights import SurveyWeights, WeightTrim
 
 __all__ = [
     "Bayes",
@@ -55,7 +56,9 @@ __all__ = [
     "SpecFile",
     "StudyConfig",
     "Subgroup",
+    "SurveyWeights",
     "Wave",
+    "WeightTrim",
     "load_hypotheses",
     "load_study_config",
     "parse_model",

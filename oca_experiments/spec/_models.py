@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .._layout import DEFAULT_SUPPRESSION_THRESHOLD
 from ._pap import DataRules, Power, RobustnessCheck, Status, Subgroup, Wave
+from ._weights import SurveyWeights
 
 _ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -325,6 +326,8 @@ class HypothesisSpec(_Frozen):
     inference: Inference = Inference()
     bayes: Bayes | None = Field(default=None, description="Bayesian estimators only")
     testability: Testability | None = Field(default=None, description="requirements the data must meet")
+    weights: SurveyWeights | None = Field(default=None, description="survey weights: design weights raked to "
+                                          "registered population margins (survey estimators; spec/_weights.py)")
     # Pre-analysis-plan fields (spec/_pap.py). Identity: the YAML's own claims; the registry lock decides what
     # counts as registered (oca_experiments/prereg).
     version: int = Field(default=1, ge=1, description="version of this spec, raised with each amendment")
@@ -363,6 +366,8 @@ class HypothesisSpec(_Frozen):
         """Every column of the outcome's source that this hypothesis reads."""
         cols = list(self.outcome.construction.columns()) + list(self.design.columns()) + list(self.covariates)
         cols += list(self.disaggregate)
+        if self.weights is not None:
+            cols += list(self.weights.columns())
         if self.inference.randomization is not None and self.inference.randomization.blocks:
             cols.append(self.inference.randomization.blocks)
         return tuple(dict.fromkeys(cols))

@@ -149,7 +149,33 @@ def hypothesis_extras(built: Any, result: Any, *, attrition: Attrition | None = 
     raw = result.extras.get("raw_means")
     if isinstance(raw, dict):
         extras["raw_means"] = protect_raw_means(raw, threshold)
+    weights = result.extras.get("survey_weights")
+    if isinstance(weights, Mapping):
+        extras["survey_weights"] = protect_survey_weights(weights, threshold)
     return extras
+
+
+def protect_survey_weights(record: Mapping[str, Any], threshold: int) -> dict[str, Any]:
+    """The weight diagnostics' margin table: within each wave and margin column (whose total, the wave's n, is
+    visible), a category with fewer than ``threshold`` respondents hides its n and its sample and weighted shares
+    (which give n back), and a second category is hidden with it (``suppression_plan``)."""
+    rows = [dict(row) for row in record.get("margins") or ()]
+    groups: dict[tuple[Any, Any], list[int]] = {}
+    for position, row in enumerate(rows):
+        groups.setdefault((row.get("wave"), row.get("column")), []).append(position)
+    hidden = 0
+    for positions in groups.values():
+        plan = suppression_plan([int(rows[i].get("n") or 0) for i in positions], threshold)
+        for i, kind in zip(positions, plan, strict=True):
+            if kind:
+                hidden += 1
+                rows[i] = {**{k: rows[i].get(k) for k in ("wave", "column", "category", "population_share")},
+                           "n": None, "sample_share": None, "weighted_share": None, "suppressed": True,
+                           "display": suppressed_label(threshold) if kind == "primary" else SECONDARY_LABEL}
+    out = {**record, "margins": rows}
+    if hidden:
+        out["suppressed"] = hidden
+    return out
 
 
 def protect_raw_means(raw: dict[str, Any], threshold: int) -> dict[str, Any]:

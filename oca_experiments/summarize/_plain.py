@@ -963,6 +963,13 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
         compared = writer.comparison(estimator, by=by is not None)
         if compared:
             details.append(compared)
+    weights = _extras(h).get("survey_weights")
+    if estimated and isinstance(weights, Mapping) and _is_number(weights.get("effective_n")):
+        details.append(t.gettext("The answers were weighted so that the people interviewed match the whole "
+                                 "population in {columns}. Weighted, the {n} answers count like {effective} "
+                                 "answers.").format(
+            columns=format_list([str(c) for c in weights.get("columns") or ()], locale=writer.locale),
+            n=writer.count(int(weights.get("n") or 0)), effective=writer.count(int(round(weights["effective_n"])))))
     if related:
         details.append(writer.related([note for _, note in related]))
 

@@ -141,6 +141,7 @@ EXPECTED_ALL = {
         "CAPABILITIES", "CATALOG", "ClusterCounts", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
         "LinkedFrame",
         "NotTestable", "REGISTRY", "SE_TYPES", "SurveyDiDOptions", "attrition_analysis", "bootstrap_weights",
+        "check_weight_margins",
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
         "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
         "fit_twfe", "fit_counterfactual", "fit_intervention", "estimator_schema", "with_estimator_options"},
@@ -162,7 +163,7 @@ EXPECTED_ALL = {
         "study_notebook", "verify_run",
         "write_junit", "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
         "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section",
-        "dose_response_figure", "exposure_section",
+        "dose_response_figure", "exposure_section", "survey_weights_section", "survey_weights_table",
         "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation",
         "PlainPage", "plain_pages", "write_summaries"},
     "oca_experiments.results": {
@@ -173,7 +174,7 @@ EXPECTED_ALL = {
         "Bayes", "BayesDecision", "BayesDiagnostics", "BayesSampler", "Bootstrap", "Construction", "DataRules",
         "Design", "EstimatorSpec", "Exclusions", "FewClusters", "HYPOTHESES_DIR", "HypothesisSpec", "Inference",
         "NOT_SPECS", "Outcome", "Power", "Randomization", "RobustnessCheck", "STUDY_FILE", "SourceConfig",
-        "SpecFile", "StudyConfig", "Subgroup", "Wave", "load_hypotheses", "load_study_config", "parse_model",
+        "SpecFile", "StudyConfig", "Subgroup", "SurveyWeights", "Wave", "WeightTrim", "load_hypotheses", "load_study_config", "parse_model",
         "read_yaml", "validation_to_spec_error"},
     "oca_experiments.summarize": {
         "EQUIVALENCE_READINGS", "LANGUAGES", "UNRELIABLE", "VERDICTS", "Verdict", "adjust_families",

@@ -31,7 +31,8 @@ HYPOTHESIS_IDS = {
     "h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain",
     "h4_engagement_per_post", "h5_hostile_share", "h6_horizontal_trust_by_sex",
     "h7a_horizontal_trust_bayes", "h7b_horizontal_trust_weakest_cso", "h7c_trust_item_ordinal",
-    "h7d_hostile_share_bayes", "h8_engagement_synthetic", "h11_trust_exposure_response", "h12_spillover_near_far",
+    "h7d_hostile_share_bayes", "h8_engagement_synthetic", "h10_horizontal_trust_weighted",
+    "h11_trust_exposure_response", "h12_spillover_near_far",
 }
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

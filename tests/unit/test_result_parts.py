@@ -67,8 +67,21 @@ ATTRITION = {"unit_of_count": "units", "by_arm": {"treated": {"baseline_n": 100,
                           "selective_attrition_p_value": 0.5}],
              "lee_bounds": {"note": "attrition rates are equal in both arms: no trimming is needed"},
              "suppressed": "suppressed (n < 10)"}
+SURVEY_WEIGHTS = {"method": "rake", "margins_as": "shares", "design_weight": None, "columns": ["sex", "site"],
+                  "n": 200, "effective_n": 170.5, "design_effect": 1.17, "weight_ratio_min": 0.4,
+                  "weight_ratio_max": 2.6, "weight_cv": 0.46, "trim": {"lower": None, "upper": 5.0},
+                  "waves": [{"wave": "baseline", "n": 100, "effective_n": 85.2, "design_effect": 1.17,
+                             "weight_ratio_min": 0.4, "weight_ratio_max": 2.6, "weight_cv": 0.46, "sweeps": 6,
+                             "trimmed": 0, "max_margin_error": 3e-11}],
+                  "margins": [{"wave": "baseline", "column": "sex", "category": "female", "population_share": 0.49,
+                               "n": 52, "sample_share": 0.52, "weighted_share": 0.49},
+                              {"wave": "baseline", "column": "site", "category": "Osh", "population_share": 0.2,
+                               "n": None, "sample_share": None, "weighted_share": None, "suppressed": True,
+                               "display": "suppressed (n < 10)"}],
+                  "variance": "Taylor linearization", "suppressed": 2}
 RECORDS = {"inference": [INFERENCE, SHARE_INFERENCE], "posterior": [POSTERIOR], "diagnostics": [DIAGNOSTICS],
-           "event_study": [EVENT_STUDY], "attrition": [ATTRITION, {"error": "singular matrix"}]}
+           "event_study": [EVENT_STUDY], "attrition": [ATTRITION, {"error": "singular matrix"}],
+           "survey_weights": [SURVEY_WEIGHTS]}
 
 
 def _json(value) -> str:
