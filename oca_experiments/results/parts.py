@@ -1265,6 +1265,7 @@ class RawMeans(Part):
     waves: tuple[str, ...] | None = None
     arms: Mapping[str, Mapping[str, RawMeansCell]] | None = None
     suppressed: bool | None = None
+    weighted: bool | None = None  # survey-weighted means (registered weights)
 
     def cell(self, arm: str, wave: str) -> RawMeansCell:
         """The arm's cell at the wave ("pre" or "post"); an empty cell when absent."""
