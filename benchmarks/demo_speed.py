@@ -76,7 +76,8 @@ def timed(task, source, **kwargs):
         spent[task.id] = spent.get(task.id, 0.0) + time.perf_counter() - t
 runner._estimate = timed
 study = oca.load_study(sys.argv[1])
-oca.run_to_directory(study, {"survey": sys.argv[2], "engagement": sys.argv[3]}, sys.argv[4], build_html=False)
+oca.run_to_directory(study, {"survey": sys.argv[2], "engagement": sys.argv[3], "community": sys.argv[4]}, sys.argv[5],
+                     build_html=False)
 print(json.dumps({"estimation": spent, "process": time.perf_counter() - started}))
 """
 
@@ -90,7 +91,7 @@ def _bayesian_ids() -> set[str]:
 def _timed_run(data: Path, out: Path, env: dict[str, str]) -> tuple[float, float]:
     """(seconds the Bayesian hypotheses spent in estimation, seconds of the whole ``oca run``-equivalent process)."""
     done = subprocess.run([sys.executable, "-c", _TIMED_RUN, str(REPO), str(data / "survey.csv"),
-                           str(data / "engagement.csv"), str(out)], cwd=REPO, capture_output=True, text=True,
+                           str(data / "engagement.csv"), str(data / "community.csv"), str(out)], cwd=REPO, capture_output=True, text=True,
                           check=False, env=env)
     if done.returncode != 0:
         sys.exit(f"the timed run failed with exit code {done.returncode}: {done.stderr.strip()[-2000:]}")

@@ -4,7 +4,7 @@ Typical use in a notebook::
 
     import oca_experiments as oca
     study = oca.load_study("path/to/study")
-    run = study.run({"survey": "survey.csv", "engagement": "engagement.csv"})
+    run = study.run({"survey": "survey.csv", "engagement": "engagement.csv", "community": "community.csv"})
     run.tidy()
 
 Errors: see ``oca_experiments.errors`` for the exception tree (one root, ``OcaError``).

@@ -37,6 +37,10 @@ def summary(
                                                       "campaign start date (empty: none).")] = None,
     suppress_below: Annotated[int | None, typer.Option("--suppress-below", help="Blank cells counting fewer "
                                                       "than this many members.")] = None,
+    results: Annotated[Path | None, typer.Option("--results", help="results.json of a run: show the registered "
+                                                 "per-campaign effects of --hypothesis beside the trends.")] = None,
+    hypothesis: Annotated[str | None, typer.Option("--hypothesis", help="The hypothesis in --results whose "
+                                                   "per-campaign effects to show (an its hypothesis).")] = None,
 ) -> None:
     """Write the monthly community summary table."""
 
@@ -49,10 +53,12 @@ def summary(
             raise SpecError("--out must be a directory", file=out.name, field="--out",
                             fix="name a new or existing directory")
         frame = read_table(source, reader_options({}, file="", field="--reader"))
+        columns = {"members": members, "posts": posts, "active_members": active_members, "discussions": discussions}
+        registered = _registered_effects(results, hypothesis, columns)
         result = monthly_community_summary(
             frame, community=community, time=time, member=member, kind=kind, members=members, posts=posts,
             active_members=active_members, discussions=discussions, campaign_start=campaign_start,
-            suppress_below=suppress_below, file=source.name)
+            suppress_below=suppress_below, registered=registered, file=source.name)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "community_monthly.csv", result.monthly.to_csv(index=False))
         atomic_write_text(out / "community_trends.csv", result.trends.to_csv(index=False))
@@ -68,3 +74,37 @@ def summary(
         return 0
 
     _guarded(body)
+
+
+def _registered_effects(results: Path | None, hypothesis: str | None, columns: dict[str, str | None]) -> list:
+    """The per-campaign effects of ``hypothesis`` in a run's results.json, on the summary metric its outcome is."""
+    import json
+
+    from .engagement import RegisteredEffect
+    from .errors import DataError
+
+    if (results is None) != (hypothesis is None):
+        raise SpecError("--results and --hypothesis go together", field="--results" if results is None
+                        else "--hypothesis", fix="give both (the run's results.json and the hypothesis id) or neither")
+    if results is None:
+        return []
+    try:
+        payload = json.loads(results.read_text(encoding="utf-8"))
+        records = {r["id"]: r for r in payload["hypotheses"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DataError("not a readable results.json of an oca run", file=results.name,
+                        fix="pass RUN_DIR/results.json written by oca run or oca demo") from None
+    record = records.get(hypothesis)
+    if record is None:
+        raise DataError(f"no hypothesis '{hypothesis}' in this run", file=results.name,
+                        fix=f"use one of: {', '.join(sorted(records))}")
+    campaigns = (record.get("extras") or {}).get("by_campaign")
+    if record.get("status") != "estimated" or not isinstance(campaigns, list):
+        raise DataError(f"hypothesis '{hypothesis}' has no per-campaign effects (status {record.get('status')}, "
+                        f"estimator {record.get('estimator')})", file=results.name,
+                        fix="name an estimated its hypothesis")
+    outcome = str(record.get("outcome"))
+    metric = next((m for m, column in columns.items() if column == outcome), outcome)
+    return [RegisteredEffect(hypothesis=str(hypothesis), metric=metric, community=str(c["unit"]),
+                             effect=float(c["average_effect"]), ci_low=c.get("ci_low"), ci_high=c.get("ci_high"))
+            for c in campaigns if c.get("average_effect") is not None]

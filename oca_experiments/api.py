@@ -123,7 +123,7 @@ def run_demo(out_dir: str | Path, *, study_dir: str | Path | None = None, seed: 
             return reused
     with staged_directory(out_dir) as stage:
         files = generate_demo(stage / "data", seed=DEFAULT_SEED if seed is None else seed)
-        data = {"survey": files.survey, "engagement": files.engagement}
+        data = {"survey": files.survey, "engagement": files.engagement, "community": files.community}
         run = study.run(data)
         truth = json.loads(Path(files.truth).read_text(encoding="utf-8"))
         annotate = {"truth": truth.get("hypotheses", {}), "demo_seed": truth.get("seed")}

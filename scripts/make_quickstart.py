@@ -19,7 +19,7 @@ cells = [
     nbf.v4.new_code_cell(
         "workdir = Path(tempfile.mkdtemp(prefix='oca-quickstart-'))\n"
         "files = oca.generate_demo(workdir)\n"
-        "data = {'survey': files.survey, 'engagement': files.engagement}\nsorted(p.name for p in workdir.iterdir())"),
+        "data = {'survey': files.survey, 'engagement': files.engagement, 'community': files.community}\nsorted(p.name for p in workdir.iterdir())"),
     nbf.v4.new_markdown_cell("`validate` runs the data contracts (Great Expectations suites) and estimates nothing."),
     nbf.v4.new_code_cell("validation = study.validate(data)\nassert validation.ok\nvalidation.tidy()"),
     nbf.v4.new_markdown_cell(

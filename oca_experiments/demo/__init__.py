@@ -1,7 +1,7 @@
 """Seeded generator of the embedded demo study: UNDP Accelerator Lab Kyrgyzstan's Online Community Accelerator.
 
 Six civil-society organisations (CSO1..CSO6) are trained and each runs one online social-cohesion campaign,
-with staggered start dates (days ~45..120 of the engagement window). The study has two sources and a truth:
+with staggered start dates (days ~45..120 of the engagement window). The study has three sources and a truth:
 
 Survey (``survey.csv``, one row per respondent x wave)
     Seven sites (Alamedin, Sokuluk, Osh, Uzgen, Jalal-Abad, Batken, Razzakov) with two districts each
@@ -30,11 +30,20 @@ Engagement (``engagement.csv``, one row per page x day, 2026-03-01..2026-08-27)
     growth and followers that grow slowly. From a CSO's campaign start, its page posts more, interactions per
     post rise about 1.35-fold and the hostile share of comments falls from about 12% to about 8%.
 
+Communities of practice (``community.csv``, one row per community x month, 2022-09..2026-08)
+    Eight online communities of practice CP01..CP08, summarised monthly: members, posts, active members,
+    discussions and the mean scheduled power-outage hours per day in the community's region (a regressor that
+    moves with the winter but differently every year). CP01..CP03 get the Accelerator's facilitation campaign from
+    2025-09, 2025-11 and 2026-01 (posts about 1.3-fold); the other five are comparison communities. Posts carry a
+    month-of-year pattern, month-level shocks shared by all communities and overdispersed noise. Drawn from a
+    fourth, separate child stream of the seed, so the survey and engagement files are those of before it existed.
+
 Truth (``truth.json``)
     ``{"seed", "hypotheses", "definitions", "extras"}``: the true value of each preregistered hypothesis (see
     ``definitions`` in the file for each estimand and its scale), computed from potential outcomes with common
-    random numbers (h1, h2, h6: sample ATTs on the observed 1-5 index) or from the generating expected values
-    and probabilities (h3, h4, h5); extras hold per-CSO effects and the design parameters.
+    random numbers (h1, h2, h6: sample ATTs on the observed 1-5 index; h9: on monthly posts) or from the
+    generating expected values and probabilities (h3, h4, h5); extras hold per-CSO effects and the design
+    parameters.
 
 Everything is drawn from ``numpy.random.default_rng(seed)``; there is no wall-clock time, so the same seed
 gives byte-identical files.

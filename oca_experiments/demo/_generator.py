@@ -13,6 +13,9 @@ import pandas as pd
 from .._atomic import atomic_write_json, atomic_write_text
 from ..errors import OcaError
 from . import _design as d
+from ._community import CAMPAIGN_START as COMMUNITY_CAMPAIGN_START
+from ._community import OUTAGE_EFFECT as COMMUNITY_OUTAGE_EFFECT
+from ._community import simulate_community
 from ._engagement import simulate_engagement
 from ._survey import simulate_survey
 
@@ -29,7 +32,7 @@ HYPOTHESIS_IDS: tuple[str, ...] = (
     "h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain",
     "h4_engagement_per_post", "h5_hostile_share", "h6_horizontal_trust_by_sex",
     "h7a_horizontal_trust_bayes", "h7b_horizontal_trust_weakest_cso", "h7c_trust_item_ordinal",
-    "h7d_hostile_share_bayes", "h8_engagement_synthetic", "h10_horizontal_trust_weighted",
+    "h7d_hostile_share_bayes", "h8_engagement_synthetic", "h9_community_monthly", "h10_horizontal_trust_weighted",
     "h11_trust_exposure_response", "h12_spillover_near_far",
 )
 DEFINITIONS: dict[str, str] = {
@@ -81,6 +84,13 @@ DEFINITIONS: dict[str, str] = {
         "the campaign start on of E[Y(1)] - E[Y(0)], interactions per post; extras.h4_by_campaign.CSO2). The "
         "synthetic DiD on monthly means weights months equally and counts the start month as treated, so it "
         "targets a close but not identical average."),
+    "h9_community_monthly": (
+        "Facilitation campaign in the communities of practice (CP01..CP03): sample ATT over the campaign "
+        "communities' months from their campaign start on of posts(1) - posts(0), both potential outcomes drawn "
+        "with common random numbers (the same month-level rate shock and the same uniform through the Poisson "
+        "quantile function), in posts per month: what observed minus counterfactual estimates. The ITS pools "
+        "campaigns by their number of months, which gives the same average. extras.h9_by_campaign has each "
+        "campaign's; extras.h9_expected_posts_per_month the population version (E[posts(1)] - E[posts(0)])."),
     "h10_horizontal_trust_weighted": (
         "h1's ATT (horizontal-trust KLK index, SD units) with each treated respondent weighted as the registered "
         "survey weights weight them: the panel estimation sample (index answered at both waves) raked from equal "
@@ -110,6 +120,7 @@ class DemoData:
     survey: pd.DataFrame
     engagement: pd.DataFrame
     truth: dict[str, Any]
+    community: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -117,34 +128,41 @@ class DemoFiles:
     survey: Path
     engagement: Path
     truth: Path
+    community: Path
 
 
 def simulate_demo(seed: int = DEFAULT_SEED, n_respondents: int = DEFAULT_N_RESPONDENTS) -> DemoData:
     """Simulate the demo study. The same ``seed`` and ``n_respondents`` always give the same data."""
     _check_arguments(seed, n_respondents)
     seed, n_respondents = int(seed), int(n_respondents)  # numpy integers are accepted but not JSON-serialisable
-    # Independent streams, so that e.g. the engagement data do not change with the survey's sample size.
-    design_rng, survey_rng, engagement_rng = np.random.default_rng(seed).spawn(3)
+    # Independent streams, so that e.g. the engagement data do not change with the survey's sample size. The
+    # communities of practice came later: their stream is the fourth child, so the first three (and the survey and
+    # engagement files) are the same as before it existed.
+    design_rng, survey_rng, engagement_rng, community_rng = np.random.default_rng(seed).spawn(4)
     design = d.draw_design(design_rng)
     survey = simulate_survey(survey_rng, design, n_respondents)
     engagement = simulate_engagement(engagement_rng, design)
+    community = simulate_community(community_rng)
     truth = _round_floats(_assemble_truth(seed, n_respondents, design, survey.truth, engagement.truth,
-                                          engagement.frame))
-    return DemoData(survey.frame, engagement.frame, truth)
+                                          engagement.frame, community.truth))
+    return DemoData(survey.frame, engagement.frame, truth, community.frame)
 
 
 def generate_demo(out_dir: str | os.PathLike[str], *, seed: int = DEFAULT_SEED,
                   n_respondents: int = DEFAULT_N_RESPONDENTS) -> DemoFiles:
-    """Write ``survey.csv``, ``engagement.csv`` and ``truth.json`` into ``out_dir`` (created if needed).
+    """Write ``survey.csv``, ``engagement.csv``, ``community.csv`` and ``truth.json`` into ``out_dir`` (created if
+    needed).
 
     Each file is replaced atomically; rerunning with the same arguments gives byte-identical files.
     """
     data = simulate_demo(seed, n_respondents)
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    files = DemoFiles(directory / "survey.csv", directory / "engagement.csv", directory / "truth.json")
+    files = DemoFiles(directory / "survey.csv", directory / "engagement.csv", directory / "truth.json",
+                      directory / "community.csv")
     atomic_write_text(files.survey, to_csv_text(data.survey))
     atomic_write_text(files.engagement, to_csv_text(data.engagement))
+    atomic_write_text(files.community, to_csv_text(data.community))
     atomic_write_json(files.truth, data.truth)
     return files
 
@@ -187,8 +205,9 @@ def _exposure_truth(att_by_community: dict[str, float], engagement: pd.DataFrame
 
 
 def _assemble_truth(seed: int, n_respondents: int, design: d.Design, survey: dict[str, Any],
-                    engagement: dict[str, Any], engagement_frame: pd.DataFrame) -> dict[str, Any]:
-    values = {**survey, **engagement}
+                    engagement: dict[str, Any], engagement_frame: pd.DataFrame,
+                    community: dict[str, Any]) -> dict[str, Any]:
+    values = {**survey, **engagement, "h9_community_monthly": community["h9_community_monthly"]}
     # The Bayesian hypotheses h7a, h7d target the same estimands as h1, h5; h7b the smallest CSO's h1 effect.
     # h7a and h7b register the 1-5 mean index, so their truths are on that scale.
     values.update(h7a_horizontal_trust_bayes=survey["h1_mean_scale"],
@@ -240,6 +259,11 @@ def _assemble_truth(seed: int, n_respondents: int, design: d.Design, survey: dic
         "h4_lift_by_campaign": {cid: v["engagement_lift"] for cid, v in by_campaign.items()},
         "h5_untreated_hostile_share": engagement["hostile_share_untreated"],
         "h5_by_campaign": {cid: v["hostile_share"] for cid, v in by_campaign.items()},
+        "h9_by_campaign": {cid: v["posts_per_month"] for cid, v in community["by_campaign"].items()},
+        "h9_posts_lift_by_campaign": {cid: v["posts_lift"] for cid, v in community["by_campaign"].items()},
+        "h9_untreated_posts_per_month": community["untreated_posts_per_month"],
+        "h9_expected_posts_per_month": community["expected_posts_per_month"],
+        "h9_posts_lift_realized": community["posts_lift_realized"],
         "h11_att_by_community": survey["h1_by_community"],
         "h11_dose_by_cso": doses,
         "h12_treated_vs_far": survey["h1_horizontal_trust"],
@@ -263,6 +287,8 @@ def _assemble_truth(seed: int, n_respondents: int, design: d.Design, survey: dic
             "engagement_lift_by_campaign": dict(zip(d.CSO_IDS, design.engagement_lift.tolist(), strict=True)),
             "hostile_share_ratio_by_campaign": dict(
                 zip(d.CSO_IDS, design.hostile_share_ratio.tolist(), strict=True)),
+            "community_campaign_start": {cid: f"{start}-01" for cid, start in COMMUNITY_CAMPAIGN_START.items()},
+            "community_outage_effect_per_hour": COMMUNITY_OUTAGE_EFFECT,
         },
     }
     return {

@@ -11,14 +11,19 @@ with any activity in the month) and ``discussions`` (threads started), from eith
 
 For each community and metric the summary also gives the trend (the final slope of a local linear trend model,
 per month, with its standard error) and, where the community has a campaign start, a descriptive level shift (a
-local linear trend model of the whole monthly series with a step from the campaign month). These are descriptive: the
-registered effect of a campaign is the hypothesis' (e.g. ``its`` with ``period: month``) in the run's results.
-Member ids never leave this function; counts below ``suppress_below`` are blanked.
+local linear trend model of the whole monthly series with a step from the campaign month). With at least
+``SEASONAL_FROM_MONTHS`` observed months both models carry a fixed month-of-year seasonal, so that a campaign
+starting in a busy month is not credited with the season. These are descriptive: the registered effect of a
+campaign is the hypothesis' (e.g. ``its`` with ``period: month``); given the run's per-campaign effects
+(``registered``, e.g. read from results.json by ``oca engagement summary --results``), the trends table shows them
+beside the descriptive shift, on the row of the hypothesis' outcome. Member ids never leave this function; counts
+below ``suppress_below`` are blanked.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +33,26 @@ import pandas as pd
 from ..errors import DataError
 from ..io import native_spacing, period_codes, period_label, read_time
 
-__all__ = ["CommunitySummary", "METRICS", "monthly_community_summary"]
+__all__ = ["CommunitySummary", "METRICS", "RegisteredEffect", "monthly_community_summary"]
 
 METRICS = ("members", "posts", "active_members", "discussions")
 _POST_KINDS = ("post", "comment")
 _MIN_MONTHS_FOR_TREND = 8
+#: Observed months from which the trend and shift models carry a fixed 12-month seasonal (two full years).
+SEASONAL_FROM_MONTHS = 24
+
+
+@dataclass(frozen=True)
+class RegisteredEffect:
+    """One campaign's registered effect from a run: the hypothesis, the summary metric its outcome is, the
+    community (the hypothesis' unit) and the estimate with its interval (the outcome's units per month)."""
+
+    hypothesis: str
+    metric: str
+    community: str
+    effect: float
+    ci_low: float | None
+    ci_high: float | None
 
 
 @dataclass(frozen=True)
@@ -122,7 +142,8 @@ def _from_counts(frame: pd.DataFrame, *, community: str, time: str, columns: dic
     return _complete_months(out.reset_index())
 
 
-def _smoothed_last(series: np.ndarray, exog: np.ndarray | None, index: int) -> tuple[float, float]:
+def _smoothed_last(series: np.ndarray, exog: np.ndarray | None, index: int, *, seasonal: bool = False
+                   ) -> tuple[float, float]:
     """A local linear trend (with an optional regressor kept in the state) fitted by exact-diffuse MLE; the
     smoothed state ``index`` at the last month and its standard error. (The ``its`` estimator fits the same model
     family; the engagement layer sits below the estimators, so it calls statsmodels directly.)"""
@@ -131,6 +152,8 @@ def _smoothed_last(series: np.ndarray, exog: np.ndarray | None, index: int) -> t
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
     kwargs: dict[str, Any] = {"level": "lltrend", "use_exact_diffuse": True}
+    if seasonal:
+        kwargs.update(seasonal=12, stochastic_seasonal=False)
     if exog is not None:
         kwargs.update(exog=exog, mle_regression=False)
     with warnings.catch_warnings():
@@ -144,15 +167,17 @@ def _smoothed_last(series: np.ndarray, exog: np.ndarray | None, index: int) -> t
 def _trend_and_shift(series: np.ndarray, start: int | None) -> dict[str, Any]:
     observed = np.isfinite(series)
     record: dict[str, Any] = {"trend_per_month": None, "trend_se": None, "level_shift": None,
-                              "level_shift_se": None}
+                              "level_shift_se": None, "seasonal": False}
     if observed.sum() < _MIN_MONTHS_FOR_TREND or np.nanstd(series) == 0:
         record["note"] = f"fewer than {_MIN_MONTHS_FOR_TREND} months or a constant series: no trend"
         return record
-    slope, slope_se = _smoothed_last(series, None, 1)  # states: level, slope
+    seasonal = bool(observed.sum() >= SEASONAL_FROM_MONTHS)
+    record["seasonal"] = seasonal
+    slope, slope_se = _smoothed_last(series, None, 1, seasonal=seasonal)  # states: level, slope, (seasonal)
     record.update(trend_per_month=slope, trend_se=slope_se)
     if start is not None and 2 <= start <= series.size - 1:
         step = (np.arange(series.size) >= start).astype(float)[:, None]
-        shift, shift_se = _smoothed_last(series, step, -1)  # the step's coefficient is the last state
+        shift, shift_se = _smoothed_last(series, step, -1, seasonal=seasonal)  # the step is the last state
         record.update(level_shift=shift, level_shift_se=shift_se)
     return record
 
@@ -161,7 +186,7 @@ def monthly_community_summary(frame: pd.DataFrame, *, community: str, time: str,
                               kind: str | None = None, members: str | None = None, posts: str | None = None,
                               active_members: str | None = None, discussions: str | None = None,
                               campaign_start: str | None = None, suppress_below: int | None = None,
-                              file: str = "<data>") -> CommunitySummary:
+                              registered: Sequence[RegisteredEffect] = (), file: str = "<data>") -> CommunitySummary:
     """Members, posts, active members and discussions per community and month, with trends and (where a campaign
     start is given) a descriptive level shift. Give ``member`` and ``kind`` for an activity log, or the count
     columns (any of ``members``, ``posts``, ``active_members``, ``discussions``) for summarised counts."""
@@ -187,6 +212,11 @@ def monthly_community_summary(frame: pd.DataFrame, *, community: str, time: str,
         for name, rows in first.groupby("community"):
             starts[str(name)] = int(period_codes(pd.Series([rows["start"].min()]), "month")[0])
     metrics = [m for m in METRICS if m in monthly.columns]
+    effects = {(e.community, e.metric): e for e in registered}
+    unknown = sorted({e.metric for e in registered} - set(metrics))
+    if unknown:
+        raise DataError(f"the registered effect is on '{unknown[0]}', which this summary does not show", file=file,
+                        column=unknown[0], fix="summarise the hypothesis' outcome column too (e.g. --posts posts)")
     trends = []
     for name, rows in monthly.groupby("community", sort=True):
         rows = rows.sort_values("month")
@@ -194,8 +224,13 @@ def monthly_community_summary(frame: pd.DataFrame, *, community: str, time: str,
         offset = int(start - rows["month"].iloc[0]) if start is not None else None
         for metric in metrics:
             record = _trend_and_shift(rows[metric].to_numpy(dtype=np.float64), offset)
+            effect = effects.get((str(name), metric))
             trends.append({"community": str(name), "metric": metric,
-                           "campaign_month": period_label(start, "month") if start is not None else None, **record})
+                           "campaign_month": period_label(start, "month") if start is not None else None, **record,
+                           "registered_hypothesis": effect.hypothesis if effect else None,
+                           "registered_effect": effect.effect if effect else None,
+                           "registered_ci_low": effect.ci_low if effect else None,
+                           "registered_ci_high": effect.ci_high if effect else None})
     monthly = monthly.assign(month=[period_label(int(m), "month") for m in monthly["month"]])
     monthly = monthly[["community", "month", *metrics]].reset_index(drop=True)
     suppressed = 0
@@ -208,5 +243,8 @@ def monthly_community_summary(frame: pd.DataFrame, *, community: str, time: str,
             notes.append(f"{suppressed} counts between 1 and {suppress_below - 1} blanked (suppress_below)")
     counts = {"rows_in_source": len(frame), "communities": int(monthly["community"].nunique()),
               "months": int(monthly["month"].nunique()), "cells_suppressed": suppressed}
+    missing = sorted({e.community for e in registered} - set(monthly["community"]))
+    if missing:
+        notes.append(f"{len(missing)} registered campaign(s) not in this file: {', '.join(missing)}")
     notes.append(f"summarised from the {source}")
     return CommunitySummary(monthly=monthly, trends=pd.DataFrame(trends), notes=tuple(notes), counts=counts)

@@ -26,7 +26,8 @@ from ..spec import HypothesisSpec
 from ._counts import fit_ppml
 from ._engagement_options import ItsModelOptions, ItsOptions, StaggeredDiDOptions, StaggeredOptions
 from ._honest import EventStudy, honest_sensitivity
-from ._its import StsModel, fit_counterfactual, fit_intervention, its_p_value, placebo_in_time
+from ._its import StsModel, fit_counterfactual, fit_intervention, its_p_value, placebo_in_time, transform_outcome
+from ._its_batch import batch_supported, fit_local_level_batch
 from ._staggered import (NEVER, Aggregate, AttGT, StaggeredPanel, _cluster_sums, aggregate, att_gt,
                          balanced_panel, multiplier_bootstrap, period_matrix, prepare_panel, pretrend_test, twfe_did)
 from ._staggered_permutation import permutation_inference, treated_unit_count
@@ -469,6 +470,9 @@ def _its_campaigns(panel: StaggeredPanel, options: ItsModelOptions, spec: Hypoth
     z = float(stats.norm.ppf(1 - (1 - spec.inference.ci_level) / 2))
     campaigns: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
+    batched = (_batched_forecasts(panel, exog, covariates, options, spec)
+               if options.intervention == "forecast" and batch_supported(options.level, seasonal,
+                                                                          options.stochastic_seasonal) else {})
     for i in np.flatnonzero(panel.cohort != NEVER):
         unit = panel.unit_labels[i]
         n_pre = int(panel.cohort[i])
@@ -478,7 +482,8 @@ def _its_campaigns(panel: StaggeredPanel, options: ItsModelOptions, spec: Hypoth
             continue
         x = _unit_regressors(exog, covariates, i, series, spec.covariates, unit)
         try:
-            record = (_forecast_campaign(series, x, n_pre, options, spec, panel, seasonal, scale, z)
+            main_moments, placebo_moments = batched.get(int(i), (None, None))
+            record = (_forecast_campaign(series, x, n_pre, options, spec, panel, seasonal, scale, z, main_moments)
                       if options.intervention == "forecast" else
                       _intervention_campaign(series, x, n_pre, options, panel, seasonal, scale))
         except ValueError as exc:  # outcome outside the registered scale's domain
@@ -486,7 +491,8 @@ def _its_campaigns(panel: StaggeredPanel, options: ItsModelOptions, spec: Hypoth
                               fix="register a scale whose domain holds the outcome (level always does)") from None
         placebo = placebo_in_time(series, x, n_pre, fraction=options.placebo_fraction, min_pre=options.min_pre,
                                   level=options.level, seasonal=seasonal,
-                                  stochastic_seasonal=options.stochastic_seasonal, scale=scale, period_word=words)
+                                  stochastic_seasonal=options.stochastic_seasonal, scale=scale, period_word=words,
+                                  moments=placebo_moments)
         if placebo.get("available"):
             placebo["placebo_start"] = panel.period_labels[placebo.pop("placebo_start_index")]
             placebo["rejects_at_alpha"] = bool(placebo["p_value"] < spec.inference.alpha)
@@ -510,6 +516,40 @@ def _its_campaigns(panel: StaggeredPanel, options: ItsModelOptions, spec: Hypoth
             "seasonal": list(seasonal), "scale": _scale_words(scale, options.intervention)}
 
 
+def _batched_forecasts(panel: StaggeredPanel, exog: np.ndarray | None, covariates: np.ndarray | None,
+                       options: ItsModelOptions, spec: HypothesisSpec) -> dict[int, tuple[Any, Any]]:
+    """Every campaign's forecast fit and its placebo's, fitted together (``fit_local_level_batch``: the same
+    maximum and moments as one statsmodels fit each, to the optimiser's tolerance). A campaign the batch leaves
+    out (too few periods, a refused covariate or scale, a maximum on the boundary) gets ``None`` and is fitted by
+    statsmodels in the loop, which also raises any error in its usual words."""
+    rows: list[tuple[int, bool, np.ndarray, np.ndarray, int, int]] = []
+    for i in np.flatnonzero(panel.cohort != NEVER):
+        n_pre = int(panel.cohort[i])
+        series = panel.y[i]
+        if np.isfinite(series[:n_pre]).sum() < options.min_pre:
+            continue
+        try:
+            x = _unit_regressors(exog, covariates, i, series, spec.covariates, panel.unit_labels[i])
+            model_y = transform_outcome(series, options.model_scale)
+        except (NotTestable, ValueError):
+            continue
+        x = np.zeros((series.size, 0)) if x is None else x
+        rows.append((int(i), False, model_y, x, n_pre, n_pre))
+        fake_start = n_pre - int(round(options.placebo_fraction * n_pre))  # as placebo_in_time
+        if options.min_pre <= fake_start < n_pre and np.isfinite(series[:fake_start]).sum() >= options.min_pre:
+            window = model_y.copy()
+            window[n_pre:] = np.nan  # the placebo's window ends at the campaign start
+            rows.append((int(i), True, window, x, fake_start, n_pre))
+    if not rows:
+        return {}
+    fits = fit_local_level_batch(np.stack([r[2] for r in rows]), np.stack([r[3] for r in rows]),
+                                 np.array([r[4] for r in rows]), options.seasonal_periods, components=np.array([not r[1] for r in rows]))
+    out: dict[int, list[Any]] = {}
+    for (i, placebo, *_), fit in zip(rows, fits, strict=True):
+        out.setdefault(i, [None, None])[int(placebo)] = fit
+    return {i: (pair[0], pair[1]) for i, pair in out.items()}
+
+
 def _scale_words(scale: str, intervention: str) -> str:
     if intervention in ("level_shift", "pulse", "slope_change", "none"):
         return {"level": "outcome units", "log_outcome": "log points", "log": "log points of y",
@@ -530,10 +570,11 @@ def outcome_bounds(seen: np.ndarray, scale: str) -> tuple[float | None, float | 
 
 def _forecast_campaign(series: np.ndarray, x: np.ndarray | None, n_pre: int, options: ItsModelOptions,
                        spec: HypothesisSpec, panel: StaggeredPanel, seasonal: tuple[int, ...], scale: str,
-                       z: float) -> dict[str, Any]:
+                       z: float, moments: Any = None) -> dict[str, Any]:
     fit = fit_counterfactual(series, x, n_pre, level=options.level, seasonal=seasonal,
                              stochastic_seasonal=options.stochastic_seasonal, scale=scale,
-                             ci_level=spec.inference.ci_level, draws=options.draws, seed=options.seed)
+                             ci_level=spec.inference.ci_level, draws=options.draws, seed=options.seed,
+                             moments=moments)
     avg, se = fit.average_effect, fit.average_se
     effect = fit.pointwise_effect()
     low_cf, high_cf = fit.lower, fit.upper

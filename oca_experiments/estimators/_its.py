@@ -261,11 +261,12 @@ def fit_counterfactual(y: NDArray[np.float64], exog: NDArray[np.float64] | None,
                        level: str = "local_level", weekly_seasonality: bool = True,
                        seasonal: tuple[int, ...] | None = None, stochastic_seasonal: bool = False,
                        scale: str = "level", ci_level: float = 0.95, draws: int = 4000,
-                       seed: int = 20260307) -> Counterfactual:
+                       seed: int = 20260307, moments: Any = None) -> Counterfactual:
     """Fit on ``y[:n_pre]`` and forecast ``y[n_pre:]``. ``y`` may have NaN (unobserved periods); ``exog`` may not.
 
     ``seasonal`` (periods) overrides ``weekly_seasonality`` (= seasonal (7,)). ``y`` is on the outcome's scale; the
-    model is fitted on ``scale``'s transform of it."""
+    model is fitted on ``scale``'s transform of it. ``moments`` (a ``BatchMoments`` of this series and window from
+    ``fit_local_level_batch``) replaces the statsmodels fit: same maximum, same forecast moments."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}")
     sts = StsModel(level, tuple(seasonal) if seasonal is not None else ((7,) if weekly_seasonality else ()),
@@ -275,12 +276,18 @@ def fit_counterfactual(y: NDArray[np.float64], exog: NDArray[np.float64] | None,
     n = raw.size
     if exog is not None:
         exog = np.asarray(exog, dtype=np.float64).reshape(n, -1)
-    pre_exog = exog[:n_pre] if exog is not None else None
-    res, converged = _fit(_model(model_y[:n_pre], pre_exog, sts))
-    hidden = model_y.copy()
-    hidden[n_pre:] = np.nan  # the same model over the whole window, campaign periods hidden: the filter forecasts
-    full = _model(hidden, exog, sts)
-    predicted_all, cov, sd = _path_moments(full, res.params, n_pre)
+    if moments is not None:
+        predicted_all, cov = moments.predicted[:n], moments.cov[:n - n_pre, :n - n_pre]
+        sd = np.sqrt(np.diag(cov))
+        params, converged, components = dict(moments.params), True, dict(moments.components)
+    else:
+        pre_exog = exog[:n_pre] if exog is not None else None
+        res, converged = _fit(_model(model_y[:n_pre], pre_exog, sts))
+        hidden = model_y.copy()
+        hidden[n_pre:] = np.nan  # the same model over the whole window, campaign periods hidden: the filter forecasts
+        full = _model(hidden, exog, sts)
+        predicted_all, cov, sd = _path_moments(full, res.params, n_pre)
+        params, components = _params(res), _components(res, exog.shape[1] if exog is not None else 0)
     mean = predicted_all[n_pre:]
     fitted_pre = _inverse(predicted_all[:n_pre], scale)
     observed = raw[n_pre:]
@@ -288,8 +295,8 @@ def fit_counterfactual(y: NDArray[np.float64], exog: NDArray[np.float64] | None,
     z = float(stats.norm.ppf(1 - (1 - ci_level) / 2))
     lower, upper = _inverse(mean - z * sd, scale), _inverse(mean + z * sd, scale)
     common = dict(predicted_sd=sd, lower=lower, upper=upper, observed=observed, n_pre_observed=_observed_count(
-        raw[:n_pre]), params=_params(res), converged=converged, fitted_pre=fitted_pre, scale=scale,
-        components=_components(res, exog.shape[1] if exog is not None else 0))
+        raw[:n_pre]), params=params, converged=converged, fitted_pre=fitted_pre, scale=scale,
+        components=components)
     n_seen = int(seen.sum())
     nan = float("nan")
     model_obs = model_y[n_pre:]
@@ -419,7 +426,7 @@ def its_p_value(estimate: float, std_error: float) -> float:
 def placebo_in_time(y: NDArray[np.float64], exog: NDArray[np.float64] | None, n_pre: int, *, fraction: float,
                     min_pre: int, level: str = "local_level", weekly_seasonality: bool = True,
                     seasonal: tuple[int, ...] | None = None, stochastic_seasonal: bool = False,
-                    scale: str = "level", period_word: str = "days") -> dict[str, Any]:
+                    scale: str = "level", period_word: str = "days", moments: Any = None) -> dict[str, Any]:
     """Pretend the campaign started ``fraction`` of the pre-period earlier; the true effect there is zero. The test
     is on the modelled scale (zero effect on one monotone scale is zero on every other)."""
     fake_start = n_pre - int(round(fraction * n_pre))
@@ -432,7 +439,7 @@ def placebo_in_time(y: NDArray[np.float64], exog: NDArray[np.float64] | None, n_
     model_scale = "level" if scale == "log_outcome" else scale
     result = fit_counterfactual(window, sub_exog, fake_start, level=level, weekly_seasonality=weekly_seasonality,
                                 seasonal=seasonal, stochastic_seasonal=stochastic_seasonal, scale=model_scale,
-                                draws=500)
+                                draws=500, moments=moments)
     p = its_p_value(result.model_average_effect, result.model_average_se)
     return {"available": True, "placebo_start_index": int(fake_start), "estimate": result.model_average_effect,
             "std_error": result.model_average_se, "p_value": p, "n_placebo_periods": result.n_post_observed,

@@ -31,6 +31,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
+from .._blas import small_blas
 from .._format import monte_carlo_p
 from ..errors import DataError, EstimationError
 from ..io import PERIODS, period_codes, period_label, read_time, spacing_problem
@@ -732,6 +733,55 @@ def _two_way_demean(values: NDArray[np.float64], unit: NDArray[np.intp], time: N
     return out
 
 
+def _codes(values: NDArray) -> tuple[NDArray[np.intp], int]:
+    """Integer codes 0..G-1 of a label array. Integer labels in a compact range are coded by one counting pass
+    (no hashing: at 5M rows ``pd.factorize`` is a large share of a TWFE fit); anything else by ``pd.factorize``."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iu" and values.size:
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * values.size + 1024:
+            shifted = (values - low).astype(np.intp, copy=False)
+            present = np.bincount(shifted, minlength=high - low + 1) > 0
+            mapping = np.cumsum(present, dtype=np.intp) - 1
+            return mapping[shifted], int(present.sum())
+    codes, levels = pd.factorize(values)
+    return codes.astype(np.intp, copy=False), len(levels)
+
+
+@small_blas  # a (periods x periods) system: threads only add synchronisation on a busy machine
+def _two_way_exact(columns: list[NDArray[np.float64]], unit: NDArray[np.intp], time: NDArray[np.intp],
+                   n_unit: int, n_time: int) -> list[NDArray[np.float64]]:
+    """The within transformation of an unbalanced panel in closed form: the unit effects are eliminated
+    analytically and the period effects solve the (periods x periods) normal equations
+    (diag(T_t) - C' diag(1 / N_i) C) g = time sums of the unit-demeaned column, C the unit x period incidence
+    matrix; the residual is then the column minus g and its unit means. The same projection alternating means
+    converge to, in a fixed number of passes over the rows (least squares handles disconnected panels)."""
+    unit_n = np.bincount(unit, minlength=n_unit).astype(np.float64)
+    time_n = np.bincount(time, minlength=n_time).astype(np.float64)
+    incidence = np.bincount(unit * n_time + time, minlength=n_unit * n_time).astype(np.float64).reshape(
+        n_unit, n_time)
+    scaled = incidence / np.sqrt(unit_n)[:, None]
+    normal = np.diag(time_n) - scaled.T @ scaled  # A'A: BLAS computes one triangle (syrk)
+    rhs = np.column_stack([np.bincount(time, weights=v, minlength=n_time)
+                           - incidence.T @ (np.bincount(unit, weights=v, minlength=n_unit) / unit_n)
+                           for v in columns])
+    # Connected panels: the first period's effect is the normalisation and the rest is a positive definite
+    # system; a disconnected panel (singular) goes to least squares, whose residuals are the same projection.
+    effects = np.zeros_like(rhs)
+    try:
+        effects[1:] = np.linalg.solve(normal[1:, 1:], rhs[1:])
+        if not np.allclose(normal @ effects, rhs, rtol=1e-9, atol=1e-9 * float(np.abs(rhs).max(initial=1.0))):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        effects = np.linalg.lstsq(normal, rhs, rcond=None)[0]
+    out = []
+    for j, v in enumerate(columns):
+        resid = v - effects[time, j]
+        resid -= (np.bincount(unit, weights=resid, minlength=n_unit) / unit_n)[unit]
+        out.append(resid)
+    return out
+
+
 def twfe_did(y: NDArray[np.float64], unit: NDArray, time: NDArray, treated: NDArray[np.float64],
              cluster: NDArray | None = None) -> TwfeResult:
     """``y ~ D | unit + time`` with CR1 standard errors (fixest's small-sample conventions: K counts the
@@ -740,21 +790,30 @@ def twfe_did(y: NDArray[np.float64], unit: NDArray, time: NDArray, treated: NDAr
     """
     y = np.asarray(y, dtype=np.float64)
     d = np.asarray(treated, dtype=np.float64)
-    unit_codes, unit_levels = pd.factorize(np.asarray(unit))
-    time_codes, time_levels = pd.factorize(np.asarray(time))
-    n_unit, n_time = len(unit_levels), len(time_levels)
+    unit_codes, n_unit = _codes(unit)
+    time_codes, n_time = _codes(time)
     n = y.size
     balanced = n == n_unit * n_time and not np.any(
         np.bincount(unit_codes.astype(np.int64) * n_time + time_codes, minlength=n_unit * n_time) != 1)
-    d_t = _two_way_demean(d, unit_codes, time_codes, n_unit, n_time, balanced)
-    y_t = _two_way_demean(y, unit_codes, time_codes, n_unit, n_time, balanced)
+    # Unbalanced: closed form when the incidence matrix is small enough to hold (the transposed roles when
+    # there are fewer units than periods), alternating projections otherwise.
+    if balanced or min(n_unit, n_time) > 2000 or n_unit * n_time > 50_000_000:
+        d_t = _two_way_demean(d, unit_codes, time_codes, n_unit, n_time, balanced)
+        y_t = _two_way_demean(y, unit_codes, time_codes, n_unit, n_time, balanced)
+    elif n_time <= n_unit:
+        d_t, y_t = _two_way_exact([d, y], unit_codes, time_codes, n_unit, n_time)
+    else:
+        d_t, y_t = _two_way_exact([d, y], time_codes, unit_codes, n_time, n_unit)
     dd = float(d_t @ d_t)
     if dd <= 1e-12 * n:
         raise EstimationError("the treatment indicator is collinear with the unit and period effects")
     beta = float(d_t @ y_t) / dd
     resid = y_t - beta * d_t
-    cl_codes = unit_codes if cluster is None else pd.factorize(np.asarray(cluster))[0]
-    n_cl = int(cl_codes.max()) + 1
+    # Clustering by the unit (the usual case, often the very same array) reuses the unit codes.
+    same_as_unit = cluster is None or cluster is unit or (
+        np.shape(cluster) == np.shape(unit) and np.asarray(cluster).dtype == np.asarray(unit).dtype
+        and bool(np.array_equal(cluster, unit)))
+    cl_codes, n_cl = (unit_codes, n_unit) if same_as_unit else _codes(cluster)
     score = np.bincount(cl_codes, weights=d_t * resid, minlength=n_cl)
     # fixest: unit effects nested in the clusters cost no degrees of freedom; time effects do (minus one shared).
     unit_nested = bool(np.all(np.bincount(unit_codes, minlength=n_unit) > 0)) and _nested(unit_codes, cl_codes)

@@ -29,7 +29,7 @@ from ._staggered import NEVER
 from ._survey_frame import NotTestable
 from ._twfe import _rows
 
-__all__ = ["SunAbraham", "fit_sun_abraham", "sun_abraham"]
+__all__ = ["SunAbraham", "check_sun_abraham_design", "fit_sun_abraham", "sun_abraham"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,28 @@ def _balanced(rows: dict[str, Any], *, file: str) -> tuple[np.ndarray, np.ndarra
     return y, cohort, period_values, unit_codes
 
 
+def _adopters_without_pre_period(cohort: np.ndarray, *, file: str) -> None:
+    treated_first = int(np.sum(cohort == 0))
+    if treated_first:
+        raise NotTestable(f"{file}: {treated_first} units are treated from the first period and have no "
+                          "pre-period; drop them or start the panel earlier")
+
+
+def check_sun_abraham_design(frame: pd.DataFrame, spec: HypothesisSpec, options: SunAbrahamOptions) -> str | None:
+    """The structural requirements the fitter refuses (a balanced unit x period panel, one row per cell, a pre-period
+    for every adopting unit), checked on the rows before any estimation so that ``oca validate`` refuses what
+    ``oca run`` would. The outcome is built later, so every row counts as observed here. Returns the reason, or
+    None."""
+    try:
+        rows = _rows(frame, pd.Series(0.0, index=frame.index), spec, TwfeOptions(period=options.period),
+                     file="data")
+        _, cohort, _, _ = _balanced(rows, file="data")
+        _adopters_without_pre_period(cohort, file="data")
+    except (NotTestable, DataError) as exc:
+        return exc.message + (f" (fix: {exc.fix})" if exc.fix else "")
+    return None
+
+
 def fit_sun_abraham(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: SunAbrahamOptions, *,
                     file: str) -> EstimateResult:
     """Interaction-weighted event study; the headline is the ATT over the reported lags, each treated cohort x
@@ -136,9 +158,7 @@ def fit_sun_abraham(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpe
         first = pd.Series(labels).groupby(rows["unit"][rows["keep"]]).first()
         cluster = first.reindex(unit_codes).to_numpy()
     never = cohort >= t
-    if (cohort[~never] == 0).any():
-        raise NotTestable(f"{file}: {int((cohort == 0).sum())} units are treated from the first period and have no "
-                          "pre-period; drop them or start the panel earlier")
+    _adopters_without_pre_period(cohort, file=file)
     try:
         fit = sun_abraham(y, cohort, reference=options.reference, cluster=cluster)
     except ValueError as exc:

@@ -52,7 +52,7 @@ from ._gain import fit_knowledge_gain, fit_share
 from ._survey_did import check_cluster_design, fit_survey_did
 from ._synthetic import check_synthetic_design, fit_synthetic_control, fit_synthetic_did
 from ._synthetic_options import SYNTHETIC_SE_TYPES, SyntheticOptions
-from ._sun_abraham import fit_sun_abraham
+from ._sun_abraham import check_sun_abraham_design, fit_sun_abraham
 from ._twfe import fit_twfe
 from ._weights import weights_design_check
 
@@ -186,6 +186,18 @@ def _denominator_column(options: Any) -> tuple[tuple[str, str], ...]:
 
 def _cluster_and_weights_check(frame: pd.DataFrame, spec: HypothesisSpec, options: Any) -> str | None:
     return check_cluster_design(frame, spec, options) or weights_design_check(frame, spec, options)
+
+
+def _staggered_spec_check(spec: HypothesisSpec, options: Any) -> tuple[str, str, str] | None:
+    # att_gt refuses covariates in the repeated cross-section mode (run time, on an unbalanced panel); registering
+    # the two together can only work on a balanced panel, where allow_unbalanced changes nothing: refuse the spec.
+    if options.unbalanced_panel == "allow_unbalanced" and spec.covariates:
+        return ("estimator.options.unbalanced_panel", "unbalanced_panel: allow_unbalanced is implemented without "
+                "covariates only (every observation as repeated cross-sections, unconditional)",
+                "register unbalanced_panel: pairwise or balance, or drop the covariates")
+    return None
+
+
 def _exposure_columns(options: Any) -> tuple[tuple[str, str], ...]:
     pairs = [(options.exposure.key.survey, "estimator.options.exposure.key.survey")]
     if options.unit:
@@ -273,7 +285,8 @@ RECORDS: tuple[EstimatorRecord, ...] = (
     # required; the period is an option (day ... year, integer), checked against the data at validate time.
     EstimatorRecord(
         "staggered_did", "Callaway-Sant'Anna staggered-adoption DiD on a unit x period panel (any period)",
-        "engagement", StaggeredDiDOptions, fit_staggered_did, se_types=("CR1",), design_fields=()),
+        "engagement", StaggeredDiDOptions, fit_staggered_did, se_types=("CR1",), design_fields=(),
+        spec_check=_staggered_spec_check),
     EstimatorRecord(
         "its", "structural time series per treated unit (any period): counterfactual forecast or intervention "
         "terms, seasonal components, registered regressors", "engagement", ItsOptions, fit_its,
@@ -285,7 +298,8 @@ RECORDS: tuple[EstimatorRecord, ...] = (
     EstimatorRecord(
         "sun_abraham", "Sun-Abraham interaction-weighted event study on a balanced unit x period panel (any "
         "period): leads/lags, cohort shares, aggregated ATT, CR1 by the unit or a coarser cluster", "engagement",
-        SunAbrahamOptions, fit_sun_abraham, se_types=("CR1",), design_fields=(), covariates=False),
+        SunAbrahamOptions, fit_sun_abraham, se_types=("CR1",), design_fields=(), covariates=False,
+        design_check=check_sun_abraham_design),
     EstimatorRecord(
         "bayes_did", "hierarchical Bayesian DiD across CSOs", "survey", BayesDiDOptions, fit_bayes_did,
         se_types=BAYES_SE_TYPES, priors=DID_PRIORS),

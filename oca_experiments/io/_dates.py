@@ -157,6 +157,7 @@ def holds_whole_numbers(values: pd.Series) -> bool:
     present = values.dropna()
     if present.empty or pd.api.types.is_datetime64_any_dtype(values):
         return False
+    present = pd.Series(present.unique())  # a panel repeats each period once per unit: test each value once
     numbers = pd.to_numeric(present.astype("string").str.strip(), errors="coerce")
     return bool(numbers.notna().all() and (numbers == numbers.round()).all())
 
@@ -196,7 +197,14 @@ def _utc_wall_clock(values: pd.Series, text: pd.Series) -> pd.Series:
     (Before, an offset was dropped, keeping the phone's local time, and a mixed column raised.)"""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
-    return pd.to_datetime(text, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+    # Each distinct text parsed once (a panel repeats every date once per unit), then laid back on the rows;
+    # "mixed" reads every value on its own, so this is the same as parsing the rows.
+    codes, distinct = pd.factorize(text)
+    parsed = pd.to_datetime(pd.Series(distinct, dtype="string"), errors="coerce", format="mixed",
+                            utc=True).dt.tz_localize(None)
+    out = pd.Series(parsed.to_numpy()[codes], index=text.index, dtype=parsed.dtype)
+    out[codes < 0] = pd.NaT
+    return out
 
 
 def period_codes(times: pd.Series, period: str) -> NDArray[np.int64]:
@@ -249,6 +257,8 @@ def native_spacing(values: pd.Series) -> str | None:
     """The data's own spacing: ``integer`` for whole numbers, else the coarsest calendar period (climbing from day)
     in which no two distinct values fall into the same period. ``None`` with fewer than two distinct values."""
     present = values.dropna()
+    if not pd.api.types.is_datetime64_any_dtype(present):
+        present = pd.Series(present.unique())  # only the distinct values matter below
     if holds_whole_numbers(present):
         return "integer"
     stamps = pd.to_datetime(present.astype("string").str.strip(), errors="coerce", format="mixed") \

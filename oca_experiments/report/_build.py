@@ -7,6 +7,7 @@ staging directory and swapped in only when everything succeeded, so a failed bui
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import shutil
@@ -35,6 +36,7 @@ __all__ = ["build_report", "default_notebook", "study_notebook"]
 EXECUTED_NOTEBOOK = "report.ipynb"
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"  # papermill's tag, so either tool recognises the other's cell
+EXECUTION_KEY = "oca_execution_key"  # notebook metadata: the inputs' hash the executed notebook came from
 KERNEL_START_TIMEOUT = 120  # seconds; a cold kernel start on a loaded CI machine can take tens of seconds
 
 # Metadata that records when or how long something ran: it would make two builds of one run differ.
@@ -88,13 +90,19 @@ def study_notebook(study_dir: Path, configured: str | None) -> Path:
 
 
 def build_report(
-    run_dir: Path, *, notebook: Path, out_dir: Path | None = None, timeout: int = 600
+    run_dir: Path, *, notebook: Path, out_dir: Path | None = None, timeout: int = 600,
+    reuse_execution: bool = True,
 ) -> Path:
     """Execute ``notebook`` on ``run_dir``'s artifacts and write ``out_dir/index.html``; return its path.
 
     ``out_dir`` (default ``run_dir/report``) also receives the executed notebook as ``report.ipynb``.
     ``timeout`` bounds each cell, in seconds. Raises ``ReportError`` when the run's results are missing or the
     notebook fails; the previous report in ``out_dir`` then stays in place.
+
+    With ``reuse_execution`` (the default) no kernel is started when ``out_dir/report.ipynb`` was executed from
+    the same inputs (``execution_key``: the run's results, manifest and artifacts, the notebook with its
+    injected parameters, and the installed package's version and source): the executed notebook is reused and
+    exported again, which gives the same HTML because execution is deterministic.
     """
     run_dir = Path(run_dir).resolve()
     notebook = Path(notebook).resolve()
@@ -110,8 +118,14 @@ def build_report(
     nb = _read_notebook(notebook)
     injected_index = _inject_parameters(nb, run_dir=run_dir)
     nb.metadata["title"] = f"{study}: campaign impact report"
-    _execute(nb, notebook=notebook, cwd=run_dir, timeout=timeout, injected_index=injected_index)
-    _strip_volatile_metadata(nb)
+    key = execution_key(run_dir, nb, out_dir=out_dir)
+    reused = _reusable_execution(out_dir / EXECUTED_NOTEBOOK, key) if reuse_execution else None
+    if reused is not None:
+        nb = reused
+    else:
+        _execute(nb, notebook=notebook, cwd=run_dir, timeout=timeout, injected_index=injected_index)
+        _strip_volatile_metadata(nb)
+        nb.metadata[EXECUTION_KEY] = key
 
     with staged_directory(out_dir) as staging:
         executed_path = staging / EXECUTED_NOTEBOOK
@@ -127,6 +141,43 @@ def build_report(
         decision_path = write_decision_page(run_dir, staging)
         _require_self_contained(decision_path, shown_path=out_dir / DECISION_HTML)
     return out_dir / INDEX_HTML
+
+
+def execution_key(run_dir: Path, nb: nbformat.NotebookNode, *, out_dir: Path) -> str:
+    """SHA-256 of everything an execution of ``nb`` can depend on: every file of the run directory outside the
+    report folder (results.json, manifest.json, artifacts/), the notebook as it will run (parameters injected),
+    and oca_experiments' version and source files (the notebook calls the package's report code)."""
+    from oca_experiments._version import __version__
+
+    digest = hashlib.sha256()
+
+    def add(label: str, payload: bytes) -> None:
+        digest.update(f"{label}\0{len(payload)}\0".encode())
+        digest.update(payload)
+
+    add("version", __version__.encode())
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        add(f"package/{path.relative_to(package).as_posix()}", path.read_bytes())
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+        if out_dir == path or out_dir in path.parents or path.name.startswith("."):
+            continue
+        add(f"run/{path.relative_to(run_dir).as_posix()}", path.read_bytes())
+    clean = copy.deepcopy(nb)
+    clean.metadata.pop(EXECUTION_KEY, None)
+    add("notebook", nbformat.writes(clean).encode())
+    return digest.hexdigest()
+
+
+def _reusable_execution(executed_path: Path, key: str) -> nbformat.NotebookNode | None:
+    """The previously executed notebook when it was executed from the same inputs, else None."""
+    if not executed_path.is_file():
+        return None
+    try:
+        previous = nbformat.reads(executed_path.read_text(encoding="utf-8"), as_version=4)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None  # unreadable: execute again and overwrite it
+    return previous if previous.metadata.get(EXECUTION_KEY) == key else None
 
 
 def _read_study_name(results_path: Path) -> str:

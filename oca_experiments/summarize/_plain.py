@@ -76,6 +76,7 @@ from babel.support import Translations
 from oca_experiments._layout import DEFAULT_SUPPRESSION_THRESHOLD
 from oca_experiments.errors import ReportError
 from oca_experiments.results.parts import (Diagnostics, GroupEffect, MeasurementInvariance, PosteriorSummary,
+                                           SurveyWeightsRecord,
                                            lift_parts)
 
 __all__ = ["LANGUAGES", "ResultRecord", "SummaryPage", "SummaryPicture", "TrainerSummary", "load_translations",
@@ -963,13 +964,13 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
         compared = writer.comparison(estimator, by=by is not None)
         if compared:
             details.append(compared)
-    weights = _extras(h).get("survey_weights")
-    if estimated and isinstance(weights, Mapping) and _is_number(weights.get("effective_n")):
+    weights = h.extras.get("survey_weights")
+    if estimated and isinstance(weights, SurveyWeightsRecord) and _is_number(weights.effective_n):
         details.append(t.gettext("The answers were weighted so that the people interviewed match the whole "
                                  "population in {columns}. Weighted, the {n} answers count like {effective} "
                                  "answers.").format(
-            columns=format_list([str(c) for c in weights.get("columns") or ()], locale=writer.locale),
-            n=writer.count(int(weights.get("n") or 0)), effective=writer.count(int(round(weights["effective_n"])))))
+            columns=format_list([str(c) for c in weights.columns or ()], locale=writer.locale),
+            n=writer.count(int(weights.n or 0)), effective=writer.count(int(round(weights.effective_n)))))
     if related:
         details.append(writer.related([note for _, note in related]))
 

@@ -52,7 +52,8 @@ def test_demo_end_to_end(demo_run: Path) -> None:
         h = by_id[hid]
         assert h["status"] == "estimated"
         assert h["ci_low"] < truth[hid] < h["ci_high"], (hid, h["ci_low"], truth[hid], h["ci_high"])
-    for hid in ("h4_engagement_per_post", "h5_hostile_share", "h8_engagement_synthetic"):  # issues 6 and 16
+    for hid in ("h4_engagement_per_post", "h5_hostile_share", "h8_engagement_synthetic",
+                "h9_community_monthly"):  # issues 6 and 16
         h = by_id[hid]
         assert h["status"] == "estimated"
         assert h["ci_low"] < truth[hid] < h["ci_high"], (hid, h["ci_low"], truth[hid], h["ci_high"])
@@ -85,17 +86,21 @@ def test_other_column_names_work_once_the_spec_names_them(demo_run: Path, study_
     engagement = pd.read_csv(demo_run / "data" / "engagement.csv")
     engagement_path = tmp_path / "pages.csv"
     engagement.rename(columns={"treated": "arm"}).to_csv(engagement_path, index=False)
+    community = pd.read_csv(demo_run / "data" / "community.csv", dtype={"campaign_start": "string"})
+    community_path = tmp_path / "communities.csv"  # the renamed specs name its unit and treatment columns too
+    community.rename(columns={"community_id": "village", "treated": "arm"}).to_csv(community_path, index=False)
     _rename_study(study_copy, mapping)
     # A study with its own column names is a different study: the demo's lock (which registers the demo's names)
     # does not apply to it, so it runs unlocked here.
     (study_copy / "hypotheses" / "registry.lock.json").unlink()
     out = tmp_path / "out"
     proc = oca("run", str(study_copy), "--data", f"survey={renamed_path}", "--data",
-               f"engagement={engagement_path}", "--out", str(out), "--no-report")
+               f"engagement={engagement_path}", "--data", f"community={community_path}",
+               "--out", str(out), "--no-report")
     assert proc.returncode == 0, proc.stderr
     mine = {h["id"]: h for h in json.loads((out / "results.json").read_text())["hypotheses"]}
     reference = {h["id"]: h for h in json.loads((demo_run / "results.json").read_text())["hypotheses"]}
-    for hid in ("h1_horizontal_trust", "h2_vertical_trust"):
+    for hid in ("h1_horizontal_trust", "h2_vertical_trust", "h9_community_monthly"):
         assert mine[hid]["estimate"] == pytest.approx(reference[hid]["estimate"], abs=1e-12)
         assert mine[hid]["std_error"] == pytest.approx(reference[hid]["std_error"], abs=1e-12)
 
@@ -105,7 +110,8 @@ def test_missing_column_is_a_one_line_error(demo_run: Path, tmp_path: Path) -> N
     broken = tmp_path / "survey_no_item.csv"
     survey.drop(columns=["h_trust_2"]).to_csv(broken, index=False)
     proc = oca("run", str(REPO), "--data", f"survey={broken}", "--data",
-               f"engagement={demo_run / 'data' / 'engagement.csv'}", "--out", str(tmp_path / "out"))
+               f"engagement={demo_run / 'data' / 'engagement.csv'}", "--data",
+               f"community={demo_run / 'data' / 'community.csv'}", "--out", str(tmp_path / "out"))
     line = assert_one_line_error(proc, "survey_no_item.csv", "h_trust_2", "hypotheses/h1_horizontal_trust.yaml")
     assert "R0" not in line  # no respondent ids in errors
     assert not (tmp_path / "out" / "results.json").exists()
@@ -146,21 +152,24 @@ def test_contract_failure_stops_only_its_hypotheses(demo_run: Path, tmp_path: Pa
     engagement.to_csv(bad, index=False)
     out = tmp_path / "out"
     proc = oca("run", str(REPO), "--data", f"survey={demo_run / 'data' / 'survey.csv'}", "--data",
-               f"engagement={bad}", "--out", str(out), "--no-report")
+               f"engagement={bad}", "--data", f"community={demo_run / 'data' / 'community.csv'}", "--out",
+               str(out), "--no-report")
     assert proc.returncode == 0, proc.stderr
     by_id = {h["id"]: h for h in json.loads((out / "results.json").read_text())["hypotheses"]}
     assert by_id["h4_engagement_per_post"]["status"] == "contract_failed"
     assert "posts" in by_id["h4_engagement_per_post"]["reason"]
     assert by_id["h1_horizontal_trust"]["status"] == "estimated"
     strict = oca("run", str(REPO), "--data", f"survey={demo_run / 'data' / 'survey.csv'}", "--data",
-                 f"engagement={bad}", "--out", str(out), "--no-report", "--strict")
+                 f"engagement={bad}", "--data", f"community={demo_run / 'data' / 'community.csv'}", "--out",
+                 str(out), "--no-report", "--strict")
     assert strict.returncode == 2
 
 
 def test_failed_run_keeps_the_last_good_output(demo_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     data = ["--data", f"survey={demo_run / 'data' / 'survey.csv'}", "--data",
-            f"engagement={demo_run / 'data' / 'engagement.csv'}"]
+            f"engagement={demo_run / 'data' / 'engagement.csv'}", "--data",
+            f"community={demo_run / 'data' / 'community.csv'}"]
     assert oca("run", str(REPO), *data, "--out", str(out), "--no-report").returncode == 0
     good = (out / "results.json").read_bytes()
     proc = oca("run", str(REPO), "--data", f"survey={tmp_path / 'missing.csv'}", "--data", data[3], "--out",

@@ -138,8 +138,11 @@ def test_a_cso_without_endline_makes_its_hypotheses_not_testable(demo, tmp_path:
     survey_path, engagement_path = tmp_path / "survey_no_cso3_endline.csv", tmp_path / "engagement.csv"
     survey_path.write_text(to_csv_text(cut), encoding="utf-8")
     engagement_path.write_text(to_csv_text(demo.engagement), encoding="utf-8")
+    community_path = tmp_path / "community.csv"
+    community_path.write_text(to_csv_text(demo.community), encoding="utf-8")
     study = study_copy(tmp_path / "study", drop_prefix=("h7",))
-    results = oca_run(study, tmp_path / "out", survey=survey_path, engagement=engagement_path)
+    results = oca_run(study, tmp_path / "out", survey=survey_path, engagement=engagement_path,
+                      community=community_path)
     survey_ids = {"h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h6_horizontal_trust_by_sex"}
     for hid in survey_ids:
         h = results[hid]

@@ -96,3 +96,50 @@ def test_the_report_shows_the_bacon_decomposition_and_the_sun_abraham_event_stud
     assert "Cohort shares (the interaction weights at each event time)" in page
     assert "Interaction weights and cohort effects" in page
     assert "Event study for Campaign" in page and "(no uniform band)" in page
+
+
+def _records(checked) -> dict[str, dict]:
+    return {record["hypothesis"]: record for record in checked.testability}
+
+
+def test_validate_refuses_an_unbalanced_panel_for_sun_abraham_as_run_does(tmp_path: Path) -> None:
+    """sun_abraham refused an unbalanced panel only inside the fitter (run time) while `oca validate` passed: the
+    registry's design check now refuses it at validate time, with the fitter's own reason."""
+    import pandas as pd
+
+    import oca_experiments as api
+
+    study, data = _study(tmp_path)
+    full = pd.read_csv(data.split("=", 1)[1])
+    holed = tmp_path / "holed.csv"
+    full.drop(index=[3]).to_csv(holed, index=False)
+    loaded = api.load_study(study)
+    record = _records(loaded.validate({"panel": holed}))["sa"]
+    assert not record["testable"]
+    assert "sun_abraham needs a balanced panel" in record["reason"]
+    assert _records(loaded.validate({"panel": holed}))["tw"]["testable"]  # twfe takes unbalanced panels
+    run = {h.id: h for h in loaded.run({"panel": holed}).hypotheses}["sa"]
+    assert run.status != "estimated" and "balanced panel" in (run.reason or "")
+    assert _records(loaded.validate({"panel": data.split("=", 1)[1]}))["sa"]["testable"]
+
+
+def test_validate_refuses_allow_unbalanced_with_covariates(tmp_path: Path) -> None:
+    """staggered_did's att_gt refuses covariates with unbalanced_panel: allow_unbalanced (run time); the plan now
+    refuses the registered combination, so `oca validate` exits 2 naming the option before reading any data."""
+    study, data = _study(tmp_path)
+    spec = {"id": "cs", "title": "Campaign", "hypothesis": "The campaign raised y.", "type": "exploratory",
+            "direction": "increase", "covariates": ["x"],
+            "outcome": {"source": "panel", "name": "y", "construction": {"method": "column", "column": "y"}},
+            "design": {"unit": "unit", "time": "date", "adoption": "start", "treatment": "ever", "cluster": "unit"},
+            "estimator": {"name": "staggered_did", "options": {"period": "quarter",
+                                                               "unbalanced_panel": "allow_unbalanced"}},
+            "inference": {"se": "CR1"}}
+    (study / "hypotheses" / "cs.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    proc = oca("validate", str(study), "--data", data)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 2, text
+    assert "estimator.options.unbalanced_panel" in text and "covariates" in text and "Traceback" not in text
+    spec["estimator"]["options"]["unbalanced_panel"] = "pairwise"
+    (study / "hypotheses" / "cs.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    proc = oca("validate", str(study), "--data", data)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

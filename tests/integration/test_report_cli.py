@@ -67,7 +67,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory, study: Path) -> Path:
 
 
 def _data_args(run_dir: Path, **override: Path) -> list[str]:
-    files = {"survey": run_dir / "data" / "survey.csv", "engagement": run_dir / "data" / "engagement.csv"}
+    files = {"survey": run_dir / "data" / "survey.csv", "engagement": run_dir / "data" / "engagement.csv",
+             "community": run_dir / "data" / "community.csv"}
     files.update(override)
     return [arg for name, path in files.items() for arg in ("--data", f"{name}={path}")]
 

@@ -2,10 +2,16 @@
 
 1. CausalImpact's documented example (Brodersen et al. 2015; the package vignette's "Creating an example dataset":
    y = 1.2 * x1 + noise, +10 from period 71 on). The data come from base R with the vignette's seed
-   (``sts/make_causalimpact_example.R``, output committed, so the suite needs no R). The vignette prints
-   (Bayesian, bsts): average absolute effect 11 (s.d. 0.37), 95% CI [9.8, 11]; relative effect 9.9% (s.d. 0.35%),
-   95% CI [9.2%, 11%]. Ours is the frequentist plug-in version of the same local-level-plus-regression model, so
-   the tolerances are the vignette's printed rounding plus a small allowance for posterior vs plug-in.
+   (``sts/make_causalimpact_example.R``, output committed, so the suite needs no R; rerun with R 4.2.2 it gives
+   the committed CSV byte for byte). What the vignette states in its own text (google/CausalImpact,
+   ``vignettes/CausalImpact.Rmd`` at commit 0f5bf8d, section 6): "the estimated average causal effect of treatment
+   was 11 (rounded to a whole number)" and "The 95% posterior interval of the average effect is [9.8, 11]". Its
+   other printed figures (the summary table's s.d. and relative effect) are computed when the vignette is knitted
+   and are not in the source, so they are not asserted here. The same prose also says "we observed an average value
+   of 99 but would have expected an average value of only 89": with today's R the seeded data give post-period
+   averages of 117.0 and 106.5 (the effect, 10.6, is the same), so those two sentences describe an older draw and
+   are not asserted either. Ours is the frequentist plug-in version of the same local-level-plus-regression model;
+   the tolerances are the vignette's printed rounding (a whole number; two significant digits).
 2. The Nile flow with the 1899 Aswan dam as a level shift (Durbin and Koopman 2012, sec. 2.x; Commandeur and
    Koopman 2007): the variances and the shift's coefficient equal an independent implementation written here
    from first principles: the model as a GLS regression with a random-walk covariance, its variances by
@@ -30,16 +36,12 @@ HERE = Path(__file__).resolve().parent / "sts"
 def test_causalimpact_documented_example() -> None:
     data = pd.read_csv(HERE / "causalimpact_example.csv")
     cf = fit_counterfactual(data["y"].to_numpy(), data[["x1"]].to_numpy(), 70, seasonal=())
-    # Vignette (printed to 2 significant digits): 11 (0.37), [9.8, 11]; 9.9% (0.35%), [9.2%, 11%].
-    assert cf.average_effect == pytest.approx(10.6, abs=0.5)
-    assert cf.average_se == pytest.approx(0.37, abs=0.02)
-    assert cf.average_ci[0] == pytest.approx(9.8, abs=0.15)
-    assert cf.average_ci[1] == pytest.approx(11.0, abs=0.5)
-    assert cf.relative_effect == pytest.approx(0.099, abs=0.001)
-    assert cf.relative_ci[0] == pytest.approx(0.092, abs=0.001)
-    assert cf.relative_ci[1] == pytest.approx(0.11, abs=0.005)
-    assert cf.relative_ci[0] < cf.relative_effect < cf.relative_ci[1]
-    assert cf.average_ci[0] < 10 < cf.average_ci[1]  # the truth
+    # "11 (rounded to a whole number)": [10.5, 11.5).
+    assert round(cf.average_effect) == 11
+    # "[9.8, 11]" at two significant digits: the lower end in [9.75, 9.85), the upper in [10.5, 11.5).
+    assert 9.75 <= cf.average_ci[0] < 9.85
+    assert 10.5 <= cf.average_ci[1] < 11.5
+    assert cf.average_ci[0] < 10 < cf.average_ci[1]  # the truth the vignette injected
 
 
 def _restricted_loglik(log_vars: np.ndarray, y: np.ndarray, x: np.ndarray) -> float:

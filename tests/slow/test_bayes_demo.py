@@ -25,7 +25,8 @@ def test_demo_bayesian_hypotheses_cover_their_truths(repo_root, tmp_path) -> Non
     for spec in sorted((repo_root / "hypotheses").glob("h7*.yaml")):
         shutil.copy(spec, study_dir / "hypotheses" / spec.name)
     demo = simulate_demo()
-    run = oca.load_study(study_dir).run({"survey": demo.survey, "engagement": demo.engagement})
+    run = oca.load_study(study_dir).run({"survey": demo.survey, "engagement": demo.engagement,
+                                              "community": demo.community})
     truth, extras = demo.truth["hypotheses"], demo.truth["extras"]
     assert {h.id for h in run} == {"h7a_horizontal_trust_bayes", "h7b_horizontal_trust_weakest_cso",
                                    "h7c_trust_item_ordinal", "h7d_hostile_share_bayes"}

@@ -26,6 +26,7 @@ def test_check_passes_against_the_committed_expected_results(tmp_path: Path) -> 
     assert built.exit_code == 0, built.output
     result = runner.invoke(app, ["check", str(REPO), "-d", f"survey={demo / 'data' / 'survey.csv'}",
                                  "-d", f"engagement={demo / 'data' / 'engagement.csv'}",
+                                 "-d", f"community={demo / 'data' / 'community.csv'}",
                                  "--expected", str(REPO / "expected_results.json")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "0 failed" in result.output

@@ -136,7 +136,7 @@ EXPECTED_ALL = {
     "oca_experiments.engagement": {
         "DailyPanel", "IngestReport", "LOCAL_TIMEZONE", "build_daily_panel", "derive_metrics", "plot_counterfactual",
         "plot_event_study", "save_engagement_plots", "METRICS", "CommunitySummary", "monthly_community_summary",
-        "plot_synthetic", "synthetic_png"},
+        "plot_synthetic", "synthetic_png", "RegisteredEffect"},
     "oca_experiments.estimators": {
         "CAPABILITIES", "CATALOG", "ClusterCounts", "Contrast", "EstimatorInfo", "EstimatorRecord", "FITTERS", "Fitter",
         "LinkedFrame",

@@ -31,7 +31,7 @@ HYPOTHESIS_IDS = {
     "h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain",
     "h4_engagement_per_post", "h5_hostile_share", "h6_horizontal_trust_by_sex",
     "h7a_horizontal_trust_bayes", "h7b_horizontal_trust_weakest_cso", "h7c_trust_item_ordinal",
-    "h7d_hostile_share_bayes", "h8_engagement_synthetic", "h10_horizontal_trust_weighted",
+    "h7d_hostile_share_bayes", "h8_engagement_synthetic", "h9_community_monthly", "h10_horizontal_trust_weighted",
     "h11_trust_exposure_response", "h12_spillover_near_far",
 }
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -58,7 +58,8 @@ def engagement_csv(written: DemoFiles) -> pd.DataFrame:
 
 
 def _bytes(files: DemoFiles) -> list[bytes]:
-    return [files.survey.read_bytes(), files.engagement.read_bytes(), files.truth.read_bytes()]
+    return [files.survey.read_bytes(), files.engagement.read_bytes(), files.truth.read_bytes(),
+            files.community.read_bytes()]
 
 
 # --- determinism and files --------------------------------------------------------------------------------------
@@ -76,16 +77,18 @@ def test_different_seed_gives_different_files(tmp_path: Path) -> None:
 
 
 def test_files_are_named_as_documented_and_leave_no_temporaries(written: DemoFiles) -> None:
-    assert (written.survey.name, written.engagement.name, written.truth.name) == (
-        "survey.csv", "engagement.csv", "truth.json")
-    assert sorted(p.name for p in written.survey.parent.iterdir()) == ["engagement.csv", "survey.csv", "truth.json"]
+    assert (written.survey.name, written.engagement.name, written.truth.name, written.community.name) == (
+        "survey.csv", "engagement.csv", "truth.json", "community.csv")
+    assert sorted(p.name for p in written.survey.parent.iterdir()) == [
+        "community.csv", "engagement.csv", "survey.csv", "truth.json"]
 
 
 def test_rewriting_replaces_files(tmp_path: Path) -> None:
     first = _bytes(generate_demo(tmp_path, seed=3, n_respondents=96))
     second = _bytes(generate_demo(tmp_path, seed=4, n_respondents=96))
     assert first != second
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["engagement.csv", "survey.csv", "truth.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["community.csv", "engagement.csv", "survey.csv",
+                                                          "truth.json"]
 
 
 def test_in_memory_data_is_what_is_written(demo: DemoData, written: DemoFiles) -> None:
@@ -337,3 +340,55 @@ def test_simulating_does_not_share_state_between_calls() -> None:
     expected = first.survey.copy()
     first.survey.loc[0, "h_trust_1"] = pd.NA
     pd.testing.assert_frame_equal(simulate_demo(7, 96).survey, expected)
+
+
+# --- communities of practice (issue 16: the demo's monthly series) ---------------------------------------------
+
+#: sha256 of the demo's survey and engagement files for the default seed, from before the monthly community series
+#: was added: its stream is a new, separate child of the seed, so these files (and every number computed from them)
+#: did not move.
+SURVEY_SHA256 = "1a2489aa3264d4c21992d892e954e020e299122a457d5c508a950b36e55cfd1b"
+ENGAGEMENT_SHA256 = "5f58882dec7cb8160df7f2c3126a8c2a7a2b3edf80177b52e99f86ef437fd635"
+
+
+def test_adding_the_community_series_left_the_other_files_byte_identical(written: DemoFiles) -> None:
+    import hashlib
+
+    assert hashlib.sha256(written.survey.read_bytes()).hexdigest() == SURVEY_SHA256
+    assert hashlib.sha256(written.engagement.read_bytes()).hexdigest() == ENGAGEMENT_SHA256
+
+
+def test_community_series_is_monthly_over_four_years_with_the_documented_columns(written: DemoFiles) -> None:
+    from oca_experiments.demo._community import COMMUNITY_COLUMNS
+
+    frame = pd.read_csv(written.community, dtype=str, keep_default_na=False)
+    assert list(frame.columns) == list(COMMUNITY_COLUMNS)
+    assert frame["month"].str.fullmatch(r"\d{4}-\d{2}-01").all()
+    assert frame.groupby("community_id")["month"].nunique().eq(48).all()  # >= 3 years before every campaign
+    assert (frame["month"].min(), frame["month"].max()) == ("2022-09-01", "2026-08-01")
+    starts = frame.loc[frame["treated"] == "1"].groupby("community_id")["campaign_start"].first()
+    assert starts.to_dict() == {"CP01": "2025-09-01", "CP02": "2025-11-01", "CP03": "2026-01-01"}
+    assert (frame.loc[frame["treated"] == "0", "campaign_start"] == "").all()
+    numbers = frame[["members", "posts", "active_members", "discussions"]].astype(int)
+    assert (numbers >= 0).all().all() and (numbers["active_members"] <= numbers["members"]).all()
+    outage = frame["outage_hours"].astype(float)
+    assert outage.between(0, 24).all() and outage.max() > 2
+    # The regressor is not a month-of-year pattern: January outages differ between winters.
+    january = frame[frame["month"].str[5:7] == "01"].assign(outage=outage)
+    assert january.groupby(january["month"].str[:4])["outage"].mean().std() > 0.3
+
+
+def test_community_truth_is_the_mean_effect_over_campaign_months(demo: DemoData) -> None:
+    truth = demo.truth
+    value = truth["hypotheses"]["h9_community_monthly"]
+    by_campaign = truth["extras"]["h9_by_campaign"]
+    assert set(by_campaign) == {"CP01", "CP02", "CP03"}
+    months = {"CP01": 12, "CP02": 10, "CP03": 8}  # campaign months up to 2026-08
+    pooled = sum(by_campaign[c] * n for c, n in months.items()) / sum(months.values())
+    assert value == pytest.approx(pooled, abs=1e-5)
+    assert 20 < value < 60  # about 30% of ~120 posts a month
+
+
+def test_community_series_does_not_depend_on_survey_size() -> None:
+    small, large = simulate_demo(5, 96), simulate_demo(5, 480)
+    pd.testing.assert_frame_equal(small.community, large.community)

@@ -137,7 +137,7 @@ def test_report_has_no_timestamps_and_no_noise(fixture_report):
 def test_rebuilding_gives_identical_bytes(fixture_report):
     run_dir, index, html = fixture_report
     first = index.read_bytes()
-    rebuilt = build_report(run_dir, notebook=NOTEBOOK)
+    rebuilt = build_report(run_dir, notebook=NOTEBOOK, reuse_execution=False)  # executed again, not reused
     assert rebuilt.read_bytes() == first
 
 
@@ -232,7 +232,7 @@ def test_notebook_without_cell_ids_still_gives_identical_bytes(tmp_path):
     }), encoding="utf-8")
     run_dir = _make_run(tmp_path / "run", {"schema_version": 1})
     first = build_report(run_dir, notebook=notebook, timeout=60).read_bytes()
-    second = build_report(run_dir, notebook=notebook, timeout=60).read_bytes()
+    second = build_report(run_dir, notebook=notebook, timeout=60, reuse_execution=False).read_bytes()
     assert first == second
     assert b'id="cell-id=oca-cell-1"' in first
 

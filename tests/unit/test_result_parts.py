@@ -177,7 +177,8 @@ def test_results_json_of_a_demo_run_round_trips_through_the_typed_parts(demo_dat
         text = (repo / "hypotheses" / f"{name}.yaml").read_text(encoding="utf-8")
         text = text.replace("draws: 9999", "draws: 199")  # the parts, not the resampling, are under test
         (study / "hypotheses" / f"{name}.yaml").write_text(text, encoding="utf-8")
-    run = oca.load_study(study).run({"survey": demo_data.survey, "engagement": demo_data.engagement})
+    run = oca.load_study(study).run({"survey": demo_data.survey, "engagement": demo_data.engagement,
+                                     "community": demo_data.community})
     payload = json.loads(json.dumps(run.to_dict()))
     again = run_result_from_dict(payload)
     assert isinstance(again, RunResult)

@@ -23,12 +23,12 @@ def study(repo_root):
 
 @pytest.fixture(scope="module")
 def run(study, demo):
-    return study.run({"survey": demo.survey, "engagement": demo.engagement})
+    return study.run({"survey": demo.survey, "engagement": demo.engagement, "community": demo.community})
 
 
 def test_caller_frames_are_not_mutated(study, demo) -> None:
     survey, engagement = demo.survey.copy(deep=True), demo.engagement.copy(deep=True)
-    study.run({"survey": demo.survey, "engagement": demo.engagement})
+    study.run({"survey": demo.survey, "engagement": demo.engagement, "community": demo.community})
     pd.testing.assert_frame_equal(demo.survey, survey)
     pd.testing.assert_frame_equal(demo.engagement, engagement)
 
@@ -66,14 +66,14 @@ def test_results_are_read_only(run) -> None:
 
 
 def test_same_inputs_same_numbers(study, demo, run) -> None:
-    again = study.run({"survey": demo.survey, "engagement": demo.engagement})
+    again = study.run({"survey": demo.survey, "engagement": demo.engagement, "community": demo.community})
     assert again.to_dict() == run.to_dict()
 
 
 def test_failed_source_stops_only_its_hypotheses(study, demo) -> None:
     engagement = demo.engagement.copy()
     engagement.loc[0, "posts"] = -1
-    run = study.run({"survey": demo.survey, "engagement": engagement})
+    run = study.run({"survey": demo.survey, "engagement": engagement, "community": demo.community})
     statuses = {h.id: h.status for h in run}
     assert statuses["h4_engagement_per_post"] == "contract_failed"
     assert statuses["h5_hostile_share"] == "contract_failed"
@@ -84,13 +84,13 @@ def test_unknown_and_missing_sources(study, demo) -> None:
     with pytest.raises(oca.DataError, match="unknown data source 'surveys'"):
         study.run({"surveys": demo.survey, "engagement": demo.engagement})
     with pytest.raises(oca.DataError, match="no data given for source 'engagement'"):
-        study.run({"survey": demo.survey})
+        study.run({"survey": demo.survey, "community": demo.community})
 
 
 def test_validate_estimates_nothing(study, demo) -> None:
-    result = study.validate({"survey": demo.survey, "engagement": demo.engagement})
+    result = study.validate({"survey": demo.survey, "engagement": demo.engagement, "community": demo.community})
     assert result.ok
-    assert set(result.tidy()["source"]) == {"survey", "engagement"}
+    assert set(result.tidy()["source"]) == {"survey", "engagement", "community"}
     assert "hypotheses" not in result.to_dict()
 
 

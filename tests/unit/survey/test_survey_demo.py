@@ -36,7 +36,8 @@ def survey_study(target: Path, *, light: bool = False) -> Path:
 def demo_run(tmp_path_factory):
     demo = simulate_demo()
     study = oca.load_study(survey_study(tmp_path_factory.mktemp("survey") / "study"))
-    return demo, study.run({"survey": demo.survey, "engagement": demo.engagement})
+    return demo, study.run({"survey": demo.survey, "engagement": demo.engagement,
+                          "community": demo.community})
 
 
 def test_demo_specs_use_the_klk_index(repo_root) -> None:

@@ -86,7 +86,8 @@ def tiny_run(tmp_path_factory):
     chosen = set(np.random.default_rng(0).choice(stayers, 4, replace=False))
     survey.loc[survey["respondent_id"].isin(chosen), "role"] = TINY_ROLE
     out = study.parent / "run"
-    run = oca.run_to_directory(oca.load_study(study), {"survey": survey, "engagement": demo.engagement}, out,
+    run = oca.run_to_directory(oca.load_study(study), {"survey": survey, "engagement": demo.engagement,
+                                                          "community": demo.community}, out,
                                reuse=False)
     return run, survey, chosen, out
 

@@ -310,7 +310,7 @@ def test_a_data_category_that_looks_like_a_formula_is_not_echoed() -> None:
 def test_no_per_group_table_is_re_raked_for_a_weighted_spec() -> None:
     """The portfolio's per-CSO table re-runs the estimator on each group's rows; with weights that would rake
     each group to the whole population's margins, so it is left out (None), as disaggregate is refused."""
-    from oca_experiments.summarize._disaggregate import group_table
+    from oca_experiments._secondary_estimates import group_table
 
     frame = _simulate(np.random.default_rng(2), [15] * 8, skew=0.2)
     frame["cso"] = np.where(frame["village"] < "v04", "A", "B")
@@ -319,7 +319,7 @@ def test_no_per_group_table_is_re_raked_for_a_weighted_spec() -> None:
                                                         "group": "cso"})
     result = fit_survey_did(frame, frame["y"], weighted, SurveyDiDOptions(panel=True), file="s.csv")
     assert group_table(frame, frame["y"], weighted, SurveyDiDOptions(panel=True), fit_survey_did, result,
-                       file="s.csv", threshold=10) is None
+                       file="s.csv") is None
     plain = weighted.model_copy(update={"weights": None})
     assert group_table(frame, frame["y"], plain, SurveyDiDOptions(panel=True), fit_survey_did, result,
-                       file="s.csv", threshold=10) is not None
+                       file="s.csv") is not None
