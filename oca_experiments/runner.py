@@ -124,7 +124,8 @@ def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
     for task in plan.tasks:
         if task.source not in loaded:
             continue  # validation of a subset of the sources
-        task_columns_present(task, loaded[task.source])
+        source = loaded[task.source]
+        task_columns_present(task, source)
         for name, column, field in task.linked_columns:  # e.g. the exposure and the linking key in engagement
             if name in loaded and column not in set(map(str, loaded[name].frame.columns)):
                 raise missing_column_error(column, list(map(str, loaded[name].frame.columns)),
