@@ -132,7 +132,6 @@ def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
                                            file=loaded[name].display,
                                            needed_by=f"{task.spec_file} needs it ({field}, source '{name}')")
         # registered survey weights: the data's categories are the margins' (did-you-mean), weights positive
-        source = loaded[task.source]
         check_weight_margins(task.spec, subset_rows(source.frame, task), file=source.display, where=task.spec_file)
 
 
