@@ -63,18 +63,25 @@ def p_text(p_value: Any, extras: Mapping[str, Any]) -> str:
     return format_p(p_value, draws=draws, enumerated=enumerated)
 
 
-def posterior_claim(h: Mapping[str, Any]) -> str | None:
-    """The probability the Bayesian verdict uses, in the registered direction: P(effect < -0.02) = 0.934."""
-    extras = h.get("extras") if isinstance(h.get("extras"), Mapping) else {}
-    posterior = extras.get("posterior") if isinstance(extras.get("posterior"), Mapping) else {}
+def posterior_claim(h: Any) -> str | None:
+    """The probability the Bayesian verdict uses, in the registered direction: P(effect < -0.02) = 0.934.
+
+    ``h``: a ``HypothesisResult`` (typed parts, read by attribute) or its results.json record."""
+    if isinstance(h, Mapping):
+        extras = h.get("extras") if isinstance(h.get("extras"), Mapping) else {}
+        posterior = extras.get("posterior") if isinstance(extras.get("posterior"), Mapping) else {}
+        rule = extras.get("decision_rule") if isinstance(extras.get("decision_rule"), Mapping) else {}
+        sesoi, direction = h.get("sesoi"), h.get("direction")
+    else:
+        result = h.result
+        posterior = (result.posterior if result is not None else None) or {}
+        rule = (result.decision_rule if result is not None else None) or {}
+        sesoi, direction = h.sesoi, h.direction
     if not posterior:
         return None
-    rule = extras.get("decision_rule") if isinstance(extras.get("decision_rule"), Mapping) else {}
-    sesoi = h.get("sesoi")
     bar = float(sesoi) if rule.get("against", "sesoi") == "sesoi" and _finite(sesoi) and sesoi > 0 else 0.0
     up_key, down_key = ("p_gt_sesoi", "p_lt_minus_sesoi") if bar else ("p_gt_0", "p_lt_0")
     up, down = posterior.get(up_key), posterior.get(down_key)
-    direction = h.get("direction")
     needed = rule.get("probability", 0.95)
     suffix = f" (needed: {needed:g})" if _finite(needed) else ""
     if direction == "decrease" and _finite(down):
@@ -154,8 +161,9 @@ def plot_event_study(result: Any, *, title: str | None = None):
     event = study["event_time"]
     est = _clean(study["estimate"])
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.fill_between(event, _clean(study["band_low"]), _clean(study["band_high"]), color="#9ecae1", alpha=0.5,
-                    step=None, label="uniform band")
+    if study.get("band_low") and study.get("band_high"):  # Sun-Abraham's event study has no uniform band
+        ax.fill_between(event, _clean(study["band_low"]), _clean(study["band_high"]), color="#9ecae1", alpha=0.5,
+                        step=None, label="uniform band")
     lo, hi = _clean(study["ci_low"]), _clean(study["ci_high"])
     colors = ["#b2182b" if e >= 0 else "#1f4e79" for e in event]
     ax.vlines(event, lo, hi, colors=colors, linewidth=1)

@@ -49,6 +49,7 @@ from ..bayes import (
 )
 from ..errors import EstimationError
 from ..results import EstimateResult
+from ..results.parts import DecisionRule, PriorRecord, SamplerSettings
 from ..spec import Bayes, HypothesisSpec
 from ._survey_did import NotTestable
 
@@ -129,12 +130,13 @@ def _common_extras(settings: Bayes, estimator: str, priors: Mapping[str, float],
                    diagnostics: Any) -> dict[str, Any]:
     return {
         "bayesian": True,
-        "decision_rule": {"probability": settings.decision.probability, "against": settings.decision.against},
+        "decision_rule": DecisionRule(probability=settings.decision.probability, against=settings.decision.against),
         "diagnostics": diagnostics.to_dict(),
-        "priors": prior_table(estimator, priors),
-        "sampler": {**_sampler(settings).to_dict(), "draws_key": fit.key,
-                    "sampler": ("nutpie NUTS on oca's numba kernel (log density tested equal to the PyMC model's)"
-                                if settings.sampler.backend == "kernel" else "nutpie NUTS on the PyMC model")},
+        "priors": tuple(PriorRecord.from_dict(row) for row in prior_table(estimator, priors)),
+        "sampler": SamplerSettings.from_dict({
+            **_sampler(settings).to_dict(), "draws_key": fit.key,
+            "sampler": ("nutpie NUTS on oca's numba kernel (log density tested equal to the PyMC model's)"
+                        if settings.sampler.backend == "kernel" else "nutpie NUTS on the PyMC model")}),
     }
 
 

@@ -21,6 +21,7 @@ from scipy import stats
 from ..errors import DataError, EstimationError
 from ..io import period_label
 from ..results import EstimateResult
+from ..results.parts import CohortCell, CohortShare
 from ..spec import HypothesisSpec
 from ._engagement_options import SunAbrahamOptions, TwfeOptions
 from ._inference import t_inference
@@ -195,12 +196,12 @@ def fit_sun_abraham(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpe
                         "estimate": [float(v) for v in est], "std_error": [float(v) for v in se],
                         "ci_low": [float(v) for v in est - crit * se], "ci_high": [float(v) for v in est + crit * se],
                         "reference": options.reference, "se_type": "CR1", "period": options.period},
-        "cohort_shares": [{"cohort": cohort_label[g], "units": sizes[g], "share": sizes[g] / sum(sizes.values())}
-                          for g in sorted(sizes)],
-        "iw_weights": [{"cohort": cohort_label[g], "event_time": rel, "weight": w}
-                       for (g, rel), w in sorted(fit.weights.items()) if first <= rel <= last],
-        "cohort_effects": [{"cohort": cohort_label[g], "event_time": rel, "estimate": b}
-                           for (g, rel), b in sorted(fit.cohort_effects.items()) if first <= rel <= last],
+        "cohort_shares": tuple(CohortShare(cohort=cohort_label[g], units=sizes[g],
+                                           share=sizes[g] / sum(sizes.values())) for g in sorted(sizes)),
+        "iw_weights": tuple(CohortCell(cohort=cohort_label[g], event_time=rel, weight=w)
+                            for (g, rel), w in sorted(fit.weights.items()) if first <= rel <= last),
+        "cohort_effects": tuple(CohortCell(cohort=cohort_label[g], event_time=rel, estimate=b)
+                                for (g, rel), b in sorted(fit.cohort_effects.items()) if first <= rel <= last),
         "headline": f"ATT over lags 0..{last}: treated cohort x lag cells weighted by their units",
         "cluster_column": spec.design.cluster or spec.design.unit, "clusters": fit.n_clusters}
     counts = {"rows_in_source": len(frame), "rows_missing_outcome": rows["n_missing"], "units": n, "periods": t,

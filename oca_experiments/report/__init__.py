@@ -21,6 +21,7 @@ from oca_experiments.report._manifest import (
     run_result_from_dict,
     sha256_file,
 )
+from oca_experiments.report._sections import SECTIONS, ReportInputs, load_report, render_section, show_section
 from oca_experiments.report._portfolio import build_portfolio, read_run, what_to_test_next
 from oca_experiments.report._validation_page import (
     VALIDATION_HTML,
@@ -37,6 +38,7 @@ __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult",
            "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
            "study_notebook", "verify_run", "write_junit",
            "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
+           "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section",
            "dose_response_figure", "exposure_section", "survey_weights_section", "survey_weights_table",
            "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation",
            "PlainPage", "plain_pages", "write_summaries"]

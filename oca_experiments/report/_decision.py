@@ -21,6 +21,7 @@ from typing import Any
 from oca_experiments._display import posterior_claim
 from oca_experiments._format import format_p, inference_label
 from oca_experiments.report._trainer_pages import run_summary
+from oca_experiments.results import EstimateResult, RunResult
 
 __all__ = ["DecisionRow", "decision_page", "decision_rows", "decision_section", "write_decision_page"]
 
@@ -42,27 +43,29 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-# --- accessors: the only places that know where a result keeps these parts ---------------------------------------
+# --- accessors: the estimate's typed parts (a results.json record read through RunResult.from_dict) --------------
 
-def _inference(h: Mapping[str, Any]) -> str:
-    extras = h.get("extras") if isinstance(h.get("extras"), Mapping) else {}
-    if extras.get("bayesian"):
+def _estimates(results: Mapping[str, Any]) -> list[EstimateResult | None]:
+    """The typed estimate of each hypothesis record, in order (None when it was not estimated)."""
+    return [h.result for h in RunResult.from_dict(results).hypotheses]
+
+
+def _inference(h: Mapping[str, Any], result: EstimateResult | None) -> str:
+    if result is not None and result.bayesian:
         level = h.get("ci_level")
-        interval = (extras.get("posterior") or {}).get("interval") if isinstance(extras.get("posterior"),
-                                                                                  Mapping) else None
+        interval = result.posterior.interval if result.posterior is not None else None
         shown = f"{100 * level:g}% " if _is_number(level) else ""
         return f"posterior ({shown}{'highest-density' if interval == 'hdi' else 'credible'} interval)"
-    return inference_label(h.get("se_type"), extras.get("inference"))
+    inference = (result.inference or result.inference_description) if result is not None else None
+    return inference_label(h.get("se_type"), inference)
 
 
-def _draws(h: Mapping[str, Any]) -> tuple[int | None, bool]:
+def _draws(result: EstimateResult | None) -> tuple[int | None, bool]:
     """(resampling draws behind the p-value, enumerated?) for the p-value's format."""
-    extras = h.get("extras") if isinstance(h.get("extras"), Mapping) else {}
-    record = extras.get("inference") if isinstance(extras.get("inference"), Mapping) else {}
-    primary = (record.get("alternatives") or {}).get(record.get("primary")) if isinstance(
-        record.get("alternatives"), Mapping) else None
-    if isinstance(primary, Mapping) and _is_number(primary.get("draws")):
-        return int(primary["draws"]), bool(primary.get("enumerated"))
+    record = result.inference if result is not None else None
+    primary = (record.alternatives or {}).get(record.primary or "") if record is not None else None
+    if primary is not None and _is_number(primary.draws):
+        return int(primary.draws), bool(primary.enumerated)  # type: ignore[arg-type]
     return None, False
 
 
@@ -94,7 +97,7 @@ def _meaning(verdict: str, h: Mapping[str, Any]) -> str:
     return _MEANING.get(verdict.replace("_", " "), "")
 
 
-def _technical(h: Mapping[str, Any]) -> str:
+def _technical(h: Mapping[str, Any], result: EstimateResult | None) -> str:
     estimate, low, high = h.get("estimate"), h.get("ci_low"), h.get("ci_high")
     if not _is_number(estimate):
         return ""
@@ -107,9 +110,9 @@ def _technical(h: Mapping[str, Any]) -> str:
     if claim:
         parts.append(claim)
     elif _is_number(h.get("p_value")):
-        draws, enumerated = _draws(h)
+        draws, enumerated = _draws(result)
         parts.append(format_p(h["p_value"], draws=draws, enumerated=enumerated))
-    parts.append(_inference(h))
+    parts.append(_inference(h, result))
     return "; ".join(parts)
 
 
@@ -173,8 +176,9 @@ def decision_rows(run_dir: str | Path, *, study_dir: str | Path | None = None) -
     results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
     pages = {p.hypothesis_id: p for p in run_summary(run_dir, lang="en", study_dir=study_dir).pages}  # words only
     rows = []
-    for h in results.get("hypotheses") or []:
-        if not isinstance(h, Mapping) or h.get("type") != "confirmatory" or h.get("status") != "estimated":
+    records = [h for h in results.get("hypotheses") or [] if isinstance(h, Mapping)]
+    for h, result in zip(records, _estimates({"hypotheses": records}), strict=True):
+        if h.get("type") != "confirmatory" or h.get("status") != "estimated":
             continue
         hid = str(h.get("id"))
         page = pages.get(hid)
@@ -185,7 +189,7 @@ def decision_rows(run_dir: str | Path, *, study_dir: str | Path | None = None) -
             headline else headline
         interval = next((d for d in (page.details if page else ()) if d.startswith("Most likely")), "")
         rows.append(DecisionRow(hid, str(h.get("title") or hid), page.question if page else str(h.get("title")),
-                                verdict, effect, interval, _technical(h), _meaning(verdict, h),
+                                verdict, effect, interval, _technical(h, result), _meaning(verdict, h),
                                 interval_svg(h, factor=factor, unit=unit)))
     return rows, results
 
@@ -209,26 +213,25 @@ def _quality_flags(results: Mapping[str, Any]) -> list[str]:
             flags.append(f"The {contract.get('source')} data failed {len(contract.get('failures') or [])} of its "
                          f"{contract.get('n_expectations')} data-contract checks.")
     few = []
-    for h in results.get("hypotheses") or []:
-        if not isinstance(h, Mapping) or h.get("status") != "estimated":
+    records = [h for h in results.get("hypotheses") or [] if isinstance(h, Mapping)]
+    for h, result in zip(records, _estimates({"hypotheses": records}), strict=True):
+        if h.get("status") != "estimated" or result is None:
             continue
-        extras = h.get("extras") if isinstance(h.get("extras"), Mapping) else {}
         verdict = str(h.get("verdict") or "")
         if verdict.startswith("unreliable"):
             flags.append(f"{h.get('title')}: the Bayesian model missed a registered diagnostics threshold.")
-        record = extras.get("inference") if isinstance(extras.get("inference"), Mapping) else {}
-        rule = record.get("rule") if isinstance(record.get("rule"), Mapping) else {}
-        if rule.get("fired"):
+        rule = result.inference.rule if result.inference is not None else None
+        if rule is not None and rule.fired:
             few.append(str(h.get("title")))
-        invariance = extras.get("invariance") if isinstance(extras.get("invariance"), Mapping) else {}
-        if invariance.get("verdict") in ("only metric", "not comparable"):
-            flags.append(f"{h.get('title')}: the index is {invariance['verdict']} across arms and waves "
+        invariance = result.invariance
+        if invariance is not None and invariance.verdict in ("only metric", "not comparable"):
+            flags.append(f"{h.get('title')}: the index is {invariance.verdict} across arms and waves "
                          "(measurement invariance), so its mean comparison is in doubt; see the technical report.")
-        attrition = extras.get("attrition") if isinstance(extras.get("attrition"), Mapping) else {}
-        test = attrition.get("differential_test") if isinstance(attrition.get("differential_test"), Mapping) else {}
-        if _is_number(test.get("p_value")) and test["p_value"] < 0.05:
+        test = result.attrition.differential_test if result.attrition is not None else None
+        p_value = test.p_value if test is not None else None
+        if _is_number(p_value) and p_value < 0.05:  # type: ignore[operator]
             flags.append(f"{h.get('title')}: attrition differs between arms "
-                         f"({format_p(test['p_value'])}); see the bounds in the technical report.")
+                         f"({format_p(p_value)}); see the bounds in the technical report.")
     if few:
         flags.append(f"Few clusters: for {len(few)} hypotheses the registered rule replaced cluster-robust standard "
                      "errors with the wild cluster bootstrap (intervals and p-values come from it): "

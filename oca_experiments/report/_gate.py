@@ -32,6 +32,7 @@ from oca_experiments._layout import EXPECTED_FILE
 from oca_experiments._atomic import atomic_write_json, atomic_write_text
 from oca_experiments.errors import EXIT_CODES, SpecError
 from oca_experiments.estimators import REGISTRY
+from oca_experiments.results import EstimateResult, RunResult
 
 __all__ = ["CHECKS", "CheckOutcome", "GateResult", "run_gate", "write_junit"]
 
@@ -84,10 +85,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _estimate(record: Mapping[str, Any]) -> EstimateResult | None:
+    """The hypothesis record's typed estimate (None when it was not estimated)."""
+    return RunResult.from_dict({"hypotheses": [record]}).hypotheses[0].result
+
+
 def is_bayesian(record: Mapping[str, Any]) -> bool:
     estimator = REGISTRY.get(str(record.get("estimator")))
-    return (estimator is not None and estimator.bayesian) or isinstance((record.get("extras") or {}).get(
-        "diagnostics"), Mapping)
+    result = _estimate(record)
+    return (estimator is not None and estimator.bayesian) or (result is not None and result.diagnostics is not None)
 
 
 # --- lock --------------------------------------------------------------------------------------------------------
@@ -258,8 +264,9 @@ def _diagnostics_outcomes(results: Mapping[str, Any]) -> list[CheckOutcome]:
         elif h.get("status") != "estimated":
             out.append(CheckOutcome("diagnostics", hid, "skipped", f"not estimated ({h.get('status')})"))
         else:
-            diagnostics = (h.get("extras") or {}).get("diagnostics")
-            if not isinstance(diagnostics, Mapping):
+            result = _estimate(h)
+            diagnostics = result.diagnostics if result is not None else None
+            if diagnostics is None:
                 out.append(CheckOutcome("diagnostics", hid, "failed", "no diagnostics recorded in results.json"))
                 continue
             ok, message = _diagnostics_verdict(diagnostics)

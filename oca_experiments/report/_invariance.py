@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from oca_experiments._format import format_p
+from oca_experiments.results import RunResult
 from oca_experiments.results.parts import MeasurementInvariance
 
 __all__ = ["invariance_section"]
@@ -48,17 +49,21 @@ def _p(value: Any) -> str:
     return text[4:] if text.startswith("p = ") else text[2:] if text.startswith("p ") else text
 
 
-def _records(results: Mapping[str, Any]) -> list[tuple[list[str], MeasurementInvariance]]:
+def _records(results: Mapping[str, Any] | RunResult) -> list[tuple[list[str], MeasurementInvariance]]:
     """Each distinct invariance record and the hypotheses that carry it (the same index, the same groups)."""
+    found: list[tuple[str, MeasurementInvariance]] = []
+    if isinstance(results, RunResult):  # the report: typed parts, read by attribute
+        found = [(h.id, h.result.invariance) for h in results if h.result is not None and h.result.invariance]
+    else:  # a loaded results.json, or partial records (tests, other tools)
+        for h in results.get("hypotheses") or []:
+            extras = h.get("extras") if isinstance(h, Mapping) else None
+            record = extras.get("invariance") if isinstance(extras, Mapping) else None
+            if isinstance(record, Mapping):
+                found.append((str(h.get("id")), MeasurementInvariance.from_dict(record)))
     grouped: dict[str, tuple[list[str], MeasurementInvariance]] = {}
-    for h in results.get("hypotheses") or []:
-        extras = h.get("extras") if isinstance(h, Mapping) else None
-        record = extras.get("invariance") if isinstance(extras, Mapping) else None
-        if not isinstance(record, Mapping):
-            continue
-        key = json.dumps(record, sort_keys=True, default=str)
-        ids, part = grouped.setdefault(key, ([], MeasurementInvariance.from_dict(record)))
-        ids.append(str(h.get("id")))
+    for hid, part in found:
+        key = json.dumps(part.to_dict(), sort_keys=True, default=str)
+        grouped.setdefault(key, ([], part))[0].append(str(hid))
     return list(grouped.values())
 
 
@@ -102,9 +107,10 @@ def _index_block(ids: Sequence[str], part: MeasurementInvariance, sub: str) -> s
     return "".join(out)
 
 
-def invariance_section(run: str | Path | Mapping[str, Any], *, heading_level: int = 2) -> str:
-    """The measurement-invariance section as an HTML fragment (from a run folder or a loaded results.json)."""
-    results = run if isinstance(run, Mapping) else json.loads(
+def invariance_section(run: str | Path | Mapping[str, Any] | RunResult, *, heading_level: int = 2) -> str:
+    """The measurement-invariance section as an HTML fragment (from a run folder, a loaded results.json or a typed
+    ``RunResult``)."""
+    results = run if isinstance(run, (Mapping, RunResult)) else json.loads(
         (Path(run) / "results.json").read_text(encoding="utf-8"))
     h, sub = f"h{heading_level}", f"h{heading_level + 1}"
     out = [f'<div class="oca-invariance"><{h} id="Measurement-invariance">Measurement invariance</{h}>']

@@ -19,7 +19,6 @@ No timestamps: two builds of the same inputs give the same manifest apart from `
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import json
@@ -371,35 +370,6 @@ def reuse_demo_outputs(study: Study, out_dir: Path, *, seed: int, build_html: bo
 
 def run_result_from_dict(payload: Mapping[str, Any]) -> RunResult:
     """Rebuild a read-only ``RunResult`` from results.json (the inverse of ``RunResult.to_dict``)."""
-    from oca_experiments.results import EstimateResult, HypothesisResult, RunResult
+    from oca_experiments.results import RunResult
 
-    def pick(cls: type, record: Mapping[str, Any]) -> dict[str, Any]:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return {k: v for k, v in record.items() if k in names}
-
-    def as_float(value: Any) -> float:
-        return float("nan") if value is None else value
-
-    def fill_required(cls: type, fields: dict[str, Any]) -> dict[str, Any]:
-        for f in dataclasses.fields(cls):  # keys an older results.json lacks
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                fields.setdefault(f.name, None)
-        return fields
-
-    estimate_floats = {"estimate", "std_error", "ci_low", "ci_high", "ci_level", "p_value", "p_value_two_sided"}
-    hypotheses = []
-    for record in payload.get("hypotheses") or []:
-        result = None
-        if record.get("status") == "estimated":
-            fields = pick(EstimateResult, record)
-            fields.update({k: as_float(fields.get(k)) for k in estimate_floats})
-            fields.setdefault("counts", {})
-            fields.setdefault("extras", {})
-            result = EstimateResult(**fill_required(EstimateResult, fields))
-        fields = pick(HypothesisResult, record)
-        fields.pop("result", None)
-        hypotheses.append(HypothesisResult(**fill_required(HypothesisResult, fields), result=result))
-    return RunResult(study=payload.get("study") or "", oca_version=payload.get("oca_version") or "",
-                     hypotheses=tuple(hypotheses), contracts=tuple(payload.get("contracts") or ()),
-                     data=payload.get("data") or {},
-                     multiple_testing=tuple(payload.get("multiple_testing") or ()))
+    return RunResult.from_dict(payload)

@@ -1,8 +1,11 @@
 """Read-only results objects. They are return values: nothing here prints, writes files or mutates inputs.
 
-- ``EstimateResult``: what an estimator returns for one hypothesis (labelled numbers, counts, extras). Its
-  cross-cutting parts are typed (``parts.py``): ``inference``, ``attrition``, ``event_study``, ``posterior`` and
-  ``diagnostics``, read by attribute; the rest of ``extras`` is estimator-specific and untyped.
+- ``EstimateResult``: what an estimator returns for one hypothesis (labelled numbers, counts, extras). Every part
+  of ``extras`` is typed (``parts.py``, ``EXTRAS_TYPES``) and read by attribute: the cross-cutting ``inference``,
+  ``attrition``, ``event_study``, ``posterior``, ``diagnostics`` and the estimator-specific ones (``att_gt``,
+  ``aggregations``, ``bacon``, ``sensitivity``, ``by_campaign``, ``unit_weights``, ``sampler``, ...); scalar extras
+  (``model``, ``statement``, ``target``, ...) read by attribute too (``SCALAR_EXTRAS``). ``extras`` stays a
+  read-only mapping of those parts (each also a read-only dict of its record) for older readers only.
 - ``HypothesisResult``: the estimate plus the hypothesis' identity, status, verdict and reason.
 - ``RunResult``: every hypothesis of a study run, the contract results and the data fingerprints.
 - ``ValidationResult``: contracts, preflight and per-hypothesis testability only, no estimates.
@@ -22,12 +25,50 @@ import pandas as pd
 
 from .parts import (
     PART_TYPES,
+    SCALAR_EXTRAS,
+    Aggregations,
+    ArtifactPaths,
     Attrition,
+    ATTgt,
+    BaconDecomposition,
+    CampaignEffect,
+    CohortCell,
+    CohortShare,
+    CumulativeEffect,
+    DecisionRule,
     Diagnostics,
+    DisaggregationTable,
     EventStudy,
+    ExposureResponse,
+    FewTreatedRule,
+    GroupEffect,
+    HonestSensitivity,
+    IndexConstruction,
     InferenceRecord,
+    ItsByCampaign,
+    MeasurementInvariance,
+    MultiplierBootstrap,
+    NegativeWeights,
     Part,
+    PointwiseEffects,
     PosteriorSummary,
+    PretrendTest,
+    PriorPredictiveCheck,
+    PriorRecord,
+    PriorSensitivityRow,
+    RawMeans,
+    Regularisation,
+    ReliabilityRecord,
+    Resampling,
+    SamplerSettings,
+    Spillover,
+    StaggeredCheck,
+    Standardisation,
+    SyntheticComparisonEstimate,
+    SyntheticTrajectory,
+    TwfeComparison,
+    UnitEffect,
+    Weight,
     lift_parts,
 )
 
@@ -99,6 +140,14 @@ class EstimateResult:
         value = self.extras.get(kind.KEY or "")
         return value if isinstance(value, kind) else None
 
+    def _typed(self, key: str) -> Any:
+        """``extras[key]`` when it holds its typed value (a part, or a tuple/mapping of parts), else None."""
+        value = self.extras.get(key)
+        if isinstance(value, (Part, tuple)) or (isinstance(value, Mapping) and all(
+                isinstance(v, (Part, tuple)) for v in value.values())):
+            return value
+        return None
+
     @property
     def inference(self) -> InferenceRecord | None:
         """The primary inference, the few-cluster rule's record and every alternative (survey estimators)."""
@@ -121,6 +170,254 @@ class EstimateResult:
     def diagnostics(self) -> Diagnostics | None:
         """Bayesian estimators: the sampler diagnostics gate."""
         return self._part(Diagnostics)
+
+    @property
+    def index(self) -> IndexConstruction | None:
+        """How a z-score or ICW index outcome was built."""
+        return self._typed("index")
+
+    @property
+    def reliability(self) -> tuple[ReliabilityRecord, ...] | None:
+        """Internal consistency of a multi-item outcome, one record per wave."""
+        return self._typed("reliability")
+
+    @property
+    def invariance(self) -> MeasurementInvariance | None:
+        """Measurement invariance of the index outcome across arms and waves (multi-group CFA)."""
+        return self._typed("invariance")
+
+    @property
+    def disaggregation(self) -> tuple[DisaggregationTable, ...] | None:
+        """The registered estimator per level of each registered column."""
+        return self._typed("disaggregation")
+
+    @property
+    def exposure_response(self) -> ExposureResponse | None:
+        """Exposure-response: the dose-response (continuous-treatment DiD) estimate and its assumptions."""
+        return self._typed("exposure_response")
+
+    @property
+    def spillover(self) -> Spillover | None:
+        """Spillover: the near- vs far-comparison contrast and the spillover-robust effect."""
+        return self._typed("spillover")
+
+    @property
+    def by_group(self) -> DisaggregationTable | None:
+        """The registered estimator per level of ``design.group`` (per-CSO estimates for pooling)."""
+        return self._typed("by_group")
+
+    @property
+    def effect_by_group(self) -> Mapping[str, GroupEffect] | None:
+        """A ``by`` contrast's effect in each group."""
+        return self._typed("effect_by_group")
+
+    @property
+    def raw_means(self) -> RawMeans | None:
+        """Survey DiD: mean outcome per arm and wave."""
+        return self._typed("raw_means")
+
+    @property
+    def group_effects(self) -> Mapping[str, UnitEffect] | None:
+        """Bayesian: each group's posterior."""
+        return self._typed("group_effects")
+
+    @property
+    def unit_effects(self) -> Mapping[str, UnitEffect] | None:
+        """Bayesian ITS: each unit's posterior."""
+        return self._typed("unit_effects")
+
+    @property
+    def portfolio_effect(self) -> PosteriorSummary | None:
+        """Bayesian DiD: the treated-weighted mean of the groups' effects."""
+        return self._typed("portfolio_effect")
+
+    @property
+    def population_effect(self) -> PosteriorSummary | None:
+        """Bayesian DiD: the population-level mean effect."""
+        return self._typed("population_effect")
+
+    @property
+    def att_gt(self) -> ATTgt | None:
+        """Staggered DiD: every group-time ATT(g, t) cell."""
+        return self._typed("att_gt")
+
+    @property
+    def aggregations(self) -> Aggregations | None:
+        """Staggered DiD: simple, dynamic, group and calendar aggregations."""
+        return self._typed("aggregations")
+
+    @property
+    def pretrend_test(self) -> PretrendTest | None:
+        """Event studies: the joint pre-trend test."""
+        return self._typed("pretrend_test")
+
+    @property
+    def twfe(self) -> TwfeComparison | None:
+        """Staggered DiD: the static TWFE coefficient beside the headline."""
+        return self._typed("twfe")
+
+    @property
+    def bootstrap(self) -> MultiplierBootstrap | None:
+        """Staggered DiD: the multiplier bootstrap's settings."""
+        return self._typed("bootstrap")
+
+    @property
+    def sensitivity(self) -> HonestSensitivity | None:
+        """Staggered DiD: HonestDiD sensitivity to parallel-trend violations."""
+        return self._typed("sensitivity")
+
+    @property
+    def its_by_campaign(self) -> ItsByCampaign | None:
+        """Staggered DiD: the per-campaign ITS robustness check."""
+        return self._typed("its_by_campaign")
+
+    @property
+    def inference_rule(self) -> FewTreatedRule | None:
+        """Staggered DiD: the few-treated-units rule (permutation of adoption dates or influence function)."""
+        return self._typed("inference_rule")
+
+    @property
+    def bacon(self) -> BaconDecomposition | None:
+        """Static TWFE: the Goodman-Bacon decomposition."""
+        return self._typed("bacon")
+
+    @property
+    def negative_weights(self) -> NegativeWeights | None:
+        """Static TWFE: the implicit weights on treated cells."""
+        return self._typed("negative_weights")
+
+    @property
+    def cohort_shares(self) -> tuple[CohortShare, ...] | None:
+        """Sun-Abraham: each cohort's share of the treated units."""
+        return self._typed("cohort_shares")
+
+    @property
+    def iw_weights(self) -> tuple[CohortCell, ...] | None:
+        """Sun-Abraham: the interaction-weighting weights per cohort and event time."""
+        return self._typed("iw_weights")
+
+    @property
+    def cohort_effects(self) -> tuple[CohortCell, ...] | None:
+        """Sun-Abraham: each cohort x event-time effect."""
+        return self._typed("cohort_effects")
+
+    @property
+    def by_campaign(self) -> tuple[CampaignEffect, ...] | None:
+        """Engagement: each campaign's (ITS unit's or staggered cohort's) effect."""
+        return self._typed("by_campaign")
+
+    @property
+    def staggered_did(self) -> StaggeredCheck | None:
+        """ITS: the Callaway-Sant'Anna estimate beside the headline."""
+        return self._typed("staggered_did")
+
+    @property
+    def unit_weights(self) -> tuple[Weight, ...] | None:
+        """Synthetic DiD / SC: the comparison units' weights."""
+        return self._typed("unit_weights")
+
+    @property
+    def time_weights(self) -> tuple[Weight, ...] | None:
+        """Synthetic DiD: the pre-periods' weights."""
+        return self._typed("time_weights")
+
+    @property
+    def trajectory(self) -> SyntheticTrajectory | None:
+        """Synthetic DiD / SC: treated and synthetic paths."""
+        return self._typed("trajectory")
+
+    @property
+    def comparison(self) -> Mapping[str, SyntheticComparisonEstimate] | None:
+        """Synthetic DiD / SC: SDID, SC and DiD side by side."""
+        return self._typed("comparison")
+
+    @property
+    def regularisation(self) -> Regularisation | None:
+        """Synthetic DiD: the weights' regularisation."""
+        return self._typed("regularisation")
+
+    @property
+    def resampling(self) -> Resampling | None:
+        """Synthetic DiD / SC: the placebo or bootstrap settings."""
+        return self._typed("resampling")
+
+    @property
+    def decision_rule(self) -> DecisionRule | None:
+        """Bayesian: the registered posterior-probability rule."""
+        return self._typed("decision_rule")
+
+    @property
+    def priors(self) -> tuple[PriorRecord, ...] | None:
+        """Bayesian: every prior and its registered scale."""
+        return self._typed("priors")
+
+    @property
+    def sampler(self) -> SamplerSettings | None:
+        """Bayesian: the sampler settings (seeded)."""
+        return self._typed("sampler")
+
+    @property
+    def standardisation(self) -> Standardisation | None:
+        """Bayesian DiD: the scale priors are on."""
+        return self._typed("standardisation")
+
+    @property
+    def prior_predictive(self) -> PriorPredictiveCheck | None:
+        """Bayesian: the prior predictive check."""
+        return self._typed("prior_predictive")
+
+    @property
+    def prior_sensitivity(self) -> tuple[PriorSensitivityRow, ...] | None:
+        """Bayesian: the target's posterior under scaled priors."""
+        return self._typed("prior_sensitivity")
+
+    @property
+    def cumulative_effect(self) -> CumulativeEffect | None:
+        """Bayesian ITS: the summed effect over the campaign periods."""
+        return self._typed("cumulative_effect")
+
+    @property
+    def pointwise_effect_by_day(self) -> PointwiseEffects | None:
+        """Bayesian ITS: the effect per date."""
+        return self._typed("pointwise_effect_by_day")
+
+    @property
+    def latent_effect_logit(self) -> PosteriorSummary | None:
+        """Ordinal DiD: the effect on the latent logit scale."""
+        return self._typed("latent_effect_logit")
+
+    @property
+    def latent_effect_sd(self) -> PosteriorSummary | None:
+        """Ordinal DiD: the effect in latent SDs."""
+        return self._typed("latent_effect_sd")
+
+    @property
+    def top_change(self) -> PosteriorSummary | None:
+        """Ordinal DiD: the change in the share of top answers."""
+        return self._typed("top_change")
+
+    @property
+    def category_probability_change(self) -> Mapping[str, PosteriorSummary] | None:
+        """Ordinal DiD: the change in each answer's share."""
+        return self._typed("category_probability_change")
+
+    @property
+    def inference_description(self) -> str | None:
+        """Estimators whose inference is one sentence (staggered DiD, synthetic DiD) rather than a record."""
+        value = self.extras.get("inference")
+        return value if isinstance(value, str) else None
+
+    @property
+    def artifact_paths(self) -> ArtifactPaths | None:
+        """Run-directory paths of the files this estimate wrote (``extras.artifacts``: posterior, plots)."""
+        return self._typed("artifacts")
+
+    def __getattr__(self, name: str) -> Any:
+        # Scalar extras (model description, statement, target, ...) read by attribute, typed by SCALAR_EXTRAS.
+        if name in SCALAR_EXTRAS:
+            value = self.__dict__.get("extras", {}).get(name)
+            return value if value is None or isinstance(value, SCALAR_EXTRAS[name]) else None
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
 
     @property
     def params(self) -> pd.Series:
@@ -382,6 +679,42 @@ class RunResult:
 
         return interval_figure([(h.title, h.result.estimate, h.result.ci_low, h.result.ci_high, h.sesoi)
                                 for h in self.hypotheses if h.result is not None])
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> RunResult:
+        """Rebuild a read-only ``RunResult`` from results.json (the inverse of ``to_dict``; the estimator parts in
+        each ``extras`` are read into their types)."""
+        import dataclasses
+
+        def pick(kind: type, record: Mapping[str, Any]) -> dict[str, Any]:
+            names = {f.name for f in dataclasses.fields(kind)}
+            return {k: v for k, v in record.items() if k in names}
+
+        def as_float(value: Any) -> float:
+            return float("nan") if value is None else value
+
+        def fill_required(kind: type, fields: dict[str, Any]) -> dict[str, Any]:
+            for f in dataclasses.fields(kind):  # keys an older results.json lacks
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    fields.setdefault(f.name, None)
+            return fields
+
+        estimate_floats = {"estimate", "std_error", "ci_low", "ci_high", "ci_level", "p_value", "p_value_two_sided"}
+        hypotheses = []
+        for record in payload.get("hypotheses") or []:
+            result = None
+            if record.get("status") == "estimated":
+                fields = pick(EstimateResult, record)
+                fields.update({k: as_float(fields.get(k)) for k in estimate_floats})
+                fields.setdefault("counts", {})
+                fields.setdefault("extras", {})
+                result = EstimateResult(**fill_required(EstimateResult, fields))
+            fields = pick(HypothesisResult, record)
+            fields.pop("result", None)
+            hypotheses.append(HypothesisResult(**fill_required(HypothesisResult, fields), result=result))
+        return cls(study=payload.get("study") or "", oca_version=payload.get("oca_version") or "",
+                   hypotheses=tuple(hypotheses), contracts=tuple(payload.get("contracts") or ()),
+                   data=payload.get("data") or {}, multiple_testing=tuple(payload.get("multiple_testing") or ()))
 
     def to_dict(self) -> dict[str, Any]:
         return {

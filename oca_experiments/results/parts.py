@@ -9,8 +9,10 @@ producer adding a key never loses it (the test on the demo checks that ``other``
 
 Parts built in code (not read from a dict) write every field that is not None, in field order.
 
-A part is also a read-only ``dict`` holding its record (``part["p_gt_0"] == part.to_dict()["p_gt_0"]``), so code,
-notebooks, ``json`` and pandas that read ``extras`` records as dicts keep working; new code reads attributes. A
+A part is also a read-only ``dict`` holding its record (``part["p_gt_0"] == part.to_dict()["p_gt_0"]``), so
+older notebooks, ``json`` and pandas that read ``extras`` records as dicts keep working (backward compatibility
+only); the package's report, summaries and plots read attributes (tests/unit/report/test_sections.py guards the
+report). A
 record key that is not a valid attribute name (``items`` shadows ``dict.items``) is a field with ``metadata={"key":
 ...}``.
 """
@@ -33,6 +35,14 @@ __all__ = [
     "IndexConstruction", "InferenceAlternative", "InferenceRecord", "InvarianceFit", "LeeBounds",
     "MeasurementInvariance", "Part", "PosteriorSummary", "ReliabilityRecord", "Spillover", "SurveyWeightsRecord",
     "UnitChange", "UnitEffect", "WeightMargin", "WeightTrimBounds", "WeightWave", "lift_parts",
+    # estimator-specific parts
+    "NOT_IN_DEMO", "SCALAR_EXTRAS", "ATTgt", "AggregateEffect", "Aggregations", "ArtifactPaths", "BaconComparison",
+    "BaconDecomposition", "BaconKind", "CampaignEffect", "CohortCell", "CohortEffect", "CohortShare",
+    "CounterfactualPath", "CumulativeEffect", "DecisionRule", "HonestRestriction", "HonestSensitivity",
+    "FewTreatedRule", "ItsByCampaign", "MultiplierBootstrap", "NegativeWeights", "PlaceboInTime", "PointwiseEffects",
+    "PretrendTest", "PriorPredictiveCheck", "PriorRecord", "PriorSensitivityRow", "RawMeans", "Regularisation",
+    "RawMeansCell", "Resampling", "SamplerSettings", "SensitivityRow", "SkippedUnit", "StaggeredCheck",
+    "Standardisation", "SyntheticComparisonEstimate", "SyntheticTrajectory", "TwfeComparison", "Weight",
 ]
 
 _P = TypeVar("_P", bound="Part")
@@ -128,6 +138,14 @@ def _part_type(annotation: Any) -> type[Part] | None:
     return None
 
 
+def _holds_parts(annotation: Any) -> bool:
+    """Whether values of this type are (or contain, through mappings) parts: ``X``, ``Mapping[str, X]``, ..."""
+    if _part_type(annotation) is not None:
+        return True
+    args = typing.get_args(annotation)
+    return typing.get_origin(annotation) in (Mapping, dict) and len(args) == 2 and _holds_parts(args[1])
+
+
 def _load(annotation: Any, value: Any) -> Any:
     return _loader(annotation)(value)
 
@@ -154,9 +172,11 @@ def _loader(annotation: Any) -> Callable[[Any], Any]:
         if len(inner) != 1:
             return _keep
         read_inner = _loader(inner[0])
+        if read_inner is _keep:
+            return _keep
         return lambda value: read_inner(value) if value is not None else value
     args = typing.get_args(annotation)
-    if origin in (Mapping, dict) and len(args) == 2 and _part_type(args[1]):
+    if origin in (Mapping, dict) and len(args) == 2 and _holds_parts(args[1]):
         read_item = _loader(args[1])
         return lambda value: ({k: read_item(v) for k, v in value.items()}
                               if isinstance(value, Mapping) and not isinstance(value, Part) else value)
@@ -361,6 +381,15 @@ class EventStudy(Part):
     band_high: tuple[float | None, ...] | None = None
     uniform_critical_value: float | None = None
     period: str | None = None
+    #: TWFE and Sun-Abraham event studies: the omitted event time, the SE type of the table, how the band was got
+    reference: int | None = None
+    se_type: str | None = None
+    band: str | None = None
+
+    @property
+    def has_band(self) -> bool:
+        """Whether a uniform band was computed (Sun-Abraham's interaction-weighted event study has none)."""
+        return bool(self.band_low) and bool(self.band_high)
 
 
 # --------------------------------------------------------------------------- Bayesian
@@ -528,6 +557,7 @@ class DisaggregationCell(Part):
     n: int | None = None
     status: str | None = None
     estimate: float | None = None
+    std_error: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     p_value: float | None = None
@@ -547,6 +577,7 @@ class DisaggregationTable(Part):
     rows: tuple[DisaggregationCell, ...] | None = None
     total: DisaggregationCell | None = None
     suppressed: int | None = None
+    note: str | None = None  # ``by_group``: what the per-group table is for
 
 
 @dataclass(frozen=True)
@@ -632,6 +663,8 @@ class SurveyWeightsRecord(Part):
     margins: tuple[WeightMargin, ...] | None = None
     variance: str | None = None
     suppressed: int | None = None
+
+
 # --------------------------------------------------------------------------- portfolio: exposure and spillover
 
 
@@ -717,6 +750,528 @@ class Spillover(Part):
     assumptions: tuple[str, ...] | None = None
 
 
+# --------------------------------------------------------------------------- staggered adoption (Callaway-Sant'Anna)
+
+
+@dataclass(frozen=True)
+class ATTgt(Part):
+    """``extras.att_gt``: every group-time ATT(g, t) cell, one entry per cell in each column."""
+
+    cohort: tuple[str, ...] | None = None
+    period: tuple[str, ...] | None = None
+    event_time: tuple[int, ...] | None = None
+    att: tuple[float | None, ...] | None = None
+    std_error: tuple[float | None, ...] | None = None
+    n_treated: tuple[int, ...] | None = None
+    n_comparison: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class AggregateEffect(Part):
+    """One aggregation of the ATT(g, t) cells into a single number."""
+
+    estimate: float | None = None
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Aggregations(Part):
+    """``extras.aggregations``: the simple, dynamic (event-time), group and calendar aggregations."""
+
+    simple: AggregateEffect | None = None
+    event_time: AggregateEffect | None = None
+    group: AggregateEffect | None = None
+    calendar: AggregateEffect | None = None
+
+
+@dataclass(frozen=True)
+class PretrendTest(Part):
+    """``extras.pretrend_test``: joint tests that every pre-period event-time effect is zero."""
+
+    n_estimates: int | None = None
+    wald_stat: float | None = None
+    wald_df: float | None = None
+    wald_p_value: float | None = None
+    sup_t_stat: float | None = None
+    sup_t_p_value: float | None = None
+    wald_note: str | None = None
+    # the TWFE event study's test: F (Wald / q) with (q, df) degrees of freedom, or chi-squared with q
+    available: bool | None = None
+    reason: str | None = None
+    statistic: float | None = None
+    df: Any = None
+    p_value: float | None = None
+    test: str | None = None
+
+
+@dataclass(frozen=True)
+class TwfeComparison(Part):
+    """``extras.twfe`` of the staggered estimators: the static TWFE coefficient beside the headline, with its share
+    of negatively weighted cells (de Chaisemartin-D'Haultfoeuille)."""
+
+    estimate: float | None = None
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
+    n_clusters: int | None = None
+    negative_weights: int | None = None
+    negative_weight_sum: float | None = None
+    note: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class MultiplierBootstrap(Part):
+    """``extras.bootstrap``: the multiplier bootstrap behind the uniform band and the sup-t pre-trend test."""
+
+    draws: int | None = None
+    seed: int | None = None
+    weights: str | None = None
+    clusters: int | None = None
+
+
+@dataclass(frozen=True)
+class CohortEffect(Part):
+    """A staggered cohort's effect (``by_campaign`` of the staggered DiD; ``by_cohort`` of the PPML count model)."""
+
+    cohort: str | None = None
+    units: tuple[str, ...] | None = None
+    groups: tuple[str, ...] | None = None
+    estimate: float | None = None
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+@dataclass(frozen=True)
+class SensitivityRow(Part):
+    """One value of the HonestDiD restriction's bound M: the identified set and the robust confidence set."""
+
+    m: float | None = None
+    id_low: float | None = None
+    id_high: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    open_at_grid_end: bool | None = None
+    note: str | None = None
+    # older results.json (before the Rambachan-Roth confidence sets): a bias-widened interval per Mbar
+    mbar: float | None = None
+    bound_low: float | None = None
+    bound_high: float | None = None
+    excludes_zero: bool | None = None
+
+
+@dataclass(frozen=True)
+class HonestRestriction(Part):
+    """One restriction's HonestDiD result (Delta^RM relative magnitudes or Delta^SD smoothness)."""
+
+    available: bool | None = None
+    reason: str | None = None
+    restriction: str | None = None
+    method: str | None = None
+    target: str | None = None
+    estimate: float | None = None
+    std_error: float | None = None
+    original_ci: tuple[float | None, ...] | None = None
+    rows: tuple[SensitivityRow, ...] | None = None
+    breakdown_value: float | None = None
+    alpha: float | None = None
+    notes: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class HonestSensitivity(Part):
+    """``extras.sensitivity``: HonestDiD (Rambachan and Roth 2023) bounds on the post-period effect when parallel
+    trends fail by at most M times the pre-period violation (relative magnitudes) or bends by at most M
+    (smoothness). ``bounds`` repeats the first restriction's rows."""
+
+    available: bool | None = None
+    reason: str | None = None
+    event_times: tuple[int, ...] | None = None
+    target: str | None = None
+    base_period: str | None = None
+    covariance: str | None = None
+    relative_magnitudes: HonestRestriction | None = None
+    smoothness: HonestRestriction | None = None
+    bounds: tuple[SensitivityRow, ...] | None = None
+    # older results.json (before the Rambachan-Roth confidence sets)
+    estimate: float | None = None
+    max_pre_period_change: float | None = None
+    mean_horizon: float | None = None
+    breakdown_mbar: float | None = None
+    method: str | None = None
+    seed: int | None = None
+
+
+# --------------------------------------------------------------------------- TWFE: Bacon decomposition, Sun-Abraham
+
+
+@dataclass(frozen=True)
+class BaconComparison(Part):
+    """One 2x2 comparison of the Goodman-Bacon (2021) decomposition: its DiD estimate and its weight in TWFE."""
+
+    kind: str | None = None
+    treated_cohort: Any = None
+    control_cohort: Any = None
+    estimate: float | None = None
+    weight: float | None = None
+    units: int | None = None
+    periods: int | None = None
+
+
+@dataclass(frozen=True)
+class BaconKind(Part):
+    """Total weight and weighted mean estimate of one kind of 2x2 comparison."""
+
+    weight: float | None = None
+    estimate: float | None = None
+
+
+@dataclass(frozen=True)
+class BaconDecomposition(Part):
+    """``extras.bacon`` (static TWFE): the coefficient as a weighted mean of 2x2 DiDs, or why it does not apply."""
+
+    available: bool | None = None
+    reason: str | None = None
+    staggered: bool | None = None
+    twfe: float | None = None
+    table: tuple[BaconComparison, ...] | None = None
+    by_kind: Mapping[str, BaconKind] | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class NegativeWeights(Part):
+    """``extras.negative_weights`` (static TWFE): the implicit weights on treated cells, negative ones counted."""
+
+    available: bool | None = None
+    treated_cells: int | None = None
+    negative: int | None = None
+    negative_sum: float | None = None
+
+
+@dataclass(frozen=True)
+class CohortShare(Part):
+    """Sun-Abraham: a treated cohort's size and its share of the treated units."""
+
+    cohort: Any = None
+    units: int | None = None
+    share: float | None = None
+
+
+@dataclass(frozen=True)
+class CohortCell(Part):
+    """Sun-Abraham: a cohort x event-time cell's interaction-weighting weight (``weight``) or its own estimate
+    (``estimate``)."""
+
+    cohort: Any = None
+    event_time: int | None = None
+    weight: float | None = None
+    estimate: float | None = None
+
+
+# --------------------------------------------------------------------------- interrupted time series
+
+
+@dataclass(frozen=True)
+class PlaceboInTime(Part):
+    """A placebo campaign start inside the pre-period, where the true effect is zero."""
+
+    available: bool | None = None
+    reason: str | None = None
+    estimate: float | None = None
+    std_error: float | None = None
+    p_value: float | None = None
+    n_placebo_days: int | None = None
+    n_placebo_periods: int | None = None
+    placebo_start: str | None = None
+    scale: str | None = None
+    rejects_at_alpha: bool | None = None
+
+
+@dataclass(frozen=True)
+class CounterfactualPath(Part):
+    """Observed and counterfactual series of one campaign, with the counterfactual band and pointwise effects."""
+
+    dates: tuple[str, ...] | None = None
+    observed: tuple[float | None, ...] | None = None
+    counterfactual: tuple[float | None, ...] | None = None
+    start_index: int | None = None
+    lower: tuple[float | None, ...] | None = None
+    upper: tuple[float | None, ...] | None = None
+    bounds: tuple[float | None, ...] | None = None
+    scale: str | None = None
+    pointwise_effect: tuple[float | None, ...] | None = None
+    pointwise_low: tuple[float | None, ...] | None = None
+    pointwise_high: tuple[float | None, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CampaignEffect(Part):
+    """``extras.by_campaign``: one campaign's effect. ITS campaigns carry the unit, the counterfactual path and a
+    placebo in time; staggered DiD campaigns are cohorts (``cohort``, ``units``, ``groups``)."""
+
+    cohort: str | None = None
+    units: tuple[str, ...] | None = None
+    groups: tuple[str, ...] | None = None
+    unit: str | None = None
+    group: str | None = None
+    start: str | None = None
+    band_note: str | None = None
+    n_pre: int | None = None
+    n_post: int | None = None
+    estimate: float | None = None
+    average_effect: float | None = None
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    cumulative_effect: float | None = None
+    cumulative_ci_low: float | None = None
+    cumulative_ci_high: float | None = None
+    relative_effect: float | None = None
+    relative_ci_low: float | None = None
+    relative_ci_high: float | None = None
+    relative_note: str | None = None
+    placebo_in_time: PlaceboInTime | None = None
+    params: Mapping[str, float | None] | None = None
+    variances: Mapping[str, float | None] | None = None
+    converged: bool | None = None
+    components: Mapping[str, Any] | None = None
+    path: CounterfactualPath | None = None
+
+
+@dataclass(frozen=True)
+class SkippedUnit(Part):
+    unit: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ItsByCampaign(Part):
+    """``extras.its_by_campaign`` (staggered DiD): the per-campaign ITS beside the headline, as a robustness check."""
+
+    model: str | None = None
+    campaigns: tuple[CampaignEffect, ...] | None = None
+    skipped: tuple[SkippedUnit, ...] | None = None
+    comparison_days_imputed: int | None = None
+    comparison_periods_imputed: int | None = None
+    regressors: tuple[str, ...] | None = None
+    period: str | None = None
+    seasonal: tuple[int, ...] | None = None
+    intervention: str | None = None
+    scale: str | None = None
+    error: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class FewTreatedRule(Part):
+    """``extras.inference_rule`` (staggered DiD): with few treated units the p-value and interval come from a
+    permutation of adoption dates over units rather than the influence function; ``permutation`` is its record."""
+
+    treated_units: int | None = None
+    comparison_units: int | None = None
+    option: str | None = None
+    permutation_below: int | None = None
+    rule: str | None = None
+    permutation: Mapping[str, Any] | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class StaggeredCheck(Part):
+    """``extras.staggered_did`` (ITS): the Callaway-Sant'Anna estimate beside the ITS headline, as a robustness
+    check, with its own cells, aggregations, cohorts, event study and pre-trend test."""
+
+    estimate: float | None = None
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    model: str | None = None
+    att_gt: ATTgt | None = None
+    aggregations: Aggregations | None = None
+    by_campaign: tuple[CohortEffect, ...] | None = None
+    event_study: EventStudy | None = None
+    pretrend_test: PretrendTest | None = None
+    twfe: TwfeComparison | None = None
+    bootstrap: MultiplierBootstrap | None = None
+    pooled_variance_cohorts: tuple[str, ...] | None = None
+    inference: str | None = None
+    pooled_variance_note: str | None = None
+    inference_rule: FewTreatedRule | None = None
+    error: str | None = None
+    reason: str | None = None
+
+
+# --------------------------------------------------------------------------- synthetic DiD / synthetic control
+
+
+@dataclass(frozen=True)
+class Weight(Part):
+    """One comparison unit's (or pre-period's) weight in the synthetic comparison."""
+
+    label: str | None = None
+    weight: float | None = None
+
+
+@dataclass(frozen=True)
+class SyntheticTrajectory(Part):
+    """``extras.trajectory``: treated mean and its synthetic comparison per period, and the effect after the start."""
+
+    periods: tuple[str, ...] | None = None
+    treated: tuple[float | None, ...] | None = None
+    synthetic: tuple[float | None, ...] | None = None
+    start_index: int | None = None
+    effect: tuple[float | None, ...] | None = None
+
+
+@dataclass(frozen=True)
+class SyntheticComparisonEstimate(Part):
+    """``extras.comparison``: one of the three estimators of Arkhangelsky et al. (2021), Table 1."""
+
+    estimator: str | None = None
+    estimate: float | None = None
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+@dataclass(frozen=True)
+class Regularisation(Part):
+    zeta_omega: float | None = None
+    zeta_lambda: float | None = None
+    noise_level: float | None = None
+    omega_intercept: bool | None = None
+
+
+@dataclass(frozen=True)
+class Resampling(Part):
+    replications: int | None = None
+    seed: int | None = None
+    assignments: str | None = None
+
+
+# --------------------------------------------------------------------------- Bayesian settings and checks
+
+
+@dataclass(frozen=True)
+class PriorRecord(Part):
+    """``extras.priors``: one prior, its registered scale and the default it replaced."""
+
+    name: str | None = None
+    scale: float | None = None
+    default: float | None = None
+    prior: str | None = None
+
+
+@dataclass(frozen=True)
+class SamplerSettings(Part):
+    """``extras.sampler``: how the posterior was drawn (seeded), and the draws cache key."""
+
+    seed: int | None = None
+    chains: int | None = None
+    draws: int | None = None
+    tune: int | None = None
+    target_accept: float | None = None
+    backend: str | None = None
+    draws_key: str | None = None
+    draws_cache: str | None = None
+    sampler: str | None = None
+
+
+@dataclass(frozen=True)
+class PriorPredictiveCheck(Part):
+    """``extras.prior_predictive``: the share of prior predictive draws on the outcome's scale, and the verdict."""
+
+    quantity: str | None = None
+    scale: tuple[float | None, ...] | None = None
+    share_on_scale: float | None = None
+    passed: bool | None = None
+    required: float | None = None
+    quantiles: Mapping[str, float | None] | None = None
+    note: str | None = None
+    implied_share_q05_q95: tuple[float | None, ...] | None = None
+    implied_category_share_q05_q95: Mapping[str, tuple[float | None, ...]] | None = None
+
+
+@dataclass(frozen=True)
+class PriorSensitivityRow(PosteriorSummary):
+    """``extras.prior_sensitivity``: the target's posterior with every prior scale multiplied by the factor."""
+
+    prior_scale_factor: float | None = None
+
+
+@dataclass(frozen=True)
+class CumulativeEffect(PosteriorSummary):
+    """``extras.cumulative_effect`` (Bayesian ITS): the summed effect over the campaign periods, in ``units``."""
+
+    units: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionRule(Part):
+    """``extras.decision_rule``: the registered posterior-probability rule."""
+
+    probability: float | None = None
+    against: str | None = None
+
+
+@dataclass(frozen=True)
+class Standardisation(Part):
+    baseline_sd: float | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class PointwiseEffects(Part):
+    """``extras.pointwise_effect_by_day`` (Bayesian ITS): the effect per date, posterior median and interval."""
+
+    dates: tuple[str, ...] | None = None
+    low: tuple[float | None, ...] | None = None
+    median: tuple[float | None, ...] | None = None
+    high: tuple[float | None, ...] | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactPaths(Part):
+    """``extras.artifacts``: run-directory paths of the files an estimate wrote (posterior, plots)."""
+
+    inference_data: str | None = None
+    ppc_plot: str | None = None
+    prior_predictive_plot: str | None = None
+    fit_plot: str | None = None
+
+
+@dataclass(frozen=True)
+class RawMeansCell(Part):
+    """One arm x wave cell of the raw means: the mean and the units behind it (None when hidden)."""
+
+    mean: float | None = None
+    n: int | None = None
+    suppressed: bool | None = None
+
+
+@dataclass(frozen=True)
+class RawMeans(Part):
+    """``extras.raw_means`` (survey DiD): mean outcome and units per arm and wave (``arms[arm][wave]``); all four
+    cells hidden (``suppressed``) when one is small."""
+
+    waves: tuple[str, ...] | None = None
+    arms: Mapping[str, Mapping[str, RawMeansCell]] | None = None
+    suppressed: bool | None = None
+    weighted: bool | None = None  # survey-weighted means (registered weights)
+
+    def cell(self, arm: str, wave: str) -> RawMeansCell:
+        """The arm's cell at the wave ("pre" or "post"); an empty cell when absent."""
+        return ((self.arms or {}).get(arm) or {}).get(wave) or RawMeansCell()
+
+
 #: extras key -> the part type its record is read into (the top-level parts).
 PART_TYPES: Mapping[str, type[Part]] = types.MappingProxyType(
     {part.KEY: part for part in (InferenceRecord, Attrition, EventStudy, PosteriorSummary, Diagnostics,
@@ -730,6 +1285,7 @@ EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
     "invariance": MeasurementInvariance,
     "reliability": tuple[ReliabilityRecord, ...],
     "disaggregation": tuple[DisaggregationTable, ...],
+    "by_group": DisaggregationTable,  # the registered estimator per level of design.group (per-CSO pooling)
     "effect_by_group": Mapping[str, GroupEffect],
     # Bayesian per-group and per-unit posteriors, and the estimands beside the registered target
     "group_effects": Mapping[str, UnitEffect],
@@ -738,6 +1294,78 @@ EXTRAS_TYPES: Mapping[str, Any] = types.MappingProxyType({
     "population_effect": PosteriorSummary,
     "exposure_response": ExposureResponse,
     "spillover": Spillover,
+    # staggered adoption (Callaway-Sant'Anna), TWFE, Sun-Abraham, HonestDiD
+    "att_gt": ATTgt,
+    "aggregations": Aggregations,
+    "pretrend_test": PretrendTest,
+    "twfe": TwfeComparison,
+    "bootstrap": MultiplierBootstrap,
+    "sensitivity": HonestSensitivity,
+    "its_by_campaign": ItsByCampaign,
+    "inference_rule": FewTreatedRule,
+    "bacon": BaconDecomposition,
+    "negative_weights": NegativeWeights,
+    "cohort_shares": tuple[CohortShare, ...],
+    "iw_weights": tuple[CohortCell, ...],
+    "cohort_effects": tuple[CohortCell, ...],
+    # engagement: per-campaign effects (ITS units or staggered cohorts), the staggered check beside ITS
+    "by_campaign": tuple[CampaignEffect, ...],
+    "staggered_did": StaggeredCheck,
+    # synthetic DiD / synthetic control
+    "unit_weights": tuple[Weight, ...],
+    "time_weights": tuple[Weight, ...],
+    "trajectory": SyntheticTrajectory,
+    "comparison": Mapping[str, SyntheticComparisonEstimate],
+    "regularisation": Regularisation,
+    "resampling": Resampling,
+    # Bayesian settings, checks and secondary estimands
+    "decision_rule": DecisionRule,
+    "priors": tuple[PriorRecord, ...],
+    "sampler": SamplerSettings,
+    "standardisation": Standardisation,
+    "prior_predictive": PriorPredictiveCheck,
+    "prior_sensitivity": tuple[PriorSensitivityRow, ...],
+    "cumulative_effect": CumulativeEffect,
+    "pointwise_effect_by_day": PointwiseEffects,
+    "latent_effect_logit": PosteriorSummary,
+    "latent_effect_sd": PosteriorSummary,
+    "top_change": PosteriorSummary,
+    "category_probability_change": Mapping[str, PosteriorSummary],
+    "artifacts": ArtifactPaths,
+    "raw_means": RawMeans,
+})
+
+#: Typed keys the demo's results.json does not carry (TWFE and Sun-Abraham are not demo estimators); their records
+#: are tested on small fitted examples in tests/unit/engagement/test_estimator_parts.py.
+NOT_IN_DEMO: frozenset[str] = frozenset({"bacon", "negative_weights", "cohort_shares", "iw_weights", "cohort_effects"}) - frozenset({
+    # the demo's synthetic DiD (h8) and the survey DiDs' raw means
+    "unit_weights", "time_weights", "trajectory", "comparison", "regularisation", "resampling", "raw_means"})
+
+
+_TEXT = (str,)
+_NUMBER = (int, float)
+_LIST = (list, tuple)
+
+#: Scalar (and plain-list) extras an estimate may carry, read by attribute on ``EstimateResult``
+#: (``result.model``, ``result.statement``); the value's accepted types (anything else reads as None).
+SCALAR_EXTRAS: Mapping[str, tuple[type, ...]] = types.MappingProxyType({
+    # every estimator
+    "model": _TEXT, "statement": _TEXT, "headline": _TEXT, "period": _TEXT, "scale": _TEXT, "method": _TEXT,
+    "count_model": _TEXT, "first_period": _TEXT, "cluster_column": _TEXT, "clusters": _NUMBER,
+    "fixed_effects": _LIST, "coefficients": (Mapping,), "ssc": (Mapping,),
+    # survey
+    "mean_pre": _NUMBER, "mean_post": _NUMBER, "ratio": _NUMBER, "paired": (bool,),
+    # engagement (staggered, ITS)
+    "pooled_variance_cohorts": _LIST, "pooled_variance_note": _TEXT, "pooling": _TEXT, "skipped": _LIST,
+    "placebo_rejections": _NUMBER, "placebo_tests": _NUMBER, "comparison_days_imputed": _NUMBER,
+    # synthetic DiD / SC
+    "se_method": _TEXT, "treated_units": _LIST, "treatment_start": _TEXT, "n_treated": _NUMBER,
+    "n_comparison": _NUMBER, "n_pre_periods": _NUMBER, "n_post_periods": _NUMBER, "effective_controls": _NUMBER,
+    "pre_period_rmse": _NUMBER, "dropped_incomplete_units": _LIST, "warnings": _LIST,
+    "placebo_rank_p_value": _NUMBER,
+    # Bayesian
+    "bayesian": (bool,), "target": _TEXT, "target_description": _TEXT, "group_column": _TEXT, "top_from": _NUMBER,
+    "p_cumulative_effect_gt_0": _NUMBER, "p_cumulative_effect_lt_0": _NUMBER,
 })
 
 

@@ -83,6 +83,21 @@ def test_validate_refuses_covariates_for_sun_abraham(tmp_path: Path) -> None:
     assert "covariates" in text and "Traceback" not in text
 
 
+def test_the_report_shows_the_bacon_decomposition_and_the_sun_abraham_event_study(tmp_path: Path) -> None:
+    """`oca run` with the report on the TWFE and Sun-Abraham study: the report builds (the old notebook failed on
+    an event study without a uniform band) and shows the 2x2 table, the cohort shares and the interaction weights."""
+    study, data = _study(tmp_path)
+    out = tmp_path / "out"
+    proc = oca("run", str(study), "--data", data, "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    page = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert "TWFE diagnostics: Goodman-Bacon decomposition and Sun-Abraham" in page
+    assert "Every 2×2 comparison; the weights sum to 1" in page
+    assert "Cohort shares (the interaction weights at each event time)" in page
+    assert "Interaction weights and cohort effects" in page
+    assert "Event study for Campaign" in page and "(no uniform band)" in page
+
+
 def _records(checked) -> dict[str, dict]:
     return {record["hypothesis"]: record for record in checked.testability}
 

@@ -162,6 +162,7 @@ EXPECTED_ALL = {
         "read_manifest", "reuse_demo_outputs", "reuse_outputs", "run_gate", "run_result_from_dict", "sha256_file",
         "study_notebook", "verify_run",
         "write_junit", "build_portfolio", "read_run", "what_to_test_next", "invariance_section",
+        "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section",
         "dose_response_figure", "exposure_section", "survey_weights_section", "survey_weights_table",
         "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation",
         "PlainPage", "plain_pages", "write_summaries"},

@@ -1,0 +1,90 @@
+"""The demo's cold and unchanged times against another checkout of oca, interleaved in one run (issue 14).
+
+    .venv/bin/python benchmarks/demo_speed_vs.py --baseline /path/to/old/checkout [--runs N]
+
+The baseline is a checkout with its own ``.venv`` (e.g. ``git clone . /tmp/old && git -C /tmp/old checkout REV &&
+make -C /tmp/old demo``). Each round runs, alternately, the baseline's and this checkout's ``oca demo`` into a fresh
+folder with empty caches (*cold*: data generated, every hypothesis estimated, Bayesian kernels compiled and sampled,
+the report executed), then the same command again (*unchanged*: outputs reused). Times are whole-command wall-clock
+times, interpreter start included; the ratio is current / baseline per round, and the median ratio is printed with
+the load average, so a busy machine slows both sides alike. The two demos need not run the same hypotheses (the
+demo grows): the count of each side's hypotheses is printed beside its time.
+
+Without ``--baseline`` it prints how to run it and exits 0 (``make benchmarks`` runs every script without
+arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _env(scratch: Path) -> dict[str, str]:
+    # Empty caches for both sides: results and draws, numba's compiled kernels, PyTensor's compiled graphs.
+    return {**os.environ, "OCA_CACHE_DIR": str(scratch / "oca-cache"), "NUMBA_CACHE_DIR": str(scratch / "numba"),
+            "PYTENSOR_FLAGS": f"base_compiledir={scratch / 'pytensor'}", "PYTHONPATH": ""}
+
+
+def _demo(repo: Path, out: Path, env: dict[str, str]) -> float:
+    python = repo / ".venv" / "bin" / "python"
+    started = time.perf_counter()
+    done = subprocess.run([str(python), "-m", "oca_experiments", "demo", "--out", str(out)], cwd=repo,
+                          capture_output=True, text=True, check=False, env=env)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"oca demo in {repo} failed with exit code {done.returncode}: {done.stderr.strip()[-1500:]}")
+    return elapsed
+
+
+def _hypotheses(out: Path) -> int:
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return len(results.get("hypotheses") or [])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", type=Path, help="another checkout of oca with its own .venv")
+    parser.add_argument("--runs", type=int, default=1, help="rounds (each: both sides cold, then unchanged)")
+    args = parser.parse_args()
+    if args.baseline is None:
+        print("demo_speed_vs: pass --baseline DIR (a checkout with its .venv) to compare; nothing to do")
+        return 0
+    sides = {"baseline": args.baseline.resolve(), "current": REPO}
+    times: dict[tuple[str, str], list[float]] = {}
+    counts: dict[str, int] = {}
+    loads = [os.getloadavg()[0]]
+    for _ in range(args.runs):
+        scratch = Path(tempfile.mkdtemp(prefix="oca-vs-"))
+        try:
+            outs = {name: scratch / name / "demo" for name in sides}
+            for name, repo in sides.items():  # cold, interleaved
+                times.setdefault((name, "cold"), []).append(_demo(repo, outs[name], _env(scratch / name)))
+                counts[name] = _hypotheses(outs[name])
+            for name, repo in sides.items():  # unchanged, interleaved
+                times.setdefault((name, "unchanged"), []).append(_demo(repo, outs[name], _env(scratch / name)))
+            loads.append(os.getloadavg()[0])
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print(f"{args.runs} round(s); load average (1 min) {min(loads):.2f}-{max(loads):.2f}")
+    for kind in ("cold", "unchanged"):
+        base, current = times[("baseline", kind)], times[("current", kind)]
+        ratios = [c / b for c, b in zip(current, base, strict=True)]
+        print(f"demo {kind:<10} baseline {statistics.median(base):6.1f} s ({counts['baseline']} hypotheses)  "
+              f"current {statistics.median(current):6.1f} s ({counts['current']} hypotheses)  "
+              f"current/baseline {statistics.median(ratios):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
