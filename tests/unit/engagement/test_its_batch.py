@@ -186,8 +186,9 @@ def test_monthly_seasonal_regressors_log1p_batched_equal_per_campaign(seed: int)
     variance has two local maxima. Seed 12: the higher one is an interior bump narrower than the batch's coarse
     grid, 0.002 above q = 0 (the grid is refined where the likelihood rises between two points whose scores are
     both negative; without that, comparing q = 0 with the bracketed root takes q = 0). Seed 116: the higher one is
-    q = 0 (a fixed level) and statsmodels' BFGS from its default start stops at the lower interior one (h9's demo campaign 2 did:
-    28.364 per campaign vs 29.796 batched). Both paths must now report the higher maximum and the same effects."""
+    q = 0 (a fixed level) and statsmodels' BFGS from its default start stops at the lower interior one (h9's demo
+    campaign 2 did: 28.364 per campaign vs 29.796 batched). Both paths must now report the higher maximum and the
+    same effects."""
     y, x, start = _monthly_counts(seed)
     model_y = transform_outcome(y, "log1p")
     moments = fit_local_level_batch(model_y[None], x[None], np.array([start]), (12,),
