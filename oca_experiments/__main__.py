@@ -4,8 +4,9 @@
 of a start-up (issue 21). ``--version`` needs only ``_version``. ``--help`` is rendered by typer as always the first
 time and its exact text is kept in the user's cache, keyed on everything that shapes it (the package's and typer's
 /rich's source files, the program name, the terminal size, whether the streams are terminals, and the environment
-variables rich and typer read); later calls with the same key print that text without importing typer
-(``OCA_NO_HELP_CACHE=1`` turns the cache off). Any other command line goes straight to ``oca_experiments.cli``.
+variables rich and typer read); later calls with the same key print that text without importing typer. The cache
+folder follows the run caches' settings (``OCA_CACHE=off`` turns it off, ``OCA_CACHE_DIR`` moves it). Any other
+command line goes straight to ``oca_experiments.cli``.
 """
 
 from __future__ import annotations
@@ -37,15 +38,10 @@ def main() -> None:
 
 
 def _help() -> None:
-    if os.environ.get("OCA_NO_HELP_CACHE"):  # render with typer every time, read and write no cache
-        text, code = _render_help()
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        if code:
-            raise SystemExit(code)
-        return
     path = _help_cache_path()
     try:
+        if path is None:  # caching off: render with typer every time
+            raise FileNotFoundError
         with open(path, encoding="utf-8", newline="") as cached:
             sys.stdout.write(cached.read())
         sys.stdout.flush()
@@ -55,7 +51,7 @@ def _help() -> None:
     text, code = _render_help()
     sys.stdout.write(text)
     sys.stdout.flush()
-    if code == 0 and text:
+    if code == 0 and text and path is not None:
         _store(path, text)
     if code:
         raise SystemExit(code)
@@ -89,9 +85,23 @@ def _render_help() -> tuple[str, int]:
     return buffer.getvalue(), code
 
 
-def _help_cache_path() -> str:
+def _cache_dir() -> str | None:
+    """The rule of ``runtime.RunSettings.from_environment`` (``OCA_CACHE=off``, ``OCA_CACHE_DIR``,
+    ``XDG_CACHE_HOME``), mirrored because importing ``runtime`` (pathlib, dataclasses) costs about a bare
+    interpreter's start-up; tests/unit/test_startup_imports.py checks that the two agree."""
+    if os.environ.get("OCA_CACHE", "").lower() in {"off", "0", "false", "no"}:
+        return None
+    if os.environ.get("OCA_CACHE_DIR"):
+        return os.environ["OCA_CACHE_DIR"]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "oca_experiments", "help", _help_key() + ".txt")
+    return os.path.join(base, "oca_experiments")
+
+
+def _help_cache_path() -> str | None:
+    folder = _cache_dir()
+    if folder is None or not os.path.isabs(folder):  # no cache, or no home to put it in
+        return None
+    return os.path.join(folder, "help", _help_key() + ".txt")
 
 
 def _help_key() -> str:

@@ -97,10 +97,30 @@ def test_help_is_typers_text_and_served_from_the_cache_without_typer(tmp_path: P
     assert len(list((tmp_path / "oca_experiments" / "help").glob("*.txt"))) == 2
 
 
-def test_help_cache_can_be_turned_off(tmp_path: Path) -> None:
-    code, modules, out = _probe(["--help"], entry=True, XDG_CACHE_HOME=str(tmp_path), OCA_NO_HELP_CACHE="1")
+def test_help_cache_follows_the_run_cache_settings(tmp_path: Path) -> None:
+    code, modules, out = _probe(["--help"], entry=True, XDG_CACHE_HOME=str(tmp_path), OCA_CACHE="off")
     assert code == 0 and "Commands" in out and "typer" in modules
     assert not (tmp_path / "oca_experiments").exists()
+    code, _, moved = _probe(["--help"], entry=True, XDG_CACHE_HOME=str(tmp_path), OCA_CACHE_DIR=str(tmp_path / "c"))
+    assert code == 0 and moved == out
+    assert len(list((tmp_path / "c" / "help").glob("*.txt"))) == 1
+
+
+@pytest.mark.parametrize("environ", [
+    {}, {"XDG_CACHE_HOME": "/x/cache"}, {"OCA_CACHE_DIR": "/y/oca"}, {"OCA_CACHE_DIR": "/y", "XDG_CACHE_HOME": "/x"},
+    {"OCA_CACHE": "off"}, {"OCA_CACHE": "No", "OCA_CACHE_DIR": "/y"}, {"OCA_CACHE": "on", "XDG_CACHE_HOME": "/x"},
+])
+def test_help_cache_folder_is_the_runtime_cache_folder(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    from oca_experiments import __main__ as entry
+    from oca_experiments.runtime import RunSettings
+
+    for name in ("OCA_CACHE", "OCA_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    expected = RunSettings.from_environment().cache_dir
+    assert entry._cache_dir() == (None if expected is None else str(expected))
 
 
 def test_other_command_lines_reach_the_typer_app(tmp_path: Path) -> None:
