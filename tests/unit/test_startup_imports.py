@@ -16,12 +16,17 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Each of these cost seconds on import (scipy.stats ~1.7 s, Great Expectations 10-19 s, nutpie/arviz ~10 s).
-FORBIDDEN = ("scipy.stats", "great_expectations", "pymc", "nutpie", "arviz", "statsmodels", "matplotlib")
+FORBIDDEN = ("scipy.stats", "great_expectations", "pymc", "nutpie", "arviz", "statsmodels", "matplotlib", "pandas",
+             "numpy")
 
 _PROBE = """
 import json, sys
-sys.argv = ["oca", *json.loads(sys.argv[1])]
-from oca_experiments.cli import main
+sys.argv = json.loads(sys.argv[1])
+if sys.argv[0] == "entry":  # the console script's target, `oca_experiments.__main__:main`
+    sys.argv[0] = "oca"
+    from oca_experiments.__main__ import main
+else:
+    from oca_experiments.cli import main
 code = 0
 if sys.argv[1:]:
     try:
@@ -33,17 +38,23 @@ print("\\n@@MODULES@@" + json.dumps({"code": code, "modules": sorted(sys.modules
 """
 
 
-def _modules_after(cli_args: list[str]) -> tuple[int, set[str]]:
-    env = dict(os.environ)
+def _probe(cli_args: list[str], entry: bool = False, **extra_env: str) -> tuple[int, set[str], str]:
+    """Exit code, loaded modules and stdout of one fresh interpreter running the CLI with ``cli_args``."""
+    env = {**os.environ, **extra_env}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(cli_args)],
+        [sys.executable, "-c", _PROBE, json.dumps(["entry" if entry else "oca", *cli_args])],
         capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300, check=False,
     )
-    marker = proc.stdout.rfind("@@MODULES@@")
+    marker = proc.stdout.rfind("\n@@MODULES@@")
     assert marker >= 0, f"probe failed: {proc.stderr[-2000:]}"
-    payload = json.loads(proc.stdout[marker + len("@@MODULES@@"):])
-    return payload["code"], set(payload["modules"])
+    payload = json.loads(proc.stdout[marker + len("\n@@MODULES@@"):])
+    return payload["code"], set(payload["modules"]), proc.stdout[:marker]
+
+
+def _modules_after(cli_args: list[str]) -> tuple[int, set[str]]:
+    code, modules, _ = _probe(cli_args)
+    return code, modules
 
 
 def _heavy(modules: set[str]) -> list[str]:
@@ -56,6 +67,66 @@ def test_cli_start_up_does_not_import_heavy_stack(cli_args: list[str]) -> None:
     assert code == 0
     assert "oca_experiments.cli" in modules
     assert _heavy(modules) == []
+
+
+def test_version_answers_before_the_command_line_is_imported() -> None:
+    code, modules, out = _probe(["--version"], entry=True)
+    _, _, typer_out = _probe(["--version"])  # what the typer app itself prints
+    assert code == 0
+    assert out == typer_out and out.startswith("oca ")
+    assert "typer" not in modules and "oca_experiments.cli" not in modules
+    assert _heavy(modules) == []
+
+
+def test_help_is_typers_text_and_served_from_the_cache_without_typer(tmp_path: Path) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path), "COLUMNS": "97"}
+    _, _, typer_out = _probe(["--help"], **env)  # rendered by the typer app directly, no cache involved
+    first_code, first_modules, first = _probe(["--help"], entry=True, **env)  # cache miss: typer renders it
+    second_code, second_modules, second = _probe(["--help"], entry=True, **env)  # cache hit
+    assert first_code == second_code == 0
+    assert first == second == typer_out
+    assert "Commands" in typer_out and "validate" in typer_out
+    assert "typer" in first_modules
+    assert "typer" not in second_modules and "rich" not in second_modules
+    assert _heavy(second_modules) == []
+    assert len(list((tmp_path / "oca_experiments" / "help").glob("*.txt"))) == 1
+
+    _, _, narrower = _probe(["--help"], entry=True, **{**env, "COLUMNS": "61"})  # another width: a new key
+    _, _, narrower_typer = _probe(["--help"], **{**env, "COLUMNS": "61"})
+    assert narrower == narrower_typer != typer_out
+    assert len(list((tmp_path / "oca_experiments" / "help").glob("*.txt"))) == 2
+
+
+def test_help_cache_follows_the_run_cache_settings(tmp_path: Path) -> None:
+    code, modules, out = _probe(["--help"], entry=True, XDG_CACHE_HOME=str(tmp_path), OCA_CACHE="off")
+    assert code == 0 and "Commands" in out and "typer" in modules
+    assert not (tmp_path / "oca_experiments").exists()
+    code, _, moved = _probe(["--help"], entry=True, XDG_CACHE_HOME=str(tmp_path), OCA_CACHE_DIR=str(tmp_path / "c"))
+    assert code == 0 and moved == out
+    assert len(list((tmp_path / "c" / "help").glob("*.txt"))) == 1
+
+
+@pytest.mark.parametrize("environ", [
+    {}, {"XDG_CACHE_HOME": "/x/cache"}, {"OCA_CACHE_DIR": "/y/oca"}, {"OCA_CACHE_DIR": "/y", "XDG_CACHE_HOME": "/x"},
+    {"OCA_CACHE": "off"}, {"OCA_CACHE": "No", "OCA_CACHE_DIR": "/y"}, {"OCA_CACHE": "on", "XDG_CACHE_HOME": "/x"},
+])
+def test_help_cache_folder_is_the_runtime_cache_folder(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    from oca_experiments import __main__ as entry
+    from oca_experiments.runtime import RunSettings
+
+    for name in ("OCA_CACHE", "OCA_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    expected = RunSettings.from_environment().cache_dir
+    assert entry._cache_dir() == (None if expected is None else str(expected))
+
+
+def test_other_command_lines_reach_the_typer_app(tmp_path: Path) -> None:
+    code, modules, out = _probe(["prereg", "--help"], entry=True, XDG_CACHE_HOME=str(tmp_path))
+    assert code == 0 and "lock" in out and "oca_experiments.cli" in modules
+    assert not (tmp_path / "oca_experiments").exists()
 
 
 def test_package_exports_still_resolve_lazily() -> None:
