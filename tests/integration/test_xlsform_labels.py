@@ -179,3 +179,15 @@ def test_a_missing_form_is_refused_before_any_run(tmp_path):
     code, out = oca("validate", str(tmp_path))
     assert code == 2, out
     assert "sources.survey.xlsform" in out and "Traceback" not in out
+
+
+@pytest.mark.slow
+def test_the_built_html_report_shows_the_labels(study_run):
+    study, _ = study_run
+    out = study / "build" / "report"
+    code, text = oca("report", "build", str(study), "--data", f"survey={study / 'survey.csv'}", "--out", str(out))
+    assert code == 0, text
+    html = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Female (1)" in html and "Male (2)" in html
+    assert TRUST[1][0] in html and "Sex of the respondent (sex)" in html
+    assert "Respondent&#x27;s name" not in html and "Respondent's name" not in html
