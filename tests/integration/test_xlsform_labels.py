@@ -191,3 +191,35 @@ def test_the_built_html_report_shows_the_labels(study_run):
     assert "Female (1)" in html and "Male (2)" in html
     assert TRUST[1][0] in html and "Sex of the respondent (sex)" in html
     assert "Respondent&#x27;s name" not in html and "Respondent's name" not in html
+
+
+def test_trainer_summaries_name_subgroups_by_the_forms_choice_labels(tmp_path):
+    """Without study.po words for sex, the summary names the subgroups with the form's labels in its language."""
+    from oca_experiments.report import plain_pages
+
+    run = tmp_path / "run"
+    run.mkdir()
+    record = {"id": "h6_by_sex", "status": "estimated", "type": "exploratory", "direction": "any",
+              "estimate": 0.17, "std_error": 0.12, "ci_low": -0.06, "ci_high": 0.41, "p_value": 0.143,
+              "p_value_two_sided": 0.143, "df": 23.0, "tails": "two", "n": 2100, "n_clusters": 24, "sesoi": 0.1,
+              "counts": {"units": 1050}, "verdict": "inconclusive", "outcome": "h6_by_sex",
+              "extras": {"effect_by_group": {"1": {"estimate": 0.39, "std_error": 0.09},
+                                             "2": {"estimate": 0.22, "std_error": 0.08}}}}
+    specs = {"h6_by_sex": {"outcome": {"construction": {"method": "mean", "scale": [1, 5]}},
+                           "design": {"unit": "respondent_id", "cluster": "community_id"},
+                           "estimator": {"name": "survey_did",
+                                         "options": {"by": {"column": "sex", "level": 1, "reference": 2}}}}}
+    labels = FormLabels(form="survey.xlsx", items={"sex": {"en": "Sex", "ru": "Пол"}},
+                        choices={"sex": {"1": {"en": "women", "ru": "женщины", "ky": "аялдар"},
+                                         "2": {"en": "men", "ru": "мужчины", "ky": "эркектер"}}})
+    (run / "results.json").write_text(json.dumps({"study": "S", "hypotheses": [record]}), encoding="utf-8")
+    manifest = {"schema_version": 1, "study": {"path": str(tmp_path / "absent")}, "specs": specs,
+                "labels": {"survey": labels.to_json()}}
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    english = plain_pages(run, lang="en")[0][0]
+    assert "among women" in english.headline and "among men" in english.headline
+    russian = plain_pages(run, lang="ru")[0][0]
+    assert "женщины" in russian.headline and "мужчины" in russian.headline
+    del manifest["labels"]
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert "among 1" in plain_pages(run, lang="en")[0][0].headline  # no form: the value, as before
