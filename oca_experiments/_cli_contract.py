@@ -32,18 +32,18 @@ def _existing_is_reviewed(path: Path) -> bool:
     return not meta.get(PLACEHOLDER_KEY)
 
 
-def _study_source(study: Path, name: str) -> tuple[Path | None, dict[str, Any]]:
-    """The suite path and reader pins study.yaml declares for source ``name`` (none without study.yaml)."""
+def _study_source(study: Path, name: str) -> tuple[Path | None, dict[str, Any], Path | None]:
+    """The suite path, reader pins and XLSForm study.yaml declares for source ``name`` (none without study.yaml)."""
     from .spec import load_study_config
 
     if not (study / "study.yaml").is_file():
-        return None, {}
+        return None, {}, None
     config = load_study_config(study)
     source = config.sources.get(name)
     if source is None:
         raise DataError(f"study.yaml declares no source '{name}'",
                         fix=f"use one of: {', '.join(sorted(config.sources))}, or add the source to study.yaml")
-    return study / source.contract, dict(source.reader)
+    return study / source.contract, dict(source.reader), study / source.xlsform if source.xlsform else None
 
 
 @contract_app.command("draft")
@@ -52,7 +52,8 @@ def draft(
     study: Annotated[Path, typer.Option(help="Study folder: the suite goes where study.yaml's source says, and "
                                              "its reader pins are used.")] = Path("."),
     form: Annotated[Path | None, typer.Option(
-        help="The survey's XLSForm (.xlsx with survey and choices sheets): choice lists and labels.")] = None,
+        help="The survey's XLSForm (.xlsx with survey and choices sheets): choice lists and labels (default: the "
+             "source's xlsform in study.yaml).")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Suite file to write (default: the source's contract in study.yaml, else data_contracts/NAME.json).")]
     = None,
@@ -70,14 +71,15 @@ def draft(
         if len(sources) != 1:
             raise DataError("give exactly one --data NAME=FILE", fix="e.g. oca contract draft --data survey=survey.csv")
         (name, path), = sources.items()
-        declared, pins = _study_source(study, name)
+        declared, pins, declared_form = _study_source(study, name)
+        chosen_form = form if form is not None else declared_form
         target = out or declared or study / "data_contracts" / f"{name}.json"
         if _existing_is_reviewed(target) and not force:
             raise DataError(f"{target} already holds a reviewed suite", file=target.name,
                             fix="pass --force to replace it, or --out another file to compare")
         frame = read_table(path, reader_options(pins, field=f"sources.{name}.reader"))
         suite = draft_suite(frame, source=name, file_name=path.name,
-                            form=read_xlsform(form) if form is not None else None)
+                            form=read_xlsform(chosen_form) if chosen_form is not None else None)
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(target, json.dumps(suite, indent=2, ensure_ascii=False) + "\n")
         oca_meta = suite["meta"]["oca"]

@@ -88,6 +88,7 @@ sources:
     contract: {CONTRACT}          # the data contract (`oca contract draft --data survey=FILE` writes it)
     default_file: survey.csv
     description: Panel survey, one row per respondent and wave.
+    # xlsform: forms/survey.xlsx   the Kobo/ODK form: its item and choice labels are shown in the report
     # Reader pins for the files the field team sends; anything unset is detected. Examples:
     #   label_row: true              Kobo/ODK exports with a row of question labels under the header
     #   group_prefixes: kobo         strip 'group/' (Kobo) or 'group-' (odk_central) from the header (default: auto)

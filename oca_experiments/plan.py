@@ -73,6 +73,8 @@ class SourcePlan(_FrozenPlanModel):
     contract_display: str
     reader: tuple[tuple[str, Any], ...]
     hypotheses: tuple[str, ...]
+    #: the source's XLSForm (labels for the report), None when study.yaml registers none
+    xlsform: Path | None = None
 
 
 class Plan(_FrozenPlanModel):
@@ -352,6 +354,14 @@ def make_plan(study_dir: Path, config: StudyConfig, spec_files: tuple[SpecFile, 
                             field=f"sources.{name}.contract",
                             fix="create the Great Expectations suite or correct the path")
         users = tuple(t.id for t in tasks if t.source == name or name in t.linked_sources)
+        form = None
+        if source.xlsform is not None:
+            form = study_file(study_dir, source.xlsform, file=STUDY_FILE, field=f"sources.{name}.xlsform",
+                              what="XLSForm")
+            if not form.is_file():
+                raise SpecError(f"XLSForm '{source.xlsform}' not found", file=STUDY_FILE,
+                                field=f"sources.{name}.xlsform",
+                                fix="put the form (.xlsx) in the study folder or correct the path")
         sources.append(SourcePlan(name=name, contract=contract, contract_display=display,
-                                  reader=tuple(sorted(source.reader.items())), hypotheses=users))
+                                  reader=tuple(sorted(source.reader.items())), hypotheses=users, xlsform=form))
     return Plan(study_dir=study_dir, config=config, tasks=tasks, sources=tuple(sources))

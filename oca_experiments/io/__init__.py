@@ -7,10 +7,10 @@ from oca_experiments.io._dates import (PERIODS, SPACING_WORD, holds_whole_number
                                        period_label, read_time, spacing_problem)
 from oca_experiments.io._groups import closest_columns, missing_column_error, strip_group_prefixes
 from oca_experiments.io._readers import ReaderOptions, file_sha256, read_table, reader_options
-from oca_experiments.io._xlsform import FormQuestion, XLSForm, read_xlsform
+from oca_experiments.io._xlsform import FormLabels, FormQuestion, XLSForm, read_form_labels, read_xlsform
 from oca_experiments.io._writers import escape_formula, escape_formulas, safe_csv_text, write_table
 
-__all__ = ["PERIODS", "SPACING_WORD", "FormQuestion", "ReaderOptions", "XLSForm", "closest_columns", "escape_formula",
+__all__ = ["PERIODS", "SPACING_WORD", "FormLabels", "FormQuestion", "ReaderOptions", "XLSForm", "closest_columns", "escape_formula",
            "escape_formulas", "file_sha256", "holds_whole_numbers", "missing_column_error", "native_spacing",
-           "period_codes", "period_label", "read_table", "read_time", "read_xlsform", "reader_options",
+           "period_codes", "period_label", "read_form_labels", "read_table", "read_time", "read_xlsform", "reader_options",
            "safe_csv_text", "spacing_problem", "strip_group_prefixes", "write_table"]

@@ -16,7 +16,7 @@ Errors name the form file, the sheet and the row (1-based, as a spreadsheet show
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pandas as pd
 
 from oca_experiments.errors import DataError
 
-__all__ = ["FormQuestion", "XLSForm", "read_xlsform"]
+__all__ = ["FormLabels", "FormQuestion", "XLSForm", "read_form_labels", "read_xlsform"]
 
 _SELECT = re.compile(r"^(select_one|select_multiple)\s+(\S+)(?:\s+or_other)?$")
 _GROUP_START = {"begin group", "begin_group", "begin repeat", "begin_repeat"}
@@ -80,6 +80,15 @@ def read_xlsform(path: str | Path, *, language: str | None = None) -> XLSForm:
     """Read an XLSForm workbook (.xlsx). ``language`` picks ``label::<language>`` columns by a case-insensitive
     substring (e.g. ``ru`` or ``English``); by default the plain ``label`` column, else the first labelled one."""
     path = Path(path)
+    survey, choice_sheet = _form_sheets(path)
+    choices = _read_choices(choice_sheet, path.name, language)
+    questions = _read_questions(survey, path.name, language)
+    _refuse_undefined_lists(questions, choices, path.name)
+    return XLSForm(file=path.name, questions=tuple(questions), choices=choices)
+
+
+def _form_sheets(path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The survey sheet (normalised, with type and name) and the choices sheet (None when absent)."""
     if not path.is_file():
         raise DataError("the XLSForm file does not exist", file=path.name, fix="check the path given with --form")
     try:
@@ -97,13 +106,14 @@ def read_xlsform(path: str | Path, *, language: str | None = None) -> XLSForm:
         if required not in survey.columns:
             raise DataError(f"the survey sheet has no '{required}' column", file=path.name,
                             fix="the first row of the survey sheet must name the columns type, name and label")
-    choices = _read_choices(lowered.get("choices"), path.name, language)
-    questions = _read_questions(survey, path.name, language)
+    return survey, lowered.get("choices")
+
+
+def _refuse_undefined_lists(questions: list[FormQuestion], choices: Mapping[str, Any], file_name: str) -> None:
     missing = sorted({q.list_name for q in questions if q.list_name and q.list_name not in choices})
     if missing:
         raise DataError(f"the choice list '{missing[0]}' is used in the survey sheet but not defined in the choices "
-                        "sheet", file=path.name, fix="add its choices, or download the complete form again")
-    return XLSForm(file=path.name, questions=tuple(questions), choices=choices)
+                        "sheet", file=file_name, fix="add its choices, or download the complete form again")
 
 
 def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
@@ -115,6 +125,9 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _label_column(columns: list[str], language: str | None) -> str | None:
     labels = [c for c in columns if c.lower() == "label" or c.lower().startswith("label::")]
+    exact = [c for c in labels if language and c.lower() == language.lower()]
+    if exact:  # a column name itself (read_form_labels reads each label column in turn)
+        return exact[0]
     if language:
         chosen = [c for c in labels if language.lower() in c.lower()]
         if chosen:
@@ -178,3 +191,102 @@ def _read_choices(frame: pd.DataFrame | None, file_name: str,
             continue
         lists.setdefault(list_name, []).append((name, _text(row.get(label_column)) if label_column else None))
     return {key: tuple(values) for key, values in lists.items()}
+
+
+# --------------------------------------------------------------------------- labels for the report
+
+#: The key of the plain ``label`` column (a form's default language) in ``FormLabels``.
+DEFAULT_LANGUAGE = "default"
+_LANGUAGE_CODE = re.compile(r"\(([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)\)\s*$")
+#: Question types whose answers may identify a respondent or hold free text: their labels are not recorded
+#: (the report lists only the items an analysis uses, and those are never free text).
+_NOT_LABELLED = {"text", "note", "audio", "image", "video", "file", "barcode", "geopoint", "geotrace", "geoshape"}
+
+
+@dataclass(frozen=True)
+class FormLabels:
+    """One source's labels from its XLSForm, in every language the form has, for the columns the study reads.
+
+    ``items``: column -> language -> question label; ``choices``: column -> stored value -> language -> choice
+    label. Languages are the code in ``label::English (en)`` (``en``), else the lowercased language name, and
+    ``default`` for a plain ``label`` column. Recorded in manifest.json at run time (``to_json``), read back by the
+    report (``from_json``): the report never opens the form.
+    """
+
+    form: str
+    items: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    choices: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+
+    def item(self, column: str, language: str = "en") -> str | None:
+        return _in_language(self.items.get(column) or {}, language)
+
+    def choice(self, column: str, value: Any, language: str = "en") -> str | None:
+        by_value = self.choices.get(column) or {}
+        key = _choice_key(value)
+        return _in_language(by_value.get(key) or {}, language) if key is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"form": self.form, "items": {k: dict(v) for k, v in self.items.items()},
+                "choices": {k: {value: dict(lang) for value, lang in v.items()} for k, v in self.choices.items()}}
+
+    @classmethod
+    def from_json(cls, value: Any) -> FormLabels | None:
+        """The labels recorded in a manifest, or None when the record is absent or not the shape written."""
+        if not isinstance(value, Mapping) or not isinstance(value.get("form"), str):
+            return None
+        items = {str(k): {str(lang): str(text) for lang, text in v.items()}
+                 for k, v in (value.get("items") or {}).items() if isinstance(v, Mapping)}
+        choices = {str(k): {str(c): {str(lang): str(text) for lang, text in by_lang.items()}
+                            for c, by_lang in v.items() if isinstance(by_lang, Mapping)}
+                   for k, v in (value.get("choices") or {}).items() if isinstance(v, Mapping)}
+        return cls(form=value["form"], items=items, choices=choices)
+
+
+def _in_language(labels: Mapping[str, str], language: str) -> str | None:
+    """The label in ``language`` (a code such as ``ru``), else the form's default, else its first language."""
+    if not labels:
+        return None
+    return labels.get(language.lower()) or labels.get(DEFAULT_LANGUAGE) or next(iter(labels.values()))
+
+
+def _choice_key(value: Any) -> str | None:
+    """A level as the data hold it (1, 1.0 or '1') -> the choice name in the form ('1')."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text[:-2] if text.endswith(".0") and text[:-2].lstrip("-").isdigit() else text
+
+
+def _language_of(column: str) -> str:
+    if column.lower() == "label":
+        return DEFAULT_LANGUAGE
+    name = column.split("::", 1)[1].strip()
+    code = _LANGUAGE_CODE.search(name)
+    return (code.group(1) if code else name).lower()
+
+
+def read_form_labels(path: str | Path, columns: Sequence[str] | None = None) -> FormLabels:
+    """Every language's labels of the questions (and their choices) among ``columns`` (all when None).
+    Free-text and media questions are left out: their labels are never needed to describe an analysis."""
+    path = Path(path)
+    survey, choice_sheet = _form_sheets(path)
+    label_columns = [c for c in survey.columns if c.lower() == "label" or c.lower().startswith("label::")]
+    wanted = set(columns) if columns is not None else None
+    items: dict[str, dict[str, str]] = {}
+    choices: dict[str, dict[str, dict[str, str]]] = {}
+    for column in label_columns or [None]:
+        language = _language_of(column) if column else DEFAULT_LANGUAGE
+        questions = _read_questions(survey, path.name, column)
+        lists = _read_choices(choice_sheet, path.name, column)
+        _refuse_undefined_lists(questions, lists, path.name)
+        for q in questions:
+            if (wanted is not None and q.name not in wanted) or q.type.lower() in _NOT_LABELLED:
+                continue
+            if q.label:
+                items.setdefault(q.name, {})[language] = q.label
+            for value, text in lists.get(q.list_name or "", ()) if q.list_name else ():
+                if text:
+                    choices.setdefault(q.name, {}).setdefault(value, {})[language] = text
+    return FormLabels(form=path.name, items=items, choices=choices)

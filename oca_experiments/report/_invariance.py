@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +86,9 @@ _HEADER = ("level", "χ²", "df", "p", "CFI", "TLI", "RMSEA [90% CI]", "SRMR", "
            "Δχ² (Δdf; p)", "Chen (2007)")
 
 
-def _index_block(ids: Sequence[str], part: MeasurementInvariance, sub: str) -> str:
-    items = ", ".join(part.item_names or ())
+def _index_block(ids: Sequence[str], part: MeasurementInvariance, sub: str,
+                 item_label: Callable[[str], str] | None = None) -> str:
+    items = ", ".join((item_label or str)(name) for name in part.item_names or ())
     who = ", ".join(ids)
     out = [f"<{sub}>{html.escape(items or 'index')} ({html.escape(who)})</{sub}>"]
     if not part.levels:
@@ -107,9 +108,10 @@ def _index_block(ids: Sequence[str], part: MeasurementInvariance, sub: str) -> s
     return "".join(out)
 
 
-def invariance_section(run: str | Path | Mapping[str, Any] | RunResult, *, heading_level: int = 2) -> str:
+def invariance_section(run: str | Path | Mapping[str, Any] | RunResult, *, heading_level: int = 2,
+                       item_label: Callable[[str], str] | None = None) -> str:
     """The measurement-invariance section as an HTML fragment (from a run folder, a loaded results.json or a typed
-    ``RunResult``)."""
+    ``RunResult``). ``item_label``: column -> how to name it (the XLSForm's label beside the column), plain text."""
     results = run if isinstance(run, (Mapping, RunResult)) else json.loads(
         (Path(run) / "results.json").read_text(encoding="utf-8"))
     h, sub = f"h{heading_level}", f"h{heading_level + 1}"
@@ -122,7 +124,7 @@ def invariance_section(run: str | Path | Mapping[str, Any] | RunResult, *, headi
                "construct in the same units in every group. Multi-group confirmatory factor analysis tests this in "
                "three steps: configural (one factor in every group), metric (equal loadings) and scalar (equal "
                "loadings and intercepts). Only a scalar-invariant index supports comparing means.</p>")
-    out.extend(_index_block(ids, part, sub) for ids, part in records)
+    out.extend(_index_block(ids, part, sub, item_label) for ids, part in records)
     first = records[0][1]
     out.append(f"<p>Method: {html.escape(first.method or '')}. Criterion: {html.escape(first.criterion or '')} "
                "(Chen, F. F. 2007, Sensitivity of goodness of fit indexes to lack of measurement invariance, "

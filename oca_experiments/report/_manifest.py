@@ -157,7 +157,12 @@ def _study_files(study: Study) -> dict[str, Any]:
 
     notebook = study_notebook(root, study.config.report)
     inside = notebook.resolve().is_relative_to(root.resolve())
+    # The XLSForm's labels are recorded with the results: a changed form must rebuild them. Only present when a
+    # source registers one, so that a study without forms keeps its keys.
+    forms = {s.name: {"file": study.config.sources[s.name].xlsform, "sha256": sha256_file(s.xlsform)}
+             for s in study.plan.sources if s.xlsform is not None}
     return {
+        **({"xlsforms": forms} if forms else {}),
         "name": study.config.name,
         "path": str(root),
         "study_yaml": sha256_file(root / "study.yaml"),
@@ -169,6 +174,21 @@ def _study_files(study: Study) -> dict[str, Any]:
                             else "(built-in)",
                             "sha256": sha256_file(notebook) if notebook.is_file() else None},
     }
+
+
+def _form_labels(study: Study) -> dict[str, Any]:
+    """``labels``: per source with a registered XLSForm, the labels (every language) of the columns its
+    hypotheses read, so the report shows them without opening the form. Absent when no source has a form."""
+    from oca_experiments.io import read_form_labels
+
+    labels = {}
+    for source in study.plan.sources:
+        if source.xlsform is None:
+            continue
+        columns = {c for spec_file in study.specs if spec_file.spec.id in source.hypotheses
+                   for c in spec_file.spec.columns()}
+        labels[source.name] = read_form_labels(source.xlsform, sorted(columns)).to_json()
+    return {"labels": labels} if labels else {}
 
 
 def _spec_contents(study: Study) -> dict[str, Any]:
@@ -258,6 +278,7 @@ def collect_manifest(study: Study, results: Mapping[str, Any], data: Mapping[str
         "specs": _spec_contents(study),
         "preregistration": _preregistration(study),
         "data": data_section,
+        **_form_labels(study),
         "seeds": seeds,
         "annotate": annotate,
         "environment": environment(),

@@ -27,6 +27,7 @@ from typing import Any
 from oca_experiments._display import bounded_band, posterior_claim
 from oca_experiments._format import format_p  # one p-value format on every surface: never "p = 0"
 from oca_experiments._layout import MANIFEST_FILE, RESULTS_FILE
+from oca_experiments.io import FormLabels
 from oca_experiments.report._decision import decision_section
 from oca_experiments.report._exposure import dose_response_figure, exposure_section
 from oca_experiments.report._invariance import invariance_section
@@ -73,6 +74,8 @@ class ReportInputs:
     #: results.json's run-level keys other than the hypotheses (schema_version, demo_seed, truth, preregistration)
     payload: Mapping[str, Any]
     manifest: Mapping[str, Any]
+    #: the language the report is written in: XLSForm labels are shown in it when the form has it
+    language: str = "en"
     #: PNG bytes -> the hypothesis whose section shows them (a figure shared by two hypotheses is shown once)
     shown_pngs: dict[bytes, str] = field(default_factory=dict, compare=False)
 
@@ -90,9 +93,36 @@ class ReportInputs:
         specs = self.manifest.get("specs")
         return specs if isinstance(specs, dict) else {}
 
+    @property
+    def form_labels(self) -> tuple[FormLabels, ...]:
+        """Each source's XLSForm labels, as the run recorded them in manifest.json (none without a form)."""
+        recorded = self.manifest.get("labels")
+        found = (FormLabels.from_json(v) for v in recorded.values()) if isinstance(recorded, Mapping) else ()
+        return tuple(labels for labels in found if labels is not None)
 
-def load_report(run_dir: str | Path) -> ReportInputs:
-    """Read a run directory's results.json (typed, via ``run_result_from_dict``) and manifest.json."""
+    def item_label(self, column: Any) -> str | None:
+        """The XLSForm label of a column in the report's language, or None when no form labels it."""
+        return next((text for labels in self.form_labels
+                     if (text := labels.item(str(column), self.language)) is not None), None)
+
+    def level_label(self, column: Any, level: Any) -> str | None:
+        """The XLSForm choice label of one value of a select column (e.g. sex 1 -> "Female"), or None."""
+        return next((text for labels in self.form_labels
+                     if (text := labels.choice(str(column), level, self.language)) is not None), None)
+
+    def column_text(self, column: Any) -> str:
+        """Plain text naming a column: its label with the column in brackets, or the column alone."""
+        label = self.item_label(column)
+        return f"{label} ({column})" if label else str(column)
+
+    def column_md(self, column: Any) -> str:
+        """``column_text`` as markdown (escaped)."""
+        return md_text(self.column_text(column))
+
+
+def load_report(run_dir: str | Path, *, language: str = "en") -> ReportInputs:
+    """Read a run directory's results.json (typed, via ``run_result_from_dict``) and manifest.json. ``language``:
+    the report's language, in which the XLSForm labels recorded by the run are shown when the form has it."""
     run_dir = Path(run_dir)
     payload = json.loads((run_dir / RESULTS_FILE).read_text(encoding="utf-8"))
     payload = payload if isinstance(payload, dict) else {}
@@ -104,7 +134,7 @@ def load_report(run_dir: str | Path) -> ReportInputs:
     manifest = manifest if isinstance(manifest, dict) else {}
     run = run_result_from_dict(payload)
     return ReportInputs(run_dir=run_dir, run=run, payload={k: v for k, v in payload.items() if k != "hypotheses"},
-                        manifest=manifest)
+                        manifest=manifest, language=language)
 
 
 def render_section(report: ReportInputs, name: str) -> list[Any]:
@@ -571,10 +601,30 @@ def raw_means(report: ReportInputs) -> list[Any]:
         out.append(_md("Each line joins an arm's mean at the two waves (n: units at each wave). The DiD estimate "
                        "is the treated change minus the comparison change; with two waves the picture cannot test "
                        "parallel trends, it shows what the estimate is made of."))
+        out += _outcome_items(report, [h for h, _ in shown])
     if hidden:
         out.append(_md("Hidden because a cell has fewer respondents than the suppression threshold: "
                        + ", ".join(md_text(t) for t in hidden) + "."))
     return out
+
+
+def _outcome_columns(report: ReportInputs, h: HypothesisResult) -> list[str]:
+    """The columns an outcome is built from, as its spec (recorded in the manifest) names them."""
+    spec = report.run_specs.get(h.spec_id or h.id) or {}
+    construction = ((spec.get("outcome") or {}).get("construction") or {}) if isinstance(spec, dict) else {}
+    columns = construction.get("items") or construction.get("inputs") or (
+        [construction["column"]] if construction.get("column") else [])
+    return [str(c) for c in columns]
+
+
+def _outcome_items(report: ReportInputs, hypotheses: Iterable[HypothesisResult]) -> list[Any]:
+    """Each hypothesis' outcome items with their XLSForm labels; nothing when no form labels them."""
+    lines = []
+    for h in hypotheses:
+        columns = _outcome_columns(report, h)
+        if any(report.item_label(c) for c in columns):
+            lines.append(f"- {md_text(title_of(h))}: " + "; ".join(report.column_md(c) for c in columns))
+    return [_md("Items (labels from the survey's XLSForm):\n\n" + "\n".join(lines))] if lines else []
 
 
 def target_draws(report: ReportInputs, r: EstimateResult) -> Any:
@@ -1083,8 +1133,10 @@ def multiple_testing(report: ReportInputs) -> list[Any]:
 def reliability(report: ReportInputs) -> list[Any]:
     """Reliability of the registered indices, per wave: Cronbach's alpha and McDonald's omega with CIs."""
     out: list[Any] = [_md("## Index reliability")]
-    rows, warnings_shown = [], []
+    rows, warnings_shown, with_items = [], [], []
     for h in report.hypotheses:
+        if h.result is not None and h.result.reliability:
+            with_items.append(h)
         for record in (h.result.reliability if h.result is not None else None) or ():
             alpha_ci, omega_ci = record.alpha_ci or [None, None], record.omega_ci or [None, None]
             below = record.below_threshold or []
@@ -1102,6 +1154,7 @@ def reliability(report: ReportInputs) -> list[Any]:
         out.append(_md("Alpha: Cronbach, Feldt F interval. Omega: one-factor maximum likelihood, percentile "
                        "bootstrap over respondents. Both on the items as the index combines them, complete answers "
                        "only." + ("\n\n" + "\n".join(warnings_shown) if warnings_shown else "")))
+        out += _outcome_items(report, with_items)
     else:
         out.append(_md("No index in this run records reliability."))
     return out
@@ -1109,7 +1162,7 @@ def reliability(report: ReportInputs) -> list[Any]:
 
 def invariance(report: ReportInputs) -> list[Any]:
     """Measurement invariance of each index across arms and waves (report/_invariance.py)."""
-    return [_html(invariance_section(report.run))]
+    return [_html(invariance_section(report.run, item_label=report.column_text))]
 
 
 def attrition(report: ReportInputs) -> list[Any]:
@@ -1193,6 +1246,8 @@ def disaggregation(report: ReportInputs) -> list[Any]:
             rows = []
             for entry in entries:
                 level = entry.level or MISSING
+                if entry.level is not None and (text := report.level_label(tab.dimension, entry.level)):
+                    level = f"{text} ({entry.level})"
                 if entry.status == "suppressed":
                     rows.append([level, cell(entry.display or "suppressed", colspan=4)])
                 elif entry.status == "not estimable":
@@ -1201,8 +1256,8 @@ def disaggregation(report: ReportInputs) -> list[Any]:
                 else:
                     rows.append([level, num(fmt_count(entry.n)), num(fmt(entry.estimate)),
                                  num(fmt_ci(entry.ci_low, entry.ci_high)), num(fmt_p(entry.p_value))])
-            header = [str(tab.dimension), num("n"), num("estimate"), num("95% CI"), num("p-value")]
-            caption = f"{title_of(h)} by {tab.dimension}"
+            header = [report.column_text(tab.dimension), num("n"), num("estimate"), num("95% CI"), num("p-value")]
+            caption = f"{title_of(h)} by {report.column_text(tab.dimension)}"
             estimable = [e for e in entries if e.status not in ("not estimable", "suppressed")
                          and is_number(e.estimate)]
             if not estimable:
@@ -1253,7 +1308,9 @@ def data_contracts(report: ReportInputs) -> list[Any]:
             percent = pick(failure, "unexpected_percent", "percent")
             column = failure.get("column")
             if isinstance(column, (list, tuple)):  # multi-column expectations
-                column = ", ".join(map(str, column))
+                column = ", ".join(map(report.column_text, column))
+            elif column:
+                column = report.column_text(column)
             count = pick(failure, "unexpected_count", "count")
             # Example values are never shown: the report is shared more widely than the data.
             note = failure.get("message") if count is None and failure.get("message") else MISSING
@@ -1403,8 +1460,8 @@ def preregistration(report: ReportInputs) -> list[Any]:
     return out
 
 
-def words(values: Any) -> str:
-    shown = [md_text(v) for v in values or []]
+def words(values: Any, name: Callable[[Any], str] = md_text) -> str:
+    shown = [name(v) for v in values or []]
     return ", ".join(shown) if shown else MISSING
 
 
@@ -1423,12 +1480,12 @@ def fmt_scale(value: Any) -> str:
     return f"{value:g}" if is_number(value) else md_text(value)
 
 
-def construction_text(construction: Mapping[str, Any]) -> str:
+def construction_text(construction: Mapping[str, Any], name: Callable[[Any], str] = md_text) -> str:
     method = construction.get("method")
     if method == "mean":
-        text = f"the mean of {words(construction.get('items'))}"
+        text = f"the mean of {words(construction.get('items'), name)}"
         if construction.get("reverse"):
-            text += f", with {words(construction.get('reverse'))} reverse-coded"
+            text += f", with {words(construction.get('reverse'), name)} reverse-coded"
         scale = construction.get("scale")
         if isinstance(scale, list) and len(scale) == 2:
             text += f", on the scale {fmt_scale(scale[0])} to {fmt_scale(scale[1])}"
@@ -1438,18 +1495,18 @@ def construction_text(construction: Mapping[str, Any]) -> str:
     if method in ("zscore", "icw"):
         kind = ("a Kling-Liebman-Katz index (mean of item z-scores)" if method == "zscore" else
                 "an Anderson (2008) inverse-covariance-weighted index of item z-scores")
-        text = (f"{kind} of {words(construction.get('items'))}, standardized against the comparison arm at "
+        text = (f"{kind} of {words(construction.get('items'), name)}, standardized against the comparison arm at "
                 "baseline (SD units)")
         if construction.get("reverse"):
-            text += f", with {words(construction.get('reverse'))} reverse-coded"
+            text += f", with {words(construction.get('reverse'), name)} reverse-coded"
         if construction.get("min_items"):
             text += f"; respondents need at least {md_text(construction['min_items'])} answered items"
         return text
     if method == "column":
-        return f"the column {md_text(construction.get('column'))}"
+        return f"the column {name(construction.get('column'))}"
     if method == "function":
         return (f"computed by {md_text(construction.get('function'))} from "
-                f"{words(construction.get('inputs'))}")
+                f"{words(construction.get('inputs'), name)}")
     return "; ".join(f"{md_text(k)}: {md_text(v)}" for k, v in flat(construction)) or MISSING
 
 
@@ -1468,11 +1525,12 @@ def methods(report: ReportInputs) -> list[Any]:
     for hid, spec in specs.items():
         if not isinstance(spec, dict):
             continue
-        out += _spec_methods(hid, spec, effective_types)
+        out += _spec_methods(hid, spec, effective_types, report.column_md)
     return out
 
 
-def _spec_methods(hid: str, spec: Mapping[str, Any], effective_types: Mapping[str, Any]) -> list[Any]:
+def _spec_methods(hid: str, spec: Mapping[str, Any], effective_types: Mapping[str, Any],
+                  name: Callable[[Any], str] = md_text) -> list[Any]:
     out: list[Any] = []
     kind = effective_types.get(hid) or spec.get("type") or "?"
     if spec.get("type") and kind != spec.get("type"):
@@ -1485,7 +1543,7 @@ def _spec_methods(hid: str, spec: Mapping[str, Any], effective_types: Mapping[st
              f"*{md_text(kind)}, registered direction: {md_text(spec.get('direction') or '?')}.* "
              f"{md_text(' '.join(str(spec.get('hypothesis') or '').split()))}",
              f"- **Outcome** {md_text(outcome.get('name') or MISSING)} from source "
-             f"{md_text(outcome.get('source') or MISSING)}: {construction_text(outcome.get('construction') or {})}."]
+             f"{md_text(outcome.get('source') or MISSING)}: {construction_text(outcome.get('construction') or {}, name)}."]
     waves = (f" observed at {md_text(design['pre'])} (before) and {md_text(design['post'])} (after) in "
              f"{md_text(design.get('time'))}" if design.get("pre") and design.get("post") else
              f" over {md_text(design.get('time'))}" if design.get("time") else "")
@@ -1504,7 +1562,7 @@ def _spec_methods(hid: str, spec: Mapping[str, Any], effective_types: Mapping[st
     options = "; ".join(f"{md_text(k)}: {md_text(v)}" for k, v in flat(estimator.get("options") or {}))
     lines.append(f"- **Estimator** {md_text(estimator.get('name') or MISSING)}"
                  + (f" ({options})" if options else "")
-                 + (f", adjusting for {words(spec.get('covariates'))}" if spec.get("covariates") else "") + ".")
+                 + (f", adjusting for {words(spec.get('covariates'), name)}" if spec.get("covariates") else "") + ".")
     if inference_spec:
         tails = {"one": "one-sided", "two": "two-sided"}.get(inference_spec.get("tails"), inference_spec.get("tails"))
         parts = [f"alpha {md_text(inference_spec.get('alpha'))} {md_text(tails or '')}".strip()]

@@ -13,7 +13,7 @@ import base64
 import html
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from babel.numbers import format_decimal
 from oca_experiments._atomic import staged_directory
 from oca_experiments._layout import DEFAULT_SUPPRESSION_THRESHOLD
 from oca_experiments.errors import ReportError
+from oca_experiments.io import FormLabels
 
 __all__ = ["PlainPage", "plain_pages", "write_summaries"]
 
@@ -171,6 +172,18 @@ def _study_context(study_dir: Path | None, manifest: Mapping[str, Any] | None) -
     return study_dir, specs, threshold
 
 
+def _form_level_labels(manifest: Mapping[str, Any] | None,
+                       lang: str) -> Callable[[str, str], str | None] | None:
+    """Subgroup names from the XLSForm choice labels the run recorded in manifest.json (none without a form)."""
+    recorded = (manifest or {}).get("labels")
+    forms = [f for f in (FormLabels.from_json(v) for v in recorded.values()) if f is not None] \
+        if isinstance(recorded, Mapping) else []
+    if not forms:
+        return None
+    return lambda column, value: next((text for form in forms
+                                       if (text := form.choice(column, value, lang)) is not None), None)
+
+
 def _lock_dates(manifest: Mapping[str, Any] | None) -> dict[str, str]:
     """spec id -> when the registry lock recorded it (the run's manifest copies the lock's state)."""
     lock = (((manifest or {}).get("preregistration") or {}).get("lock") or {})
@@ -187,7 +200,8 @@ def run_summary(run_dir: str | Path, *, lang: str, study_dir: str | Path | None 
     study_path, specs, threshold = _study_context(Path(study_dir) if study_dir else None, manifest)
     records = [h for h in results.get("hypotheses") or [] if isinstance(h, Mapping)]
     return trainer_summary(records, lang=lang, study=str(results.get("study") or ""), specs=specs,
-                           threshold=threshold, words=study_words(study_path, lang), locks=_lock_dates(manifest))
+                           threshold=threshold, words=study_words(study_path, lang), locks=_lock_dates(manifest),
+                           level_labels=_form_level_labels(manifest, lang))
 
 
 def plain_pages(run_dir: str | Path, *, lang: str, study_dir: str | Path | None = None) -> tuple[list[PlainPage], str]:

@@ -384,6 +384,8 @@ class SourceConfig(_Frozen):
     post_treatment: tuple[str, ...] = Field(default=(), description="columns measured after treatment began; "
                                             "never accepted as covariates")
     testability: Testability | None = Field(default=None, description="defaults for this source's specs")
+    xlsform: str | None = Field(default=None, description="the survey's XLSForm (.xlsx), relative to the study "
+                                "folder: its item and choice labels are shown in the report")
 
 
 class StudyConfig(_Frozen):

@@ -57,7 +57,7 @@ from __future__ import annotations
 import gettext
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
@@ -376,8 +376,10 @@ def _decimals(value: float) -> int:
 class _Writer:
     """Builds the sentences for one language; every user-visible string goes through the catalogs."""
 
-    def __init__(self, lang: str, words: _StudyWords, *, threshold: int) -> None:
+    def __init__(self, lang: str, words: _StudyWords, *, threshold: int,
+                 level_labels: Callable[[str, str], str | None] | None = None) -> None:
         self.lang = lang
+        self.level_labels = level_labels
         self.locale = Locale.parse(lang)
         self.t = load_translations(lang)
         self.words = words
@@ -488,7 +490,9 @@ class _Writer:
         return str(label).replace("_", " ")
 
     def level(self, column: str, value: str) -> str:
-        return self.words.text(f"level:{column}={value}") or value
+        # The study's own word first, then the XLSForm's choice label the run recorded (sex 1 -> "Женщина")
+        return (self.words.text(f"level:{column}={value}")
+                or (self.level_labels(column, value) if self.level_labels is not None else None) or value)
 
     def among(self, column: str, value: str) -> str:
         """'among women': the study's own phrase (``among:<column>=<value>``), else the catalog's pattern."""
@@ -1046,10 +1050,12 @@ def study_words(study_dir: str | Path | None, lang: str) -> _StudyWords:
 def trainer_summary(records: Sequence[ResultRecord | Mapping[str, Any]], *, lang: str, study: str = "",
                     specs: Mapping[str, Mapping[str, Any]] | None = None,
                     threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, words: _StudyWords | None = None,
-                    locks: Mapping[str, str] | None = None) -> TrainerSummary:
+                    locks: Mapping[str, str] | None = None,
+                    level_labels: Callable[[str, str], str | None] | None = None) -> TrainerSummary:
     """The summary of a run's hypotheses in ``lang``. ``specs``: the registered specs by id (as JSON); ``locks``:
-    when the registry lock recorded each spec; ``threshold``: the study's suppression threshold."""
-    writer = _Writer(lang, words or _StudyWords(), threshold=threshold)
+    when the registry lock recorded each spec; ``threshold``: the study's suppression threshold; ``level_labels``:
+    (column, value) -> a subgroup's name in ``lang`` (the XLSForm's choice labels), used when study.po has none."""
+    writer = _Writer(lang, words or _StudyWords(), threshold=threshold, level_labels=level_labels)
     t = writer.t
     specs = specs or {}
     locks = locks or {}

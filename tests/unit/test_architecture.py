@@ -149,7 +149,7 @@ EXPECTED_ALL = {
         "ReaderOptions", "escape_formula", "escape_formulas", "file_sha256", "read_table", "reader_options",
         "safe_csv_text", "write_table", "PERIODS", "SPACING_WORD", "holds_whole_numbers", "native_spacing",
         "period_codes", "period_label", "read_time", "spacing_problem", "FormQuestion", "XLSForm",
-        "closest_columns", "missing_column_error", "read_xlsform", "strip_group_prefixes"},
+        "closest_columns", "missing_column_error", "read_xlsform", "strip_group_prefixes", "FormLabels", "read_form_labels"},
     "oca_experiments.prereg": {
         "AMENDED_SUFFIX", "DEVIATIONS_FILE", "Deviation", "DeviationLog", "FORMATS", "FieldChange", "LOCK_FILE",
         "Lock", "LockProblem", "LockResult", "RegistryState", "STATUSES", "SpecState", "apply_firewall",
