@@ -143,7 +143,8 @@ def test_a_cso_without_endline_makes_its_hypotheses_not_testable(demo, tmp_path:
     study = study_copy(tmp_path / "study", drop_prefix=("h7",))
     results = oca_run(study, tmp_path / "out", survey=survey_path, engagement=engagement_path,
                       community=community_path)
-    survey_ids = {"h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h6_horizontal_trust_by_sex"}
+    survey_ids = {"h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h6_horizontal_trust_by_sex",
+                  "h10_horizontal_trust_weighted", "h11_trust_exposure_response", "h12_spillover_near_far"}
     for hid in survey_ids:
         h = results[hid]
         assert h["status"] == "not_testable", (hid, h["status"], h["reason"])

@@ -277,9 +277,10 @@ def test_report_build_reuses_results_when_only_the_notebook_changed(demo: Path, 
 
     monkeypatch.setattr(runner_module.Study, "run", no_rerun)
     notebook = study / "reports" / "report.ipynb"
-    notebook.write_text(notebook.read_text(encoding="utf-8").replace("## Data provenance",
-                                                                     "## Where the data came from"),
-                        encoding="utf-8")
+    # the shipped notebook's cells are one-line section calls: a team's edit adds a cell of its own
+    cells = json.loads(notebook.read_text(encoding="utf-8"))
+    cells["cells"].append({"cell_type": "markdown", "metadata": {}, "source": ["## Where the data came from"]})
+    notebook.write_text(json.dumps(cells, indent=1), encoding="utf-8")
     second = runner.invoke(app, ["report", "build", str(study), *_data_args(demo), "--out", str(out)])
     assert second.exit_code == 0, second.output
     assert (out / "results.json").stat().st_mtime_ns == results_mtime

@@ -24,7 +24,8 @@ def test_demo_portfolio_covers_the_pooled_truths(study_copy, demo_data, repo_roo
     shutil.copy(repo_root / "hypotheses" / "registry.lock.json", study_copy / "hypotheses" / "registry.lock.json")
     run_dir = tmp_path / "run"
     oca.run_to_directory(oca.load_study(study_copy), {"survey": demo_data.survey,
-                                                      "engagement": demo_data.engagement}, run_dir,
+                                                      "engagement": demo_data.engagement,
+                                                      "community": demo_data.community}, run_dir,
                          build_html=False, reuse=False)
     payload = build_portfolio([run_dir], tmp_path / "portfolio", truth=demo_data.truth,
                               design_dirs=[repo_root / "design"])

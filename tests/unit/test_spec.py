@@ -19,7 +19,7 @@ def test_demo_specs_parse(repo_root: Path) -> None:
     assert {"h1_horizontal_trust", "h2_vertical_trust", "h3_knowledge_gain", "h4_engagement_per_post",
             "h5_hostile_share", "h6_horizontal_trust_by_sex"} <= set(ids)  # other issues add specs
     config = load_study_config(repo_root)
-    assert set(config.sources) == {"survey", "engagement"}
+    assert set(config.sources) == {"survey", "engagement", "community"}
 
 
 def test_specs_are_frozen(repo_root: Path) -> None:

@@ -122,7 +122,7 @@ def test_pilot_data_is_read_with_the_errors_of_oca_run(repo_root, demo_data, tmp
     task = study.plan.task("h1_horizontal_trust")
     missing = tmp_path / "pilot.csv"
     with pytest.raises(oca.DataError) as run_error:
-        study.run({"survey": missing, "engagement": demo_data.engagement})
+        study.run({"survey": missing, "engagement": demo_data.engagement, "community": demo_data.community})
     with pytest.raises(oca.DataError) as pilot_error:
         design._pilot.estimate_from_data(study.plan, task, {"survey": missing})
     assert str(pilot_error.value) == str(run_error.value) and "does not exist" in str(pilot_error.value)
