@@ -20,6 +20,45 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# Stages timed in the child: (module, attribute, label). Times are inclusive and summed over calls; nested stages
+# (reliability inside outcome construction, Lee bounds inside attrition, wild bootstrap inside the primary fit and
+# every subgroup cell) are shown indented under their parent. The primary fit is what the others leave.
+STAGES = (
+    ("oca_experiments.runner", "build_outcome", "outcome construction (index, reliability, invariance)"),
+    ("oca_experiments.outcomes", "reliability", "  reliability (alpha, omega bootstrap)"),
+    ("oca_experiments.outcomes", "_invariance_by_arm_and_wave", "  measurement invariance"),
+    ("oca_experiments.estimators._inference", "wild_cluster_bootstrap", "wild cluster bootstrap (all fits)"),
+    ("oca_experiments.estimators._survey_frame", "randomization_test", "randomization test"),
+    ("oca_experiments.runner", "secondary_estimates", "secondary estimates"),
+    ("oca_experiments._secondary_estimates", "attrition_analysis", "  attrition"),
+    ("oca_experiments.estimators._attrition", "lee_bounds", "    Lee bounds (bootstrap)"),
+    ("oca_experiments._secondary_estimates", "subgroup_tables", "  subgroup tables (disaggregate, by CSO)"),
+    ("oca_experiments.runner", "hypothesis_extras", "extras summary (suppression)"),
+)
+
+
+def _timed_stages() -> dict[str, list[float]]:
+    """Wrap each stage's function where its caller looks it up; returns label -> [seconds, calls]."""
+    import functools
+    import importlib
+
+    totals: dict[str, list[float]] = {}
+    for module_name, attribute, label in STAGES:
+        module = importlib.import_module(module_name)
+        original = getattr(module, attribute)
+        totals[label] = [0.0, 0]
+
+        def timed(*args, _original=original, _label=label, **kwargs):  # type: ignore[no-untyped-def]
+            start = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                totals[_label][0] += time.perf_counter() - start
+                totals[_label][1] += 1
+
+        setattr(module, attribute, functools.wraps(original)(timed))
+    return totals
+
 
 def _child(n: int, hypothesis: str) -> None:
     from oca_experiments.api import demo_study_dir, load_study
@@ -30,10 +69,17 @@ def _child(n: int, hypothesis: str) -> None:
     task = next(t for t in study.plan.tasks if t.id == hypothesis)
     survey = simulate_demo(n_respondents=n).survey
     source = LoadedSource("survey", survey, "<synthetic survey>", {})
+    stages = _timed_stages()
     start = time.perf_counter()
     result = _estimate(task, source)
     elapsed = time.perf_counter() - start
     print(f"fit_seconds={elapsed:.2f} extras={sorted(result.extras)} rows={len(survey)}")
+    top_level = sum(seconds for label, (seconds, _) in stages.items() if not label.startswith(" ")
+                    and not label.startswith("wild") and not label.startswith("randomization"))
+    print(f"stage primary fit (total minus outcome, secondary, summary; incl. its wild bootstrap) "
+          f"{elapsed - top_level:8.2f} s")
+    for label, (seconds, calls) in stages.items():
+        print(f"stage {label:<60} {seconds:8.2f} s  ({calls} calls)")
 
 
 def _run_size(n: int, hypothesis: str) -> str:
@@ -47,8 +93,9 @@ def _run_size(n: int, hypothesis: str) -> str:
     if proc.returncode != 0 or not fit:
         return f"n={n:>9,}  FAILED (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}"
     peak_gb = int(peak.group(1)) / 1024**2 if peak else float("nan")
+    stages = "".join(f"\n    {line[len('stage '):]}" for line in proc.stdout.splitlines() if line.startswith("stage "))
     return (f"n={n:>9,}  fit {float(fit.group(1)):7.1f} s  process wall {wall.group(1) if wall else '?'}  "
-            f"peak RSS {peak_gb:5.2f} GB  load {os.getloadavg()[0]:.2f}")
+            f"peak RSS {peak_gb:5.2f} GB  load {os.getloadavg()[0]:.2f}{stages}")
 
 
 def main() -> int:

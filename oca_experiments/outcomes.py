@@ -261,24 +261,40 @@ def mcdonald_omega(loadings: NDArray[np.float64], uniquenesses: NDArray[np.float
     return float(result) if np.ndim(result) == 0 else result
 
 
+# Pattern x draw count blocks are capped at ~16M floats (128 MB) when answers rarely repeat (continuous items).
+_PATTERN_BLOCK_ELEMENTS = 16_000_000
+
+
 def _bootstrap_covariances(complete: NDArray[np.float64], rng: np.random.Generator, draws: int,
                            ) -> NDArray[np.float64]:
     """Covariance of each bootstrap resample of rows, from resampling counts (never a draws x n x k copy).
 
     Same RNG stream as drawing the index blocks of 100 x n directly; each resample's covariance is
     sum_i c_i (x_i - m)(x_i - m)' / (n - 1) with c_i the times row i was drawn, computed on data centred at the
-    full-sample mean so the one-pass formula does not cancel.
+    full-sample mean so the one-pass formula does not cancel. Rows with the same answers (Likert items: at most
+    5^k patterns) enter once, weighted by how often the draw picked any of them, so a draw costs one pass over
+    its picks plus a (patterns x k^2) product instead of an n x k one.
     """
     n, k = complete.shape
-    centred = complete - complete.mean(axis=0)
+    mean = complete.mean(axis=0)
+    patterns, pattern_of = np.unique(complete, axis=0, return_inverse=True)
+    pattern_of = pattern_of.ravel()
+    centred = patterns - mean  # the same bits as centring each row: identical rows, identical subtraction
+    products = (centred[:, :, None] * centred[:, None, :]).reshape(-1, k * k)
+    n_patterns = patterns.shape[0]
+    rows_per_product = max(1, _PATTERN_BLOCK_ELEMENTS // n_patterns)
     covs = np.empty((draws, k, k))
     for start in range(0, draws, 100):  # blocks of 100 draws: the RNG stream the estimates were published with
         picks = rng.integers(0, n, (min(100, draws - start), n))
-        for row, pick in enumerate(picks):
-            counts = np.bincount(pick, minlength=n).astype(np.float64)
+        for first in range(0, picks.shape[0], rows_per_product):
+            block = picks[first:first + rows_per_product]
+            counts = np.empty((block.shape[0], n_patterns))
+            for row, pick in enumerate(block):
+                counts[row] = np.bincount(pattern_of[pick], minlength=n_patterns)
             shift = (counts @ centred) / n
-            cross = centred.T @ (centred * counts[:, None])
-            covs[start + row] = (cross - n * np.outer(shift, shift)) / (n - 1)
+            cross = (counts @ products).reshape(-1, k, k)
+            at = start + first
+            covs[at:at + block.shape[0]] = (cross - n * shift[:, :, None] * shift[:, None, :]) / (n - 1)
     return covs
 
 

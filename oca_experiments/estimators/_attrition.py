@@ -117,6 +117,10 @@ def _imbens_manski(lower: float, upper: float, se_lower: float, se_upper: float,
 
 # ~16M float64 = 128 MB per (draws x units) block; the full block was draws x n (4 GB at 1M units, 499 draws).
 LEE_CHUNK_ELEMENTS = 16_000_000
+# Bootstrap weights are cluster counts, so each draw's trimmed mean needs only per-cluster prefix sums along the
+# sorted outcome: (units + 1) x clusters floats per table, two tables at a time. Above this (or with more clusters
+# than draws, where the tables cost more than the draws x units blocks) the block path runs.
+LEE_PREFIX_ELEMENTS = 24_000_000
 
 
 def _lee_bootstrap(values: NDArray[np.float64], stays: NDArray[np.bool_], treated: NDArray[np.bool_],
@@ -138,13 +142,92 @@ def _lee_bootstrap(values: NDArray[np.float64], stays: NDArray[np.bool_], treate
             np.concatenate(usables))
 
 
+def _group_totals(groups: NDArray[np.intp], mask: NDArray[np.bool_], n_groups: int,
+                  values: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    return np.bincount(groups[mask], weights=None if values is None else values[mask], minlength=n_groups)
+
+
+def _cluster_trimmed_means(values: NDArray[np.float64], groups: NDArray[np.intp], counts: NDArray[np.float64],
+                           share: NDArray[np.float64], *, top: bool) -> NDArray[np.float64]:
+    """``_trimmed_means`` for weights ``counts[:, groups]`` without forming that draws x units matrix.
+
+    Units are put in the same trimming order; ``held[j, g]`` counts cluster g's units among the first j and
+    ``tail[j, g]`` sums their values from position j on. A draw's cumulative weight at j is ``counts @ held[j]``
+    (integers, exact), so the cut is found by bisection and the kept mean is ``counts @ tail[cut + 1]`` plus the
+    fractional unit at the cut: O(units x clusters) once, O(draws x clusters x log units) per draw block.
+    """
+    order = np.argsort(values, kind="stable")
+    if top:
+        order = order[::-1]
+    v, g = values[order], groups[order]
+    m, n_groups = v.size, counts.shape[1]
+    positions = np.arange(1, m + 1)
+    held = np.zeros((m + 1, n_groups))
+    held[positions, g] = 1.0
+    np.cumsum(held, axis=0, out=held)
+    tail = np.zeros((m + 1, n_groups))
+    tail[positions - 1, g] = v
+    tail = np.cumsum(tail[::-1], axis=0)[::-1]
+    total = counts @ held[m]
+    remove = share * total
+    low, high = np.zeros(counts.shape[0], dtype=np.intp), np.full(counts.shape[0], m, dtype=np.intp)
+    while True:  # first unit whose cumulative weight exceeds the weight to remove (m: none)
+        searching = low < high
+        if not searching.any():
+            break
+        mid = (low + high) // 2
+        above = np.einsum("bg,bg->b", counts, held[np.minimum(mid + 1, m)]) > remove
+        high = np.where(searching & above, mid, high)
+        low = np.where(searching & ~above, mid + 1, low)
+    cut = np.minimum(low, m - 1)
+    cumulative = np.einsum("bg,bg->b", counts, held[cut + 1])
+    partial = np.where(low < m, cumulative - remove, 0.0)  # kept weight of the unit at the cut
+    kept_sum = np.einsum("bg,bg->b", counts, tail[cut + 1]) + partial * v[cut]
+    kept_weight = np.where(low < m, total - cumulative, 0.0) + partial
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return kept_sum / kept_weight
+
+
+def _lee_bootstrap_by_cluster(values: NDArray[np.float64], stays: NDArray[np.bool_], treated: NDArray[np.bool_],
+                              counts: NDArray[np.float64], groups: NDArray[np.intp],
+                              ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """The same bounds as ``_lee_bootstrap`` from per-cluster totals: no draws x units matrix at all."""
+    n_groups = counts.shape[1]
+    kept = {arm: counts @ _group_totals(groups, stays & (treated == arm), n_groups) for arm in (True, False)}
+    usable = (kept[True] > 0) & (kept[False] > 0)
+    c = counts[usable]
+    retained = {arm: kept[arm][usable] / (c @ _group_totals(groups, treated == arm, n_groups))
+                for arm in (True, False)}
+    treated_more = retained[True] >= retained[False]
+    lower, upper = np.empty(c.shape[0]), np.empty(c.shape[0])
+    for more in (True, False):
+        rows = treated_more == more
+        if not rows.any():
+            continue
+        q_more, q_less = retained[more][rows], retained[not more][rows]
+        share = np.where(q_more > 0, (q_more - q_less) / np.where(q_more > 0, q_more, 1.0), 0.0)
+        trimmed, other = stays & (treated == more), stays & (treated != more)
+        other_mean = ((c[rows] @ _group_totals(groups, other, n_groups, values))
+                      / (c[rows] @ _group_totals(groups, other, n_groups)))
+        low_mean = _cluster_trimmed_means(values[trimmed], groups[trimmed], c[rows], share, top=True)
+        high_mean = _cluster_trimmed_means(values[trimmed], groups[trimmed], c[rows], share, top=False)
+        if more:
+            lower[rows], upper[rows] = low_mean - other_mean, high_mean - other_mean
+        else:
+            lower[rows], upper[rows] = other_mean - high_mean, other_mean - low_mean
+    return lower, upper, usable
+
+
 def lee_bounds(outcome: NDArray[np.float64], stays: NDArray[np.bool_], treated: NDArray[np.bool_],
                clusters: NDArray[Any] | None, *, level: float, seed: int, draws: int = LEE_DRAWS,
-               chunk_elements: int = LEE_CHUNK_ELEMENTS) -> dict[str, Any]:
+               chunk_elements: int = LEE_CHUNK_ELEMENTS, prefix_elements: int = LEE_PREFIX_ELEMENTS,
+               ) -> dict[str, Any]:
     """Lee bounds with an Imbens-Manski interval; ``outcome`` is NaN for leavers.
 
     ``chunk_elements`` caps the draws x units weight block held at once (memory, not results: every draw is
-    computed on its own row, so the numbers do not depend on it).
+    computed on its own row, so the numbers do not depend on it). ``prefix_elements`` caps the per-cluster prefix
+    tables of the by-cluster path (used when units x clusters fits and clusters <= draws; same numbers to
+    rounding).
     """
     values = np.where(stays, outcome, 0.0)  # leavers carry zero weight in every mean below
     lower, upper, share, treated_more = (float(a[0]) if a.dtype != bool else bool(a[0])
@@ -157,7 +240,10 @@ def lee_bounds(outcome: NDArray[np.float64], stays: NDArray[np.bool_], treated: 
         ids = np.flatnonzero(arms_of_group == arm)
         picks = rng.integers(0, ids.size, (draws, ids.size))
         np.add.at(counts, (np.repeat(np.arange(draws), ids.size), ids[picks].ravel()), 1.0)
-    low_b, high_b, usable = _lee_bootstrap(values, stays, treated, counts, groups, chunk_elements)
+    if counts.shape[1] <= draws and (outcome.size + 1) * counts.shape[1] <= prefix_elements:
+        low_b, high_b, usable = _lee_bootstrap_by_cluster(values, stays, treated, counts, groups)
+    else:  # more clusters than draws (or none): units x clusters tables would cost more than draws x units blocks
+        low_b, high_b, usable = _lee_bootstrap(values, stays, treated, counts, groups, chunk_elements)
     se_lower, se_upper = float(low_b.std(ddof=1)), float(high_b.std(ddof=1))
     ci_low, ci_high = _imbens_manski(lower, upper, se_lower, se_upper, level)
     return {"lower": lower, "upper": upper, "trim_share": share,

@@ -42,3 +42,17 @@ def test_reliability_record_unchanged_on_fixed_seed(monkeypatch: pytest.MonkeyPa
     old = reliability(items, draws=200, seed=5)
     assert new["omega_ci"] == pytest.approx(old["omega_ci"], rel=1e-12)
     assert new["omega"] == old["omega"] and new["alpha_ci"] == old["alpha_ci"]
+
+
+@pytest.mark.parametrize("block_elements", [10**9, 700], ids=["one block", "pattern blocks of a few draws"])
+def test_continuous_items_without_repeats_match_materialised(block_elements: int,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows enter by answer pattern (issue 21); continuous items have one pattern per row, and the draw blocks
+    bounded by patterns x draws give the same covariances."""
+    import oca_experiments.outcomes as outcomes
+
+    monkeypatch.setattr(outcomes, "_PATTERN_BLOCK_ELEMENTS", block_elements)
+    items = np.random.default_rng(4).lognormal(size=(350, 3))
+    old = _materialised_covariances(items, np.random.default_rng(2), 230)
+    new = _bootstrap_covariances(items, np.random.default_rng(2), 230)
+    np.testing.assert_allclose(new, old, rtol=1e-12, atol=1e-14)
