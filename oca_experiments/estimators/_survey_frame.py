@@ -26,7 +26,7 @@ from ..errors import DataError, EstimationError, NotTestable  # noqa: F401  (Not
 from ..outcomes import numeric_column
 from ..spec import HypothesisSpec
 from ._cluster_inference import RandomizationInterval, randomization_interval, randomization_test
-from ._linalg import demean
+from ._linalg import demean, sorted_codes
 
 
 def treatment_indicator(frame: pd.DataFrame, column: str, *, file: str) -> pd.Series:
@@ -111,6 +111,9 @@ class ClusterAssignment:
 
 
 def cluster_codes(values: NDArray[Any]) -> tuple[tuple[str, ...], NDArray[np.intp]]:
+    fast = sorted_codes(values)  # labels that are already strings: hash, then sort the distinct ones only
+    if fast is not None and all(type(v) is str and not v.endswith("\x00") for v in fast[0]):
+        return tuple(fast[0]), fast[1]
     labels, codes = np.unique(np.asarray(values, dtype=str), return_inverse=True)
     return tuple(str(v) for v in labels), codes.astype(np.intp)
 
