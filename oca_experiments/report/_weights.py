@@ -78,8 +78,9 @@ def _se_change(hypothesis: Mapping[str, Any]) -> str | None:
     if fixed is None or primary is None:
         return None
     return (f"Standard error {_number(primary, 4)} (linearized, with the raking adjustment) against "
-            f"{_number(fixed, 4)} with the weights held fixed: the margins explain "
-            f"{100 * (1 - (primary / fixed) ** 2):.0f}% of the variance" if fixed > 0 else None)
+            f"{_number(fixed, 4)} with the weights held fixed: the raking adjustment changes the variance by "
+            f"{100 * ((primary / fixed) ** 2 - 1):+.1f}%" if fixed > 0 else None)
+    # (calibration usually lowers the variance, but it can raise it a little: "explain -0%" read as nonsense)
 
 
 def _block(hypothesis: Mapping[str, Any], record: Mapping[str, Any]) -> str:
