@@ -120,7 +120,7 @@ LEE_CHUNK_ELEMENTS = 16_000_000
 # Bootstrap weights are cluster counts, so each draw's trimmed mean needs only per-cluster prefix sums along the
 # sorted outcome: (units + 1) x clusters floats per table, two tables at a time. Above this (or with more clusters
 # than draws, where the tables cost more than the draws x units blocks) the block path runs.
-LEE_PREFIX_ELEMENTS = 24_000_000
+LEE_PREFIX_ELEMENTS = 48_000_000  # e.g. 2M units x 24 clusters; the tables are per arm, so about half that
 
 
 def _lee_bootstrap(values: NDArray[np.float64], stays: NDArray[np.bool_], treated: NDArray[np.bool_],
