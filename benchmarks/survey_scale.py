@@ -76,8 +76,7 @@ def _child(n: int, hypothesis: str) -> None:
     print(f"fit_seconds={elapsed:.2f} extras={sorted(result.extras)} rows={len(survey)}")
     top_level = sum(seconds for label, (seconds, _) in stages.items() if not label.startswith(" ")
                     and not label.startswith("wild") and not label.startswith("randomization"))
-    print(f"stage primary fit (total minus outcome, secondary, summary; incl. its wild bootstrap) "
-          f"{elapsed - top_level:8.2f} s")
+    print(f"stage {'primary fit (the rest; incl. its wild bootstrap)':<60} {elapsed - top_level:8.2f} s")
     for label, (seconds, calls) in stages.items():
         print(f"stage {label:<60} {seconds:8.2f} s  ({calls} calls)")
 
