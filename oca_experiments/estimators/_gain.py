@@ -32,6 +32,7 @@ registered ``null_share`` with the same effective n, referred to t with G - 1 df
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,15 +72,18 @@ from ._weights import (
 # --------------------------------------------------------------------------- knowledge gain
 
 
-class _RatioTest:
+class _RatioTest(ABC):
     """The p-values of a studentized ratio test from its observed statistic and bootstrap draws at ``theta``
-    (ties within a relative tolerance count as extreme, as in ``_cluster_inference``)."""
+    (ties within a relative tolerance count as extreme, as in ``_cluster_inference``). The paired and the
+    two-sample wild bootstraps below supply the statistic."""
 
+    @abstractmethod
     def t_draws(self, theta: float) -> NDArray[np.float64]:
-        raise NotImplementedError
+        """The bootstrap draws of the studentized statistic at ``theta``."""
 
+    @abstractmethod
     def t_observed(self, theta: float) -> float:
-        raise NotImplementedError
+        """The observed studentized statistic at ``theta``."""
 
     def p_two_sided(self, theta: float) -> float:
         observed = abs(self.t_observed(theta))
