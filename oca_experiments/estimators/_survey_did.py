@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from .._blas import small_blas
 from ..errors import DataError, EstimationError
@@ -26,11 +27,11 @@ from ..results import EstimateResult
 from ..spec import HypothesisSpec
 from ._catalog import SurveyDiDOptions
 from ._inference import predicted_refusal, regression_inference
-from ._linalg import covariance, factorize, fit_within
+from ._linalg import covariance, fit_within
 from ._survey_frame import (
     NotTestable,
     Regressor,
-    cluster_assignment,
+    coded_cluster_assignment,
     covariate_matrix,
     drop_constant_covariates,
     randomization_for_rule,
@@ -60,13 +61,45 @@ def _check_waves(frame: pd.DataFrame, spec: HypothesisSpec) -> pd.Series:
     return wave
 
 
+def id_codes(column: pd.Series) -> tuple[NDArray[np.intp], pd.Index]:
+    """Integer codes of an identifier column (-1: missing) and the labels they stand for, as strings. A categorical
+    column (a coded subgroup frame) gives its codes as they are: no string is touched."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(dtype=np.intp), pd.Index(column.cat.categories)
+    codes, labels = pd.factorize(column.astype("string"))
+    return codes.astype(np.intp, copy=False), labels
+
+
+def label_code(labels: pd.Index, value: Any) -> int:
+    """The code of ``value`` among ``labels`` (-2, which no row carries, when it is absent)."""
+    hits = np.flatnonzero(np.asarray(labels == value, dtype=bool)) if len(labels) else np.empty(0, dtype=np.intp)
+    return int(hits[0]) if hits.size else -2
+
+
+def _distinct(codes: NDArray[np.intp]) -> int:
+    """How many distinct non-negative codes."""
+    return int(np.count_nonzero(np.bincount(codes))) if codes.size else 0
+
+
+def _dense(codes: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Codes renumbered 0..G-1. The numbering order does not matter where this is used (absorbed effects: group
+    sums accumulate in row order whatever a group's number)."""
+    return pd.factorize(codes)[0].astype(np.intp, copy=False)
+
+
 def _check_clusters_per_arm(work: pd.DataFrame, counts: dict[str, int]) -> None:
-    clusters_by_arm = work.groupby("treated")["cluster"].nunique()
+    treated, clusters = work["treated"].to_numpy(), work["cluster"].to_numpy()
+    clusters_by_arm = {arm: _distinct(clusters[treated == arm]) for arm in (1.0, 0.0)}
     for arm, label in ((1.0, "treated"), (0.0, "comparison")):
         if clusters_by_arm.get(arm, 0) < 1:
             raise NotTestable(f"the {label} arm has no cluster with observations in the estimation sample")
     counts["clusters_treated"] = int(clusters_by_arm.get(1.0, 0))
     counts["clusters_comparison"] = int(clusters_by_arm.get(0.0, 0))
+
+
+def _units_by_level(work: pd.DataFrame, by_labels: pd.Index, levels: tuple[str, ...]) -> dict[str, int]:
+    by, unit = work["by"].to_numpy(), work["unit"].to_numpy()
+    return {level: _distinct(unit[by == label_code(by_labels, level)]) for level in levels}
 
 
 def check_cluster_design(frame: pd.DataFrame, spec: HypothesisSpec, options: Any) -> str | None:
@@ -93,41 +126,52 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
                    file: str) -> EstimateResult:
     design = spec.design
     counts: dict[str, int] = {"rows_in_source": len(frame)}
-    wave = _check_waves(frame, spec)
-    in_waves = wave.isin([design.pre, design.post]).fillna(False).to_numpy(dtype=bool)
+    wave_codes, wave_labels = id_codes(frame[design.time])
+    post_code, pre_code = label_code(wave_labels, design.post), label_code(wave_labels, design.pre)
+    if not (wave_codes == post_code).any():
+        raise NotTestable(f"no rows with {design.time} = '{design.post}' (the registered post wave)")
+    if not (wave_codes == pre_code).any():
+        raise NotTestable(f"no rows with {design.time} = '{design.pre}' (the registered pre wave)")
+    in_waves = (wave_codes == post_code) | (wave_codes == pre_code)
     counts["rows_outside_registered_waves"] = int((~in_waves).sum())
     if options.panel:
         refuse_post_treatment_covariates(frame, spec.covariates, unit=design.unit, time=design.time,
                                          waves=[design.pre, design.post], file=file)  # type: ignore[list-item]
 
+    # Identifiers become integer codes once (labels kept aside): every later step (duplicates, balance, cluster
+    # counts) works on integers, not on millions of strings, and a subgroup re-fit on a coded frame
+    # (``subgroup_frame``) skips the strings altogether. Codes are never ordered by label except where the order
+    # matters (clusters and blocks: bootstrap and permutation draws follow the sorted labels).
+    unit_codes, unit_labels = id_codes(frame[design.unit])
     work = pd.DataFrame({
         "y": outcome.to_numpy(dtype="float64"),
-        "unit": frame[design.unit].astype("string").to_numpy(),
-        "post": (wave == design.post).fillna(False).to_numpy(dtype="float64"),
+        "unit": unit_codes,
+        "post": (wave_codes == post_code).astype("float64"),
         "treated": treatment_indicator(frame, design.treatment, file=file).to_numpy(),
     })
+    cluster_labels = block_labels = by_labels = None
     if design.cluster:
-        work["cluster"] = frame[design.cluster].astype("string").to_numpy()
+        work["cluster"], cluster_labels = id_codes(frame[design.cluster])
     blocks_column = spec.inference.randomization.blocks if spec.inference.randomization else None
     if blocks_column:
-        work["block"] = frame[blocks_column].astype("string").to_numpy()
+        work["block"], block_labels = id_codes(frame[blocks_column])
     if options.by is not None:
-        work["by"] = frame[options.by.column].astype("string").to_numpy()
+        work["by"], by_labels = id_codes(frame[options.by.column])
     absorbed = [f"fe_{j}" for j in range(len(spec.fixed_effects))]
     for name, column in zip(absorbed, spec.fixed_effects, strict=True):
-        work[name] = frame[column].astype("string").to_numpy()
+        work[name] = id_codes(frame[column])[0]
     for column in weight_columns(spec):
         work[f"wt:{column}"] = frame[column].to_numpy()
     cov_x, cov_names = covariate_matrix(frame.loc[in_waves], spec.covariates, file=file)
     work = work.loc[in_waves].reset_index(drop=True)
 
-    if work["unit"].isna().any():
+    if (work["unit"] < 0).any():
         raise DataError("missing unit identifiers", file=file, column=design.unit, fix="every row needs a unit id")
-    if design.cluster and work["cluster"].isna().any():
+    if design.cluster and (work["cluster"] < 0).any():
         raise DataError("missing cluster identifiers", file=file, column=design.cluster,
                         fix="every row needs a cluster id")
     for name, column in zip(absorbed, spec.fixed_effects, strict=True):
-        if work[name].isna().any():
+        if (work[name] < 0).any():
             raise DataError("missing values in a fixed-effect column", file=file, column=column,
                             fix="every row in the registered waves needs a value, or drop it from fixed_effects")
 
@@ -136,22 +180,27 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     work, cov_x = work.loc[~missing_y].reset_index(drop=True), cov_x[~missing_y]
 
     if options.panel:
-        dup = work.duplicated(["unit", "post"])
-        if dup.any():
-            raise DataError(f"{int(dup.sum())} units appear twice in the same wave", file=file,
+        unit, post_flag = work["unit"].to_numpy(), work["post"].to_numpy()
+        # post is 0/1: a unit's pair (unit, post) repeats, or its treatment / wave varies, by per-unit counts.
+        per_unit_wave = np.bincount(unit * 2 + post_flag.astype(np.intp), minlength=2 * (unit.max(initial=-1) + 1))
+        duplicates = int(np.clip(per_unit_wave - 1, 0, None).sum())
+        if duplicates:
+            raise DataError(f"{duplicates} units appear twice in the same wave", file=file,
                             column=design.unit, fix="remove duplicate interviews or set panel: false")
-        treat_per_unit = work.groupby("unit")["treated"].nunique()
-        if (treat_per_unit > 1).any():
-            raise DataError(f"treatment changes within {int((treat_per_unit > 1).sum())} units across waves",
+        rows_per_unit = np.bincount(unit)
+        treated_per_unit = np.bincount(unit, weights=work["treated"].to_numpy())
+        changing = int(((treated_per_unit > 0) & (treated_per_unit < rows_per_unit)).sum())
+        if changing:
+            raise DataError(f"treatment changes within {changing} units across waves",
                             file=file, column=design.treatment,
                             fix="treatment assignment must be constant within a unit")
-        waves_per_unit = work.groupby("unit")["post"].transform("nunique")
-        balanced = (waves_per_unit == 2).to_numpy()
-        counts["units_not_in_both_waves"] = int(work.loc[~balanced, "unit"].nunique())
+        both_waves = (per_unit_wave[0::2] > 0) & (per_unit_wave[1::2] > 0)
+        balanced = both_waves[unit]
+        counts["units_not_in_both_waves"] = int(((rows_per_unit > 0) & ~both_waves).sum())
         work, cov_x = work.loc[balanced].reset_index(drop=True), cov_x[balanced]
-        counts["units"] = int(work["unit"].nunique())
+        counts["units"] = int(both_waves.sum())
     else:
-        counts["units"] = int(work["unit"].nunique())
+        counts["units"] = _distinct(work["unit"].to_numpy())
 
     if work.empty:
         raise NotTestable("no observations left after keeping the registered waves and answered outcomes")
@@ -165,14 +214,16 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     target_name = "treated_x_post"
     if options.by is not None:
         level, reference = options.by.level, options.by.reference
-        observed = set(work["by"].dropna().unique())
-        for label in (level, reference):
-            if label not in observed:
+        assert by_labels is not None
+        by_codes = work["by"].to_numpy()
+        level_code, reference_code = label_code(by_labels, level), label_code(by_labels, reference)
+        for label, code in ((level, level_code), (reference, reference_code)):
+            if not (by_codes == code).any():
                 raise NotTestable(f"no observations with {options.by.column} = '{label}'")
-        keep = work["by"].isin([level, reference]).fillna(False).to_numpy(dtype=bool)
+        keep = (by_codes == level_code) | (by_codes == reference_code)
         work, cov_x = work.loc[keep].reset_index(drop=True), cov_x[keep]
         treated, post, ones = treated[keep], post[keep], ones[keep]
-        is_level = (work["by"] == level).to_numpy(dtype="float64")
+        is_level = (work["by"].to_numpy() == level_code).astype("float64")
         # Effect for `reference` is the coefficient on D; D * level is the difference (level minus reference).
         regressors = [Regressor("treated_x_post", treated * post, post),
                       Regressor("treated_x_post_x_level", treated * post * is_level, post * is_level),
@@ -198,16 +249,18 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
 
     # The plan lets spec.fixed_effects through only for the panel form (registry); each is one more absorbed
     # dimension beside the unit, e.g. interviewer or interview-month effects that vary within a unit.
-    fixed_effects = [factorize(work["unit"].to_numpy())[0]] if options.panel else []
-    fixed_effects += [factorize(work[name].to_numpy())[0] for name in absorbed]
+    fixed_effects = [_dense(work["unit"].to_numpy())] if options.panel else []
+    fixed_effects += [_dense(work[name].to_numpy()) for name in absorbed]
     if spec.weights is not None:
         return _fit_weighted(work, x, names, target_name, fixed_effects, spec, counts, extras, options, file=file,
-                             covariates=bool(cov_names))
+                             covariates=bool(cov_names), labels=(unit_labels, cluster_labels, by_labels))
     assignment = None
     clusters = None
     if design.cluster:
-        assignment = cluster_assignment(work["cluster"].to_numpy(), treated,
-                                         work["block"].to_numpy() if blocks_column else None)
+        assert cluster_labels is not None
+        assignment = coded_cluster_assignment(
+            work["cluster"].to_numpy(), cluster_labels, treated,
+            (work["block"].to_numpy(), block_labels) if block_labels is not None else None)
         clusters = assignment.codes
     try:
         fit = fit_within(work["y"].to_numpy(), x, fixed_effects=fixed_effects, clusters=clusters)
@@ -231,7 +284,8 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         ref_idx = names.index("treated_x_post")
         ref_effect = float(fit.params[ref_idx])
         level_var = vcov[ref_idx, ref_idx] + vcov[target, target] + 2 * vcov[ref_idx, target]
-        units_by = work.groupby("by")["unit"].nunique()
+        assert by_labels is not None
+        units_by = _units_by_level(work, by_labels, (options.by.reference, options.by.level))
         extras["effect_by_group"] = {
             options.by.reference: {"estimate": ref_effect, "std_error": float(np.sqrt(vcov[ref_idx, ref_idx])),
                                    "n": int(units_by.get(options.by.reference, 0))},
@@ -280,7 +334,7 @@ def _raw_means(work: pd.DataFrame, spec: HypothesisSpec, weights: np.ndarray | N
 def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_name: str,
                   fixed_effects: list[np.ndarray], spec: HypothesisSpec, counts: dict[str, int],
                   extras: dict[str, Any], options: SurveyDiDOptions, *, file: str,
-                  covariates: bool) -> EstimateResult:
+                  covariates: bool, labels: tuple[pd.Index, pd.Index | None, pd.Index | None]) -> EstimateResult:
     """The registered survey weights: each wave of the estimation sample raked to the margins, weighted least
     squares (weighted within transformation for the absorbed effects), linearized variance (``_weights``)."""
     design = spec.design
@@ -288,7 +342,11 @@ def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_na
     rows = work[[f"wt:{c}" for c in weight_columns(spec)]].rename(columns=lambda c: c[3:])
     wave = np.where(work["post"].to_numpy() == 1.0, str(design.post), str(design.pre))
     calibration = calibrate(rows, wave, spec.weights, file=file)
-    psu, clustered = psu_codes(work["cluster"].to_numpy() if design.cluster else None, work["unit"].to_numpy())
+    unit_labels, cluster_labels, by_labels = labels
+    # The PSUs by their labels, as before coding (psu_codes numbers them in label order).
+    clusters = (np.asarray(cluster_labels, dtype=object)[work["cluster"].to_numpy()]
+                if design.cluster and cluster_labels is not None else None)
+    psu, clustered = psu_codes(clusters, np.asarray(unit_labels, dtype=object)[work["unit"].to_numpy()])
     strata, n_strata = cluster_level_strata(calibration, psu, clustered=clustered, cluster=design.cluster)
     try:
         fit = fit_weighted_regression(work["y"].to_numpy(dtype=np.float64), x, calibration=calibration,
@@ -307,7 +365,8 @@ def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_na
         ref_idx = names.index("treated_x_post")
         ref_effect = float(fit.params[ref_idx])
         level_var = fit.vcov[ref_idx, ref_idx] + fit.vcov[target, target] + 2 * fit.vcov[ref_idx, target]
-        units_by = work.groupby("by")["unit"].nunique()
+        assert by_labels is not None
+        units_by = _units_by_level(work, by_labels, (options.by.reference, options.by.level))
         extras["effect_by_group"] = {
             options.by.reference: {"estimate": ref_effect, "std_error": float(np.sqrt(fit.vcov[ref_idx, ref_idx])),
                                    "n": int(units_by.get(options.by.reference, 0))},

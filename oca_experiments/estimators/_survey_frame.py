@@ -121,6 +121,33 @@ def cluster_codes(values: NDArray[Any]) -> tuple[tuple[str, ...], NDArray[np.int
 def cluster_assignment(clusters: NDArray[Any], treated: NDArray[np.float64],
                        blocks: NDArray[Any] | None) -> ClusterAssignment:
     labels, codes = cluster_codes(clusters)
+    block_of_row = np.unique(np.asarray(blocks, dtype=str), return_inverse=True)[1] if blocks is not None else None
+    return _assignment(labels, codes, treated, block_of_row)
+
+
+def _label_order(codes: NDArray[np.intp], labels: Any) -> tuple[NDArray[Any], NDArray[np.intp]]:
+    """The labels present among ``codes`` (index -1: pandas' missing value) and each row's position among them."""
+    present = np.unique(codes)
+    values = np.append(np.asarray(labels, dtype=object), pd.NA)  # code -1 picks the missing value, as before coding
+    return values[present], np.searchsorted(present, codes)
+
+
+def coded_cluster_assignment(clusters: NDArray[np.intp], cluster_labels: Any, treated: NDArray[np.float64],
+                             blocks: tuple[NDArray[np.intp], Any] | None) -> ClusterAssignment:
+    """``cluster_assignment`` from integer codes and their labels: the same labels, codes and blocks as the
+    strings would give (only the distinct labels are sorted), at integer cost per row."""
+    present, position = _label_order(clusters, cluster_labels)
+    labels, rank = cluster_codes(present)
+    codes = rank[position]
+    block_of_row = None
+    if blocks is not None:
+        present_blocks, block_position = _label_order(*blocks)
+        block_of_row = np.unique(np.asarray(present_blocks, dtype=str), return_inverse=True)[1][block_position]
+    return _assignment(labels, codes, treated, block_of_row)
+
+
+def _assignment(labels: tuple[str, ...], codes: NDArray[np.intp], treated: NDArray[np.float64],
+                block_of_row: NDArray[np.intp] | None) -> ClusterAssignment:
     problems = []
     per_cluster = pd.Series(treated).groupby(codes).agg(["min", "max"])
     treatment = None
@@ -129,8 +156,7 @@ def cluster_assignment(clusters: NDArray[Any], treated: NDArray[np.float64],
     else:
         treatment = per_cluster["min"].to_numpy(dtype=np.float64)
     block_codes = None
-    if blocks is not None:
-        block_labels, block_of_row = np.unique(np.asarray(blocks, dtype=str), return_inverse=True)
+    if block_of_row is not None:
         per_block = pd.Series(block_of_row).groupby(codes).nunique()
         if (per_block > 1).any():
             problems.append("a cluster lies in more than one randomization block")
