@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from ._blas import small_blas
 from .errors import DataError, EstimationError
@@ -65,40 +66,45 @@ def _attrition(frame: pd.DataFrame, outcome: pd.Series, task: Task, *, file: str
         return Attrition.from_dict({"error": str(exc)})
 
 
-def _unit_levels(frame: pd.DataFrame, column: str, spec: Any) -> pd.Series:
-    """Each row's level: its unit's pre-wave value (panel designs), else the row's own value."""
-    values = frame[column].astype("string").fillna(MISSING_LEVEL)
-    design = spec.design
-    if design.pre is None:
-        return values
-    units = frame[design.unit].astype("string")
-    is_pre = (frame[design.time].astype("string") == design.pre).fillna(False)
-    first = values[is_pre].groupby(units[is_pre]).first()
-    mapped = units.map(first)
-    return mapped.fillna(values)
+def _wave_rows(frame: pd.DataFrame, spec: Any, label: Any) -> NDArray[np.bool_]:
+    return (frame[spec.design.time].astype("string") == label).fillna(False).to_numpy(dtype=bool)
 
 
-def _estimation_rows(frame: pd.DataFrame, outcome: pd.Series, spec: Any, *, panel: bool) -> pd.Series:
-    """Boolean per row: the row is in the estimation sample (panel: its unit answered at both registered waves)."""
+def _unit_levels(frame: pd.DataFrame, column: str, spec: Any, units: NDArray[np.intp],
+                 ) -> tuple[NDArray[np.intp], pd.Index]:
+    """Each row's level, as a code into the returned labels: its unit's first pre-wave value (panel designs), else
+    the row's own value. ``units`` are the rows' unit codes (-1: no unit); integers throughout, no string map."""
+    codes, labels = pd.factorize(frame[column].astype("string").fillna(MISSING_LEVEL))
+    codes = codes.astype(np.intp, copy=False)
+    if spec.design.pre is None:
+        return codes, labels
+    pre_rows = np.flatnonzero(_wave_rows(frame, spec, spec.design.pre) & (units >= 0))
+    seen, first = np.unique(units[pre_rows], return_index=True)  # each unit's first pre-wave row
+    level_of_unit = np.full(units.max(initial=-1) + 2, -1, dtype=np.intp)  # spare slot: unit code -1 maps to -1
+    level_of_unit[seen] = codes[pre_rows[first]]
+    mapped = level_of_unit[units]
+    return np.where(mapped >= 0, mapped, codes), labels
+
+
+def _estimation_rows(frame: pd.DataFrame, outcome: pd.Series, spec: Any, units: NDArray[np.intp], *,
+                     panel: bool) -> NDArray[np.bool_]:
+    """Per row: the row is in the estimation sample (panel: its unit answered at both registered waves)."""
     design = spec.design
-    answered = outcome.notna()
+    answered = outcome.notna().to_numpy(dtype=bool)
     if design.pre is None or design.post is None:
         return answered
-    wave = frame[design.time].astype("string")
-    in_waves = wave.isin([design.pre, design.post]).fillna(False) & answered
+    at = {label: _wave_rows(frame, spec, label) & answered for label in (design.pre, design.post)}
+    in_waves = at[design.pre] | at[design.post]
     if not panel:
         return in_waves
-    # Units with an answered row at both waves, by integer codes (a string isin over ~n/2 unit ids was the
-    # slowest pandas step at 300k respondents).
-    codes = pd.factorize(frame[design.unit].astype("string"))[0]
-    keyed = codes >= 0
-    in_rows = in_waves.to_numpy(dtype=bool) & keyed
-    # one spare slot past the last unit, so code -1 (no unit) indexes a False
-    seen = {label: np.zeros(codes.max(initial=-1) + 2, dtype=bool) for label in (design.pre, design.post)}
+    # Units with an answered row at both waves, by integer codes; one spare slot past the last unit, so code -1
+    # (no unit) indexes a False.
+    keyed = units >= 0
+    seen = {label: np.zeros(units.max(initial=-1) + 2, dtype=bool) for label in (design.pre, design.post)}
     for label, units_seen in seen.items():
-        units_seen[codes[in_rows & (wave == label).fillna(False).to_numpy(dtype=bool)]] = True
+        units_seen[units[at[label] & keyed]] = True
     complete = seen[design.pre] & seen[design.post] if design.pre != design.post else np.zeros_like(seen[design.pre])
-    return pd.Series(complete[codes], index=frame.index) & in_waves
+    return complete[units] & in_waves
 
 
 def _cell_spec(spec: Any) -> Any:
@@ -122,20 +128,26 @@ def _cell(fitter: Fitter, frame: pd.DataFrame, outcome: pd.Series, spec: Any, op
 
 def subgroup_tables(frame: pd.DataFrame, outcome: pd.Series, spec: Any, options: Any, fitter: Fitter,
                     result: EstimateResult, *, file: str) -> tuple[DisaggregationTable, ...]:
-    """One raw table per ``disaggregate`` column: a cell per level (sorted), the total row the primary estimate."""
+    """One raw table per ``disaggregate`` column: a cell per level (sorted), the total row the primary estimate.
+
+    A fitter that offers ``subgroup_frame(frame, spec, options)`` (survey DiD) gets its cells from that frame: the
+    columns it reads, identifiers coded once, so no cell repeats the string work on the whole sample."""
     panel = REGISTRY[spec.estimator.name].disaggregation(options)  # the plan refuses estimators without it
-    in_sample = _estimation_rows(frame, outcome, spec, panel=panel).to_numpy(dtype=bool)
-    units = frame[spec.design.unit].astype("string")
+    units = pd.factorize(frame[spec.design.unit].astype("string"))[0].astype(np.intp, copy=False)
+    in_sample = _estimation_rows(frame, outcome, spec, units, panel=panel)
     cell_spec = _cell_spec(spec)
+    prepare = getattr(fitter, "subgroup_frame", None)
+    cell_frame = prepare(frame, cell_spec, options) if prepare is not None else frame
     tables = []
     for column in spec.disaggregate:
-        levels = _unit_levels(frame, column, spec)
+        level_of_row, labels = _unit_levels(frame, column, spec, units)
         cells = []
-        for level in sorted(levels[in_sample].unique(), key=str):
-            rows = (levels == level).to_numpy(dtype=bool)
-            n = int(units[rows & in_sample].nunique())
-            cells.append(_cell(fitter, frame.loc[rows], outcome.loc[rows], cell_spec, options, level=str(level), n=n,
-                               file=file))
+        for code in sorted(np.unique(level_of_row[in_sample]), key=lambda c: str(labels[c])):
+            rows = level_of_row == code
+            counted = units[rows & in_sample]
+            n = int(np.count_nonzero(np.bincount(counted[counted >= 0])))
+            cells.append(_cell(fitter, cell_frame.loc[rows], outcome.loc[rows], cell_spec, options,
+                               level=str(labels[code]), n=n, file=file))
         total = {"level": "all", "n": sum(c["n"] for c in cells), "status": "estimated", "estimate": result.estimate,
                  "ci_low": result.ci_low, "ci_high": result.ci_high, "p_value": result.p_value}
         tables.append(DisaggregationTable.from_dict({

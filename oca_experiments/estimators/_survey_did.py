@@ -312,6 +312,28 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     )
 
 
+def subgroup_frame(frame: pd.DataFrame, spec: HypothesisSpec, options: SurveyDiDOptions) -> pd.DataFrame:
+    """The columns ``fit_survey_did`` reads, with its identifier columns coded once (categoricals of their string
+    labels) for re-fits on many row subsets (``disaggregate`` tables): a subset is then an integer take, and the
+    fit reads the codes (``id_codes``) instead of converting and hashing millions of strings per cell. The
+    numbers are the fit's on the same rows of ``frame``: codes only stand for labels, clusters and blocks are
+    still ordered by label. A column also read as a number (treatment, covariate, raking margin) stays as is."""
+    design = spec.design
+    randomization = spec.inference.randomization
+    identifiers = [design.time, design.unit, design.cluster, randomization.blocks if randomization else None,
+                   options.by.column if options.by is not None else None, *spec.fixed_effects]
+    read_as_is = [design.treatment, *weight_columns(spec), *spec.covariates]
+    columns = list(dict.fromkeys(c for c in [*identifiers, *read_as_is] if c))
+    out = frame[columns].copy()
+    for column in dict.fromkeys(c for c in identifiers if c and c not in read_as_is):
+        codes, labels = pd.factorize(frame[column].astype("string"))
+        out[column] = pd.Categorical.from_codes(codes, categories=labels)
+    return out
+
+
+fit_survey_did.subgroup_frame = subgroup_frame  # type: ignore[attr-defined]  # read by _secondary_estimates
+
+
 def _raw_means(work: pd.DataFrame, spec: HypothesisSpec, weights: np.ndarray | None = None) -> dict[str, Any]:
     """Mean outcome per arm and wave, with the number of units behind each: the raw picture behind the DiD
     (weighted means when survey weights are registered)."""
