@@ -165,6 +165,14 @@ def _assignment(labels: tuple[str, ...], codes: NDArray[np.intp], treated: NDArr
     return ClusterAssignment(labels, codes, treatment, block_codes, tuple(problems))
 
 
+def _by_cluster(multiplier: NDArray[np.float64], assignment: ClusterAssignment) -> NDArray[np.float64]:
+    """(n, clusters): column c holds ``multiplier`` on cluster c's rows, zero elsewhere (the regressor if cluster c
+    alone were treated). Written in place: the one-hot matrix times the multiplier was two more n x C arrays."""
+    out = np.zeros((assignment.codes.size, len(assignment.labels)))
+    out[np.arange(assignment.codes.size), assignment.codes] = multiplier
+    return out
+
+
 def randomization_record(spec: HypothesisSpec, y_within: NDArray[np.float64], regressors: Sequence[Regressor],
                          target: str, *, assignment: ClusterAssignment, fixed_effects: list[NDArray[np.intp]],
                          observed: float) -> dict[str, Any] | None:
@@ -176,15 +184,12 @@ def randomization_record(spec: HypothesisSpec, y_within: NDArray[np.float64], re
         return {"error": "; ".join(assignment.problems)}
     if settings.blocks and assignment.blocks is None:
         return {"error": f"blocks column '{settings.blocks}' is not constant within clusters"}
-    n_clusters = len(assignment.labels)
-    onehot = np.zeros((assignment.codes.size, n_clusters))
-    onehot[np.arange(assignment.codes.size), assignment.codes] = 1.0
     fixed_cols, bases, names = [], [], []
     for regressor in regressors:
         if regressor.multiplier is None:
             fixed_cols.append(regressor.values)
         else:
-            bases.append(demean(onehot * regressor.multiplier[:, None], fixed_effects))
+            bases.append(demean(_by_cluster(regressor.multiplier, assignment), fixed_effects))
             names.append(regressor.name)
     fixed = demean(np.column_stack(fixed_cols), fixed_effects) if fixed_cols else np.empty((y_within.size, 0))
     assert assignment.treatment is not None  # no problems recorded: treatment is constant within clusters
@@ -211,9 +216,7 @@ def randomization_for_rule(spec: HypothesisSpec, y_within: NDArray[np.float64], 
     treatment = assignment.treatment
 
     def run() -> RandomizationInterval:
-        onehot = np.zeros((assignment.codes.size, len(assignment.labels)))
-        onehot[np.arange(assignment.codes.size), assignment.codes] = 1.0
-        base = demean(onehot * dependent[0].multiplier[:, None], fixed_effects)
+        base = demean(_by_cluster(dependent[0].multiplier, assignment), fixed_effects)
         fixed_cols = [r.values for r in regressors if r.multiplier is None]
         fixed = demean(np.column_stack(fixed_cols), fixed_effects) if fixed_cols else np.empty((y_within.size, 0))
         return randomization_interval(
