@@ -81,7 +81,7 @@ def _child(n: int, hypothesis: str) -> None:
         print(f"stage {label:<60} {seconds:8.2f} s  ({calls} calls)")
 
 
-def _run_size(n: int, hypothesis: str) -> str:
+def _run_size(n: int, hypothesis: str) -> tuple[str, dict[str, float]]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     command = ["/usr/bin/time", "-v", sys.executable, __file__, "--child", str(n), hypothesis]
@@ -90,11 +90,29 @@ def _run_size(n: int, hypothesis: str) -> str:
     wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", proc.stderr)
     fit = re.search(r"fit_seconds=(\S+)", proc.stdout)
     if proc.returncode != 0 or not fit:
-        return f"n={n:>9,}  FAILED (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}"
+        return f"n={n:>9,}  FAILED (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}", {}
     peak_gb = int(peak.group(1)) / 1024**2 if peak else float("nan")
-    stages = "".join(f"\n    {line[len('stage '):]}" for line in proc.stdout.splitlines() if line.startswith("stage "))
+    lines = [line[len("stage "):] for line in proc.stdout.splitlines() if line.startswith("stage ")]
+    seconds = {"whole fit": float(fit.group(1))}
+    seconds.update({line[:60].rstrip(): float(line[60:].split()[0]) for line in lines})
+    stages = "".join(f"\n    {line}" for line in lines)
     return (f"n={n:>9,}  fit {float(fit.group(1)):7.1f} s  process wall {wall.group(1) if wall else '?'}  "
-            f"peak RSS {peak_gb:5.2f} GB  load {os.getloadavg()[0]:.2f}{stages}")
+            f"peak RSS {peak_gb:5.2f} GB  load {os.getloadavg()[0]:.2f}{stages}"), seconds
+
+
+def _growth_table(sizes: list[int], seconds: dict[int, dict[str, float]]) -> str:
+    """Seconds per stage at each size and the growth factor per step in rows: a stage that grows no faster than
+    the rows (linear) shows a factor near the size ratio, or below it while fixed costs dominate."""
+    done = [n for n in sizes if seconds.get(n)]
+    head = f"{'stage':<60}" + "".join(f"{n:>11,}" for n in done) + "".join(
+        f"  x{b // a} rows" for a, b in zip(done, done[1:], strict=False))
+    rows = [head]
+    for label in seconds[done[0]] if done else ():
+        times = [seconds[n].get(label, float("nan")) for n in done]
+        growth = "".join(f"  {b / a:7.1f}x" if a > 0.05 else "        -" for a, b in zip(times, times[1:],
+                                                                                          strict=False))
+        rows.append(f"{label:<60}" + "".join(f"{t:10.2f}s" for t in times) + growth)
+    return "\n".join(rows)
 
 
 def main() -> int:
@@ -107,8 +125,13 @@ def main() -> int:
         _child(int(args.child[0]), args.child[1])
         return 0
     print(f"load average before: {os.getloadavg()}")
+    seconds: dict[int, dict[str, float]] = {}
     for n in args.sizes:
-        print(_run_size(n, args.hypothesis), flush=True)
+        line, seconds[n] = _run_size(n, args.hypothesis)
+        print(line, flush=True)
+    if len(args.sizes) > 1:
+        print("\nper-stage growth (seconds; factor between consecutive sizes; under 0.05 s: -)")
+        print(_growth_table(args.sizes, seconds))
     return 0
 
 
