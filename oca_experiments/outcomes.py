@@ -24,7 +24,7 @@ standardization of ``zscore``/``icw`` is the same in every group, so it changes 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -263,6 +263,23 @@ def mcdonald_omega(loadings: NDArray[np.float64], uniquenesses: NDArray[np.float
 
 # Pattern x draw count blocks are capped at ~16M floats (128 MB) when answers rarely repeat (continuous items).
 _PATTERN_BLOCK_ELEMENTS = 16_000_000
+# Row picks are drawn ~4M at a time (16 MB of int32), so they are still in cache when gathered: 100 x n at once was
+# 400 MB per block at 1M rows, written to memory and read back, and 2-4x slower per pick on a busy machine.
+_PICK_BLOCK_ELEMENTS = 4_000_000
+
+
+def _resample_picks(rng: np.random.Generator, n: int, draws: int) -> Iterator[NDArray[np.integer]]:
+    """Each draw's n row picks, in order: the values ``rng.integers(0, n, (100, n))`` blocks gave. numpy's bounded
+    integers take the bit stream one value at a time whatever the requested shape, so drawing a few rows of picks
+    per call changes no pick (tests compare with the 100-row blocks). int32 picks are the same draws as int64
+    ones (bounds below 2^32 are drawn in 32 bits either way) at half the memory."""
+    per_call = max(1, _PICK_BLOCK_ELEMENTS // max(n, 1))
+    dtype = np.int32 if n < 2**31 else np.int64
+    done = 0
+    while done < draws:
+        block = rng.integers(0, n, (min(per_call, draws - done), n), dtype=dtype)
+        done += block.shape[0]
+        yield from block
 
 
 def _bootstrap_covariances(complete: NDArray[np.float64], rng: np.random.Generator, draws: int,
@@ -286,19 +303,17 @@ def _bootstrap_covariances(complete: NDArray[np.float64], rng: np.random.Generat
     rows_per_product = max(1, _PATTERN_BLOCK_ELEMENTS // n_patterns)
     covs = np.empty((draws, k, k))
     picked = np.empty(n, dtype=pattern_of.dtype)  # one draw's patterns, reused: np.take into it is ~1.5x indexing
-    for start in range(0, draws, 100):  # blocks of 100 draws: the RNG stream the estimates were published with
-        # int32 picks are the same draws as int64 ones (numpy draws bounds below 2^32 in 32 bits either way; the
-        # tests compare with the int64 resamples) at half the memory: 100 x n of them at a time.
-        picks = rng.integers(0, n, (min(100, draws - start), n), dtype=np.int32 if n < 2**31 else np.int64)
-        for first in range(0, picks.shape[0], rows_per_product):
-            block = picks[first:first + rows_per_product]
-            counts = np.empty((block.shape[0], n_patterns))
-            for row, pick in enumerate(block):
-                counts[row] = np.bincount(np.take(pattern_of, pick, out=picked), minlength=n_patterns)
+    picks = _resample_picks(rng, n, draws)
+    for start in range(0, draws, 100):  # blocks of 100 draws, products in the same shapes as before (same bits)
+        in_block = min(100, draws - start)
+        for first in range(0, in_block, rows_per_product):
+            counts = np.empty((min(rows_per_product, in_block - first), n_patterns))
+            for row in range(counts.shape[0]):
+                counts[row] = np.bincount(np.take(pattern_of, next(picks), out=picked), minlength=n_patterns)
             shift = (counts @ centred) / n
             cross = (counts @ products).reshape(-1, k, k)
             at = start + first
-            covs[at:at + block.shape[0]] = (cross - n * shift[:, :, None] * shift[:, None, :]) / (n - 1)
+            covs[at:at + counts.shape[0]] = (cross - n * shift[:, :, None] * shift[:, None, :]) / (n - 1)
     return covs
 
 

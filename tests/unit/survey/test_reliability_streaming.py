@@ -56,3 +56,21 @@ def test_continuous_items_without_repeats_match_materialised(block_elements: int
     old = _materialised_covariances(items, np.random.default_rng(2), 230)
     new = _bootstrap_covariances(items, np.random.default_rng(2), 230)
     np.testing.assert_allclose(new, old, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("pick_elements", [1, 3 * 301 + 1, 7 * 301], ids=["one draw", "3 draws", "7 draws"])
+def test_picks_drawn_a_few_draws_at_a_time_are_the_same_resamples(pick_elements: int,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row picks are drawn a few draws per call so they stay in cache (issue 21: 100 x n blocks were 400 MB at 1M
+    rows); the calls, which need not divide the blocks of 100, must give the very same resamples."""
+    import oca_experiments.outcomes as outcomes
+
+    monkeypatch.setattr(outcomes, "_PICK_BLOCK_ELEMENTS", pick_elements)
+    items = _likert_items(301, 4)
+    old = _materialised_covariances(items, np.random.default_rng(9), 250)
+    new = _bootstrap_covariances(items, np.random.default_rng(9), 250)
+    np.testing.assert_allclose(new, old, rtol=1e-12, atol=1e-14)
+    stream = np.random.default_rng(9)
+    whole = np.concatenate([stream.integers(0, 301, (100, 301)) for _ in range(3)])[:250]
+    drawn = np.array(list(outcomes._resample_picks(np.random.default_rng(9), 301, 250)))
+    np.testing.assert_array_equal(drawn, whole)
