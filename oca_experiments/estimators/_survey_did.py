@@ -63,8 +63,8 @@ def _check_waves(frame: pd.DataFrame, spec: HypothesisSpec) -> pd.Series:
 
 def id_codes(column: pd.Series) -> tuple[NDArray[np.intp], pd.Index]:
     """Integer codes of an identifier column (-1: missing) and the labels they stand for, as strings. A categorical
-    column (a coded subgroup frame) gives its codes as they are: no string is touched."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
+    column with string categories (a coded subgroup frame) gives its codes as they are: no string is touched."""
+    if isinstance(column.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(column.cat.categories):
         return column.cat.codes.to_numpy(dtype=np.intp), pd.Index(column.cat.categories)
     codes, labels = pd.factorize(column.astype("string"))
     return codes.astype(np.intp, copy=False), labels

@@ -76,3 +76,19 @@ def test_coded_subgroup_frame_gives_the_plain_frames_numbers(name: str) -> None:
 
 def _fit(data: pd.DataFrame, y: pd.Series, name: str) -> dict[str, Any]:
     return fitted(data.assign(y=y), name)
+
+
+def test_categorical_identifiers_with_numeric_categories_read_as_their_strings() -> None:
+    """A data file may bring categorical columns of numbers (e.g. waves 1/2 from Stata): they are compared as the
+    strings the spec registers, as before codes were read from categoricals."""
+    data = frame()
+    numeric_waves = data.assign(round=data["round"].map({"pre": 1, "post": 2, "pre ": 3}).astype("category"),
+                                village=data["village"].str[1:].astype(int).astype("category"))
+    the_spec = spec(design={"unit": "pid", "time": "round", "pre": "1", "post": "2", "treatment": "arm",
+                            "cluster": "village"})
+    coded = fit_survey_did(numeric_waves, data["y"], the_spec, SurveyDiDOptions(), file="f.csv")
+    plain = fit_survey_did(numeric_waves.astype({"round": str, "village": str}), data["y"], the_spec,
+                           SurveyDiDOptions(), file="f.csv")
+    assert coded.estimate == pytest.approx(plain.estimate, rel=1e-12)
+    assert (coded.ci_low, coded.ci_high) == pytest.approx((plain.ci_low, plain.ci_high), rel=1e-12)
+    assert coded.extras["inference"] == plain.extras["inference"]
