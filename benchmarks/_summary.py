@@ -85,7 +85,9 @@ def result_text(row: Mapping[str, Any]) -> str:
     if row.get("target"):
         verdict = {True: "met", False: "not met", None: "no verdict"}[row.get("met")]
         parts.append(f"target {row['target']}: {verdict}")
-    parts.append(f"load {row.get('load', '?')}, {row.get('date', '?')}")
+    stamp = ", ".join(str(v) for v in (f"load {row['load']}" if row.get("load") else None, row.get("date")) if v)
+    if stamp:  # rows carried over from the hand-written table say their load and date in the result
+        parts.append(stamp)
     return ". ".join(parts)
 
 

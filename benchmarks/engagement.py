@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 DAYS = 200
+GOAL_ROWS = 5_000_000  # issue 21's TWFE goal is set on an unbalanced panel of this size
 
 
 def make_panel(rows: int, seed: int = 1, drop_share: float = 0.0) -> pd.DataFrame:
@@ -182,7 +183,7 @@ def _did_summaries(results: list[dict], repeats: int, command: str) -> None:
         rs = [r for r in results if r["balanced"] == balanced]
         if not rs:
             continue
-        sizes = " / ".join(f"{r['rows']:,}" for r in rs)
+        sizes = " / ".join(f"{r['requested_rows']:,}" for r in rs)
         result = (f"oca {' / '.join(format(r['oca_s'], '.2f') for r in rs)} s; pyfixest "
                   f"{' / '.join(format(r['speedup_vs_pyfixest'], '.1f') + 'x' for r in rs)} slower; oca = "
                   f"{' / '.join(format(r['oca_over_one_pass'], '.1f') for r in rs)} one-pass demeanings; coefficient "
@@ -190,16 +191,18 @@ def _did_summaries(results: list[dict], repeats: int, command: str) -> None:
                   f" (medians of {repeats}, interleaved)")
         largest = rs[-1]
         what = (f"panel DiD `y ~ D | page + day`, CR1 by page, {sizes} page-days, "
-                f"{'balanced' if balanced else 'unbalanced (5% of rows dropped)'}")
+                f"{'balanced' if balanced else 'unbalanced (5% of those rows dropped)'}")
         if balanced:
             emit(what=what, command=command, result=result, load=[r["load"] for r in rs],
                  ratios={f"pyfixest_over_oca_{r['rows']}": r["speedup_vs_pyfixest"] for r in rs})
         else:
-            met = largest["speedup_vs_pyfixest"] >= 8 and largest["oca_over_one_pass"] <= 20
+            # The goal is set at 5M rows: smaller panels (--quick) carry no verdict.
+            judged = largest["requested_rows"] >= GOAL_ROWS
+            met = largest["speedup_vs_pyfixest"] >= 8 and largest["oca_over_one_pass"] <= 20 if judged else None
             emit(what=what, command=command, result=result, load=[r["load"] for r in rs],
                  ratios={f"pyfixest_over_oca_{r['rows']}": r["speedup_vs_pyfixest"] for r in rs}
                  | {f"oca_over_one_pass_{r['rows']}": r["oca_over_one_pass"] for r in rs},
-                 target=f">= 8x pyfixest and <= 20 one-pass demeanings at the largest size ({largest['rows']:,} rows)",
+                 target=f">= 8x pyfixest and <= 20 one-pass demeanings at {GOAL_ROWS:,} rows" if judged else None,
                  met=met)
 
 
@@ -244,7 +247,7 @@ def main() -> None:
     results = []
     for rows, drop_share in ((rows, share) for rows in args.rows for share in (0.0, 0.05)):
         r = bench_did(rows, args.repeats, drop_share)
-        r["load"] = os.getloadavg()[0]
+        r["load"], r["requested_rows"] = os.getloadavg()[0], rows
         results.append(r)
         kind = "balanced" if drop_share == 0 else f"unbalanced ({drop_share:.0%} rows dropped)"
         print(f"panel DiD, {r['rows']:>10,} rows, {kind}: oca {r['oca_s']:.3f}s  pyfixest {r['pyfixest_s']:.3f}s  "
