@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
     _emit_summary(cells, failures, args, argv if argv is not None else sys.argv[1:])
-    return 1 if failures else 0
+    return 1 if failures and not args.quick else 0
 
 
 QUICK_REPS, QUICK_CLUSTERS = 20, (6, 12, 40)
@@ -405,8 +405,9 @@ def _emit_summary(cells: list[Cell], failures: int, args: argparse.Namespace, ar
                  f"({claims['conservative']} conservative, {claims['refused']} refused); {spread} pooled per "
                  f"estimator and method; {failures} cell(s) flagged ([docs/inference.md](docs/inference.md))"),
          ratios={"mean_valid_coverage": sum(valid) / len(valid)} if valid else {},
-         target="pooled coverage 93-97% per estimator and method",
-         met=bool(pooled) and all(0.93 <= v <= 0.97 for v in pooled.values()))
+         # Quick mode has too few replications to judge coverage: it checks that the script runs, no verdict.
+         target=None if args.quick else "pooled coverage 93-97% per estimator and method",
+         met=None if args.quick else bool(pooled) and all(0.93 <= v <= 0.97 for v in pooled.values()))
 
 
 if __name__ == "__main__":

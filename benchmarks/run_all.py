@@ -114,7 +114,8 @@ def _run(command: list[str], timeout_s: float) -> tuple[int | None, list[str], f
 
 
 def _failure_row(bench: Benchmark, command: str, code: int | None, seconds: float) -> dict:
-    text = (f"stopped after the {seconds:.0f} s limit" if code is None else f"failed with exit code {code}")
+    text = (f"stopped at its time limit after {seconds:.0f} s" if code is None else
+            "printed no summary line" if code == 0 else f"failed with exit code {code}")
     return summary(what=f"{bench.script}: no result", command=command, result=f"{text} (see `make benchmarks` output)")
 
 
@@ -180,13 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--studies", choices=("quick", "full", "skip"), default="quick")
     parser.add_argument("--no-readme", action="store_true", help="write measured.md only, leave README.md alone")
     parser.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every time limit (busy machine)")
+    parser.add_argument("--measured", type=Path, default=MEASURED, help="where the rows are kept (measured.md)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.only or ()) - {b.script for b in BENCHMARKS})
     if unknown:
         print(f"run_all: unknown script(s) {', '.join(unknown)}; known: {', '.join(b.script for b in BENCHMARKS)}",
               file=sys.stderr)
         return 2
-    rows = _load_previous(MEASURED)
+    rows = _load_previous(args.measured)
     committed = load_studies()
     failed = 0
     for bench in BENCHMARKS:
@@ -215,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             failed += 1
             if code == 0:
                 print(f"== {bench.script}: no summary line ({PREFIX.strip()}) in its output", flush=True)
-            found = found + [_failure_row(bench, shown, code if code != 0 else 0, seconds)]
+            found = found + [_failure_row(bench, shown, code, seconds)]
         if bench.study:
             if args.studies == "full" and code == 0:
                 committed[bench.script] = found
@@ -225,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             rows[bench.script] = found
         print(f"== {bench.script}: {seconds:.0f} s", flush=True)
     markdown = measured_markdown(rows)
-    MEASURED.write_text(markdown, encoding="utf-8")
-    print(f"wrote {MEASURED.relative_to(REPO)}", flush=True)
+    args.measured.write_text(markdown, encoding="utf-8")
+    print(f"wrote {args.measured}", flush=True)
     if not args.no_readme:
         update_readme(render_table([row for bench in BENCHMARKS for row in rows.get(bench.script, [])]))
         print(f"updated the Measured table in {README.relative_to(REPO)}", flush=True)

@@ -131,7 +131,7 @@ def main() -> int:
               f" {row['length']:>7.2f}")
         failed |= row["effect"] == "constant" and row["default_rule"] < THRESHOLD
     _emit_summary(rows, args, failed)
-    return 1 if failed else 0
+    return 1 if failed and not args.quick else 0
 
 
 QUICK_REPS, QUICK_DRAWS = 60, 199
@@ -149,7 +149,9 @@ def _emit_summary(rows: list[dict[str, object]], args: argparse.Namespace, faile
                  f"cell; old rule t(G-1) {100 * min(old):.1f}-{100 * max(old):.1f}% "
                  "([docs/staggered.md](docs/staggered.md))"),
          ratios={"min_default_rule": min(new), "min_old_rule": min(old)},
-         target=f">= {100 * THRESHOLD:.0f}% in every constant-effect cell", met=not failed)
+         # Quick mode has too few replications to judge coverage: it checks that the script runs, no verdict.
+         target=None if args.quick else f">= {100 * THRESHOLD:.0f}% in every constant-effect cell",
+         met=None if args.quick else not failed)
 
 
 if __name__ == "__main__":
