@@ -7,6 +7,7 @@ import ast
 import importlib.util
 import json
 import sys
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -139,3 +140,24 @@ def test_run_all_stops_a_script_past_its_limit(tmp_path: Path) -> None:
     slow.write_text("import time\nprint('started', flush=True)\ntime.sleep(30)\n", encoding="utf-8")
     code, lines, _ = run_all._run([sys.executable, str(slow)], timeout_s=1.0)
     assert code is None and lines == ["started\n"]  # stopped, with the output so far
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM is Linux's")
+def test_the_ingest_child_reports_its_own_peak_not_its_parents(tmp_path: Path) -> None:
+    """The README once showed a 2 GB ingest as 6.61 GB: ``ru_maxrss`` of a child includes the high-water mark of
+    the (big) process that spawned it. A 400 MB parent spawns a small child: the child's own peak stays small."""
+    parent = tmp_path / "parent.py"
+    parent.write_text(f"""
+import json, os, subprocess, sys
+import numpy as np
+big = np.ones(400 * 2**20 // 8)  # touched: 400 MB resident
+code = "import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import engagement; print(engagement.own_peak_rss_gb())"
+child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+own = float(child.stdout.read())
+_, _, usage = os.wait4(child.pid, 0)
+print(json.dumps({{"own_gb": own, "ru_maxrss_gb": usage.ru_maxrss / 2**20}}))
+""", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(parent)], capture_output=True, text=True, check=True)
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    assert measured["own_gb"] < 0.3  # numpy + pandas imported: well under the parent's 400 MB
+    assert measured["ru_maxrss_gb"] > measured["own_gb"]  # what the old benchmark read
