@@ -8,13 +8,14 @@
 2. Ingest: 20M raw post rows (generated here with DuckDB into a Parquet file in a temporary folder) into the
    Asia/Bishkek page x day panel, in a child process whose own peak memory is reported. Goal: < 4 GB. The ingest
    runs first, before the DiD part grows this process: the child reads its peak from ``VmHWM`` in
-   ``/proc/self/status``, because Linux's ``ru_maxrss`` (``wait4``, ``/usr/bin/time``) carries the high-water mark
-   of the process that spawned it across exec (Python spawns children with vfork), which made a 2 GB ingest look
-   like 6.6 GB after the 5M-row pyfixest runs. ``--ingest-only`` measures the ingest alone, ``--quick`` runs
+   ``/proc/self/status``, because Linux's ``ru_maxrss`` (what ``wait4`` and ``/usr/bin/time`` read) carries the
+   high-water mark of the process that spawned it across exec, which made a 2 GB ingest look like 6.6 GB after the
+   5M-row pyfixest runs (``/usr/bin/time -v`` started from a shell is fine: its parent is small). ``--ingest-only`` measures the ingest alone, ``--quick`` runs
    everything at small sizes (a check that the script works, not a measurement).
 
     .venv/bin/python benchmarks/engagement.py                 # everything (a few minutes on 2 cores)
     .venv/bin/python benchmarks/engagement.py --rows 1000000 --ingest-rows 2000000 --repeats 2   # quicker
+    .venv/bin/python benchmarks/engagement.py --ingest-only [--ingest-rows 100000000]             # ingest alone
 """
 
 from __future__ import annotations
