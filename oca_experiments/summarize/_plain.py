@@ -75,9 +75,9 @@ from babel.support import Translations
 
 from oca_experiments._layout import DEFAULT_SUPPRESSION_THRESHOLD
 from oca_experiments.errors import ReportError
-from oca_experiments.results.parts import (Diagnostics, GroupEffect, MeasurementInvariance, PosteriorSummary,
-                                           SurveyWeightsRecord,
-                                           lift_parts)
+from oca_experiments.results import EstimateResult, RunResult
+from oca_experiments.results.parts import (DecisionRule, Diagnostics, ExposureResponse, GroupEffect,
+                                           MeasurementInvariance, PosteriorSummary, Spillover, SurveyWeightsRecord)
 
 __all__ = ["LANGUAGES", "ResultRecord", "SummaryPage", "SummaryPicture", "TrainerSummary", "load_translations",
            "study_words", "trainer_summary"]
@@ -172,8 +172,10 @@ def _is_number(value: Any) -> bool:
 @dataclass(frozen=True)
 class ResultRecord:
     """One hypothesis of a run as the summaries read it: typed and frozen, built once from its results.json record
-    (``from_record``), so that every sentence below reads attributes; the extras' typed parts (posterior,
-    diagnostics, per-group effects) are ``results.parts`` types. Values are kept as recorded (None when absent)."""
+    (``from_record``), so that every sentence below reads attributes. ``result`` is the record's ``EstimateResult``
+    (read through ``RunResult.from_dict``): its parts (posterior, diagnostics, per-group effects, exposure-response,
+    spillover, decision rule) and scalar extras (``target``, ``bayesian``, ``mean_pre``, ...) are read by attribute,
+    never by key. Values are kept as recorded (None when absent)."""
 
     id: str
     status: Any = None
@@ -192,30 +194,65 @@ class ResultRecord:
     sesoi: Any = None
     n_clusters: Any = None
     units: Any = None  # the count of units (counts.units), else n
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    treated_units: Any = None  # counts.treated_units (series: campaign pages or communities)
+    periods: Any = None  # counts.periods (series: the periods every unit is observed in)
+    result: EstimateResult | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> ResultRecord:
-        names = [f.name for f in dataclasses.fields(cls) if f.name not in ("id", "units", "extras")]
-        extras = record.get("extras")
+        names = [f.name for f in dataclasses.fields(cls)
+                 if f.name not in ("id", "units", "treated_units", "periods", "result")]
+        counts = record.get("counts") if isinstance(record.get("counts"), Mapping) else {}
+        result = (RunResult.from_dict({"hypotheses": [dict(record)]}).hypotheses[0].result
+                  if record.get("status") == "estimated" else None)
         return cls(id=str(record.get("id")), **{name: record.get(name) for name in names},
-                   units=(record.get("counts") or {}).get("units", record.get("n")),
-                   extras=lift_parts(extras) if isinstance(extras, Mapping) else {})
+                   units=counts.get("units", record.get("n")),
+                   treated_units=counts.get("treated_units", counts.get("units_treated")),
+                   periods=counts.get("periods"), result=result)
 
     @property
     def posterior(self) -> PosteriorSummary:
-        found = self.extras.get("posterior")
+        found = self.result.posterior if self.result is not None else None
         return found if isinstance(found, PosteriorSummary) else PosteriorSummary()
 
     @property
     def diagnostics(self) -> Diagnostics | None:
-        found = self.extras.get("diagnostics")
+        found = self.result.diagnostics if self.result is not None else None
         return found if isinstance(found, Diagnostics) else None
 
     @property
     def effect_by_group(self) -> Mapping[str, GroupEffect]:
-        groups = self.extras.get("effect_by_group")
+        groups = self.result.effect_by_group if self.result is not None else None
         return groups if isinstance(groups, Mapping) else {}
+
+    @property
+    def decision_rule(self) -> DecisionRule | None:
+        found = self.result.decision_rule if self.result is not None else None
+        return found if isinstance(found, DecisionRule) else None
+
+    @property
+    def exposure_response(self) -> ExposureResponse | None:
+        found = self.result.exposure_response if self.result is not None else None
+        return found if isinstance(found, ExposureResponse) else None
+
+    @property
+    def spillover(self) -> Spillover | None:
+        found = self.result.spillover if self.result is not None else None
+        return found if isinstance(found, Spillover) else None
+
+    @property
+    def survey_weights(self) -> SurveyWeightsRecord | None:
+        found = self.result.survey_weights if self.result is not None else None
+        return found if isinstance(found, SurveyWeightsRecord) else None
+
+    @property
+    def invariance(self) -> MeasurementInvariance | None:
+        found = self.result.invariance if self.result is not None else None
+        return found if isinstance(found, MeasurementInvariance) else None
+
+    def scalar(self, name: str) -> Any:
+        """A scalar extra of the estimate (``SCALAR_EXTRAS``: typed there, None when absent or mistyped)."""
+        return getattr(self.result, name) if self.result is not None else None
 
 
 @dataclass(frozen=True)
@@ -257,45 +294,33 @@ def _scale_of(spec: Mapping[str, Any] | None, declared: str | None = None) -> _S
     return _Scale("plain")
 
 
-# --- reading a result: small accessors, so that typed result parts can replace ``extras`` keys in one place --------
+# --- reading a result: small accessors over the typed parts ------------------------------------------------------
 
 def _index_comparability(h: ResultRecord) -> str | None:
-    """The measurement-invariance verdict of the hypothesis' index (``extras.invariance``), when it was tested."""
-    invariance = h.extras.get("invariance")
-    return invariance.verdict if isinstance(invariance, MeasurementInvariance) else None
+    """The measurement-invariance verdict of the hypothesis' index (its ``invariance`` part), when it was tested."""
+    invariance = h.invariance
+    return invariance.verdict if invariance is not None else None
 
 
 def _is_bayesian(h: ResultRecord) -> bool:
     """A posterior answer: the only kind that may be worded as how sure we are."""
-    return bool(h.extras.get("bayesian")) or bool(h.posterior) or h.se_type == "posterior_sd" or any(
-        _is_number(h.extras.get(key)) for key in ("prob_positive", "p_gt_0"))
+    return bool(h.scalar("bayesian")) or bool(h.posterior) or h.se_type == "posterior_sd"
 
 
 def _decision_probability(h: ResultRecord) -> tuple[float, bool]:
     """(registered posterior probability, whether the bar is the SESOI rather than zero)."""
-    rule = h.extras.get("decision_rule")
-    rule = rule if isinstance(rule, Mapping) else {}
-    probability = float(rule["probability"]) if _is_number(rule.get("probability")) else 0.95
-    return probability, rule.get("against", "sesoi") == "sesoi"
+    rule = h.decision_rule
+    probability = float(rule.probability) if rule is not None and _is_number(rule.probability) else 0.95
+    against = rule.against if rule is not None and rule.against is not None else "sesoi"
+    return probability, against == "sesoi"
 
 
 def _gain_means(h: ResultRecord) -> tuple[float, float] | None:
     """(mean before, mean after) of a relative pre/post change (knowledge_gain), else None."""
-    extras = h.extras
-    if h.estimator != "knowledge_gain" or not all(_is_number(extras.get(k)) for k in ("mean_pre",
-                                                                                             "mean_post")):
+    before, after = h.scalar("mean_pre"), h.scalar("mean_post")
+    if h.estimator != "knowledge_gain" or not (_is_number(before) and _is_number(after)):
         return None
-    return float(extras["mean_pre"]), float(extras["mean_post"])
-
-
-def _period(h: ResultRecord) -> tuple[date, date] | None:
-    period = h.extras.get("period")
-    if not isinstance(period, Mapping) or not period.get("start") or not period.get("end"):
-        return None
-    try:
-        return date.fromisoformat(str(period["start"])), date.fromisoformat(str(period["end"]))
-    except ValueError:
-        return None
+    return float(before), float(after)
 
 
 def _posterior_certainty(h: ResultRecord) -> tuple[float, bool] | None:
@@ -304,20 +329,18 @@ def _posterior_certainty(h: ResultRecord) -> tuple[float, bool] | None:
     The claim follows the registered direction (increase: effect > bar; decrease: effect < -bar; any: the more
     probable side), with the bar the decision rule uses: the SESOI when registered and ``against: sesoi``, else 0.
     """
-    posterior, extras = h.posterior, h.extras
+    posterior = h.posterior
     estimate = h.estimate
     sesoi = h.sesoi
     _, against_sesoi = _decision_probability(h)
     use_sesoi = against_sesoi and _is_number(sesoi) and sesoi > 0
     up, down = ((posterior.p_gt_sesoi, posterior.p_lt_minus_sesoi) if use_sesoi else
                 (posterior.p_gt_0, posterior.p_lt_0))
-    if not _is_number(up):  # older records: only P(effect > 0)
-        for value in (extras.get("prob_positive"), extras.get("p_gt_0"), posterior.p_gt_0):
-            if _is_number(value):
-                up, down, use_sesoi = float(value), 1.0 - float(value), False
-                break
-        else:
+    if not _is_number(up):  # a posterior without the SESOI probabilities: only P(effect > 0)
+        if not _is_number(posterior.p_gt_0):
             return None
+        up, use_sesoi = float(posterior.p_gt_0), False
+        down = posterior.p_lt_0 if _is_number(posterior.p_lt_0) else 1.0 - up
     down = float(down) if _is_number(down) else None
     direction = h.direction
     if direction == "increase":
@@ -688,7 +711,7 @@ class _Writer:
             return self.t.gettext("how the effect differed {level} and {reference}").format(
                 level=self.among(by["column"], str(by.get("level"))),
                 reference=self.among(by["column"], str(by.get("reference"))))
-        target = h.extras.get("target")
+        target = h.scalar("target")
         if target == "weakest_group":
             return self.t.gettext("the organisation whose campaign worked least")
         estimator = str(h.estimator or "")
@@ -792,7 +815,7 @@ def _group_hidden(entry: Any, threshold: int) -> bool:
         return True
     if entry.suppressed or not _is_number(entry.estimate):
         return True
-    n = entry.n if "n" in entry else entry.other.get("n_units")  # older records counted units as n_units
+    n = entry.n if entry.n is not None else entry.other.get("n_units")  # older records counted units as n_units
     return _is_number(n) and n < threshold
 
 
@@ -968,8 +991,8 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
         compared = writer.comparison(estimator, by=by is not None)
         if compared:
             details.append(compared)
-    weights = h.extras.get("survey_weights")
-    if estimated and isinstance(weights, SurveyWeightsRecord) and _is_number(weights.effective_n):
+    weights = h.survey_weights
+    if estimated and weights is not None and _is_number(weights.effective_n):
         details.append(t.gettext("The answers were weighted so that the people interviewed match the whole "
                                  "population in {columns}. Weighted, the {n} answers count like {effective} "
                                  "answers.").format(
@@ -1022,10 +1045,6 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
     footer = []
     if parts:
         footer.append(t.gettext("Data: {parts}.").format(parts=format_list(parts, locale=writer.locale)))
-    period = _period(h)
-    if period is not None:
-        footer.append(t.gettext("Period: {start} to {end}").format(start=writer.day(period[0]),
-                                                                     end=writer.day(period[1])))
     footer.append(t.gettext("Study: {study}. Question code: {code}.").format(study=study, code=hid))
 
     headline = _capitalize(headline)
