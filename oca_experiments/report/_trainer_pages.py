@@ -201,7 +201,14 @@ def run_summary(run_dir: str | Path, *, lang: str, study_dir: str | Path | None 
     records = [h for h in results.get("hypotheses") or [] if isinstance(h, Mapping)]
     return trainer_summary(records, lang=lang, study=str(results.get("study") or ""), specs=specs,
                            threshold=threshold, words=study_words(study_path, lang), locks=_lock_dates(manifest),
-                           level_labels=_form_level_labels(manifest, lang))
+                           level_labels=_form_level_labels(manifest, lang), series_estimators=_series_estimators())
+
+
+def _series_estimators() -> frozenset[str]:
+    """Estimators that read series of pages or communities, not survey respondents (the registry's data kind)."""
+    from oca_experiments.estimators import REGISTRY
+
+    return frozenset(name for name, record in REGISTRY.items() if record.data_kind != "survey")
 
 
 def plain_pages(run_dir: str | Path, *, lang: str, study_dir: str | Path | None = None) -> tuple[list[PlainPage], str]:

@@ -368,14 +368,6 @@ _SPILLOVER = {"spillover"}  # comparison places near campaign places against far
 _SYNTHETIC = {"synthetic_did", "synthetic_control"}  # one campaign unit against a weighted mix of comparison units
 
 
-def _rests_on_people(estimator: str) -> bool:
-    """Whether the estimate is built from survey respondents, so that the suppression threshold (a count of people)
-    applies to it. Series estimators (engagement pages, communities of practice) count pages, communities and periods,
-    not people. An estimator the registry does not know is treated as survey data: privacy fails closed."""
-    from oca_experiments.estimators import REGISTRY  # the registry's record says which kind of data an estimator reads
-
-    record = REGISTRY.get(estimator)
-    return record is None or record.data_kind == "survey"
 DEFAULT_SIZES = (0.2, 0.5, 0.8)  # small / moderate / large for SD-unit indices unless the study declares others
 
 
@@ -412,13 +404,22 @@ class _Writer:
     """Builds the sentences for one language; every user-visible string goes through the catalogs."""
 
     def __init__(self, lang: str, words: _StudyWords, *, threshold: int,
-                 level_labels: Callable[[str, str], str | None] | None = None) -> None:
+                 level_labels: Callable[[str, str], str | None] | None = None,
+                 series_estimators: frozenset[str] = frozenset()) -> None:
         self.lang = lang
         self.level_labels = level_labels
         self.locale = Locale.parse(lang)
         self.t = load_translations(lang)
         self.words = words
         self.threshold = threshold
+        self.series_estimators = series_estimators
+
+    def rests_on_people(self, estimator: str) -> bool:
+        """Whether the estimate is built from survey respondents, so that the suppression threshold (a count of
+        people) applies. Series estimators (engagement pages, communities of practice: ``series_estimators``, from
+        the estimator registry's data kind) count pages, communities and periods, not people. Any other estimator,
+        known or not, is treated as survey data: privacy fails closed."""
+        return estimator not in self.series_estimators
 
     # numbers --------------------------------------------------------------------------------------------------
     def number(self, value: float, decimals: int) -> str:
@@ -669,7 +670,7 @@ class _Writer:
             # As many decimals as the rounded estimate shows, one more when a bound would otherwise read as zero.
             decimals = _decimals(_about(estimate * scale.factor))
             bounds = [v * scale.factor for v in (low, high)]
-            if what != "change":  # a slope or contrast near zero: the bounds' own size sets the decimals, not the estimate's
+            if what != "change":  # a slope or contrast near zero: the bounds' size sets the decimals, not the estimate's
                 decimals = _decimals(_about(max(abs(v) for v in bounds))) + 1
             if scale.kind == "sd":
                 decimals = max(decimals, 2)
@@ -1135,7 +1136,7 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
     design = (spec or {}).get("design") or {}
     options = ((spec or {}).get("estimator") or {}).get("options") or {}
     estimator = estimator_name
-    on_people = _rests_on_people(estimator)
+    on_people = writer.rests_on_people(estimator)
     # the columns the estimate counts: the estimator's own unit and cluster when it sets them (exposure-response
     # compares communities clustered by CSO), else the design's
     unit_column = _analysis_unit(h, options, design)
@@ -1322,11 +1323,15 @@ def trainer_summary(records: Sequence[ResultRecord | Mapping[str, Any]], *, lang
                     specs: Mapping[str, Mapping[str, Any]] | None = None,
                     threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, words: _StudyWords | None = None,
                     locks: Mapping[str, str] | None = None,
-                    level_labels: Callable[[str, str], str | None] | None = None) -> TrainerSummary:
+                    level_labels: Callable[[str, str], str | None] | None = None,
+                    series_estimators: frozenset[str] | set[str] = frozenset()) -> TrainerSummary:
     """The summary of a run's hypotheses in ``lang``. ``specs``: the registered specs by id (as JSON); ``locks``:
     when the registry lock recorded each spec; ``threshold``: the study's suppression threshold; ``level_labels``:
-    (column, value) -> a subgroup's name in ``lang`` (the XLSForm's choice labels), used when study.po has none."""
-    writer = _Writer(lang, words or _StudyWords(), threshold=threshold, level_labels=level_labels)
+    (column, value) -> a subgroup's name in ``lang`` (the XLSForm's choice labels), used when study.po has none;
+    ``series_estimators``: the estimators whose data are series of pages or communities, not survey respondents
+    (the registry's ``data_kind``): the person-count privacy rule does not apply to them, every other is survey."""
+    writer = _Writer(lang, words or _StudyWords(), threshold=threshold, level_labels=level_labels,
+                     series_estimators=frozenset(series_estimators))
     t = writer.t
     specs = specs or {}
     locks = locks or {}
