@@ -13,6 +13,7 @@ import base64
 import html
 import io
 import json
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,8 @@ def _png(picture: Any, lang: str) -> str:
     ax.set_xlim(-1.25 * span, 1.25 * span)
     ax.set_ylim(-1, 1)
     ax.set_yticks([])
-    ax.set_xlabel(picture.axis_label, fontsize=8)
+    # wrapped to the axes' width: a long label (a unit in words) widened the tight PNG, which the page then shrank
+    ax.set_xlabel(textwrap.fill(picture.axis_label, 60), fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
         lambda x, _pos: format_decimal(x, format="#,##0.##", locale=locale)))
