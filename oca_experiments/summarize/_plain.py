@@ -49,7 +49,16 @@ collected (the post wave's start).
 
 **Privacy.** Counts of people below the study's ``suppression_threshold`` are never shown ("fewer than 10
 people"); a subgroup whose result is suppressed in results.json stays hidden, and so does the difference between
-subgroups, because the hidden number could be worked out from it.
+subgroups, because the hidden number could be worked out from it. The threshold counts survey respondents: it applies
+to every estimator except those the caller names as series estimators (``series_estimators``: the registry's
+engagement estimators, whose units are Facebook pages or communities of practice). A series answer is shown with
+what it rests on ("7 pages (1 with the campaign), each observed over 6 months").
+
+**Slopes and contrasts.** An exposure-response estimate is a slope: "each extra unit of exposure (<what one unit
+is>, ``exposure:<id>`` in study.po) went with about X more/less on <outcome>", never "hardly changed" (its size
+depends on the exposure's unit), with the range of exposure the campaign places got. A spillover estimate compares
+comparison places near campaign places with far ones. Both count the estimator's own units and clusters (communities
+clustered by CSO), not the survey design's.
 """
 
 from __future__ import annotations
