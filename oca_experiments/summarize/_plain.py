@@ -672,7 +672,7 @@ class _Writer:
             percent=self.percent(required))
 
     def interval(self, low: float, high: float, scale: _Scale, estimate: float, hid: str = "",
-                 what: str = "change") -> str:
+                 what: str = "change", step: float | None = None) -> str:
         if scale.kind == "relative":
             low_text, high_text = self.signed_percent(low), self.signed_percent(high)
         else:
@@ -687,6 +687,10 @@ class _Writer:
                 decimals += 1
             low_text, high_text = (self.signed(round(v, decimals), decimals) for v in bounds)
         unit = self.unit_label(scale, hid)
+        if unit and what == "slope" and _is_number(step) and step != 1:
+            return self.t.gettext("Most likely the amount per {step} extra units of exposure lies between {low} and "
+                                  "{high} ({unit}).").format(step=self.number(step, _decimals(step)), low=low_text,
+                                                             high=high_text, unit=unit)
         if unit and what == "slope":
             return self.t.gettext("Most likely the amount per extra unit of exposure lies between {low} and {high} "
                                   "({unit}).").format(low=low_text, high=high_text, unit=unit)
@@ -763,10 +767,19 @@ class _Writer:
                                           "on how much of the campaign reached people.")).format(subject=subject)
         return None
 
-    def dose_change(self, slope: float, scale: _Scale, subject: str, exposure: str, hid: str = "") -> str:
+    def dose_change(self, slope: float, scale: _Scale, subject: str, exposure: str, hid: str = "",
+                    step: float | None = None) -> str:
         """'Each extra unit of exposure (interactions ... per follower) went with about 0.0076 index points more on
-        trust between neighbours.' A slope, never 'hardly changed': its size depends on the exposure's unit."""
+        trust between neighbours.' A slope, never 'hardly changed': its size depends on the exposure's unit.
+        ``step``: the registered ``scale`` option, when the slope is reported per that many exposure units."""
         amount = self.slope_amount(abs(slope), scale, hid)
+        if _is_number(step) and step != 1:
+            shown = self.number(step, _decimals(step))
+            text = (self.t.gettext("In these data, each extra {step} units of exposure (one unit: {exposure}) went "
+                                   "with about {amount} more on {subject}.") if slope >= 0 else
+                    self.t.gettext("In these data, each extra {step} units of exposure (one unit: {exposure}) went "
+                                   "with about {amount} less on {subject}."))
+            return text.format(step=shown, exposure=exposure, amount=amount, subject=subject)
         if slope >= 0:
             # TRANSLATORS: a dose-response slope. {exposure} says what one unit of exposure is.
             text = self.t.gettext("In these data, each extra unit of exposure ({exposure}) went with about {amount} "
@@ -1202,7 +1215,8 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
     else:
         what = "slope" if estimator in _DOSE else "difference" if estimator in _SPILLOVER else "change"
         if what == "slope":
-            effect = writer.dose_change(estimate, scale, subject, writer.exposure_unit(h), hid)
+            step = h.exposure_response.scale if h.exposure_response is not None else None
+            effect = writer.dose_change(estimate, scale, subject, writer.exposure_unit(h), hid, step=step)
             verdict = writer.dose_verdict(h.verdict, direction, subject, has_sesoi=has_sesoi)
         elif what == "difference":
             effect = writer.spillover_change(estimate, scale, subject, hid)
@@ -1222,7 +1236,8 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
                 beyond = writer.threshold_amount(sesoi, scale, hid) if beyond_sesoi else None
                 headline = f"{headline} {writer.certainty(probability, estimate, direction, beyond, required)}"
         if has_interval:
-            details.append(writer.interval(low, high, answer_scale, estimate, hid, what=what))
+            details.append(writer.interval(low, high, answer_scale, estimate, hid, what=what,
+                                           step=h.exposure_response.scale if h.exposure_response else None))
             picture = _picture(writer, estimate, low, high, answer_scale, estimator=estimator, hid=hid)
             if has_sesoi and means is None and what == "change" and -sesoi < low and high < sesoi:
                 details.append(writer.small_effect(sesoi, scale, hid))

@@ -133,6 +133,20 @@ def test_a_negative_slope_reads_as_less(tmp_path: Path) -> None:
     assert ("went with about 0.041 index points less on trust between neighbours." in headline), headline
 
 
+def test_a_slope_registered_per_several_exposure_units_says_so(tmp_path: Path) -> None:
+    """The estimator's ``scale`` option reports the slope per that many exposure units: the page must not call it
+    'each extra unit'."""
+    part = {**H11["extras"]["exposure_response"], "scale": 10.0}
+    record = {**H11, "estimate": 0.076, "ci_low": -1.2, "ci_high": 1.4, "extras": {"exposure_response": part}}
+    page = _pages(tmp_path, "en", record)["h11_trust_exposure_response"]
+    assert ("each extra 10 units of exposure (one unit: one interaction per follower on the CSO's campaign page "
+            "between the survey waves) went with about 0.076 index points more on trust between neighbours."
+            ) in page.headline
+    assert "each extra unit" not in page.headline
+    assert "Most likely the amount per 10 extra units of exposure lies between -1.20 and +1.40 (index points)." in \
+        page.details
+
+
 # --- 1. spillover: near minus far comparison places -------------------------------------------------------------
 
 SPILL = {
