@@ -130,7 +130,7 @@ class _RatioWildBootstrap(_RatioTest):
         mean of post - theta * pre is the same) the cluster-robust spread is zero: the statistic is +/-inf when
         sum(a) != 0 (the data reject theta as strongly as they can: p is the share of draws that are also infinite)
         and 0 when sum(a) == 0 too (theta is the point estimate itself: no evidence against it, p = 1)."""
-        numerator = float((self.p - theta * self.q).sum())  # as before: the recorded t_stat keeps its digits
+        numerator = float((self.p - theta * self.q).sum())
         spread = float(np.sqrt(np.sum((self.centred_p - theta * self.centred_q) ** 2)))
         if spread == 0.0:
             return math.copysign(math.inf, numerator) if numerator != 0.0 else 0.0
