@@ -894,8 +894,9 @@ class _Writer:
             return self.t.gettext("This compares the same people before and after. There was no comparison group, "
                                   "so part of the change may have other causes than the campaign.")
         if estimator in _OWN_TREND:
-            return self.t.gettext("Each campaign page is compared with what its own earlier trend and the "
-                                  "comparison pages predicted for the time after the campaign started.")
+            # neutral about the unit: ITS series are campaign pages (h5) or communities of practice (h9)
+            return self.t.gettext("Each campaign is compared with what its own earlier trend and the comparison "
+                                  "series predicted for the time after it started.")
         if estimator in _STAGGERED:
             return self.t.gettext("Pages are compared before and after their campaign started, against comparison "
                                   "pages without a campaign.")

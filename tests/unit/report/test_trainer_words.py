@@ -184,7 +184,10 @@ SERIES = {
         "h9_community_monthly": [
         "rose by about 30 (posts per month).",
         "This answer rests on 8 communities (3 with the campaign), each observed over 48 months.",
-        "Only 3 communities had the campaign.", "Data: 8 communities."]},
+        "Only 3 communities had the campaign.", "Data: 8 communities.",
+        # communities of practice are not pages: the ITS comparison sentence names neither
+        "Each campaign is compared with what its own earlier trend and the comparison series predicted for the "
+        "time after it started."]},
     "ru": {"h8_engagement_synthetic": ["Этот ответ основан на данных: 7 страниц (с кампанией: 1); срок наблюдения: "
                                        "6 месяцев.", "С кампанией — всего 1 страница."],
            "h9_community_monthly": ["Этот ответ основан на данных: 8 сообществ (с кампанией: 3); срок наблюдения: "
