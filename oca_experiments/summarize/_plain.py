@@ -1330,6 +1330,10 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
     if by_names is not None:
         title = t.gettext("{subject}: {level} and {reference}").format(subject=title, level=by_names[0],
                                                                        reference=by_names[1])
+    elif estimator in _DOSE:  # the index lists it beside the campaign's effect on the same outcome: tell them apart
+        title = t.gettext("{subject}: by how much of the campaign reached people").format(subject=title)
+    elif estimator in _SPILLOVER:
+        title = t.gettext("{subject}: places without the campaign near it and far from it").format(subject=title)
     shown_details = [_capitalize(d) for d in details]
     return SummaryPage(
         hypothesis_id=hid, title=title, kind=f"{_capitalize(writer.kind_label(h, spec, locked_at)).rstrip('.')}.",

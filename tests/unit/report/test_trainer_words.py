@@ -123,6 +123,7 @@ def test_exposure_response_reads_as_a_slope_per_unit_of_exposure(tmp_path: Path,
     assert "hardly changed" not in text and "6 communities" not in text and "6 сообществ" not in text
     assert "6 жамаат" not in text and "24 people" not in text
     if lang == "en":
+        assert page.title == "Trust between neighbours: by how much of the campaign reached people"
         picture = trainer_summary([H11], lang="en", specs=SPECS).pages[0].picture
         assert picture.axis_label == "amount per extra unit of exposure (index points)"
 
@@ -171,6 +172,8 @@ def test_spillover_reads_as_near_against_far_comparison_places(tmp_path: Path, l
     for sentence in SPILL[lang]:
         assert sentence in text, (sentence, text)
     assert "a very small change" not in text and "24 people" not in text and "24 человек" not in text
+    if lang == "en":  # told apart from the campaign's effect on the same outcome in the index
+        assert page.title == "Trust between neighbours: places without the campaign near it and far from it"
 
 
 # --- 2. series hypotheses: pages and communities are not people ----------------------------------------------------
