@@ -131,20 +131,17 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _varying_per_key(keys: np.ndarray, values: np.ndarray, n_keys: int) -> int:
-    """How many keys see more than one distinct value (integer codes >= 0)."""
-    order = np.lexsort((values, keys))
-    k, v = keys[order], values[order]
-    new_value = np.ones(k.size, dtype=bool)
-    new_value[1:] = (k[1:] != k[:-1]) | (v[1:] != v[:-1])
-    distinct = np.bincount(k[new_value], minlength=n_keys)
-    return int((distinct > 1).sum())
+    """How many keys see more than one distinct value: those with a value unlike one of their rows'."""
+    reference = values[_row_per_key(keys, n_keys)[keys]]
+    return int(np.count_nonzero(np.bincount(keys[values != reference], minlength=n_keys)))
 
 
-def _first_per_key(keys: np.ndarray, n_keys: int) -> np.ndarray:
-    """Position of each key's first occurrence (every key 0..n_keys-1 present)."""
-    first = np.full(n_keys, keys.size, dtype=np.int64)
-    np.minimum.at(first, keys, np.arange(keys.size, dtype=np.int64))
-    return first
+def _row_per_key(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """The position of one row of each key (0 for keys without rows). Callers only read values that are constant
+    within a key (or check that they are), so which row does not matter."""
+    row = np.zeros(n_keys, dtype=np.int64)
+    row[keys] = np.arange(keys.size, dtype=np.int64)
+    return row
 
 
 def prepare_did(frame: pd.DataFrame, outcome: pd.Series, design: Any, *, file: str) -> DidData:
@@ -216,7 +213,7 @@ def prepare_did(frame: pd.DataFrame, outcome: pd.Series, design: Any, *, file: s
     if nested:
         raise DataError(f"{nested} cluster(s) belong to more than one group", file=file, column=design.group,
                         fix="each community must belong to exactly one group (CSO)")
-    first = _first_per_key(cluster_codes, n_clusters)
+    first = _row_per_key(cluster_codes, n_clusters)  # treatment and group are constant within a cluster
     present_groups, group_codes = np.unique(unit_group[first], return_inverse=True)
     group_labels = tuple(str(v) for v in identifiers["group"][1][present_groups])
     treated_clusters = unit_treated[first].astype(np.float64)
