@@ -105,7 +105,7 @@ def _prepared(frame: pd.DataFrame):
 
     design = argparse.Namespace(unit="unit", time="t", pre="0", post="1", treatment="group", cluster="community",
                                 group="cso")
-    data = prepare_did(frame.assign(t=frame["t"].astype(str)), frame["y"], design, file="benchmark")
+    data = prepare_did(frame, frame["y"], design, file="benchmark")  # wave labels are read as text: 0 -> "0"
     return data, prior_scales("bayes_did")
 
 

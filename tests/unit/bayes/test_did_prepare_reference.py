@@ -154,3 +154,15 @@ def test_refusals_equal_the_pivot_reference(mutation) -> None:
     with pytest.raises(type(expected.value)) as seen:
         prepare_did(frame, frame["y"], DESIGN, file="x.csv")
     assert str(seen.value) == str(expected.value)
+
+
+def test_same_inputs_so_same_draws_key_and_draws() -> None:
+    """The draws cache key hashes every model input: equal keys mean the sampler sees the same numbers, so the
+    posterior draws (and the demo's Bayesian numbers) do not move."""
+    from oca_experiments.bayes import SamplerSettings, did_model_data, draws_key, prior_scales
+
+    frame = _unbalanced(6)
+    priors = prior_scales("bayes_did")
+    keys = [draws_key("bayes_did", {"centered": False}, did_model_data(f(frame, frame["y"], DESIGN, file="x"), priors),
+                      SamplerSettings()) for f in (prepare_did, reference_prepare_did)]
+    assert keys[0] == keys[1]
