@@ -1,6 +1,7 @@
 """Same model, same parameter: oca's Bayesian DiD against the identical model in plain PyMC (and CausalPy).
 
     .venv/bin/python benchmarks/bayes_vs_causalpy.py [--sizes 2000 20000 200000] [--repeats 2]
+        [--target-accept 0.95] [--baseline-tree DIR]       # DIR: another checkout of oca (before/after, interleaved)
     .venv/bin/python benchmarks/bayes_vs_causalpy.py --causalpy [--venv build/causalpy-venv]   # also CausalPy
 
 The data: a two-wave panel of n rows (n/2 respondents) in 24 communities of 6 CSOs, half of the communities
@@ -8,22 +9,41 @@ treated, with community shocks.
 
 Main comparison (issue 21: like with like). Both sides fit the SAME model - oca's hierarchical community/CSO DiD,
 exactly the PyMC graph ``oca_experiments.bayes.build_did_model`` builds - and report the SAME parameter, the
-portfolio effect (the treated-weighted mean of the CSO effects): oca samples it with its default backend (nutpie on
-oca's compiled kernel density), the contender with PyMC's default sampler (``pm.sample``: PyMC's NUTS on the
-PyTensor graph), 4 chains x 1000 draws after 1000 tuning steps each. CausalPy 0.9 pins pymc < 6 and cannot share
-this environment, so the identical model in plain PyMC is the contender. Each fit runs in a fresh process: the
-time is the *cold whole call* (data preparation, model build, compilation or kernel loading from the disk caches
-as they are, sampling) and ESS/s uses it; the contenders alternate (``--repeats`` rounds, medians), and the load
-average is printed.
+portfolio effect (the treated-weighted mean of the CSO effects), with its bulk ESS computed the same way
+(``arviz_stats.ess``). oca samples it with its default backend (nutpie on oca's compiled kernel density), the
+contender with PyMC's default sampler (``pm.sample``: PyMC's NUTS on the PyTensor graph). CausalPy 0.9 pins
+pymc < 6 and cannot share this environment, so the identical model in plain PyMC is the contender.
+
+What is held equal: 4 chains x 1000 draws after 1000 tuning steps, the target acceptance (``--target-accept``,
+default 0.95 = oca's registered default; PyMC's own default would be 0.8, i.e. longer steps, so without this
+flag PyMC would run a cheaper, less careful sampler), 2 cores for the chains on both sides (nutpie threads /
+PyMC processes), the same data preparation (``prepare_did``, inside the timed call on both sides). What differs
+is inherent to the samplers: nutpie adapts its diagonal mass matrix from gradients and draws, PyMC from draw
+variances (``jitter+adapt_diag``); the table prints both sides' mean leapfrog steps per draw, so that a side that
+buys ESS with more gradient evaluations shows it.
+
+Timing. Each side runs in a fresh process. ``cold`` is the whole first call: data preparation, the imports of
+the side's own libraries (``pymc`` on one side; ``nutpie``/ArviZ and the loading of oca's kernels from numba's disk
+cache on the other), compilation or loading of compiled code (PyTensor's C/numba caches and oca's numba cache as
+they are on disk), sampling and the ESS. ``import oca_experiments.bayes`` (needed by both for the data
+preparation and the model) happens before the clock on both sides. ``warm`` is the same call again in the same
+process with another seed: the steady-state cost (prior-sensitivity reruns, SBC, several hypotheses in one run).
+ESS/s uses the cold call (``ESS/s ratio``) and the warm call (last ratio column). Sides alternate within each
+round (``--repeats`` rounds, medians), and the load average is printed per size: the machine may be shared, so
+read the ratios.
+
+Why oca's cost does not grow with n: its likelihood is *collapsed*. A Gaussian model of respondents' changes
+depends on the data only through each community's count, mean change and within sum of squares
+(``tests/unit/bayes/test_did_collapse.py`` checks that the kernel equals the respondent-level model up to a
+constant), so one gradient costs the same for 2,000 or 200,000 rows. The PyMC graph of ``build_did_model`` is
+collapsed too, so the comparison isolates the sampler and its compiled density, not the collapse. What grows with
+n is the data preparation, the same function on both sides (since issue 21 on integer codes: about 0.1 s at 200k
+rows, was about 1 s with pandas pivots).
 
 ``--causalpy`` adds CausalPy's pooled row-level ``y ~ 1 + group * post_treatment`` regression (its own virtual
 environment, created on first use) for reference. That is a DIFFERENT model and parameter (a pooled interaction,
-not the CSO-weighted portfolio effect), so its ratio is printed separately and labelled as such.
-
-Why oca is fast: its likelihood is *collapsed*. A Gaussian model of respondents' changes depends on the data only
-through each community's count, mean change and within sum of squares, so one gradient costs the same for 2,000 or
-200,000 rows. The PyMC graph of ``build_did_model`` is collapsed too, so the main comparison isolates the sampler
-and its compiled density, not the collapse. Not run by the tests.
+not the CSO-weighted portfolio effect), so its ratio is printed separately and labelled as such. Not run by the
+tests.
 """
 
 from __future__ import annotations
@@ -219,7 +239,8 @@ def main() -> None:
     print("cold = first call in a fresh process (whole call: data preparation, imports of the side's own libraries,\n"
           "compilation or loading of compiled code, sampling, ESS); warm = the same call again in that process")
     print(f"{'n':>8} {'side':>9} {'cold s':>7} {'prep s':>7} {'fit s':>7} {'ESS':>6} {'ESS/s':>7} "
-          f"{'steps':>6} {'ESS/s ratio':>12} {'time ratio':>11} {'warm s':>7} {'ESS/s':>7} {'ratio':>7} {'estimate':>9}")
+          f"{'steps':>6} {'ESS/s ratio':>12} {'time ratio':>11} {'warm s':>7} {'ESS/s':>7} {'ratio':>7} "
+          f"{'estimate':>9}")
     for n in args.sizes:
         runs: dict[str, list[dict]] = {side: [] for side in sides}
         loads = []
