@@ -23,8 +23,8 @@ variances (``jitter+adapt_diag``); the table prints both sides' mean leapfrog st
 buys ESS with more gradient evaluations shows it.
 
 Timing. Each side runs in a fresh process. ``cold`` is the whole first call: data preparation, the imports of
-the side's own libraries (``pymc`` on one side; ``nutpie``/ArviZ and the loading of oca's kernels from numba's disk
-cache on the other), compilation or loading of compiled code (PyTensor's C/numba caches and oca's numba cache as
+the side's own libraries (``pymc`` on one side; nutpie (without ArviZ's plotting stack, ``bayes/_nutpie.py``) and
+the loading of oca's kernels from numba's disk cache on the other; ``arviz_stats`` for the ESS on both), compilation or loading of compiled code (PyTensor's C/numba caches and oca's numba cache as
 they are on disk), sampling and the ESS. ``import oca_experiments.bayes`` (needed by both for the data
 preparation and the model) happens before the clock on both sides. ``warm`` is the same call again in the same
 process with another seed: the steady-state cost (prior-sensitivity reruns, SBC, several hypotheses in one run).
