@@ -24,7 +24,8 @@ buys ESS with more gradient evaluations shows it.
 
 Timing. Each side runs in a fresh process. ``cold`` is the whole first call: data preparation, the imports of
 the side's own libraries (``pymc`` on one side; nutpie (without ArviZ's plotting stack, ``bayes/_nutpie.py``) and
-the loading of oca's kernels from numba's disk cache on the other; ``arviz_stats`` for the ESS on both), compilation or loading of compiled code (PyTensor's C/numba caches and oca's numba cache as
+the loading of oca's kernels from numba's disk cache on the other; ``arviz_stats`` for the ESS on both),
+compilation or loading of compiled code (PyTensor's C/numba caches and oca's numba cache as
 they are on disk), sampling and the ESS. ``import oca_experiments.bayes`` (needed by both for the data
 preparation and the model) happens before the clock on both sides. ``warm`` is the same call again in the same
 process with another seed: the steady-state cost (prior-sensitivity reruns, SBC, several hypotheses in one run).
@@ -241,6 +242,7 @@ def main() -> None:
     print(f"{'n':>8} {'side':>9} {'cold s':>7} {'prep s':>7} {'fit s':>7} {'ESS':>6} {'ESS/s':>7} "
           f"{'steps':>6} {'ESS/s ratio':>12} {'time ratio':>11} {'warm s':>7} {'ESS/s':>7} {'ratio':>7} "
           f"{'estimate':>9}")
+    measured = []  # (n, cold ESS/s ratio, cold time ratio, warm ESS/s ratio, loads) of oca against PyMC
     for n in args.sizes:
         runs: dict[str, list[dict]] = {side: [] for side in sides}
         loads = []
@@ -260,6 +262,9 @@ def main() -> None:
                   f"{_median(rs, 'steps'):>6.1f} {ratio:>24} {_median(rs, 'warm_seconds'):>7.2f} {warm[side]:>7.1f} "
                   f"{warm_ratio:>7} {_median(rs, 'estimate'):>9.4f}", flush=True)
         print(f"{'':>8} load average during these rounds: {', '.join(f'{x:.2f}' for x in loads)}", flush=True)
+        measured.append((n, rate["oca"] / rate["pymc"],
+                         _median(runs["pymc"], "seconds") / _median(runs["oca"], "seconds"),
+                         warm["oca"] / warm["pymc"], loads))
     print("goals (issue 21): ESS/s >= 10x and cold whole call >= 3x faster than the contender (oca rows against pymc)")
     if args.causalpy:
         python = causalpy_python(args.venv)
@@ -272,6 +277,19 @@ def main() -> None:
                   f"ESS {ours['ess_bulk']:.0f}  ESS/s ratio "
                   f"{(ours['ess_bulk'] / ours['seconds']) / (theirs['ess_bulk'] / theirs['seconds']):.1f}x "
                   f"(interaction {theirs['estimate']:.3f} vs portfolio effect {ours['estimate']:.3f})", flush=True)
+    from _summary import emit  # summary line for run_all.py (benchmarks/ is on sys.path when run as a script)
+
+    sizes = " / ".join(f"{n:,}" for n, *_ in measured)
+    emit(what=("Bayesian DiD, same model (oca's hierarchical DiD) and parameter (portfolio effect) against plain "
+               f"PyMC's default sampler, same chains/draws/tuning/target acceptance, n = {sizes}"),
+         command=" ".join(["benchmarks/bayes_vs_causalpy.py", *sys.argv[1:]]),
+         result=(f"ESS/s (cold whole call) {' / '.join(f'{e:.1f}x' for _, e, *_ in measured)}; cold whole call "
+                 f"(fresh process) {' / '.join(f'{t:.1f}x' for _, _, t, *_ in measured)} faster; ESS/s of a warm "
+                 f"second call {' / '.join(f'{w:.1f}x' for _, _, _, w, _ in measured)} (medians of {args.repeats})"),
+         ratios={f"ess_per_s_{n}": e for n, e, *_ in measured} | {f"whole_call_{n}": t for n, _, t, *_ in measured}
+         | {f"warm_ess_per_s_{n}": w for n, _, _, w, _ in measured},
+         target="ESS/s >= 10x and whole call >= 3x", met=all(e >= 10 and t >= 3 for _, e, t, *_ in measured),
+         load=[x for *_, loads in measured for x in loads])
 
 
 if __name__ == "__main__":
