@@ -424,7 +424,7 @@ def test_every_frequentist_fitter_builds_typed_parts(fitter_extras) -> None:
     """The fitters build the typed parts themselves; reading plain records into parts is for old results.json."""
     results, untyped = fitter_extras
     assert sorted(results) == sorted([n for n, r in REGISTRY.items() if not r.bayesian] + ["weighted"])
-    assert sorted(set(untyped)) == []
+    assert not untyped, "\n".join(sorted(set(untyped)))
     # the typed parts the frequentist fitters are known for, present and typed
     assert results["survey_did"].inference.rule is not None and results["weighted"].extras["survey_weights"]
     assert results["staggered_did"].att_gt is not None and results["staggered_did"].aggregations is not None
