@@ -105,8 +105,34 @@ def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
+def _thaw(value: Any) -> Any:
+    """A frozen mapping (or a tuple of them) as the plain dicts it was made from, for pickling."""
+    if isinstance(value, MappingProxyType):
+        return dict(value)
+    if isinstance(value, tuple) and any(isinstance(item, MappingProxyType) for item in value):
+        return tuple(_thaw(item) for item in value)
+    return value
+
+
+def _construct(kind: type, fields: dict[str, Any]) -> Any:
+    return kind(**fields)
+
+
+class _Picklable:
+    """Pickle (joblib, multiprocessing, copy) a frozen result through its constructor: its read-only mappings
+    (``MappingProxyType``, which does not pickle) travel as dicts and are frozen again, typed parts travel as their
+    records (``Part.__reduce__``), and ``__post_init__`` restores what it guarantees (read-only draws)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import dataclasses
+
+        return (_construct, (type(self), {f.name: _thaw(getattr(self, f.name))
+                                          for f in dataclasses.fields(self)  # type: ignore[arg-type]
+                                          if f.init}))
+
+
 @dataclass(frozen=True)
-class EstimateResult:
+class EstimateResult(_Picklable):
     """One estimator's answer for one hypothesis. ``estimate`` is on the outcome's registered scale."""
 
     estimate: float
@@ -457,7 +483,7 @@ class EstimateResult:
 
 
 @dataclass(frozen=True)
-class HypothesisResult:
+class HypothesisResult(_Picklable):
     id: str
     title: str
     type: str
@@ -601,7 +627,7 @@ def _tidy_rows(hypotheses: tuple[HypothesisResult, ...]) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class ValidationResult:
+class ValidationResult(_Picklable):
     """Contracts and preflight checks of a study's data; nothing estimated."""
 
     study: str
@@ -632,7 +658,7 @@ class ValidationResult:
 
 
 @dataclass(frozen=True)
-class RunResult:
+class RunResult(_Picklable):
     """Every hypothesis of one study run. Index it by hypothesis id: ``run["h1_horizontal_trust"]``."""
 
     study: str
