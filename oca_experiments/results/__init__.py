@@ -64,6 +64,7 @@ from .parts import (
     Spillover,
     StaggeredCheck,
     Standardisation,
+    SurveyWeightsRecord,
     SyntheticComparisonEstimate,
     SyntheticTrajectory,
     TwfeComparison,
@@ -216,6 +217,11 @@ class EstimateResult(_Picklable):
     def disaggregation(self) -> tuple[DisaggregationTable, ...] | None:
         """The registered estimator per level of each registered column."""
         return self._typed("disaggregation")
+
+    @property
+    def survey_weights(self) -> SurveyWeightsRecord | None:
+        """Registered survey weights: the raking, the weights' spread per wave and the margin table."""
+        return self._part(SurveyWeightsRecord)
 
     @property
     def exposure_response(self) -> ExposureResponse | None:
@@ -482,6 +488,29 @@ class EstimateResult(_Picklable):
         })
 
 
+_ESTIMATE_FLOATS = ("estimate", "std_error", "ci_low", "ci_high", "ci_level", "p_value", "p_value_two_sided")
+
+
+def _pick(kind: type, record: Mapping[str, Any]) -> dict[str, Any]:
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(kind)}
+    return {k: v for k, v in record.items() if k in names}
+
+
+def _as_float(value: Any) -> float:
+    return float("nan") if value is None else value
+
+
+def _fill_required(kind: type, fields: dict[str, Any]) -> dict[str, Any]:
+    import dataclasses
+
+    for f in dataclasses.fields(kind):  # keys an older results.json lacks
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            fields.setdefault(f.name, None)
+    return fields
+
+
 @dataclass(frozen=True)
 class HypothesisResult(_Picklable):
     id: str
@@ -539,6 +568,21 @@ class HypothesisResult(_Picklable):
         from .._display import hypothesis_figure
 
         return hypothesis_figure(self)
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> HypothesisResult:
+        """One results.json hypothesis record, read back with its estimate's parts typed (the inverse of
+        ``to_dict``; keys an older results.json lacks read as None, extra keys are ignored)."""
+        fields = _pick(HypothesisResult, record)
+        fields.pop("result", None)
+        result = None
+        if record.get("status") == "estimated":
+            numbers = _pick(EstimateResult, record)
+            numbers.update({k: _as_float(numbers.get(k)) for k in _ESTIMATE_FLOATS})
+            numbers.setdefault("counts", {})
+            numbers.setdefault("extras", {})
+            result = EstimateResult(**_fill_required(EstimateResult, numbers))
+        return cls(**_fill_required(HypothesisResult, fields), result=result)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
@@ -710,37 +754,10 @@ class RunResult(_Picklable):
     def from_dict(cls, payload: Mapping[str, Any]) -> RunResult:
         """Rebuild a read-only ``RunResult`` from results.json (the inverse of ``to_dict``; the estimator parts in
         each ``extras`` are read into their types)."""
-        import dataclasses
-
-        def pick(kind: type, record: Mapping[str, Any]) -> dict[str, Any]:
-            names = {f.name for f in dataclasses.fields(kind)}
-            return {k: v for k, v in record.items() if k in names}
-
-        def as_float(value: Any) -> float:
-            return float("nan") if value is None else value
-
-        def fill_required(kind: type, fields: dict[str, Any]) -> dict[str, Any]:
-            for f in dataclasses.fields(kind):  # keys an older results.json lacks
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                    fields.setdefault(f.name, None)
-            return fields
-
-        estimate_floats = {"estimate", "std_error", "ci_low", "ci_high", "ci_level", "p_value", "p_value_two_sided"}
-        hypotheses = []
-        for record in payload.get("hypotheses") or []:
-            result = None
-            if record.get("status") == "estimated":
-                fields = pick(EstimateResult, record)
-                fields.update({k: as_float(fields.get(k)) for k in estimate_floats})
-                fields.setdefault("counts", {})
-                fields.setdefault("extras", {})
-                result = EstimateResult(**fill_required(EstimateResult, fields))
-            fields = pick(HypothesisResult, record)
-            fields.pop("result", None)
-            hypotheses.append(HypothesisResult(**fill_required(HypothesisResult, fields), result=result))
         return cls(study=payload.get("study") or "", oca_version=payload.get("oca_version") or "",
-                   hypotheses=tuple(hypotheses), contracts=tuple(payload.get("contracts") or ()),
-                   data=payload.get("data") or {}, multiple_testing=tuple(payload.get("multiple_testing") or ()))
+                   hypotheses=tuple(HypothesisResult.from_dict(record) for record in payload.get("hypotheses") or []),
+                   contracts=tuple(payload.get("contracts") or ()), data=payload.get("data") or {},
+                   multiple_testing=tuple(payload.get("multiple_testing") or ()))
 
     def to_dict(self) -> dict[str, Any]:
         return {
