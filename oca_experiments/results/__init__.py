@@ -10,7 +10,8 @@
 - ``RunResult``: every hypothesis of a study run, the contract results and the data fingerprints.
 - ``ValidationResult``: contracts, preflight and per-hypothesis testability only, no estimates.
 
-``tidy()`` returns a new DataFrame; ``to_dict()`` returns JSON-ready data (NaN becomes ``None``).
+``tidy()`` returns a new DataFrame; ``to_dict()`` returns JSON-ready data (NaN becomes ``None``). Every result
+pickles (joblib, multiprocessing, ``copy``) and comes back with the same ``to_dict()``.
 """
 
 from __future__ import annotations
