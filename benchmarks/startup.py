@@ -58,6 +58,18 @@ def main() -> int:
         median = statistics.median(samples)
         print(f"{name:<24}{median:>10.3f}{median / bare:>9.1f}")
     print(f"load average after: {os.getloadavg()}  ({rounds} interleaved rounds, medians)")
+    from _summary import emit  # summary line for run_all.py (benchmarks/ is on sys.path when run as a script)
+
+    med = {name: statistics.median(samples) for name, samples in times.items()}
+    x = {name: value / bare for name, value in med.items()}
+    emit(what="CLI start-up, `oca --version` / `oca --help` against `python -c pass`",
+         command=" ".join(["benchmarks/startup.py", *sys.argv[1:]]),
+         result=(f"{med['oca --version']:.3f} s / {med['oca --help']:.3f} s, {x['oca --version']:.1f}x / "
+                 f"{x['oca --help']:.1f}x a bare interpreter ({bare:.3f} s; `import numpy, pandas` "
+                 f"{x['import numpy, pandas']:.1f}x); `--help` without its cache {med['oca --help, no cache']:.3f} s "
+                 f"({x['oca --help, no cache']:.1f}x); medians of {rounds} interleaved rounds"),
+         ratios={"version_over_bare": x["oca --version"], "help_over_bare": x["oca --help"]},
+         target="<= 5x a bare interpreter", met=max(x["oca --version"], x["oca --help"]) <= 5)
     return 0
 
 
