@@ -64,7 +64,6 @@ from .parts import (
     SamplerSettings,
     Spillover,
     StaggeredCheck,
-    SurveyWeightsRecord,
     Standardisation,
     SurveyWeightsRecord,
     SyntheticComparisonEstimate,
@@ -224,11 +223,6 @@ class EstimateResult(_Picklable):
     def disaggregation(self) -> tuple[DisaggregationTable, ...] | None:
         """The registered estimator per level of each registered column."""
         return self._typed("disaggregation")
-
-    @property
-    def survey_weights(self) -> SurveyWeightsRecord | None:
-        """Registered survey weights: the raking, the weights' spread per wave and the margin table."""
-        return self._part(SurveyWeightsRecord)
 
     @property
     def exposure_response(self) -> ExposureResponse | None:
