@@ -5,8 +5,10 @@ of a start-up (issue 21). ``--version`` needs only ``_version``. ``--help`` is r
 time and its exact text is kept in the user's cache, keyed on everything that shapes it (the package's and typer's
 /rich's source files, the program name, the terminal size, whether the streams are terminals, and the environment
 variables rich and typer read); later calls with the same key print that text without importing typer. The cache
-folder follows the run caches' settings (``OCA_CACHE=off`` turns it off, ``OCA_CACHE_DIR`` moves it). Any other
-command line goes straight to ``oca_experiments.cli``.
+folder follows the run caches' settings (``OCA_CACHE=off`` turns it off, ``OCA_CACHE_DIR`` moves it). ``oca run``
+and ``oca demo`` first ask ``_cli_rerun`` whether nothing they depend on changed since the same command line last
+succeeded; then the recorded answer is printed without importing the command line. Any other command line goes
+straight to ``oca_experiments.cli``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ def main() -> None:
     if args == ["--help"]:
         _help()
         return
+    if args[:1] in (["run"], ["demo"]) and "--help" not in args:
+        # A rerun with nothing changed prints its recorded answer without importing the scientific stack.
+        from ._cli_rerun import answer_unchanged
+
+        code = answer_unchanged(sys.argv[1:], _cache_dir())
+        if code is not None:
+            raise SystemExit(code)
     from .cli import main as cli_main
 
     cli_main()
