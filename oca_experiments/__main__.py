@@ -1,8 +1,10 @@
 """``python -m oca_experiments`` and the ``oca`` console script.
 
 ``oca --version`` and ``oca --help`` answer before the command line is imported: typer, click and rich are most
-of a start-up (issue 21). ``--version`` needs only ``_version``. ``--help`` is rendered by typer as always the first
-time and its exact text is kept in the user's cache, keyed on everything that shapes it (the package's and typer's
+of a start-up (issue 21). ``--version`` needs only ``_version``. ``--help`` prints the text typer rendered when the
+package was built (``_cli_help``: both program names, plain or terminal, 40 to 250 columns; its test keeps it equal
+to typer's rendering). Anywhere else (another width, an environment variable that changes rich's output) typer
+renders it the first time and its exact text is kept in the user's cache, keyed on everything that shapes it (the package's and typer's
 /rich's source files, the program name, the terminal size, whether the streams are terminals, and the environment
 variables rich and typer read); later calls with the same key print that text without importing typer. The cache
 folder follows the run caches' settings (``OCA_CACHE=off`` turns it off, ``OCA_CACHE_DIR`` moves it). ``oca run``
@@ -47,6 +49,14 @@ def main() -> None:
 
 
 def _help() -> None:
+    from ._cli_help import lookup, served_variant
+
+    variant = served_variant(sys.argv[0], sys.modules.get("__main__"), sys.stdout, os.environ)
+    text = lookup(variant) if variant is not None else None
+    if text is not None:  # pre-rendered by typer when the package was built (the usual case, first call included)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
     path = _help_cache_path()
     try:
         if path is None:  # caching off: render with typer every time
