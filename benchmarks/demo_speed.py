@@ -158,7 +158,8 @@ def main() -> int:
     bayes_cold_s, bayes_rerun_s = median(bayes_cold), median(bayes_rerun)
     ok_cold, ok_unchanged = cold_s <= COLD_LIMIT_S, unchanged_s <= UNCHANGED_LIMIT_S and not rewritten
     ok_bayes = bayes_cold_s <= BAYES_COLD_LIMIT_S and bayes_rerun_s <= BAYES_RERUN_LIMIT_S
-    print(f"load average {os.getloadavg()}; median of {args.runs} run(s); wall-clock time of each command, interpreter start included")
+    print(f"load average {os.getloadavg()}; median of {args.runs} run(s); wall-clock time of each command, "
+          "interpreter start included")
     line("demo cold (empty caches):", cold_s, COLD_LIMIT_S, ok_cold)
     line("demo, nothing changed:", unchanged_s, UNCHANGED_LIMIT_S, ok_unchanged,
          "TOO SLOW" if not rewritten else "OUTPUTS REWRITTEN")

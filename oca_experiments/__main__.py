@@ -4,9 +4,9 @@
 of a start-up (issue 21). ``--version`` needs only ``_version``. ``--help`` prints the text typer rendered when the
 package was built (``_cli_help``: both program names, plain or terminal, 40 to 250 columns; its test keeps it equal
 to typer's rendering). Anywhere else (another width, an environment variable that changes rich's output) typer
-renders it the first time and its exact text is kept in the user's cache, keyed on everything that shapes it (the package's and typer's
-/rich's source files, the program name, the terminal size, whether the streams are terminals, and the environment
-variables rich and typer read); later calls with the same key print that text without importing typer. The cache
+renders it the first time and its exact text is kept in the user's cache, keyed on everything that shapes it (the
+package's and typer's/rich's source files, the program name, the terminal size, whether the streams are terminals,
+and the environment variables rich and typer read); later calls with the same key print that text without importing typer. The cache
 folder follows the run caches' settings (``OCA_CACHE=off`` turns it off, ``OCA_CACHE_DIR`` moves it). ``oca run``
 and ``oca demo`` first ask ``_cli_rerun`` whether nothing they depend on changed since the same command line last
 succeeded; then the recorded answer is printed without importing the command line. Any other command line goes

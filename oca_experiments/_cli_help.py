@@ -12,8 +12,8 @@ the file, so a changed command, option or docstring fails the suite until the fi
 
     python -m oca_experiments._cli_help    # rewrites oca_experiments/_cli_help.dat
 
-File format: one JSON line ``{"source": source_digest(), "index": {"<prog>|<mode>|<width>": [offset, length], "<prog>|<mode>|dictionary":
-[offset, length]}}``, then the compressed texts at those offsets (counted from the end of the header line); each
+File format: one JSON line ``{"source": source_digest(), "index": {"<prog>|<mode>|<width>": [offset, length],
+"<prog>|<mode>|dictionary": [offset, length]}}``, then the compressed texts at those offsets (counted from the end of the header line); each
 text is deflated with its pair's ``dictionary`` entry (itself plain zlib) as the preset dictionary.
 """
 
@@ -196,10 +196,11 @@ def generate(path: str = DATA_FILE) -> None:
                 deflate = zlib.compressobj(9, zdict=dictionary)
                 add(_key(prog, mode, width), deflate.compress(render(prog, mode, width).encode("utf-8"))
                     + deflate.flush())
-    header = json.dumps({"source": source_digest(), "index": index}, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    header = json.dumps({"source": source_digest(), "index": index}, sort_keys=True, separators=(",", ":"))
+    header_line = header.encode() + b"\n"
     temporary = f"{path}.{os.getpid()}.tmp"
     with open(temporary, "wb") as handle:
-        handle.write(header + b"".join(blobs))
+        handle.write(header_line + b"".join(blobs))
     os.replace(temporary, path)
 
 
