@@ -135,6 +135,14 @@ def _matches(stamp: Mapping[str, Any], environment: list[Any]) -> bool:
     return all(_fingerprint(path) == recorded for path, recorded in (stamp.get("files") or {}).items())
 
 
+def _encodable(text: str, stream: Any) -> bool:
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8", errors=getattr(stream, "errors", None) or "strict")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def answer_unchanged(argv: list[str], cache_dir: str | None) -> int | None:
     """Print the recorded answer and return its exit code when nothing the command depends on changed; else
     ``None`` (and remember what the stamp written after the full command needs)."""
@@ -156,12 +164,15 @@ def answer_unchanged(argv: list[str], cache_dir: str | None) -> int | None:
         return None
     if not isinstance(stamp, dict) or not isinstance(stamp.get("out"), str):
         return None
+    stdout, stderr = str(stamp.get("stdout", "")), str(stamp.get("stderr", ""))
+    if not (_encodable(stdout, sys.stdout) and _encodable(stderr, sys.stderr)):
+        return None  # the full command reports what this stream cannot print
     with _output_lock_free(stamp["out"]) as free:
         if not free or not _matches(stamp, environment):
             return None
-        sys.stdout.write(stamp.get("stdout", ""))
+        sys.stdout.write(stdout)
         sys.stdout.flush()
-        sys.stderr.write(stamp.get("stderr", ""))
+        sys.stderr.write(stderr)
         sys.stderr.flush()
     return int(stamp.get("code", 0))
 
@@ -193,12 +204,20 @@ def output_folders(out: str, *, demo: bool) -> tuple[list[str], list[str]]:
 
 
 def record(*, out: str, inputs: Iterable[str], input_folders: Iterable[str], outputs: Iterable[str],
-           output_folders_: Iterable[str], stdout: str, stderr: str = "", code: int = 0) -> bool:
-    """Write the stamp of a command that just succeeded (only when ``answer_unchanged`` ran at its start). Returns
-    whether a stamp was written: not when an input changed while the command ran."""
+           output_folders_: Iterable[str], stdout: str, stderr: str = "", code: int = 0,
+           data: Mapping[str, str | None] | None = None) -> bool:
+    """Write the stamp of a command that just succeeded (only when ``answer_unchanged`` ran at its start). ``data``:
+    each data file given, with the SHA-256 the run's loader read. Returns whether a stamp was written: not when an
+    input changed while the command ran (a data file no longer hashing as it was read, any input modified since
+    the command started)."""
     context = _CONTEXT
     if context is None or code != 0:
         return False
+    for path, read in (data or {}).items():
+        fingerprint = _fingerprint(os.path.abspath(path))
+        if read is None or fingerprint is None or fingerprint[2] != read:
+            return False
+    inputs = [*inputs, *(data or {})]
     files: dict[str, Any] = {}
     trees: dict[str, Any] = {PACKAGE_DIR: _tree(PACKAGE_DIR)}
     for folder in input_folders:

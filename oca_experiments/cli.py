@@ -151,8 +151,10 @@ def _record_rerun(loaded_study: Any, result: Any, out: Path, *, demo: bool = Fal
              *_written_lines(out)]
     inputs, folders = _cli_rerun.study_inputs(loaded_study)
     outputs, output_folders = _cli_rerun.output_folders(str(out), demo=demo)
-    _cli_rerun.record(out=str(out), inputs=[*inputs, *(str(p) for p in (data or {}).values())],
-                      input_folders=folders, outputs=outputs, output_folders_=output_folders,
+    read = {name: (record or {}).get("sha256") for name, record in (result.data or {}).items()}
+    _cli_rerun.record(out=str(out), inputs=inputs, input_folders=folders, outputs=outputs,
+                      output_folders_=output_folders,
+                      data={str(path): read.get(name) for name, path in (data or {}).items()},
                       stdout="".join(f"{line}\n" for line in lines),
                       stderr="".join(f"{line}\n" for line in stderr or []))
 
