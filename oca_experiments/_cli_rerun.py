@@ -129,6 +129,8 @@ def _output_lock_free(out: str) -> Iterator[bool]:
 def _matches(stamp: Mapping[str, Any], environment: list[Any]) -> bool:
     if stamp.get("version") != STAMP_VERSION or stamp.get("environment") != environment:
         return False
+    if any(os.path.exists(path) for path in stamp.get("absent") or ()):
+        return False
     for folder, listing in (stamp.get("trees") or {}).items():
         if _tree(folder) != listing:
             return False
@@ -179,8 +181,10 @@ def answer_unchanged(argv: list[str], cache_dir: str | None) -> int | None:
 
 # --- the stamp, at the end of a successful full command -------------------------------------------------------------
 
-def study_inputs(study: Any) -> tuple[list[str], list[str]]:
-    """(files, folders) of a loaded study that decide a run: what ``report._manifest`` hashes for reuse."""
+def study_inputs(study: Any) -> tuple[list[str], list[str], list[str]]:
+    """(files, folders, absent files) of a loaded study that decide a run: what ``report._manifest`` hashes for
+    reuse, and the study's own report notebook when the built-in one stands in for it (creating it changes the
+    report)."""
     root = os.path.abspath(study.path)
     files = [os.path.join(root, "study.yaml"), *(os.path.join(root, s.path) for s in study.specs)]
     for source in study.plan.sources:
@@ -189,10 +193,13 @@ def study_inputs(study: Any) -> tuple[list[str], list[str]]:
             files.append(os.path.abspath(source.xlsform))
     from .report import study_notebook
 
+    from .report._build import CONVENTIONAL_NOTEBOOK
+
     notebook = os.path.abspath(study_notebook(study.path, study.config.report))
-    if os.path.isfile(notebook):
-        files.append(notebook)
-    return files, [os.path.join(root, "hypotheses"), os.path.join(root, "analysis")]
+    absent = [] if study.config.report else [os.path.join(root, CONVENTIONAL_NOTEBOOK)]
+    (files if os.path.isfile(notebook) else absent).append(notebook)
+    return files, [os.path.join(root, "hypotheses"), os.path.join(root, "analysis")], [
+        p for p in absent if not os.path.exists(p)]
 
 
 def output_folders(out: str, *, demo: bool) -> tuple[list[str], list[str]]:
@@ -205,7 +212,7 @@ def output_folders(out: str, *, demo: bool) -> tuple[list[str], list[str]]:
 
 def record(*, out: str, inputs: Iterable[str], input_folders: Iterable[str], outputs: Iterable[str],
            output_folders_: Iterable[str], stdout: str, stderr: str = "", code: int = 0,
-           data: Mapping[str, str | None] | None = None) -> bool:
+           data: Mapping[str, str | None] | None = None, absent: Iterable[str] = ()) -> bool:
     """Write the stamp of a command that just succeeded (only when ``answer_unchanged`` ran at its start). ``data``:
     each data file given, with the SHA-256 the run's loader read. Returns whether a stamp was written: not when an
     input changed while the command ran (a data file no longer hashing as it was read, any input modified since
@@ -234,7 +241,7 @@ def record(*, out: str, inputs: Iterable[str], input_folders: Iterable[str], out
         files.update({os.path.join(folder, name): _fingerprint(os.path.join(folder, name)) for name in listing or ()})
     files.update({os.path.abspath(p): _fingerprint(os.path.abspath(p)) for p in outputs})
     stamp = {"version": STAMP_VERSION, "out": os.path.abspath(out), "environment": context.environment,
-             "trees": trees, "files": files, "stdout": stdout, "stderr": stderr, "code": code}
+             "trees": trees, "files": files, "absent": sorted(os.path.abspath(p) for p in absent), "stdout": stdout, "stderr": stderr, "code": code}
     try:
         os.makedirs(os.path.dirname(context.path), exist_ok=True)
         temporary = f"{context.path}.{os.getpid()}.tmp"

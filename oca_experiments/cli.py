@@ -147,13 +147,21 @@ def _record_rerun(loaded_study: Any, result: Any, out: Path, *, demo: bool = Fal
 
     if _cli_rerun.active() is None:  # not started through the entry point's check: nothing to stamp
         return
+    try:
+        _stamp(_cli_rerun, loaded_study, result, out, demo=demo, data=data, stderr=stderr)
+    except Exception:  # noqa: BLE001 - a stamp not written costs the next run its speed, never this run its result
+        logging.getLogger("oca_experiments").debug("no rerun stamp written", exc_info=True)
+
+
+def _stamp(_cli_rerun: Any, loaded_study: Any, result: Any, out: Path, *, demo: bool,
+           data: dict[str, Path] | None, stderr: list[str] | None) -> None:
     lines = [*_finished_lines(result, set()), *([] if demo else derived_seed_notes(loaded_study)),
              *_written_lines(out)]
-    inputs, folders = _cli_rerun.study_inputs(loaded_study)
+    inputs, folders, absent = _cli_rerun.study_inputs(loaded_study)
     outputs, output_folders = _cli_rerun.output_folders(str(out), demo=demo)
     read = {name: (record or {}).get("sha256") for name, record in (result.data or {}).items()}
     _cli_rerun.record(out=str(out), inputs=inputs, input_folders=folders, outputs=outputs,
-                      output_folders_=output_folders,
+                      output_folders_=output_folders, absent=absent,
                       data={str(path): read.get(name) for name, path in (data or {}).items()},
                       stdout="".join(f"{line}\n" for line in lines),
                       stderr="".join(f"{line}\n" for line in stderr or []))

@@ -142,6 +142,8 @@ CHANGES = {
     "new file next to the specs": lambda ws: _age(ws / "study" / "hypotheses" / "notes.txt")
     if (ws / "study" / "hypotheses" / "notes.txt").write_text("x", encoding="utf-8") else None,
     "report notebook": lambda ws: _edit(ws / "study" / "reports" / "report.ipynb", " "),
+    "report notebook created": lambda ws: _age(ws / "study" / "reports" / "report.ipynb")
+    if shutil.move(ws / "study" / "reports" / "report.ipynb.off", ws / "study" / "reports" / "report.ipynb") else None,
     "output edited": lambda ws: (ws / "out" / "results.json").write_text("{}", encoding="utf-8"),
     "output removed": lambda ws: (ws / "out" / "manifest.json").unlink(),
 }
@@ -149,11 +151,13 @@ CHANGES = {
 
 #: Changes that leave the results' inputs alone: the full command runs, and its own check reuses the results
 #: (with --no-report the notebook is not used).
-RESULTS_REUSED = {"report notebook"}
+RESULTS_REUSED = {"report notebook", "report notebook created"}
 
 
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_any_change_runs_the_full_command_again(change, workspace, calls, reached, monkeypatch, capsys) -> None:
+    if change == "report notebook created":  # the built-in notebook stands in until the study has its own
+        (workspace / "study" / "reports" / "report.ipynb").rename(workspace / "study" / "reports" / "report.ipynb.off")
     assert _oca(ARGS, monkeypatch, capsys)[0] == 0
     assert _oca(ARGS, monkeypatch, capsys)[0] == 0 and len(calls) == 1  # stamped, then answered from the stamp
     assert len(reached) == 1
