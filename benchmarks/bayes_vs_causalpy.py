@@ -179,6 +179,7 @@ def main() -> None:
           f"medians of {args.repeats} alternating rounds")
     print(f"{'n':>8} {'PyMC s':>8} {'ESS':>7} {'ESS/s':>8} {'oca s':>7} {'ESS':>7} {'ESS/s':>8} {'ESS/s ratio':>12} "
           f"{'time ratio':>11}")
+    measured = []
     for n in args.sizes:
         runs: dict[str, list[dict]] = {"pymc": [], "oca": []}
         for _ in range(args.repeats):
@@ -188,6 +189,7 @@ def main() -> None:
                for side, rs in runs.items()}
         rate = {side: statistics.median(r["ess_bulk"] / r["seconds"] for r in rs) for side, rs in runs.items()}
         theirs, ours = med["pymc"], med["oca"]
+        measured.append((n, rate["oca"] / rate["pymc"], theirs["seconds"] / ours["seconds"], os.getloadavg()[0]))
         print(f"{n:>8} {theirs['seconds']:>8.1f} {theirs['ess_bulk']:>7.0f} {rate['pymc']:>8.1f} "
               f"{ours['seconds']:>7.2f} {ours['ess_bulk']:>7.0f} {rate['oca']:>8.1f} "
               f"{rate['oca'] / rate['pymc']:>11.1f}x {theirs['seconds'] / ours['seconds']:>10.1f}x"
@@ -205,6 +207,16 @@ def main() -> None:
                   f"ESS {ours['ess_bulk']:.0f}  ESS/s ratio "
                   f"{(ours['ess_bulk'] / ours['seconds']) / (theirs['ess_bulk'] / theirs['seconds']):.1f}x "
                   f"(interaction {theirs['estimate']:.3f} vs portfolio effect {ours['estimate']:.3f})", flush=True)
+    from _summary import emit  # summary line for run_all.py (benchmarks/ is on sys.path when run as a script)
+
+    emit(what=("Bayesian DiD, same model (oca's hierarchical DiD) and parameter (portfolio effect) against plain "
+               f"PyMC's default sampler, n = {' / '.join(f'{n:,}' for n, *_ in measured)}"),
+         command=" ".join(["benchmarks/bayes_vs_causalpy.py", *sys.argv[1:]]),
+         result=(f"ESS/s {' / '.join(f'{e:.1f}x' for _, e, _, _ in measured)}; cold whole call (fresh process) "
+                 f"{' / '.join(f'{t:.1f}x' for _, _, t, _ in measured)} faster (medians of {args.repeats})"),
+         ratios={f"ess_per_s_{n}": e for n, e, _, _ in measured} | {f"whole_call_{n}": t for n, _, t, _ in measured},
+         target="ESS/s >= 10x and whole call >= 3x", met=all(e >= 10 and t >= 3 for _, e, t, _ in measured),
+         load=[load for *_, load in measured])
 
 
 if __name__ == "__main__":

@@ -170,6 +170,17 @@ def main() -> int:
     p_cold, p_rerun = processes[len(processes) // 2]
     print(f"  (Bayesian part = the Bayesian hypotheses' estimation time inside a full run of the study, whose process "
           f"took {p_cold:.1f} s cold and {p_rerun:.1f} s on the rerun)")
+    from _summary import emit  # summary lines for run_all.py (benchmarks/ is on sys.path when run as a script)
+
+    command = " ".join(["benchmarks/demo_speed.py", *sys.argv[1:]])
+    emit(what="whole demo, cold (empty caches, numba's included) / nothing changed", command=command,
+         result=(f"{cold_s:.1f} s / {unchanged_s:.2f} s ({unchanged_s / median(bare):.1f}x a bare interpreter; "
+                 f"median of {args.runs}){'; OUTPUTS REWRITTEN' if rewritten else ''}"),
+         ratios={"unchanged_over_bare": unchanged_s / median(bare)},
+         target=f"{COLD_LIMIT_S:.0f} s / {UNCHANGED_LIMIT_S:g} s", met=ok_cold and ok_unchanged)
+    emit(what="Bayesian part of the demo, cold / rerun", command=command,
+         result=f"{bayes_cold_s:.1f} s / {bayes_rerun_s:.1f} s (whole process {p_cold:.1f} s / {p_rerun:.1f} s)",
+         target=f"{BAYES_COLD_LIMIT_S:.0f} s / {BAYES_RERUN_LIMIT_S:.0f} s", met=ok_bayes)
     return 0 if ok_cold and ok_unchanged and ok_bayes else 1
 
 

@@ -83,6 +83,21 @@ def main() -> int:
                 over.append(name)
         print(f"{name:<26}{median:>10.3f}{median / bare:>9.1f}{verdict}")
     print(f"load average after: {os.getloadavg()}  ({rounds} interleaved rounds, medians)")
+    from _summary import emit  # summary line for run_all.py (benchmarks/ is on sys.path when run as a script)
+
+    med = {name: statistics.median(samples) for name, samples in times.items()}
+    x = {name: value / bare for name, value in med.items()}
+    first, cached = "oca --help, first call", "oca --help, cached"
+    emit(what="CLI start-up, `oca --version` / `oca --help` (first call, empty cache) against `python -c pass`",
+         command=" ".join(["benchmarks/startup.py", *sys.argv[1:]]),
+         result=(f"{med['oca --version']:.3f} s / {med[first]:.3f} s, {x['oca --version']:.1f}x / "
+                 f"{x[first]:.1f}x a bare interpreter ({bare:.3f} s; `import numpy, pandas` "
+                 f"{x['import numpy, pandas']:.1f}x); `--help` from the user's cache {x[cached]:.1f}x, rendered by "
+                 f"typer {med['oca --help, typer']:.3f} s ({x['oca --help, typer']:.1f}x); medians of {rounds} "
+                 "interleaved rounds"),
+         ratios={"version_over_bare": x["oca --version"], "help_over_bare": x[first],
+                 "help_cached_over_bare": x[cached]},
+         target="<= 5x a bare interpreter", met=not over)
     return 1 if over else 0
 
 

@@ -112,16 +112,29 @@ class _RatioWildBootstrap(_RatioTest):
         z1 = weights * self.q - np.outer(vq, share)
         self.vp, self.vq = vp, vq
         self.sq00, self.sq01, self.sq11 = (z0 * z0).sum(1), (z0 * z1).sum(1), (z1 * z1).sum(1)
+        # The observed scores a_g - share_g * sum(a), centred once: (p - share P) - theta (q - share Q). Centring
+        # a(theta) itself cancels catastrophically at the huge theta the interval search visits (|theta| ~ 1e16).
+        self.centred_p = self.p - share * self.p.sum()
+        self.centred_q = self.q - share * self.q.sum()
 
     def t_draws(self, theta: float) -> NDArray[np.float64]:
         spread = np.sqrt(np.clip(self.sq00 - 2 * theta * self.sq01 + theta * theta * self.sq11, 0.0, None))
+        numerator = self.vp - theta * self.vq
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (self.vp - theta * self.vq) / spread
+            draws = numerator / spread
+        # zero spread: the same reading as t_observed (+/-inf, or 0 when the numerator is 0 too, never NaN)
+        return np.where(spread == 0.0, np.where(numerator == 0.0, 0.0, draws), draws)
 
     def t_observed(self, theta: float) -> float:
-        a = self.p - theta * self.q
-        scores = a - self.sizes * a.sum() / self.n
-        return float(a.sum() / np.sqrt(np.sum(scores**2)))
+        """sum(a) / sqrt(sum of squared centred cluster scores). When the scores are all exactly zero (every cluster's
+        mean of post - theta * pre is the same) the cluster-robust spread is zero: the statistic is +/-inf when
+        sum(a) != 0 (the data reject theta as strongly as they can: p is the share of draws that are also infinite)
+        and 0 when sum(a) == 0 too (theta is the point estimate itself: no evidence against it, p = 1)."""
+        numerator = float((self.p - theta * self.q).sum())
+        spread = float(np.sqrt(np.sum((self.centred_p - theta * self.centred_q) ** 2)))
+        if spread == 0.0:
+            return math.copysign(math.inf, numerator) if numerator != 0.0 else 0.0
+        return numerator / spread
 
 
 class _TwoSampleRatioWildBootstrap(_RatioTest):

@@ -63,6 +63,7 @@ from .parts import (
     SamplerSettings,
     Spillover,
     StaggeredCheck,
+    SurveyWeightsRecord,
     Standardisation,
     SyntheticComparisonEstimate,
     SyntheticTrajectory,
@@ -180,6 +181,11 @@ class EstimateResult:
     def reliability(self) -> tuple[ReliabilityRecord, ...] | None:
         """Internal consistency of a multi-item outcome, one record per wave."""
         return self._typed("reliability")
+
+    @property
+    def survey_weights(self) -> SurveyWeightsRecord | None:
+        """Survey-weighted estimators: the registered weights as applied (effective n, margins)."""
+        return self._part(SurveyWeightsRecord)
 
     @property
     def invariance(self) -> MeasurementInvariance | None:
