@@ -38,6 +38,8 @@ _CHUNK = 1 << 20
 _RACE_MARGIN_NS = 2_000_000_000
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _DIST_SUFFIXES = (".dist-info", ".egg-info", ".egg-link", ".pth")
+#: The study's own report notebook when study.yaml names none (``report._build``'s rule; a test keeps them equal).
+CONVENTIONAL_NOTEBOOK = "reports/report.ipynb"
 
 
 class _Context:
@@ -193,10 +195,8 @@ def study_inputs(study: Any) -> tuple[list[str], list[str], list[str]]:
             files.append(os.path.abspath(source.xlsform))
     from .report import study_notebook
 
-    from .report._build import CONVENTIONAL_NOTEBOOK
-
     notebook = os.path.abspath(study_notebook(study.path, study.config.report))
-    absent = [] if study.config.report else [os.path.join(root, CONVENTIONAL_NOTEBOOK)]
+    absent = [] if study.config.report else [os.path.join(root, *CONVENTIONAL_NOTEBOOK.split("/"))]
     (files if os.path.isfile(notebook) else absent).append(notebook)
     return files, [os.path.join(root, "hypotheses"), os.path.join(root, "analysis")], [
         p for p in absent if not os.path.exists(p)]

@@ -261,3 +261,9 @@ def test_the_answer_comes_without_importing_the_scientific_stack(workspace, call
     assert result["code"] == 0 and out == first, done.stderr[-2000:]
     loaded = sorted(m for m in result["modules"] if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert loaded == []
+
+
+def test_the_conventional_notebook_is_the_reports_rule() -> None:
+    from oca_experiments.report._build import CONVENTIONAL_NOTEBOOK
+
+    assert _cli_rerun.CONVENTIONAL_NOTEBOOK == CONVENTIONAL_NOTEBOOK
