@@ -97,14 +97,15 @@ def source_digest() -> str:
     """What the root help is made of: the command modules' source (names, options, docstrings) and the installed
     typer, click and rich (their ``*.dist-info`` names carry the versions). The file records it; a mismatch (an
     edited command without a regenerated file, an upgraded typer) means the file is not used."""
-    import hashlib
-
-    digest = hashlib.sha256()
+    # CRC-32 and sizes, not SHA-256: this guards against a forgotten regeneration, not an adversary, and zlib is
+    # loaded anyway (hashlib would cost a first call a noticeable share of its budget).
+    parts: list[str] = []
     package = os.path.dirname(DATA_FILE)
     for name in sorted(os.listdir(package)):
         if (name == "cli.py" or name.startswith("_cli_") and name.endswith(".py")) and name not in _NOT_HELP:
             with open(os.path.join(package, name), "rb") as handle:
-                digest.update(name.encode() + b"\0" + handle.read() + b"\0")
+                content = handle.read()
+            parts.append(f"{name}:{len(content)}:{zlib.crc32(content):08x}")
     for entry in sys.path:
         try:
             names = os.listdir(entry or os.curdir)
@@ -112,9 +113,9 @@ def source_digest() -> str:
             continue
         found = sorted(n for n in names if n.endswith(".dist-info") and n.split("-")[0].lower() in _RENDERERS)
         if found:
-            digest.update(repr(found).encode())
+            parts += found
             break
-    return digest.hexdigest()
+    return ";".join(parts)
 
 
 def _anchor(prog: str, mode: str) -> str:
