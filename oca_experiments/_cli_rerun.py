@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 STAMP_VERSION = 1
+MAX_STAMPS = 200
 _CHUNK = 1 << 20
 #: Files modified this close to (or after) the command's start are not trusted for a stamp: the run may have read
 #: the old content (file systems stamp times from a coarse clock, hence a margin).
@@ -248,9 +249,22 @@ def record(*, out: str, inputs: Iterable[str], input_folders: Iterable[str], out
         with open(temporary, "w", encoding="utf-8") as handle:
             json.dump(stamp, handle)
         os.replace(temporary, context.path)
+        _prune(os.path.dirname(context.path))
     except OSError:
         return False  # a cache that cannot be written only costs the next run its speed
     return True
+
+
+def _prune(folder: str) -> None:
+    """Keep the ``MAX_STAMPS`` most recently written stamps (one per command line: output folders of tests and
+    temporary runs would otherwise pile up)."""
+    entries = [e for e in os.scandir(folder) if e.name.endswith(".json")]
+    if len(entries) <= MAX_STAMPS:
+        return
+    entries.sort(key=lambda e: e.stat().st_mtime_ns)
+    for entry in entries[:len(entries) - MAX_STAMPS]:
+        with contextlib.suppress(OSError):
+            os.remove(entry.path)
 
 
 def active() -> _Context | None:

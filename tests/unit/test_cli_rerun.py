@@ -267,3 +267,12 @@ def test_the_conventional_notebook_is_the_reports_rule() -> None:
     from oca_experiments.report._build import CONVENTIONAL_NOTEBOOK
 
     assert _cli_rerun.CONVENTIONAL_NOTEBOOK == CONVENTIONAL_NOTEBOOK
+
+
+def test_old_stamps_are_pruned(workspace, calls, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(_cli_rerun, "MAX_STAMPS", 2)
+    for out in ("a", "b", "c"):
+        assert _oca([*ARGS[:-2], out, "--no-report"], monkeypatch, capsys)[0] == 0
+    assert len(_stamped(workspace)) == 2
+    monkeypatch.setattr(sys, "argv", ["oca", *ARGS])
+    assert _cli_rerun.answer_unchanged([*ARGS[:-2], "c", "--no-report"], str(workspace / "cache")) == 0
