@@ -45,6 +45,7 @@ from .._blas import small_blas
 from .._format import monte_carlo_p
 from ..errors import DataError
 from ..results import EstimateResult
+from ..results.parts import InferenceRecord
 from ..spec import HypothesisSpec
 from ._ancova import unit_panel
 from ._catalog import KnowledgeGainOptions, ShareOptions
@@ -322,8 +323,9 @@ def fit_knowledge_gain(frame: pd.DataFrame, outcome: pd.Series, spec: Hypothesis
                                                    1.0 - 2.0 * inference.alpha))
     low, high = chosen["ci_low"], chosen["ci_high"]
     record["statement"] = _statement(estimate, low, high, inference.ci_level)
-    extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta, "inference": record,
-              "statement": record["statement"], "paired": options.paired}
+    extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta,
+              "inference": InferenceRecord.from_dict(record), "statement": record["statement"],
+              "paired": options.paired}
     counts["observations"] = int(post.size)
     return EstimateResult(
         estimate=estimate, std_error=float(chosen["std_error"]), ci_low=float(low), ci_high=float(high),
@@ -379,8 +381,9 @@ def _weighted_gain(post: NDArray[np.float64], pre: NDArray[np.float64], work: pd
                                  clustered=clustered, fixed_weights_se=float(np.sqrt(fixed)), n_strata=n_strata)
     record = {**primary.record, "delta_method": delta}
     record["statement"] = _statement(estimate, primary.ci_low, primary.ci_high, inference.ci_level)
-    extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta, "inference": record,
-              "statement": record["statement"], "paired": options.paired, "survey_weights": calibration.record}
+    extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta,
+              "inference": InferenceRecord.from_dict(record), "statement": record["statement"],
+              "paired": options.paired, "survey_weights": calibration.record}
     counts["observations"] = int(post.size)
     return EstimateResult(
         estimate=estimate, std_error=primary.std_error, ci_low=primary.ci_low, ci_high=primary.ci_high,
@@ -560,6 +563,7 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
                                         "is the linearized variance with the raking adjustment over p(1 - p) / n, "
                                         "not floored at 1, so std_error is the linearized standard error")
         extras["survey_weights"] = calibration.record
+    extras["inference"] = InferenceRecord.from_dict(record)  # in its place, with the weighted note
     return EstimateResult(estimate=share, std_error=std_error, ci_low=low, ci_high=high, ci_level=inference.ci_level,
                           p_value=p, p_value_two_sided=p_two, df=df, n=n, n_clusters=n_clusters,
                           se_type=f"wilson_{se_type}", counts=counts, extras=extras)
