@@ -255,7 +255,16 @@ def calibrate(rows: pd.DataFrame, wave: NDArray[Any], settings: SurveyWeights, *
                             column=settings.design_weight, fix="every respondent needs a design weight > 0")
     else:
         base = np.ones(n)
-    categories = {column: _category_text(rows[column]).to_numpy(dtype=object) for column in settings.margins}
+    categories = {}
+    for column in settings.margins:
+        text = _category_text(rows[column])
+        missing = int(text.isna().sum())
+        if missing:  # preflight refuses this for `oca run`; a direct API call must not die on pd.NA comparisons
+            raise DataError(f"{missing} rows of the estimation sample have no value in margin column '{column}' "
+                            f"(weights.margins.{column}); raking needs every row's category", file=file,
+                            column=column, fix="fill the category (e.g. from the baseline interview) or drop "
+                            "those rows by design.subset")
+        categories[column] = text.to_numpy(dtype=object)
     wave_labels = [str(w) for w in pd.unique(pd.Series(wave).astype(str))]
     wave_text = pd.Series(wave).astype(str).to_numpy()
     final = np.empty(n)

@@ -323,3 +323,14 @@ def test_no_per_group_table_is_re_raked_for_a_weighted_spec() -> None:
     plain = weighted.model_copy(update={"weights": None})
     assert group_table(frame, frame["y"], plain, SurveyDiDOptions(panel=True), fit_survey_did, result,
                        file="s.csv") is not None
+
+
+def test_the_fitter_called_directly_refuses_a_missing_margin_value_in_one_line() -> None:
+    """Preflight refuses this for `oca run`; an analyst calling the fitter in a notebook got pandas' "boolean value of
+    NA is ambiguous" from inside the raking."""
+    frame = _simulate(np.random.default_rng(1), [10] * 4, skew=0.2)
+    frame["sex"] = frame["sex"].astype("string")
+    holes = frame.assign(sex=frame["sex"].where(frame.index != 3))
+    spec = _spec({"margins": {"sex": SEX}})
+    with pytest.raises(DataError, match="1 rows of the estimation sample have no value in margin column 'sex'"):
+        fit_survey_did(holes, holes["y"], spec, SurveyDiDOptions(panel=True), file="s.csv")
