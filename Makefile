@@ -46,7 +46,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 benchmarks: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)
 
 clean:
 	rm -rf build $(VENV)

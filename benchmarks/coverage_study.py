@@ -342,15 +342,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=99, help="bootstrap and randomization draws per replication")
     parser.add_argument("--estimators", default=",".join(ARM_ESTIMATORS + ONE_ARM_ESTIMATORS))
     parser.add_argument("--out", default=None, help="also write the markdown table here")
+    parser.add_argument("--clusters", default=",".join(map(str, CLUSTERS)), help="cluster counts G of the grid")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{QUICK_REPS} replications, G in {{{', '.join(map(str, QUICK_CLUSTERS))}}}: checks the "
+                             "script in a few minutes (make benchmarks); the published grid is the default")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.reps, args.clusters = QUICK_REPS, ",".join(map(str, QUICK_CLUSTERS))
+    clusters = tuple(int(g) for g in args.clusters.split(","))
     started = time.perf_counter()
     lines = [f"Coverage of 95% intervals, {args.reps} replications per cell, {args.draws} bootstrap / "
              f"randomization draws, seed {args.seed}. Cells: coverage in % ± Monte Carlo SE.", "", HEADER]
     print("\n".join(lines), flush=True)
     failures = 0
+    cells = []
     with single_thread_blas():
-        for key in grid_cells(tuple(args.estimators.split(","))):
+        for key in grid_cells(tuple(args.estimators.split(",")), clusters):
             cell = run_cell(*key, reps=args.reps, seed=args.seed, draws=args.draws)
+            cells.append(cell)
             failures += cell.fails
             lines.append(cell.row())
             print(lines[-1], flush=True)
@@ -361,7 +370,46 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
-    return 1 if failures else 0
+    _emit_summary(cells, failures, args, argv if argv is not None else sys.argv[1:])
+    return 1 if failures and not args.quick else 0
+
+
+QUICK_REPS, QUICK_CLUSTERS = 20, (6, 12, 40)
+
+
+def pooled_rule_coverage(cells: list[Cell]) -> dict[tuple[str, str], float]:
+    """Coverage of the default rule pooled over the cells where it claims valid inference, by estimator and the
+    method it picked (the precise statement; single cells are noisy)."""
+    hits: dict[tuple[str, str], list[int]] = {}
+    for cell in cells:
+        given = cell.reps - cell.claims.get("refused", 0)
+        if cell.claim == "valid" and given:
+            pooled = hits.setdefault((cell.estimator, cell.rule_method), [0, 0])
+            pooled[0] += cell.hits["rule"]
+            pooled[1] += given
+    return {key: h / n for key, (h, n) in hits.items()}
+
+
+def _emit_summary(cells: list[Cell], failures: int, args: argparse.Namespace, argv: list[str]) -> None:
+    from _summary import emit  # benchmarks/ is on sys.path when this runs as a script
+
+    valid = [c.rule_rate() for c in cells if c.claim == "valid" and c.rule_rate() is not None]
+    pooled = pooled_rule_coverage(cells)
+    claims = {claim: sum(c.claim == claim for c in cells) for claim in ("conservative", "refused")}
+    spread = f"{100 * min(pooled.values()):.1f}-{100 * max(pooled.values()):.1f}%" if pooled else "n/a"
+    mean = f"{100 * sum(valid) / len(valid):.1f}%" if valid else "n/a"
+    emit(what=f"95% coverage of the default few-cluster rule, {len(cells)}-cell grid ({args.reps} replications "
+              f"per cell{', quick mode' if args.quick else ''})",
+         command=" ".join(["benchmarks/coverage_study.py", *argv]),
+         result=(f"{mean} mean over the {len(valid)} cells where the rule claims valid inference "
+                 f"({claims['conservative']} conservative, {claims['refused']} refused); {spread} pooled per "
+                 f"estimator and method; "
+                 f"{'cells not judged at this size' if args.quick else f'{failures} cell(s) flagged'} "
+                 "([docs/inference.md](docs/inference.md))"),
+         ratios={"mean_valid_coverage": sum(valid) / len(valid)} if valid else {},
+         # Quick mode has too few replications to judge coverage: it checks that the script runs, no verdict.
+         target=None if args.quick else "pooled coverage 93-97% per estimator and method",
+         met=None if args.quick else bool(pooled) and all(0.93 <= v <= 0.97 for v in pooled.values()))
 
 
 if __name__ == "__main__":

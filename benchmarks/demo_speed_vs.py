@@ -97,6 +97,19 @@ def main() -> int:
         print(f"demo {kind:<10} baseline {statistics.median(base):6.1f} s ({counts['baseline']} hypotheses)  "
               f"current {statistics.median(current):6.1f} s ({counts['current']} hypotheses)  "
               f"current/baseline {statistics.median(ratios):.2f}")
+    from _summary import emit  # summary line for run_all.py (benchmarks/ is on sys.path when run as a script)
+
+    med = {key: statistics.median(values) for key, values in times.items()}
+    ratio = {kind: statistics.median(c / b for c, b in zip(times[("current", kind)], times[("baseline", kind)],
+                                                            strict=True)) for kind in ("cold", "unchanged")}
+    emit(what=f"whole demo against the baseline checkout {args.baseline.name}, interleaved, empty caches",
+         command=f"benchmarks/demo_speed_vs.py --baseline DIR --runs {args.runs}",
+         result=(f"cold {med[('current', 'cold')]:.1f} s ({counts['current']} hypotheses) vs "
+                 f"{med[('baseline', 'cold')]:.1f} s ({counts['baseline']}) = {ratio['cold']:.2f}x; unchanged "
+                 f"{med[('current', 'unchanged')]:.1f} s vs {med[('baseline', 'unchanged')]:.1f} s = "
+                 f"{ratio['unchanged']:.2f}x (current / baseline, medians of {args.runs})"),
+         ratios={"cold_current_over_baseline": ratio["cold"], "unchanged_current_over_baseline": ratio["unchanged"]},
+         load=loads)
     return 0
 
 

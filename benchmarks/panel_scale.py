@@ -74,7 +74,7 @@ def _child(pages: int, days: int) -> None:
           f"estimate={result.estimate:.6g} rows={len(frame)}")
 
 
-def _ratio(pages: int, days: int, repeats: int) -> None:
+def _ratio(pages: int, days: int, repeats: int) -> dict[str, float]:
     """The batched ITS against the per-campaign statsmodels path (the code before issue 21), interleaved in this
     process on the same data; whole h4 calls, medians. The two give the same numbers (tests/unit/engagement/
     test_its_batch.py); here only the time."""
@@ -100,9 +100,10 @@ def _ratio(pages: int, days: int, repeats: int) -> None:
     print(f"pages={pages:>6,} x {days} days, whole h4 call (medians of {repeats}, interleaved): batched ITS "
           f"{med['batched']:.1f} s, per-campaign statsmodels {med['per campaign']:.1f} s, ratio "
           f"{med['per campaign'] / med['batched']:.1f}x  load {os.getloadavg()[0]:.2f}", flush=True)
+    return {"pages": pages, **med, "load": os.getloadavg()[0]}
 
 
-def _run_size(pages: int, days: int) -> str:
+def _run_size(pages: int, days: int) -> tuple[str, dict[str, float] | None]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     command = ["/usr/bin/time", "-v", sys.executable, __file__, "--child", str(pages), str(days)]
@@ -111,11 +112,13 @@ def _run_size(pages: int, days: int) -> str:
     wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", proc.stderr)
     fit = re.search(r"fit_seconds=(\S+) campaigns=(\d+)", proc.stdout)
     if proc.returncode != 0 or not fit:
-        return f"pages={pages:>6,}  FAILED (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-3:]}"
+        return f"pages={pages:>6,}  FAILED (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-3:]}", None
     peak_gb = int(peak.group(1)) / 1024**2 if peak else float("nan")
+    load = os.getloadavg()[0]
     return (f"pages={pages:>6,} x {days} days  fit {float(fit.group(1)):7.1f} s  ({fit.group(2)} campaigns)  "
             f"process wall {wall.group(1) if wall else '?'}  peak RSS {peak_gb:5.2f} GB  "
-            f"load {os.getloadavg()[0]:.2f}")
+            f"load {load:.2f}"), {"pages": pages, "fit_s": float(fit.group(1)), "campaigns": int(fit.group(2)),
+                                 "peak_rss_gb": peak_gb, "load": load}
 
 
 def main() -> int:
@@ -131,12 +134,43 @@ def main() -> int:
         _child(*args.child)
         return 0
     print(f"load average before: {os.getloadavg()}")
-    if args.ratio_pages:
-        _ratio(args.ratio_pages, args.days, args.repeats)
+    loads = [os.getloadavg()[0]]
+    ratio = _ratio(args.ratio_pages, args.days, args.repeats) if args.ratio_pages else None
+    sizes = []
     for pages in args.sizes:
-        print(_run_size(pages, args.days), flush=True)
-    print("goal (issue 21): 5,000 pages x 365 days <= 60 s", flush=True)
+        line, measured = _run_size(pages, args.days)
+        print(line, flush=True)
+        if measured is None:
+            return 1
+        sizes.append(measured)
+    print(f"goal (issue 21): {GOAL_PAGES:,} pages x 365 days <= {GOAL_S:.0f} s", flush=True)
+    if sizes:
+        _emit_summary(sizes, ratio, args.days, loads)
     return 0
+
+
+GOAL_PAGES, GOAL_S = 5_000, 60.0
+
+
+def _emit_summary(sizes: list[dict], ratio: dict | None, days: int, loads: list[float]) -> None:
+    from _summary import emit  # benchmarks/ is on sys.path when this runs as a script
+
+    def joined(key: str, fmt: str) -> str:
+        return " / ".join(format(s[key], fmt) for s in sizes)
+
+    at_goal = next((s for s in sizes if s["pages"] == GOAL_PAGES and days == 365), None)
+    batched = (f" The batched ITS against the per-campaign statsmodels fits at {ratio['pages']:,} pages: "
+               f"{ratio['batched']:.1f} s vs {ratio['per campaign']:.1f} s per h4 call "
+               f"({ratio['per campaign'] / ratio['batched']:.1f}x)" if ratio else "")
+    emit(what=(f"staggered DiD with its extras (h4: Callaway-Sant'Anna + per-campaign ITS with placebos), "
+               f"{joined('pages', ',')} pages x {days} days"),
+         command=" ".join(["benchmarks/panel_scale.py", *sys.argv[1:]]),
+         result=(f"whole h4 fit {joined('fit_s', '.1f')} s, peak RSS {joined('peak_rss_gb', '.2f')} GB "
+                 f"(`/usr/bin/time -v`); {joined('campaigns', ',')} campaigns, each with its placebo.{batched}"),
+         ratios={"per_campaign_over_batched": ratio["per campaign"] / ratio["batched"]} if ratio else {},
+         target=f"{GOAL_PAGES:,} pages x 365 days <= {GOAL_S:.0f} s" if at_goal else None,
+         met=(at_goal["fit_s"] <= GOAL_S) if at_goal else None,
+         load=loads + [s["load"] for s in sizes] + ([ratio["load"]] if ratio else []))
 
 
 if __name__ == "__main__":

@@ -107,8 +107,20 @@ def main() -> int:
         _child(int(args.child[0]), args.child[1])
         return 0
     print(f"load average before: {os.getloadavg()}")
+    lines = []
     for n in args.sizes:
-        print(_run_size(n, args.hypothesis), flush=True)
+        lines.append(_run_size(n, args.hypothesis))
+        print(lines[-1], flush=True)
+    from _summary import emit  # summary line for run_all.py (benchmarks/ is on sys.path when run as a script)
+
+    heads = [line.splitlines()[0] for line in lines]
+    fits = [re.search(r"fit +(\S+) s.*peak RSS +(\S+) GB", head) for head in heads]
+    largest = fits[-1] if fits and fits[-1] and args.sizes[-1] >= 1_000_000 else None
+    emit(what=f"survey DiD with all extras ({args.hypothesis}), {' / '.join(f'{n:,}' for n in args.sizes)} respondents",
+         command=" ".join(["benchmarks/survey_scale.py", *sys.argv[1:]]),
+         result="; ".join(" ".join(head.split()) for head in heads) + " (`/usr/bin/time -v` per size)",
+         target="1M respondents <= 60 s and <= 4 GB" if largest else None,
+         met=(float(largest.group(1)) <= 60 and float(largest.group(2)) <= 4) if largest else None)
     return 0
 
 

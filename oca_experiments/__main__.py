@@ -1,12 +1,16 @@
 """``python -m oca_experiments`` and the ``oca`` console script.
 
 ``oca --version`` and ``oca --help`` answer before the command line is imported: typer, click and rich are most
-of a start-up (issue 21). ``--version`` needs only ``_version``. ``--help`` is rendered by typer as always the first
-time and its exact text is kept in the user's cache, keyed on everything that shapes it (the package's and typer's
-/rich's source files, the program name, the terminal size, whether the streams are terminals, and the environment
-variables rich and typer read); later calls with the same key print that text without importing typer. The cache
-folder follows the run caches' settings (``OCA_CACHE=off`` turns it off, ``OCA_CACHE_DIR`` moves it). Any other
-command line goes straight to ``oca_experiments.cli``.
+of a start-up (issue 21). ``--version`` needs only ``_version``. ``--help`` prints the text typer rendered when the
+package was built (``_cli_help``: both program names, plain or terminal, 40 to 250 columns; its test keeps it equal
+to typer's rendering). Anywhere else (another width, an environment variable that changes rich's output) typer
+renders it the first time and its exact text is kept in the user's cache, keyed on everything that shapes it (the
+package's and typer's/rich's source files, the program name, the terminal size, whether the streams are terminals,
+and the environment variables rich and typer read); later calls with the same key print that text without importing typer. The cache
+folder follows the run caches' settings (``OCA_CACHE=off`` turns it off, ``OCA_CACHE_DIR`` moves it). ``oca run``
+and ``oca demo`` first ask ``_cli_rerun`` whether nothing they depend on changed since the same command line last
+succeeded; then the recorded answer is printed without importing the command line. Any other command line goes
+straight to ``oca_experiments.cli``.
 """
 
 from __future__ import annotations
@@ -32,12 +36,27 @@ def main() -> None:
     if args == ["--help"]:
         _help()
         return
+    if args[:1] in (["run"], ["demo"]) and "--help" not in args:
+        # A rerun with nothing changed prints its recorded answer without importing the scientific stack.
+        from ._cli_rerun import answer_unchanged
+
+        code = answer_unchanged(sys.argv[1:], _cache_dir())
+        if code is not None:
+            raise SystemExit(code)
     from .cli import main as cli_main
 
     cli_main()
 
 
 def _help() -> None:
+    from ._cli_help import lookup, served_variant
+
+    variant = served_variant(sys.argv[0], sys.modules.get("__main__"), sys.stdout, os.environ)
+    text = lookup(variant) if variant is not None else None
+    if text is not None:  # pre-rendered by typer when the package was built (the usual case, first call included)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
     path = _help_cache_path()
     try:
         if path is None:  # caching off: render with typer every time

@@ -18,8 +18,8 @@ import typer
 from .errors import EXIT_CODES, DataError, OcaError
 
 __all__ = ["DataOption", "StudyArg", "_echo_written", "_fail", "_finished_lines", "_guarded", "_parse_data",
-           "_print_as_finished", "_progress_line", "_summary_lines", "derived_seed_notes", "internal_failures_line",
-           "summary_line"]
+           "_print_as_finished", "_progress_line", "_summary_lines", "_written_lines", "derived_seed_notes",
+           "internal_failures_line", "summary_line"]
 
 DataOption = Annotated[list[str] | None, typer.Option(
     "--data", "-d", help="NAME=PATH for each data source declared in study.yaml (repeatable).")]
@@ -189,9 +189,12 @@ def _written_files(out: Path) -> list[Path]:
     return files
 
 
-def _echo_written(out: Path) -> None:
+def _written_lines(out: Path) -> list[str]:
     files = _written_files(out)
-    typer.echo(f"wrote {len(files)} files:")
-    for path in files:
-        typer.echo(f"  {path}")
+    return [f"wrote {len(files)} files:", *(f"  {path}" for path in files)]
+
+
+def _echo_written(out: Path) -> None:
+    for line in _written_lines(out):
+        typer.echo(line)
 

@@ -59,8 +59,7 @@ def _attrition(frame: pd.DataFrame, outcome: pd.Series, task: Task, *, file: str
     try:
         units = unit_table_for(spec, frame, outcome, file=file, covariates=tuple(
             c for c in spec.covariates if pd.api.types.is_numeric_dtype(frame[c])))
-        return Attrition.from_dict(attrition_analysis(units, spec, outcome_kind=kind,
-                                                      covariates=tuple(spec.covariates)))
+        return attrition_analysis(units, spec, outcome_kind=kind, covariates=tuple(spec.covariates))
     except (NotTestable, EstimationError, DataError, ValueError, np.linalg.LinAlgError) as exc:
         return Attrition.from_dict({"error": str(exc)})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,6 +25,7 @@ from ._cli_common import (  # noqa: F401
     _print_as_finished,
     _progress_line,
     _summary_lines,
+    _written_lines,
     derived_seed_notes,
     internal_failures_line,
     summary_line,
@@ -77,6 +78,9 @@ def demo(
         if broken:
             typer.echo(broken, err=True)
             return EXIT_CODES["internal_error"]
+        from .api import demo_study_dir, load_study
+
+        _record_rerun(load_study(study if study is not None else demo_study_dir()), run, out, demo=True)
         return 0
 
     _guarded(body)
@@ -116,18 +120,51 @@ def run(
         for line in [*_finished_lines(result, printed), *derived_seed_notes(loaded_study)]:
             typer.echo(line)
         failed = [c for c in result.contracts if not c.get("passed")]
-        if failed:  # one line naming the data file, the column and the suite (issue 4)
-            from ._cli_data import contract_failure_line
+        from ._cli_data import contract_failure_line
 
+        if failed:  # one line naming the data file, the column and the suite (issue 4)
             typer.echo(contract_failure_line(result, strict=strict), err=True)
         _echo_written(out)
         broken = internal_failures_line(result, out)
         if broken:  # the other hypotheses were estimated and written; the run still fails
             typer.echo(broken, err=True)
             return EXIT_CODES["internal_error"]
-        return EXIT_CODES["ContractError"] if strict and failed else 0
+        if strict and failed:
+            return EXIT_CODES["ContractError"]
+        if not show_values:  # --show-values never reuses
+            _record_rerun(loaded_study, result, out, data=parsed,
+                          stderr=[contract_failure_line(result, strict=strict)] if failed else [])
+        return 0
 
     _guarded(body)
+
+
+def _record_rerun(loaded_study: Any, result: Any, out: Path, *, demo: bool = False,
+                  data: dict[str, Path] | None = None, stderr: list[str] | None = None) -> None:
+    """Stamp this successful command so that the same command line, with nothing changed, answers at once
+    (``_cli_rerun``). The recorded answer is what a reuse of these outputs prints."""
+    from . import _cli_rerun
+
+    if _cli_rerun.active() is None:  # not started through the entry point's check: nothing to stamp
+        return
+    try:
+        _stamp(_cli_rerun, loaded_study, result, out, demo=demo, data=data, stderr=stderr)
+    except Exception:  # noqa: BLE001 - a stamp not written costs the next run its speed, never this run its result
+        logging.getLogger("oca_experiments").debug("no rerun stamp written", exc_info=True)
+
+
+def _stamp(_cli_rerun: Any, loaded_study: Any, result: Any, out: Path, *, demo: bool,
+           data: dict[str, Path] | None, stderr: list[str] | None) -> None:
+    lines = [*_finished_lines(result, set()), *([] if demo else derived_seed_notes(loaded_study)),
+             *_written_lines(out)]
+    inputs, folders, absent = _cli_rerun.study_inputs(loaded_study)
+    outputs, output_folders = _cli_rerun.output_folders(str(out), demo=demo)
+    read = {name: (record or {}).get("sha256") for name, record in (result.data or {}).items()}
+    _cli_rerun.record(out=str(out), inputs=inputs, input_folders=folders, outputs=outputs,
+                      output_folders_=output_folders, absent=absent,
+                      data={str(path): read.get(name) for name, path in (data or {}).items()},
+                      stdout="".join(f"{line}\n" for line in lines),
+                      stderr="".join(f"{line}\n" for line in stderr or []))
 
 
 @app.command()

@@ -131,6 +131,9 @@ def pack(parts: list[Any]) -> np.ndarray:
 @functools.cache
 def _kernel_model_class() -> type:
     """Defined on first use, so that importing this module does not import nutpie."""
+    from ._nutpie import import_nutpie
+
+    import_nutpie()
     from nutpie import _lib
     from nutpie.sample import CompiledModel
 

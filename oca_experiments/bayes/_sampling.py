@@ -128,7 +128,9 @@ def _compiled_key(kind: str, structure: Mapping[str, Any], inputs: Mapping[str, 
 def compile_model(kind: str, structure: Mapping[str, Any], inputs: Mapping[str, np.ndarray],
                   build: Callable[[], Any]) -> Any:
     """A nutpie compiled model for these inputs: reused in-process when kind, structure and shapes match."""
-    import nutpie
+    from ._nutpie import import_nutpie
+
+    nutpie = import_nutpie()
     import pytensor
 
     key = _compiled_key(kind, structure, inputs)
@@ -193,7 +195,9 @@ def _prior_dataset(values: Mapping[str, np.ndarray], dims: Mapping[str, tuple[st
 
 def _nuts(compiled: Any, settings: SamplerSettings) -> dict[str, Any]:
     """Posterior and (numeric) sample stats of one nutpie run with the registered settings."""
-    import nutpie
+    from ._nutpie import import_nutpie
+
+    nutpie = import_nutpie()
 
     from .._progress import step
 

@@ -4,7 +4,8 @@ Two kinds of input:
 
 - ``posts``: one row per post (``page_id, post_id, created_at, reactions, comments, shares, hostile_comments``);
   a post re-exported later appears again with grown counts, so duplicates of one ``(page_id, post_id)`` keep the
-  row with the most interactions (then the latest timestamp) and the others are counted as removed.
+  row with the most interactions (then the latest timestamp; exact ties: the most reactions, then comments,
+  shares, hostile comments) and the others are counted as removed.
 - ``daily``: daily page metrics (``page_id, date, posts, reactions, comments, shares, followers,
   hostile_comments``); identical repeated rows are removed and counted, two different rows for the same page-day
   are an error (which one is right cannot be known).
@@ -207,13 +208,15 @@ def _posts_panel(con, relation: str, col: Mapping[str, str], display: str) -> tu
     for count, column, text, fix in problems:
         if count:
             raise DataError(f"{count} {text}", file=display, column=column.strip('"'), fix=fix)
-    # One row per post: a re-exported post keeps its most-interacted (then latest) version. A hash aggregate,
-    # not a window, so that DuckDB can spill it to disk.
+    # One row per post: a re-exported post keeps its most-interacted, then latest version; exact ties go to the
+    # most reactions, comments, shares, hostile comments. max() of a struct compares field by field, so the kept
+    # row is the same whatever order the threads meet the copies in (arg_max broke ties by arrival), and it costs
+    # less than arg_max over structs. A hash aggregate, not a window, so that DuckDB can spill it to disk.
     frame = con.execute("""
         WITH posts AS (
             SELECT page_id, post_id,
-                   arg_max(struct_pack(local_ts, reactions, comments, shares, hostile_comments),
-                           struct_pack(total := reactions + comments + shares, local_ts)) AS kept
+                   max(struct_pack(total := reactions + comments + shares, local_ts, reactions, comments, shares,
+                                   hostile_comments)) AS kept
             FROM typed GROUP BY page_id, post_id)
         SELECT page_id, CAST(kept.local_ts AS DATE) AS date, count(*) AS posts, sum(kept.reactions) AS reactions,
                sum(kept.comments) AS comments, sum(kept.shares) AS shares,

@@ -154,7 +154,7 @@ def fit_ancova(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, op
         "coefficients": {r.name: float(v) for r, v in zip(regressors, fit.params, strict=True)},
         "model": ("ancova: y_post ~ treated + y_pre" if options.model == "ancova" else
                   "change score: y_post - y_pre ~ treated") + (" (+ covariates)" if cov_names else ""),
-        "inference": primary.record,
+        "inference": primary.part,
     }
     if covariates_dropped:
         extras["covariates_dropped"] = covariates_dropped
@@ -192,7 +192,7 @@ def _fit_weighted(work: pd.DataFrame, y: np.ndarray, x: np.ndarray, regressors: 
         "coefficients": {r.name: float(v) for r, v in zip(regressors, fit.params, strict=True)},
         "model": ("weighted ancova: y_post ~ treated + y_pre" if options.model == "ancova" else
                   "weighted change score: y_post - y_pre ~ treated") + (" (+ covariates)" if covariates else ""),
-        "inference": primary.record, "survey_weights": calibration.record,
+        "inference": primary.part, "survey_weights": calibration.record,
     }
     if covariates_dropped:
         extras["covariates_dropped"] = covariates_dropped

@@ -27,6 +27,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import optimize, stats
 
+from ..results.parts import Attrition
 from ..spec import HypothesisSpec
 from ._inference import regression_inference
 from ._linalg import fit_within
@@ -254,8 +255,8 @@ def lee_bounds(outcome: NDArray[np.float64], stays: NDArray[np.bool_], treated: 
 
 
 def attrition_analysis(units: pd.DataFrame, spec: HypothesisSpec, *, outcome_kind: str,
-                       covariates: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Raw (unsuppressed) attrition record from a unit table with y_pre, y_post, treated, cluster and covariates.
+                       covariates: tuple[str, ...] = ()) -> Attrition:
+    """Raw (unsuppressed) attrition part from a unit table with y_pre, y_post, treated, cluster and covariates.
 
     ``outcome_kind``: "change" (post - pre) or "post" (the post outcome), the quantity the bounds are on.
     """
@@ -273,14 +274,14 @@ def attrition_analysis(units: pd.DataFrame, spec: HypothesisSpec, *, outcome_kin
                               "leaver_definition": "no answered outcome at the post wave"}
     if min(a["baseline_n"] for a in arms.values()) == 0:
         record["note"] = "one arm has no units at the pre wave"
-        return record
+        return Attrition.from_dict(record)
     if not leaver.any():  # the best case a field team can deliver: nothing to test, balance or bound
         record["no_attrition"] = True
         record["note"] = "no attrition: every unit with an answered pre-wave outcome answered at the post wave"
         record["differential_test"] = {"what": "difference in attrition rates, treated minus comparison",
                                        "estimate": 0.0, "note": "no attrition in either arm: nothing to test"}
         record["lee_bounds"] = {"note": "no attrition: the estimate needs no bounds"}
-        return record
+        return Attrition.from_dict(record)
     record["no_attrition"] = False
     x = np.column_stack([np.ones(treated.size), treated])
     record["differential_test"] = {
@@ -327,7 +328,7 @@ def attrition_analysis(units: pd.DataFrame, spec: HypothesisSpec, *, outcome_kin
         bounds = lee_bounds(quantity, stays, treated == 1.0, clusters, level=spec.inference.ci_level,
                             seed=spec.inference.bootstrap.seed)
         record["lee_bounds"] = {"outcome": described, **bounds}
-    return record
+    return Attrition.from_dict(record)  # the record's key order (results.json) and its None rates kept
 
 
 def unit_table_for(spec: HypothesisSpec, frame: pd.DataFrame, outcome: pd.Series, *, file: str,

@@ -22,6 +22,19 @@ from scipy import stats
 from ..errors import DataError, EstimationError
 from ..outcomes import numeric_column
 from ..results import EstimateResult
+from ..results.parts import (
+    AggregateEffect,
+    Aggregations,
+    ATTgt,
+    CampaignEffect,
+    EventStudy as EventStudyPart,
+    FewTreatedRule,
+    HonestSensitivity,
+    ItsByCampaign,
+    MultiplierBootstrap,
+    StaggeredCheck,
+    TwfeComparison,
+)
 from ..spec import HypothesisSpec
 from ._counts import fit_ppml
 from ._engagement_options import ItsModelOptions, ItsOptions, StaggeredDiDOptions, StaggeredOptions
@@ -130,26 +143,25 @@ def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: 
 
     period_labels = panel.period_labels
     se_cells = cells.std_errors()
-    att_table = {
-        "cohort": [period_labels[g] for g in cells.group], "period": [period_labels[t] for t in cells.time],
-        "event_time": [int(t - g) for g, t in zip(cells.group, cells.time, strict=True)],
-        "att": _finite(cells.att), "std_error": _finite(se_cells),
-        "n_treated": [int(v) for v in cells.n_treated], "n_comparison": [int(v) for v in cells.n_control],
-    }
+    att_table = ATTgt(
+        cohort=tuple(period_labels[g] for g in cells.group), period=tuple(period_labels[t] for t in cells.time),
+        event_time=tuple(int(t - g) for g, t in zip(cells.group, cells.time, strict=True)),
+        att=tuple(_finite(cells.att)), std_error=tuple(_finite(se_cells)),
+        n_treated=tuple(int(v) for v in cells.n_treated), n_comparison=tuple(int(v) for v in cells.n_control))
     se_group = by_group.std_errors()
     per_campaign = []
     for g, est, se in zip(by_group.labels, by_group.estimate, se_group, strict=True):
-        units = [panel.unit_labels[i] for i in np.flatnonzero(panel.cohort == g)]
-        per_campaign.append({"cohort": period_labels[g], "units": units,
-                             "groups": sorted({groups_of_unit.get(u, u) for u in units}),
-                             "estimate": float(est), "std_error": float(se),
-                             "ci_low": float(est - crit * se), "ci_high": float(est + crit * se)})
+        units = tuple(panel.unit_labels[i] for i in np.flatnonzero(panel.cohort == g))
+        per_campaign.append(CampaignEffect(cohort=period_labels[g], units=units,
+                                           groups=tuple(sorted({groups_of_unit.get(u, u) for u in units})),
+                                           estimate=float(est), std_error=float(se),
+                                           ci_low=float(est - crit * se), ci_high=float(est + crit * se)))
 
     # TWFE beside it, on the same unit x period panel.
     rows, cols = np.nonzero(np.isfinite(panel.y))
     treated_now = np.array([panel.cohort[i] != NEVER and t >= panel.cohort[i] for i, t in zip(rows, cols,
                                                                                               strict=True)])
-    twfe_record: dict[str, Any]
+    twfe_record: TwfeComparison
     try:
         twfe = twfe_did(panel.y[rows, cols], rows, cols, treated_now.astype(float), panel.cluster[rows])
         note = None
@@ -158,13 +170,14 @@ def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: 
                     f"unit-periods (sum {twfe.weights_negative_sum:.3f}): as the Goodman-Bacon decomposition shows, "
                     "it then also compares later- with earlier-treated units, so with effects that change over "
                     "time it can be biased, even in sign. The Callaway-Sant'Anna estimate is the registered one.")
-        twfe_record = {"estimate": twfe.estimate, "std_error": twfe.std_error,
-                       "ci_low": twfe.estimate - crit * twfe.std_error, "ci_high": twfe.estimate + crit * twfe.std_error,
-                       "n": twfe.n_obs, "n_clusters": twfe.n_clusters, "negative_weights": twfe.weights_negative,
-                       "negative_weight_sum": twfe.weights_negative_sum, "note": note,
-                       "model": "y ~ treated_post | unit + period, CR1 by cluster"}
+        twfe_record = TwfeComparison.from_dict({  # a record: "note" is written even when None
+            "estimate": twfe.estimate, "std_error": twfe.std_error,
+            "ci_low": twfe.estimate - crit * twfe.std_error, "ci_high": twfe.estimate + crit * twfe.std_error,
+            "n": twfe.n_obs, "n_clusters": twfe.n_clusters, "negative_weights": twfe.weights_negative,
+            "negative_weight_sum": twfe.weights_negative_sum, "note": note,
+            "model": "y ~ treated_post | unit + period, CR1 by cluster"})
     except EstimationError as exc:
-        twfe_record = {"estimate": None, "note": exc.message}
+        twfe_record = TwfeComparison.from_dict({"estimate": None, "note": exc.message})
 
     record: dict[str, Any] = {
         "cells": cells, "simple": simple, "dynamic": dynamic, "group": by_group, "df": df, "crit": crit,
@@ -174,25 +187,25 @@ def _staggered_analysis(panel: StaggeredPanel, options: StaggeredOptions, spec: 
                       f"comparison units, {options.base_period} base period, period = {options.period}, "
                       f"unbalanced panel: {options.unbalanced_panel}"),
             "att_gt": att_table,
-            "aggregations": {
-                "simple": {"estimate": simple.overall, "std_error": simple.overall_std_error()},
-                "event_time": {"estimate": dynamic.overall, "std_error": dynamic.overall_std_error(),
-                               "note": "average of the post-treatment event-time effects"},
-                "group": {"estimate": by_group.overall, "std_error": by_group.overall_std_error()},
-            },
-            "by_campaign": per_campaign,
-            "event_study": {
-                "event_time": [int(e) for e in labels], "estimate": _finite(dynamic.estimate),
-                "std_error": _finite(se_dyn), "ci_low": _finite(dynamic.estimate - crit * se_dyn),
-                "ci_high": _finite(dynamic.estimate + crit * se_dyn),
-                "band_low": _finite(dynamic.estimate - band * se_dyn),
-                "band_high": _finite(dynamic.estimate + band * se_dyn),
-                "uniform_critical_value": band, "period": options.period,
-            },
+            "aggregations": Aggregations(
+                simple=AggregateEffect(estimate=simple.overall, std_error=simple.overall_std_error()),
+                event_time=AggregateEffect(estimate=dynamic.overall, std_error=dynamic.overall_std_error(),
+                                           note="average of the post-treatment event-time effects"),
+                group=AggregateEffect(estimate=by_group.overall, std_error=by_group.overall_std_error()),
+            ),
+            "by_campaign": tuple(per_campaign),
+            "event_study": EventStudyPart(
+                event_time=tuple(int(e) for e in labels), estimate=tuple(_finite(dynamic.estimate)),
+                std_error=tuple(_finite(se_dyn)), ci_low=tuple(_finite(dynamic.estimate - crit * se_dyn)),
+                ci_high=tuple(_finite(dynamic.estimate + crit * se_dyn)),
+                band_low=tuple(_finite(dynamic.estimate - band * se_dyn)),
+                band_high=tuple(_finite(dynamic.estimate + band * se_dyn)),
+                uniform_critical_value=band, period=options.period,
+            ),
             "pretrend_test": pretrend,
             "twfe": twfe_record,
-            "bootstrap": {"draws": options.bootstrap_draws, "seed": options.seed, "weights": "Mammen",
-                          "clusters": n_clusters},
+            "bootstrap": MultiplierBootstrap(draws=options.bootstrap_draws, seed=options.seed, weights="Mammen",
+                                             clusters=n_clusters),
             "pooled_variance_cohorts": [period_labels[g] for g in cells.pooled_cohorts],
             "inference": f"influence function, clustered by {spec.design.cluster or spec.design.unit}; t with "
                          f"{df} df" if df else "influence function; normal",
@@ -239,12 +252,12 @@ def honest_event_study(study: Aggregate, window: tuple[int, int], anticipation: 
                       n_post=int(events.size - n_pre)), [int(e) for e in events]
 
 
-def sensitivity_record(study: Aggregate, options: StaggeredOptions, alpha: float) -> dict[str, Any]:
+def sensitivity_record(study: Aggregate, options: StaggeredOptions, alpha: float) -> HonestSensitivity:
     """extras["sensitivity"]: HonestDiD under Delta^RM and/or Delta^SD (Rambachan and Roth 2023)."""
     try:
         event_study, events = honest_event_study(study, options.sensitivity_window, options.anticipation)
     except EstimationError as exc:
-        return {"available": False, "reason": exc.message}
+        return HonestSensitivity(available=False, reason=exc.message)
     n_post = event_study.n_post
     l_vec = np.full(n_post, 1.0 / n_post) if options.sensitivity_target == "average" else np.eye(n_post)[0]
     target = ("average of the post-period event-time effects " if options.sensitivity_target == "average"
@@ -268,7 +281,7 @@ def sensitivity_record(study: Aggregate, options: StaggeredOptions, alpha: float
     # The report's table (and the tutorial) read "bounds": the first restriction's rows.
     first = out.get("relative_magnitudes") or out.get("smoothness")
     out["bounds"] = first["rows"] if first and "rows" in first else []
-    return out
+    return HonestSensitivity.from_dict(out)  # restrictions in the order they were registered
 
 
 def _fit_ppml(panel: StaggeredPanel, options: StaggeredOptions, spec: HypothesisSpec) -> dict[str, Any]:
@@ -324,7 +337,7 @@ def fit_staggered_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisS
     else:
         low, high, p, p_two = _inference(estimate, std_error, df=df, **inference_kw)
     extras = dict(analysis["extras"])
-    extras["inference_rule"] = rule
+    extras["inference_rule"] = FewTreatedRule.from_dict(rule)
     if rule["rule"] == "permutation":
         extras["inference"] = ("Fisher permutation over units (adoption dates re-assigned), interval by inverting "
                                "the test of a constant effect; std_error from the influence function")
@@ -334,8 +347,8 @@ def fit_staggered_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisS
         its_options = options.its_by_campaign
         raw = pd.to_numeric(outcome, errors="coerce").astype("float64")
         its_panel = _period_panel(frame, raw, spec, period=its_options.period, file=file)
-        extras["its_by_campaign"] = _its_campaigns(its_panel, its_options, spec,
-                                                   _unit_groups(frame, spec, its_panel))
+        extras["its_by_campaign"] = ItsByCampaign.from_dict(_its_campaigns(its_panel, its_options, spec,
+                                                                           _unit_groups(frame, spec, its_panel)))
     cells = analysis["cells"]
     n_obs = int(np.isfinite(panel.y).sum())
     counts.update(unit_periods=n_obs, cohorts=int(np.unique(cells.group).size), cells=int(cells.att.size))
@@ -655,7 +668,7 @@ def fit_its(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, optio
                  if c["placebo_in_time"].get("available")]
     extras: dict[str, Any] = {
         **{k: v for k, v in result.items() if k != "campaigns"},
-        "by_campaign": result["campaigns"],
+        "by_campaign": tuple(CampaignEffect.from_dict(c) for c in result["campaigns"]),
         "pooling": "average of campaign effects weighted by observed campaign periods; normal inference",
         "placebo_rejections": int(sum(1 for v in placebo_p if v is not None and v < spec.inference.alpha)),
         "placebo_tests": len(placebo_p),
@@ -684,8 +697,9 @@ def fit_its(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, optio
             low_did, high_did = test.ci_low, test.ci_high
         elif rule["rule"] == "refused":
             low_did, high_did = math.nan, math.nan
-        extras["staggered_did"] = {"estimate": est, "std_error": se, "ci_low": low_did, "ci_high": high_did,
-                                   **analysis["extras"], "inference_rule": rule}
+        extras["staggered_did"] = StaggeredCheck.from_dict({
+            "estimate": est, "std_error": se, "ci_low": low_did, "ci_high": high_did, **analysis["extras"],
+            "inference_rule": FewTreatedRule.from_dict(rule)})
     n_obs = int(sum(c["n_pre"] + c["n_post"] for c in result["campaigns"]))
     counts = {**panel.counts, "campaigns": len(result["campaigns"]), "campaigns_skipped": len(result["skipped"])}
     return EstimateResult(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high,

@@ -243,7 +243,7 @@ def fit_exposure_response(frame: pd.DataFrame, outcome: pd.Series, spec: Hypothe
         assumptions=ASSUMPTIONS,
         notes=_notes(levels, n_treated, comparison_dose, measure.source))
     extras: dict[str, Any] = {
-        "exposure_response": part, "inference": primary.record,
+        "exposure_response": part, "inference": primary.part,
         "coefficients": {name: float(v) for name, v in zip(_names(knots), curve_fit.params, strict=True)},
         "model": ("unit change ~ treated + treated x (dose - mean dose)" + (" + treated x spline(dose)" if len(knots)
                   else "") + f", one row per {unit}, {options.weights} weights"),

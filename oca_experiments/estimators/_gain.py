@@ -45,6 +45,7 @@ from .._blas import small_blas
 from .._format import monte_carlo_p
 from ..errors import DataError
 from ..results import EstimateResult
+from ..results.parts import InferenceRecord
 from ..spec import HypothesisSpec
 from ._ancova import unit_panel
 from ._catalog import KnowledgeGainOptions, ShareOptions
@@ -112,16 +113,29 @@ class _RatioWildBootstrap(_RatioTest):
         z1 = weights * self.q - np.outer(vq, share)
         self.vp, self.vq = vp, vq
         self.sq00, self.sq01, self.sq11 = (z0 * z0).sum(1), (z0 * z1).sum(1), (z1 * z1).sum(1)
+        # The observed scores a_g - share_g * sum(a), centred once: (p - share P) - theta (q - share Q). Centring
+        # a(theta) itself cancels catastrophically at the huge theta the interval search visits (|theta| ~ 1e16).
+        self.centred_p = self.p - share * self.p.sum()
+        self.centred_q = self.q - share * self.q.sum()
 
     def t_draws(self, theta: float) -> NDArray[np.float64]:
         spread = np.sqrt(np.clip(self.sq00 - 2 * theta * self.sq01 + theta * theta * self.sq11, 0.0, None))
+        numerator = self.vp - theta * self.vq
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (self.vp - theta * self.vq) / spread
+            draws = numerator / spread
+        # zero spread: the same reading as t_observed (+/-inf, or 0 when the numerator is 0 too, never NaN)
+        return np.where(spread == 0.0, np.where(numerator == 0.0, 0.0, draws), draws)
 
     def t_observed(self, theta: float) -> float:
-        a = self.p - theta * self.q
-        scores = a - self.sizes * a.sum() / self.n
-        return float(a.sum() / np.sqrt(np.sum(scores**2)))
+        """sum(a) / sqrt(sum of squared centred cluster scores). When the scores are all exactly zero (every cluster's
+        mean of post - theta * pre is the same) the cluster-robust spread is zero: the statistic is +/-inf when
+        sum(a) != 0 (the data reject theta as strongly as they can: p is the share of draws that are also infinite)
+        and 0 when sum(a) == 0 too (theta is the point estimate itself: no evidence against it, p = 1)."""
+        numerator = float((self.p - theta * self.q).sum())
+        spread = float(np.sqrt(np.sum((self.centred_p - theta * self.centred_q) ** 2)))
+        if spread == 0.0:
+            return math.copysign(math.inf, numerator) if numerator != 0.0 else 0.0
+        return numerator / spread
 
 
 class _TwoSampleRatioWildBootstrap(_RatioTest):
@@ -309,8 +323,9 @@ def fit_knowledge_gain(frame: pd.DataFrame, outcome: pd.Series, spec: Hypothesis
                                                    1.0 - 2.0 * inference.alpha))
     low, high = chosen["ci_low"], chosen["ci_high"]
     record["statement"] = _statement(estimate, low, high, inference.ci_level)
-    extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta, "inference": record,
-              "statement": record["statement"], "paired": options.paired}
+    extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta,
+              "inference": InferenceRecord.from_dict(record), "statement": record["statement"],
+              "paired": options.paired}
     counts["observations"] = int(post.size)
     return EstimateResult(
         estimate=estimate, std_error=float(chosen["std_error"]), ci_low=float(low), ci_high=float(high),
@@ -366,8 +381,9 @@ def _weighted_gain(post: NDArray[np.float64], pre: NDArray[np.float64], work: pd
                                  clustered=clustered, fixed_weights_se=float(np.sqrt(fixed)), n_strata=n_strata)
     record = {**primary.record, "delta_method": delta}
     record["statement"] = _statement(estimate, primary.ci_low, primary.ci_high, inference.ci_level)
-    extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta, "inference": record,
-              "statement": record["statement"], "paired": options.paired, "survey_weights": calibration.record}
+    extras = {"mean_pre": mean_pre, "mean_post": mean_post, "ratio": theta,
+              "inference": InferenceRecord.from_dict(record), "statement": record["statement"],
+              "paired": options.paired, "survey_weights": calibration.record}
     counts["observations"] = int(post.size)
     return EstimateResult(
         estimate=estimate, std_error=primary.std_error, ci_low=primary.ci_low, ci_high=primary.ci_high,
@@ -547,6 +563,7 @@ def fit_share(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opt
                                         "is the linearized variance with the raking adjustment over p(1 - p) / n, "
                                         "not floored at 1, so std_error is the linearized standard error")
         extras["survey_weights"] = calibration.record
+    extras["inference"] = InferenceRecord.from_dict(record)  # in its place, with the weighted note
     return EstimateResult(estimate=share, std_error=std_error, ci_low=low, ci_high=high, ci_level=inference.ci_level,
                           p_value=p, p_value_two_sided=p_two, df=df, n=n, n_clusters=n_clusters,
                           se_type=f"wilson_{se_type}", counts=counts, extras=extras)

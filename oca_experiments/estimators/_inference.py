@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from ..results.parts import InferenceRecord
 from ..spec import HypothesisSpec
 from ._cluster_inference import RandomizationInterval, wild_cluster_bootstrap
 from ._linalg import WithinDesign, covariance, satterthwaite_df
@@ -81,6 +82,12 @@ class PrimaryInference:
     se_type: str
     record: dict[str, Any]
     null_draws: tuple[float, NDArray[np.float64]] | None = field(default=None, repr=False)  # (observed t, draws)
+
+    @property
+    def part(self) -> InferenceRecord:
+        """``extras.inference``: the record as its typed part, keys in the order the record was built in (so
+        results.json is unchanged); read it after the fitter has added its randomization alternative."""
+        return InferenceRecord.from_dict(self.record)
 
 
 @dataclass(frozen=True)

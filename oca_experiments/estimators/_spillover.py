@@ -116,7 +116,7 @@ def fit_spillover(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec,
         treated_vs_all_comparison=naive, ruled_out=ruled_out, note=note,
         units=tuple(UnitChange(**row) for row in rows), assumptions=ASSUMPTIONS)
     extras: dict[str, Any] = {
-        "spillover": part, "inference": primary.record,
+        "spillover": part, "inference": primary.part,
         "coefficients": {"intercept": float(fit.params[0]), "near": float(fit.params[1]),
                          "treated": float(fit.params[2])},
         "model": f"unit change ~ near + treated (far comparison units the base), one row per {unit}, "

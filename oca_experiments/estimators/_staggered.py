@@ -36,6 +36,7 @@ from .._format import monte_carlo_p
 from ..errors import DataError, EstimationError
 from ..io import PERIODS, period_codes, period_label, read_time, spacing_problem
 from ..outcomes import numeric_column
+from ..results.parts import PretrendTest
 
 __all__ = [
     "StaggeredPanel", "AttGT", "Aggregate", "prepare_panel", "att_gt", "aggregate", "multiplier_bootstrap",
@@ -667,7 +668,7 @@ def multiplier_bootstrap(psi: NDArray[np.float64], row_cluster: NDArray[np.intp]
 
 
 def pretrend_test(estimates: NDArray[np.float64], psi: NDArray[np.float64], row_cluster: NDArray[np.intp],
-                  boot: Bootstrap | None) -> dict[str, Any]:
+                  boot: Bootstrap | None) -> PretrendTest:
     """Joint test that every pre-treatment estimate is zero.
 
     A Wald chi-square test when the covariance matrix has full rank (fewer estimates than clusters); the sup-t
@@ -677,7 +678,7 @@ def pretrend_test(estimates: NDArray[np.float64], psi: NDArray[np.float64], row_
     k = estimates.size
     result: dict[str, Any] = {"n_estimates": int(k)}
     if k == 0:
-        return {**result, "wald_stat": None, "wald_p_value": None, "sup_t_p_value": None}
+        return PretrendTest.from_dict({**result, "wald_stat": None, "wald_p_value": None, "sup_t_p_value": None})
     sums = _cluster_sums(psi, row_cluster)
     vcov = sums.T @ sums
     rank = int(np.linalg.matrix_rank(vcov)) if k else 0
@@ -694,7 +695,7 @@ def pretrend_test(estimates: NDArray[np.float64], psi: NDArray[np.float64], row_
         t_boot = np.max(np.abs(boot.draws[:, ok]) / se[ok], axis=1) if ok.any() else np.array([np.nan])
         result.update(sup_t_stat=observed, sup_t_p_value=monte_carlo_p(float(np.mean(t_boot >= observed)),
                                                                      int(t_boot.size), enumerated=False))
-    return result
+    return PretrendTest.from_dict(result)  # a test that is not available still writes its None
 
 
 # --------------------------------------------------------------------------------------------------- TWFE

@@ -21,7 +21,7 @@ from scipy import stats
 from ..errors import DataError, EstimationError
 from ..io import period_label
 from ..results import EstimateResult
-from ..results.parts import CohortCell, CohortShare
+from ..results.parts import CohortCell, CohortShare, EventStudy
 from ..spec import HypothesisSpec
 from ._engagement_options import SunAbrahamOptions, TwfeOptions
 from ._inference import t_inference
@@ -192,10 +192,10 @@ def fit_sun_abraham(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpe
         "model": "Sun-Abraham interaction-weighted event study: outcome on cohort x relative-period indicators "
                  f"(reference {options.reference}) | unit + period, never-treated units as the control cohort",
         "period": options.period,
-        "event_study": {"event_time": [int(fit.relative_periods[j]) for j in shown],
+        "event_study": EventStudy.from_dict({"event_time": [int(fit.relative_periods[j]) for j in shown],
                         "estimate": [float(v) for v in est], "std_error": [float(v) for v in se],
                         "ci_low": [float(v) for v in est - crit * se], "ci_high": [float(v) for v in est + crit * se],
-                        "reference": options.reference, "se_type": "CR1", "period": options.period},
+                        "reference": options.reference, "se_type": "CR1", "period": options.period}),
         "cohort_shares": tuple(CohortShare(cohort=cohort_label[g], units=sizes[g],
                                            share=sizes[g] / sum(sizes.values())) for g in sorted(sizes)),
         "iw_weights": tuple(CohortCell(cohort=cohort_label[g], event_time=rel, weight=w)

@@ -23,6 +23,7 @@ import pandas as pd
 from .._blas import small_blas
 from ..errors import DataError, EstimationError
 from ..results import EstimateResult
+from ..results.parts import GroupEffect, RawMeans
 from ..spec import HypothesisSpec
 from ._catalog import SurveyDiDOptions
 from ._inference import predicted_refusal, regression_inference
@@ -233,10 +234,10 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         level_var = vcov[ref_idx, ref_idx] + vcov[target, target] + 2 * vcov[ref_idx, target]
         units_by = work.groupby("by")["unit"].nunique()
         extras["effect_by_group"] = {
-            options.by.reference: {"estimate": ref_effect, "std_error": float(np.sqrt(vcov[ref_idx, ref_idx])),
-                                   "n": int(units_by.get(options.by.reference, 0))},
-            options.by.level: {"estimate": ref_effect + estimate, "std_error": float(np.sqrt(level_var)),
-                               "n": int(units_by.get(options.by.level, 0))},
+            options.by.reference: GroupEffect(estimate=ref_effect, std_error=float(np.sqrt(vcov[ref_idx, ref_idx])),
+                                              n=int(units_by.get(options.by.reference, 0))),
+            options.by.level: GroupEffect(estimate=ref_effect + estimate, std_error=float(np.sqrt(level_var)),
+                                          n=int(units_by.get(options.by.level, 0))),
         }
     if assignment is not None:
         record = randomization_record(spec, fit.y, regressors, target_name, assignment=assignment,
@@ -248,7 +249,7 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     extras["coefficients"] = {name: float(v) for name, v in zip(names, fit.params, strict=True)}
     extras["model"] = ("panel: y ~ D + post | " + " + ".join(["unit", *spec.fixed_effects]) if options.panel else
                        "repeated cross-sections: y ~ treated + post + D") + (" (+ covariates)" if cov_names else "")
-    extras["inference"] = primary.record
+    extras["inference"] = primary.part
     counts["observations"] = fit.n_obs
     return EstimateResult(
         estimate=estimate, std_error=primary.std_error, ci_low=primary.ci_low, ci_high=primary.ci_high,
@@ -258,7 +259,7 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     )
 
 
-def _raw_means(work: pd.DataFrame, spec: HypothesisSpec, weights: np.ndarray | None = None) -> dict[str, Any]:
+def _raw_means(work: pd.DataFrame, spec: HypothesisSpec, weights: np.ndarray | None = None) -> RawMeans:
     """Mean outcome per arm and wave, with the number of units behind each: the raw picture behind the DiD
     (weighted means when survey weights are registered)."""
     cells: dict[str, dict[str, Any]] = {}
@@ -274,7 +275,7 @@ def _raw_means(work: pd.DataFrame, spec: HypothesisSpec, weights: np.ndarray | N
     out: dict[str, Any] = {"waves": [str(spec.design.pre), str(spec.design.post)], "arms": cells}
     if weights is not None:
         out["weighted"] = True
-    return out
+    return RawMeans.from_dict(out)  # a cell's mean stays written when None (an empty cell)
 
 
 def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_name: str,
@@ -309,10 +310,11 @@ def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_na
         level_var = fit.vcov[ref_idx, ref_idx] + fit.vcov[target, target] + 2 * fit.vcov[ref_idx, target]
         units_by = work.groupby("by")["unit"].nunique()
         extras["effect_by_group"] = {
-            options.by.reference: {"estimate": ref_effect, "std_error": float(np.sqrt(fit.vcov[ref_idx, ref_idx])),
-                                   "n": int(units_by.get(options.by.reference, 0))},
-            options.by.level: {"estimate": ref_effect + estimate, "std_error": float(np.sqrt(level_var)),
-                               "n": int(units_by.get(options.by.level, 0))},
+            options.by.reference: GroupEffect(estimate=ref_effect,
+                                              std_error=float(np.sqrt(fit.vcov[ref_idx, ref_idx])),
+                                              n=int(units_by.get(options.by.reference, 0))),
+            options.by.level: GroupEffect(estimate=ref_effect + estimate, std_error=float(np.sqrt(level_var)),
+                                          n=int(units_by.get(options.by.level, 0))),
         }
     else:
         extras["raw_means"] = _raw_means(work, spec, calibration.weights)
@@ -320,7 +322,7 @@ def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_na
     extras["model"] = ("weighted panel: y ~ D + post | " + " + ".join(["unit", *spec.fixed_effects])
                        if options.panel else "weighted repeated cross-sections: y ~ treated + post + D") + \
         (" (+ covariates)" if covariates else "")
-    extras["inference"] = primary.record
+    extras["inference"] = primary.part
     extras["survey_weights"] = calibration.record
     counts["observations"] = fit.n_obs
     return EstimateResult(

@@ -21,6 +21,14 @@ from scipy import stats
 from ..errors import DataError, EstimationError
 from ..io import period_codes, period_label, read_time
 from ..results import EstimateResult
+from ..results.parts import (
+    ArtifactPaths,
+    Regularisation,
+    Resampling,
+    SyntheticComparisonEstimate,
+    SyntheticTrajectory,
+    Weight,
+)
 from ..spec import HypothesisSpec
 from ._survey_did import NotTestable
 from ._synthdid import (Method, SynthFit, bootstrap_se, effect_curve, jackknife_se, placebo_se, placebo_se_all,
@@ -181,9 +189,9 @@ def _fit(panel: SyntheticPanel, method: Method, options: SyntheticOptions) -> Sy
         raise EstimationError(str(exc)) from None
 
 
-def _weights_table(labels: tuple[str, ...], weights: np.ndarray) -> list[dict[str, Any]]:
+def _weights_table(labels: tuple[str, ...], weights: np.ndarray) -> tuple[Weight, ...]:
     order = np.argsort(-weights, kind="stable")
-    return [{"label": labels[i], "weight": float(weights[i])} for i in order]
+    return tuple(Weight(label=labels[i], weight=float(weights[i])) for i in order)
 
 
 def _fit_synthetic(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: SyntheticOptions,
@@ -208,14 +216,14 @@ def _fit_synthetic(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     else:
         p = p_two
 
-    comparison: dict[str, Any] = {}
+    comparison: dict[str, SyntheticComparisonEstimate] = {}
     if options.compare:
         for other in ("sdid", "sc", "did"):
             other_fit = fit if other == method else _fit(panel, other, options)
             other_se = std_error if other == method else _standard_error(other_fit, se_type, options)[0]
-            comparison[other] = {"estimator": _NAMES[other], "estimate": other_fit.estimate,
-                                 "std_error": other_se, "ci_low": other_fit.estimate - z * other_se,
-                                 "ci_high": other_fit.estimate + z * other_se}
+            comparison[other] = SyntheticComparisonEstimate(
+                estimator=_NAMES[other], estimate=other_fit.estimate, std_error=other_se,
+                ci_low=other_fit.estimate - z * other_se, ci_high=other_fit.estimate + z * other_se)
 
     treated_mean, synthetic = synthetic_trajectory(fit)
     pre_gap = treated_mean[:fit.t0] - synthetic[:fit.t0]
@@ -234,14 +242,14 @@ def _fit_synthetic(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         "treatment_start": panel.start,
         "n_treated": fit.n_treated, "n_comparison": fit.n0, "n_pre_periods": fit.t0, "n_post_periods": fit.n_post,
         "unit_weights": _weights_table(units_control, fit.omega),
-        "time_weights": [{"label": panel.periods[t], "weight": float(w)} for t, w in enumerate(fit.lambda_)],
+        "time_weights": tuple(Weight(label=panel.periods[t], weight=float(w)) for t, w in enumerate(fit.lambda_)),
         "effective_controls": float(1.0 / np.sum(fit.omega**2)),
-        "regularisation": {"zeta_omega": fit.settings.zeta_omega, "zeta_lambda": fit.settings.zeta_lambda,
-                           "noise_level": fit.noise_level, "omega_intercept": fit.settings.omega_intercept},
+        "regularisation": Regularisation(zeta_omega=fit.settings.zeta_omega, zeta_lambda=fit.settings.zeta_lambda,
+                                         noise_level=fit.noise_level, omega_intercept=fit.settings.omega_intercept),
         "pre_period_rmse": float(np.sqrt(np.mean(pre_gap**2))),
-        "trajectory": {"periods": list(panel.periods), "treated": [float(v) for v in treated_mean],
-                       "synthetic": [float(v) for v in synthetic], "start_index": fit.t0,
-                       "effect": [None] * fit.t0 + [float(v) for v in effect_curve(fit)]},
+        "trajectory": SyntheticTrajectory(periods=tuple(panel.periods), treated=tuple(float(v) for v in treated_mean),
+                                          synthetic=tuple(float(v) for v in synthetic), start_index=fit.t0,
+                                          effect=(None,) * fit.t0 + tuple(float(v) for v in effect_curve(fit))),
         "comparison": comparison,
         "dropped_incomplete_units": panel.dropped_units,
         "scale": "outcome units",
@@ -255,7 +263,8 @@ def _fit_synthetic(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
             "(estimator.options.period) or synthetic_control")
     extras["warnings"] = warnings
     if "replications" in draws:
-        extras["resampling"] = {k: draws[k] for k in ("replications", "seed", "assignments") if k in draws}
+        extras["resampling"] = Resampling(replications=draws["replications"], seed=draws.get("seed"),
+                                          assignments=draws.get("assignments"))
     placebo = draws.get("placebo_estimates")
     if placebo is not None:
         # Rank of the actual estimate among the placebo estimates (Abadie et al. 2010's permutation reading).
@@ -263,7 +272,7 @@ def _fit_synthetic(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     from ..engagement import synthetic_png
 
     artifact = f"artifacts/{spec.id}_synthetic.png"
-    extras["artifacts"] = {"fit_plot": artifact}
+    extras["artifacts"] = ArtifactPaths(fit_plot=artifact)
     counts = {"units": len(panel.units), "treated_units": fit.n_treated, "comparison_units": fit.n0,
               "periods": len(panel.periods), "unit_periods": int(panel.y.size),
               "units_dropped_incomplete": panel.dropped_units}

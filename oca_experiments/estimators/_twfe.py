@@ -36,6 +36,7 @@ from ..errors import DataError, EstimationError
 from ..io import period_codes, period_label, read_time, spacing_problem
 from ..outcomes import numeric_column
 from ..results import EstimateResult
+from ..results.parts import BaconComparison, BaconDecomposition, BaconKind, EventStudy, NegativeWeights, PretrendTest
 from ..spec import HypothesisSpec
 from ._bacon import bacon_decomposition
 from ._engagement_options import SmallSample, TwfeOptions
@@ -245,7 +246,7 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
         elif primary.se_type.startswith("wild"):
             primary = dataclasses.replace(primary, std_error=primary.std_error * g_scale)
     extras: dict[str, Any] = {"model": _model_words(spec, options, labels), "ssc": options.ssc.model_dump(),
-                              "inference": primary.record, "period": options.period,
+                              "inference": primary.part, "period": options.period,
                               "fixed_effects": list(fe_columns), "clusters": n_clusters,
                               "cluster_column": cluster_column}
     table_se_type = primary.se_type if primary.se_type in ("CR1", "CR2", "HC1", "iid", "HC3") else "CR1"
@@ -260,17 +261,17 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
         coef = table.params[:n_treat]
         band = _sup_t_critical(vcov[:n_treat, :n_treat], level=spec.inference.ci_level,
                                seed=spec.inference.bootstrap.seed)
-        extras["event_study"] = {
+        extras["event_study"] = EventStudy.from_dict({  # the table's keys in the order results.json has them
             "event_time": labels, "estimate": [float(v) for v in coef], "std_error": [float(v) for v in se],
             "ci_low": [float(v) for v in coef - crit * se], "ci_high": [float(v) for v in coef + crit * se],
             "band_low": [float(v) for v in coef - band * se], "band_high": [float(v) for v in coef + band * se],
             "uniform_critical_value": band, "reference": options.reference, "se_type": table_se_type,
             "period": options.period,
             "band": "sup-t simultaneous band (Montiel Olea and Plagborg-Moller 2019) from the coefficients' "
-                    "covariance, seeded normal draws"}
+                    "covariance, seeded normal draws"})
         leads = [j for j, e in enumerate(labels) if e < 0]
-        extras["pretrend_test"] = _joint_test(coef[leads], vcov[np.ix_(leads, leads)],
-                                              df_table if table_se_type.startswith("CR") else None)
+        extras["pretrend_test"] = PretrendTest.from_dict(_joint_test(
+            coef[leads], vcov[np.ix_(leads, leads)], df_table if table_se_type.startswith("CR") else None))
         extras["headline"] = "mean of the event-study coefficients 0.." + str(labels[-1])
         lag_mean = float(np.mean(coef[post]))
         if not math.isclose(lag_mean, estimate, rel_tol=1e-8, abs_tol=1e-10):
@@ -292,29 +293,31 @@ def fit_twfe(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, opti
 
 
 def _bacon_extras(rows: dict[str, Any], keep: NDArray[np.bool_], estimate: float, *,
-                  plain: bool) -> dict[str, Any]:
+                  plain: bool) -> BaconDecomposition:
     """Goodman-Bacon (2021) decomposition of the static TWFE coefficient, or why it does not apply.
 
     It exists only for the plain unit + period model on a balanced panel with an absorbing binary treatment."""
     if not plain:
-        return {"available": False, "reason": "covariates or extra fixed effects: the decomposition covers the "
-                                              "plain unit + period model only"}
+        return BaconDecomposition(available=False, reason="covariates or extra fixed effects: the decomposition "
+                                                           "covers the plain unit + period model only")
     unit_codes, unit = np.unique(rows["unit"][keep], return_inverse=True)
     period_values, period = np.unique(rows["period"][keep], return_inverse=True)
     n, t = unit_codes.size, period_values.size
     if keep.sum() != n * t or np.unique(unit * t + period).size != n * t:
-        return {"available": False, "reason": "unbalanced panel (each unit needs exactly one row per period)"}
+        return BaconDecomposition(available=False,
+                                  reason="unbalanced panel (each unit needs exactly one row per period)")
     y = np.full((n, t), np.nan)
     y[unit, period] = rows["y"][keep]
     adoption = rows["adoption"][unit_codes]
     cohort = np.where(adoption == NEVER, t, np.searchsorted(period_values, adoption))
     absorbing = (period >= cohort[unit]).astype(np.float64)
     if not np.array_equal(absorbing, rows["d"][keep]):
-        return {"available": False, "reason": "treatment is not binary and absorbing (on from adoption onward)"}
+        return BaconDecomposition(available=False,
+                                  reason="treatment is not binary and absorbing (on from adoption onward)")
     try:
         decomposition = bacon_decomposition(y, cohort)
     except ValueError as exc:
-        return {"available": False, "reason": str(exc)}
+        return BaconDecomposition(available=False, reason=str(exc))
     if not math.isclose(decomposition.twfe, estimate, rel_tol=1e-8, abs_tol=1e-10):
         raise EstimationError("internal check failed: the Bacon decomposition does not add up to the TWFE estimate")
     table = decomposition.table()
@@ -323,9 +326,11 @@ def _bacon_extras(rows: dict[str, Any], keep: NDArray[np.bool_], estimate: float
             code = row[key]
             row[key] = None if code is None or int(code) >= t else int(period_values[int(code)])  # type: ignore[arg-type]
     n_cohorts = len({int(c) for c in cohort if 0 < c < t})
-    return {"available": True, "staggered": n_cohorts > 1, "twfe": decomposition.twfe, "table": table,
-            "by_kind": decomposition.by_kind(),
-            "note": "cohorts are period codes; weights sum to 1 and sum(weight x estimate) is the TWFE coefficient"}
+    return BaconDecomposition(
+        available=True, staggered=n_cohorts > 1, twfe=decomposition.twfe,
+        table=tuple(BaconComparison.from_dict(row) for row in table),  # a never-treated control cohort stays None
+        by_kind={kind: BaconKind(**cell) for kind, cell in decomposition.by_kind().items()},
+        note="cohorts are period codes; weights sum to 1 and sum(weight x estimate) is the TWFE coefficient")
 
 
 def _dummies(codes: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -347,16 +352,16 @@ def _sup_t_critical(vcov: NDArray[np.float64], *, level: float, seed: int, draws
     return float(np.quantile(np.abs(z).max(axis=1), level))
 
 
-def _negative_weights(design: WithinDesign, d: NDArray[np.float64]) -> dict[str, Any]:
+def _negative_weights(design: WithinDesign, d: NDArray[np.float64]) -> NegativeWeights:
     """The implicit weights of the static TWFE coefficient on treated cells (de Chaisemartin-D'Haultfoeuille):
     the residualised treatment of the treated rows; negative ones are 'forbidden' comparisons."""
     d_t = design.x[:, 0]
     treated = d > 0
     if not treated.any():
-        return {"available": False}
+        return NegativeWeights(available=False)
     w = d_t[treated] / float(d_t[treated].sum())
-    return {"available": True, "treated_cells": int(treated.sum()), "negative": int((w < 0).sum()),
-            "negative_sum": float(w[w < 0].sum())}
+    return NegativeWeights(available=True, treated_cells=int(treated.sum()), negative=int((w < 0).sum()),
+                           negative_sum=float(w[w < 0].sum()))
 
 
 def _model_words(spec: HypothesisSpec, options: TwfeOptions, labels: list[int]) -> str:

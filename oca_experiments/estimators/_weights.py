@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 
 from ..errors import DataError, NotTestable
 from ..outcomes import numeric_column
+from ..results.parts import SurveyWeightsRecord
 from ..spec import HypothesisSpec, SurveyWeights
 from ._inference import ClusterCounts, PrimaryInference, few_cluster_decision, t_inference, t_interval
 
@@ -174,7 +175,7 @@ class Calibration:
     weights: NDArray[np.float64]
     base: NDArray[np.float64]  # design weights before raking
     model: NDArray[np.float64]  # (n, m) indicators of wave x margin category: the calibration variables
-    record: dict[str, Any]  # the weight diagnostics (extras.survey_weights)
+    record: SurveyWeightsRecord  # the weight diagnostics (extras.survey_weights)
     categories: dict[str, NDArray[Any]] = field(default_factory=dict)  # margin column -> each row's category
 
     def cluster_level(self, psu: NDArray[np.intp]) -> dict[str, int]:
@@ -316,7 +317,8 @@ def calibrate(rows: pd.DataFrame, wave: NDArray[Any], settings: SurveyWeights, *
                     "cluster (as R survey: svydesign(ids = ~cluster, weights) + calibrate + svyglm); margins constant "
                     "within clusters are strata (centring within each, n_h / (n_h - 1)); t with G - H df",
     }
-    return Calibration(final, base, np.column_stack(model_columns), record, categories)
+    return Calibration(final, base, np.column_stack(model_columns), SurveyWeightsRecord.from_dict(record),
+                       categories)
 
 
 # --------------------------------------------------------------------------- variance and regression

@@ -116,7 +116,14 @@ def _technical(h: Mapping[str, Any], result: EstimateResult | None) -> str:
     return "; ".join(parts)
 
 
-def interval_svg(h: Mapping[str, Any], *, width: int = 260, height: int = 54, factor: float = 1.0,
+#: Plot text size in px. The picture is drawn at its own width and never shrunk (``min-width`` in the page's CSS),
+#: so this is the size on screen at 100% zoom: legible (>= 11 px), not the ~7 px a 260-wide viewBox squeezed into a
+#: ~190 px table column gave.
+PLOT_FONT_PX = 12
+PLOT_WIDTH = 240
+
+
+def interval_svg(h: Mapping[str, Any], *, width: int = PLOT_WIDTH, height: int = 58, factor: float = 1.0,
                  unit: str = "") -> str:
     """A small interval plot on this hypothesis' own scale: zero, the SESOI band, the interval and the estimate."""
     estimate, low, high, sesoi = h.get("estimate"), h.get("ci_low"), h.get("ci_high"), h.get("sesoi")
@@ -150,11 +157,21 @@ def interval_svg(h: Mapping[str, Any], *, width: int = 260, height: int = 54, fa
     parts.append(f'<line x1="{x(values[1]):.1f}" y1="{mid}" x2="{x(values[2]):.1f}" y2="{mid}" stroke="#1f4e79" '
                  'stroke-width="5" stroke-linecap="round" opacity="0.45"></line>')
     parts.append(f'<circle cx="{x(values[0]):.1f}" cy="{mid}" r="5" fill="#1f4e79"></circle>')
-    for v in (values[1], values[2]):  # bound labels under the bar ends, kept inside the picture
-        at = min(max(x(v), left + 20), right - 20)
-        parts.append(f'<text x="{at:.1f}" y="{mid + 22}" font-size="10" text-anchor="middle" '
-                     f'fill="#333">{html.escape(label(v))}</text>')
-    parts.append(f'<text x="{x(0):.1f}" y="11" font-size="9" text-anchor="middle" fill="#555">0</text>')
+    # bound labels under the bar ends, kept inside the picture and apart from each other
+    texts = [label(v) for v in (values[1], values[2])]
+    half = [0.62 * PLOT_FONT_PX * len(t) / 2 + 1 for t in texts]  # half a label's width (digits ~0.6 em)
+    at = [min(max(x(v), left + w), right - w) for v, w in zip((values[1], values[2]), half)]
+    gap = half[0] + half[1] + 4
+    if at[1] - at[0] < gap:
+        centre = (at[0] + at[1]) / 2
+        at = [centre - gap / 2, centre + gap / 2]
+        shift = max(0.0, left + half[0] - at[0]) - max(0.0, at[1] - (right - half[1]))
+        at = [a + shift for a in at]
+    for where, text in zip(at, texts):
+        parts.append(f'<text x="{where:.1f}" y="{mid + 26}" font-size="{PLOT_FONT_PX}" text-anchor="middle" '
+                     f'fill="#333">{html.escape(text)}</text>')
+    parts.append(f'<text x="{x(0):.1f}" y="{PLOT_FONT_PX - 1}" font-size="{PLOT_FONT_PX}" text-anchor="middle" '
+                 'fill="#555">0</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -253,9 +270,12 @@ text-align:left!important;overflow-wrap:anywhere}
 .oca-decision .yes{background:#d7ecd9;color:#14532d}.oca-decision .no{background:#f8d9d4;color:#7f1d1d}
 .oca-decision .unclear{background:#fbefc9;color:#6b4e00}.oca-decision .unreliable{background:#e5e5e5;color:#333}
 .oca-decision svg{max-width:100%;height:auto}
+.oca-decision .c-question{width:22%}.oca-decision .c-answer{width:10%}.oca-decision .c-effect{width:26%}
+.oca-decision .c-meaning{width:19%}
+.oca-decision .c-plot{width:calc(PLOT_WIDTH_PX + .8rem)}.oca-decision svg.interval-plot{min-width:PLOT_WIDTH_PX}
 @page{size:A4;margin:12mm}
-@media print{.oca-decision{font-size:10pt}.oca-decision tr{page-break-inside:avoid}.oca-decision img{max-width:100%;height:auto}.oca-decision table{width:100%}details>summary{list-style:none}}
-"""
+@media print{.oca-decision .c-question{width:20%}.oca-decision .c-effect{width:22%}.oca-decision .c-plot{width:32%}.oca-decision .c-meaning{width:16%}.oca-decision svg.interval-plot{min-width:0}.oca-decision{font-size:10pt}.oca-decision tr{page-break-inside:avoid}.oca-decision img{max-width:100%;height:auto}.oca-decision table{width:100%}details>summary{list-style:none}}
+""".replace("PLOT_WIDTH_PX", f"{PLOT_WIDTH}px")  # the plot column holds the picture unshrunk
 
 
 def decision_section(run_dir: str | Path, *, study_dir: str | Path | None = None, heading_level: int = 2) -> str:
@@ -279,10 +299,10 @@ def decision_section(run_dir: str | Path, *, study_dir: str | Path | None = None
             "registry lock makes confirmatory appear in this table.</p>")]
     if rows:
         out.append('<table><caption>Confirmatory questions</caption><thead><tr>'
-                   '<th scope="col" style="width:24%">Question</th><th scope="col" style="width:11%">Answer</th>'
-                   '<th scope="col" style="width:27%">Effect and likely range</th>'
-                   '<th scope="col" style="width:18%">On its own scale</th>'
-                   '<th scope="col" style="width:20%">What it means for the programme</th></tr></thead><tbody>')
+                   '<th scope="col" class="c-question">Question</th><th scope="col" class="c-answer">Answer</th>'
+                   '<th scope="col" class="c-effect">Effect and likely range</th>'
+                   '<th scope="col" class="c-plot">On its own scale</th>'
+                   '<th scope="col" class="c-meaning">What it means for the programme</th></tr></thead><tbody>')
         for row in rows:
             badge = ("unreliable" if row.verdict.startswith("unreliable") else
                      _BADGE_CLASS.get(row.verdict.replace("_", " "), ""))

@@ -32,6 +32,7 @@ from typing import Any
 
 from .._atomic import atomic_write_bytes, atomic_write_json, atomic_write_text, staged_directory
 from ..errors import DataError, EstimationError
+from ..results import HypothesisResult, RunResult
 from ..summarize.meta import INTERVAL_DESCRIPTIONS, MetaAnalysis, random_effects
 
 _Z_ALPHA = 1.959963984540054  # two-sided 5%
@@ -95,8 +96,9 @@ def _number(value: Any) -> float | None:
         and math.isfinite(value) else None
 
 
-def read_run(run_dir: Path) -> tuple[str, list[StudyRow], dict[str, Any]]:
-    """One run directory's results.json as table rows; DataError naming the file when it is not one."""
+def read_run(run_dir: Path) -> tuple[str, list[StudyRow], RunResult]:
+    """One run directory's results.json as table rows and the typed run (its parts read by attribute); DataError
+    naming the file when it is not one."""
     path = Path(run_dir) / "results.json"
     if not path.is_file():
         raise DataError("no results.json in this run directory", file=str(run_dir),
@@ -110,20 +112,28 @@ def read_run(run_dir: Path) -> tuple[str, list[StudyRow], dict[str, Any]]:
         raise DataError("field 'hypotheses' is missing or not a list", file=str(path),
                         fix="pass a results.json written by `oca run` (schema_version 1)")
     study = str(payload.get("study") or Path(run_dir).name)
-    rows = []
     for item in payload["hypotheses"]:
         if not isinstance(item, dict) or "id" not in item:
             raise DataError("a hypothesis record has no 'id'", file=str(path), fix="rerun `oca run`")
-        rows.append(StudyRow(
-            study=study, run_dir=str(run_dir), id=str(item["id"]), title=str(item.get("title") or item["id"]),
-            family=str(item.get("family") or "unfamilied"), type=str(item.get("type") or ""),
-            estimator=str(item.get("estimator") or ""), status=str(item.get("status") or ""),
-            verdict=str(item.get("verdict") or item.get("status") or ""), estimate=_number(item.get("estimate")),
-            std_error=_number(item.get("std_error")), ci_low=_number(item.get("ci_low")),
-            ci_high=_number(item.get("ci_high")), p_value=_number(item.get("p_value")),
-            direction=str(item.get("direction") or "two_sided"), sesoi=_number(item.get("sesoi")),
-            se_type=str(item.get("se_type") or "")))
-    return study, rows, payload
+    try:
+        run = RunResult.from_dict(payload)
+    except (TypeError, ValueError) as exc:  # e.g. an unknown status: not a results.json oca wrote
+        raise DataError(f"a hypothesis record cannot be read ({exc})", file=str(path),
+                        fix="pass a results.json written by `oca run` (schema_version 1)") from None
+    rows = [_study_row(study, run_dir, h) for h in run.hypotheses]
+    return study, rows, run
+
+
+def _study_row(study: str, run_dir: Path, h: HypothesisResult) -> StudyRow:
+    r = h.result
+    return StudyRow(
+        study=study, run_dir=str(run_dir), id=str(h.id), title=str(h.title or h.id),
+        family=str(h.family or "unfamilied"), type=str(h.type or ""), estimator=str(h.estimator or ""),
+        status=str(h.status or ""), verdict=str(h.verdict or h.status or ""),
+        estimate=_number(r.estimate if r else None), std_error=_number(r.std_error if r else None),
+        ci_low=_number(r.ci_low if r else None), ci_high=_number(r.ci_high if r else None),
+        p_value=_number(r.p_value if r else None), direction=str(h.direction or "two_sided"),
+        sesoi=_number(h.sesoi), se_type=str(r.se_type or "") if r else "")
 
 
 def _meta(estimates: list[float], ses: list[float], interval: str) -> MetaAnalysis:
@@ -153,39 +163,39 @@ def _pool_across_runs(rows: list[StudyRow], interval: str) -> list[Pooled]:
     return pooled
 
 
-def _cso_cells(item: dict[str, Any], group_column: str) -> tuple[list[tuple[str, float, float]], str] | None:
-    """(label, estimate, SE) per CSO of one hypothesis record, and where they came from; None without any."""
-    extras = item.get("extras") or {}
-    tables = [extras["by_group"]] if isinstance(extras.get("by_group"), dict) else []
-    tables += [b for b in extras.get("disaggregation") or [] if isinstance(b, dict)]
+def _cso_cells(hypothesis: HypothesisResult,
+               group_column: str) -> tuple[list[tuple[str, float, float]], str] | None:
+    """(label, estimate, SE) per CSO of one estimated hypothesis, and where they came from; None without any."""
+    result = hypothesis.result
+    assert result is not None
+    tables = [result.by_group] if result.by_group is not None else []
+    tables += list(result.disaggregation or ())
     for block in tables:
-        if block.get("dimension") != group_column:
+        if block.dimension != group_column:
             continue
         cells, from_ci = [], False
-        for c in block.get("rows", []):
-            est = _number(c.get("estimate"))
-            if c.get("status") != "estimated" or est is None:
+        for c in block.rows or ():
+            est = _number(c.estimate)
+            if c.status != "estimated" or est is None:
                 continue  # suppressed and not-estimable cells are left out
-            se = _number(c.get("std_error"))
+            se = _number(c.std_error)
             if se is None:
-                low, high = _number(c.get("ci_low")), _number(c.get("ci_high"))
+                low, high = _number(c.ci_low), _number(c.ci_high)
                 if low is None or high is None or not high > low:
                     continue
                 se, from_ci = (high - low) / (2 * _Z_ALPHA), True
             if se > 0:
-                cells.append((str(c.get("level")), est, se))
+                cells.append((str(c.level), est, se))
         source = ("per-CSO estimates of the registered estimator re-run within each " + group_column +
                   (" (SE: the 95% interval's half-width / 1.96)" if from_ci else " (SE: each cell's standard error)"))
         return cells, source
-    campaigns = extras.get("by_campaign")
-    if isinstance(campaigns, list):
+    if result.by_campaign is not None:
         cells = []
-        for c in campaigns:
-            if not isinstance(c, dict):
-                continue
-            groups = c.get("groups") if isinstance(c.get("groups"), list) else [c.get("group")]
-            est = _number(c.get("estimate") if "estimate" in c else c.get("average_effect"))
-            se = _number(c.get("std_error"))
+        for c in result.by_campaign:
+            groups = list(c.groups) if c.groups is not None else [c.group]
+            # staggered cohorts carry an estimate, ITS campaigns their average effect
+            est = _number(c.estimate if c.estimate is not None else c.average_effect)
+            se = _number(c.std_error)
             if len(groups) == 1 and groups[0] is not None and est is not None and se and se > 0:
                 cells.append((str(groups[0]), est, se))
         if cells:
@@ -193,34 +203,35 @@ def _cso_cells(item: dict[str, Any], group_column: str) -> tuple[list[tuple[str,
     return None
 
 
-def _pool_across_csos(study: str, payload: dict[str, Any], interval: str, group_column: str,
+def _pool_across_csos(study: str, run: RunResult, interval: str, group_column: str,
                       skipped: list[str]) -> list[Pooled]:
     pooled = []
-    for item in payload.get("hypotheses", []):
-        if not isinstance(item, dict) or item.get("status") != "estimated":
+    for hypothesis in run.hypotheses:
+        result = hypothesis.result
+        if hypothesis.status != "estimated" or result is None:
             continue
-        if str(item.get("se_type") or "") in _POSTERIOR_SE:
-            if (item.get("extras") or {}).get("group_effects"):
-                skipped.append(f"{study} {item['id']}: its per-CSO effects are already partially pooled by its "
+        if str(result.se_type or "") in _POSTERIOR_SE:
+            if result.group_effects:
+                skipped.append(f"{study} {hypothesis.id}: its per-CSO effects are already partially pooled by its "
                                "own hierarchical model; not pooled again")
             continue
-        found = _cso_cells(item, group_column)
+        found = _cso_cells(hypothesis, group_column)
         if found is None:
             continue
         cells, source = found
         labels = [c[0] for c in cells]
         if len(cells) < 2 or len(set(labels)) != len(labels):
-            skipped.append(f"{study} {item['id']}: fewer than two distinct estimated CSOs")
+            skipped.append(f"{study} {hypothesis.id}: fewer than two distinct estimated CSOs")
             continue
         try:
             meta = _meta([c[1] for c in cells], [c[2] for c in cells], interval)
         except EstimationError as exc:
-            skipped.append(f"{study} {item['id']} by CSO: {exc}")
+            skipped.append(f"{study} {hypothesis.id} by CSO: {exc}")
             continue
         pooled.append(Pooled(
-            key=f"{item['id']} ({study}, by CSO)", hypothesis_id=str(item["id"]), study=study,
-            family=str(item.get("family") or "unfamilied"), direction=str(item.get("direction") or "two_sided"),
-            sesoi=_number(item.get("sesoi")), labels=tuple(labels), estimates=tuple(c[1] for c in cells),
+            key=f"{hypothesis.id} ({study}, by CSO)", hypothesis_id=str(hypothesis.id), study=study,
+            family=str(hypothesis.family or "unfamilied"), direction=str(hypothesis.direction or "two_sided"),
+            sesoi=_number(hypothesis.sesoi), labels=tuple(labels), estimates=tuple(c[1] for c in cells),
             std_errors=tuple(c[2] for c in cells), meta=meta,
             note=f"pooled across CSOs: {source}; each SE is treated as known (with few clusters per CSO it is "
                  "itself noisy: read the interval with that in mind)"))
@@ -584,12 +595,12 @@ def build_portfolio(run_dirs: list[Path], out: Path, *, interval: str = "hksj_fl
             raise DataError("this run folder is given twice", file=str(run_dir),
                             fix="pass each study's run folder once")
         seen.add(resolved)
-        study, study_rows, payload = read_run(Path(run_dir))
+        study, study_rows, run = read_run(Path(run_dir))
         if any(r.study == study for r in rows):  # two runs of one study: label them apart by folder
             study = f"{study} [{Path(run_dir).name}]"
             study_rows = [replace(r, study=study) for r in study_rows]
         rows.extend(study_rows)
-        pooled.extend(_pool_across_csos(study, payload, interval, group_column, skipped))
+        pooled.extend(_pool_across_csos(study, run, interval, group_column, skipped))
     pooled = _pool_across_runs(rows, interval) + pooled
     # the demo's truths are per-CSO pooled targets of its one study
     pooled = [replace(p, truth=truths.get(p.hypothesis_id)) if p.study is not None else p for p in pooled]

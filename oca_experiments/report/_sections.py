@@ -1038,17 +1038,16 @@ def synthetic(report: ReportInputs) -> list[Any]:
 
 
 def exposure(report: ReportInputs) -> list[Any]:
-    """Exposure-response and spillover (report/_exposure.py, which reads the hypothesis records), with the
+    """Exposure-response and spillover (report/_exposure.py, which reads the typed parts), with the
     dose-response figure of each exposure-response hypothesis."""
-    records = [h.to_dict() for h in report.hypotheses]
-    text = exposure_section(records)
+    text = exposure_section(report.hypotheses)
     if not text:
         return []
     out: list[Any] = [_md(text)]
-    for h, record in zip(report.hypotheses, records, strict=True):
+    for h in report.hypotheses:
         if h.result is None or h.result.exposure_response is None:
             continue
-        fig = dose_response_figure(record)
+        fig = dose_response_figure(h)
         if fig is not None:
             out.append(figure_html(fig, f"Dose-response curve for {title_of(h)}: the effect at each exposure "
                                         "dose with its pointwise interval, and the treated units' doses"))

@@ -13,6 +13,7 @@ import base64
 import html
 import io
 import json
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,8 @@ def _png(picture: Any, lang: str) -> str:
     ax.set_xlim(-1.25 * span, 1.25 * span)
     ax.set_ylim(-1, 1)
     ax.set_yticks([])
-    ax.set_xlabel(picture.axis_label, fontsize=8)
+    # wrapped to the axes' width: a long label (a unit in words) widened the tight PNG, which the page then shrank
+    ax.set_xlabel(textwrap.fill(picture.axis_label, 60), fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
         lambda x, _pos: format_decimal(x, format="#,##0.##", locale=locale)))
@@ -201,7 +203,14 @@ def run_summary(run_dir: str | Path, *, lang: str, study_dir: str | Path | None 
     records = [h for h in results.get("hypotheses") or [] if isinstance(h, Mapping)]
     return trainer_summary(records, lang=lang, study=str(results.get("study") or ""), specs=specs,
                            threshold=threshold, words=study_words(study_path, lang), locks=_lock_dates(manifest),
-                           level_labels=_form_level_labels(manifest, lang))
+                           level_labels=_form_level_labels(manifest, lang), series_estimators=_series_estimators())
+
+
+def _series_estimators() -> frozenset[str]:
+    """Estimators that read series of pages or communities, not survey respondents (the registry's data kind)."""
+    from oca_experiments.estimators import REGISTRY
+
+    return frozenset(name for name, record in REGISTRY.items() if record.data_kind != "survey")
 
 
 def plain_pages(run_dir: str | Path, *, lang: str, study_dir: str | Path | None = None) -> tuple[list[PlainPage], str]:

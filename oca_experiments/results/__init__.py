@@ -10,7 +10,8 @@
 - ``RunResult``: every hypothesis of a study run, the contract results and the data fingerprints.
 - ``ValidationResult``: contracts, preflight and per-hypothesis testability only, no estimates.
 
-``tidy()`` returns a new DataFrame; ``to_dict()`` returns JSON-ready data (NaN becomes ``None``).
+``tidy()`` returns a new DataFrame; ``to_dict()`` returns JSON-ready data (NaN becomes ``None``). Every result
+pickles (joblib, multiprocessing, ``copy``) and comes back with the same ``to_dict()``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from .parts import (
     Spillover,
     StaggeredCheck,
     Standardisation,
+    SurveyWeightsRecord,
     SyntheticComparisonEstimate,
     SyntheticTrajectory,
     TwfeComparison,
@@ -105,8 +107,34 @@ def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
+def _thaw(value: Any) -> Any:
+    """A frozen mapping (or a tuple of them) as the plain dicts it was made from, for pickling."""
+    if isinstance(value, MappingProxyType):
+        return dict(value)
+    if isinstance(value, tuple) and any(isinstance(item, MappingProxyType) for item in value):
+        return tuple(_thaw(item) for item in value)
+    return value
+
+
+def _construct(kind: type, fields: dict[str, Any]) -> Any:
+    return kind(**fields)
+
+
+class _Picklable:
+    """Pickle (joblib, multiprocessing, copy) a frozen result through its constructor: its read-only mappings
+    (``MappingProxyType``, which does not pickle) travel as dicts and are frozen again, typed parts travel as their
+    records (``Part.__reduce__``), and ``__post_init__`` restores what it guarantees (read-only draws)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import dataclasses
+
+        return (_construct, (type(self), {f.name: _thaw(getattr(self, f.name))
+                                          for f in dataclasses.fields(self)  # type: ignore[arg-type]
+                                          if f.init}))
+
+
 @dataclass(frozen=True)
-class EstimateResult:
+class EstimateResult(_Picklable):
     """One estimator's answer for one hypothesis. ``estimate`` is on the outcome's registered scale."""
 
     estimate: float
@@ -180,6 +208,11 @@ class EstimateResult:
     def reliability(self) -> tuple[ReliabilityRecord, ...] | None:
         """Internal consistency of a multi-item outcome, one record per wave."""
         return self._typed("reliability")
+
+    @property
+    def survey_weights(self) -> SurveyWeightsRecord | None:
+        """Survey-weighted estimators: the registered weights as applied (effective n, margins)."""
+        return self._part(SurveyWeightsRecord)
 
     @property
     def invariance(self) -> MeasurementInvariance | None:
@@ -456,8 +489,31 @@ class EstimateResult:
         })
 
 
+_ESTIMATE_FLOATS = ("estimate", "std_error", "ci_low", "ci_high", "ci_level", "p_value", "p_value_two_sided")
+
+
+def _pick(kind: type, record: Mapping[str, Any]) -> dict[str, Any]:
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(kind)}
+    return {k: v for k, v in record.items() if k in names}
+
+
+def _as_float(value: Any) -> float:
+    return float("nan") if value is None else value
+
+
+def _fill_required(kind: type, fields: dict[str, Any]) -> dict[str, Any]:
+    import dataclasses
+
+    for f in dataclasses.fields(kind):  # keys an older results.json lacks
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            fields.setdefault(f.name, None)
+    return fields
+
+
 @dataclass(frozen=True)
-class HypothesisResult:
+class HypothesisResult(_Picklable):
     id: str
     title: str
     type: str
@@ -513,6 +569,21 @@ class HypothesisResult:
         from .._display import hypothesis_figure
 
         return hypothesis_figure(self)
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> HypothesisResult:
+        """One results.json hypothesis record, read back with its estimate's parts typed (the inverse of
+        ``to_dict``; keys an older results.json lacks read as None, extra keys are ignored)."""
+        fields = _pick(HypothesisResult, record)
+        fields.pop("result", None)
+        result = None
+        if record.get("status") == "estimated":
+            numbers = _pick(EstimateResult, record)
+            numbers.update({k: _as_float(numbers.get(k)) for k in _ESTIMATE_FLOATS})
+            numbers.setdefault("counts", {})
+            numbers.setdefault("extras", {})
+            result = EstimateResult(**_fill_required(EstimateResult, numbers))
+        return cls(**_fill_required(HypothesisResult, fields), result=result)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
@@ -601,7 +672,7 @@ def _tidy_rows(hypotheses: tuple[HypothesisResult, ...]) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class ValidationResult:
+class ValidationResult(_Picklable):
     """Contracts and preflight checks of a study's data; nothing estimated."""
 
     study: str
@@ -632,7 +703,7 @@ class ValidationResult:
 
 
 @dataclass(frozen=True)
-class RunResult:
+class RunResult(_Picklable):
     """Every hypothesis of one study run. Index it by hypothesis id: ``run["h1_horizontal_trust"]``."""
 
     study: str
@@ -684,37 +755,10 @@ class RunResult:
     def from_dict(cls, payload: Mapping[str, Any]) -> RunResult:
         """Rebuild a read-only ``RunResult`` from results.json (the inverse of ``to_dict``; the estimator parts in
         each ``extras`` are read into their types)."""
-        import dataclasses
-
-        def pick(kind: type, record: Mapping[str, Any]) -> dict[str, Any]:
-            names = {f.name for f in dataclasses.fields(kind)}
-            return {k: v for k, v in record.items() if k in names}
-
-        def as_float(value: Any) -> float:
-            return float("nan") if value is None else value
-
-        def fill_required(kind: type, fields: dict[str, Any]) -> dict[str, Any]:
-            for f in dataclasses.fields(kind):  # keys an older results.json lacks
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                    fields.setdefault(f.name, None)
-            return fields
-
-        estimate_floats = {"estimate", "std_error", "ci_low", "ci_high", "ci_level", "p_value", "p_value_two_sided"}
-        hypotheses = []
-        for record in payload.get("hypotheses") or []:
-            result = None
-            if record.get("status") == "estimated":
-                fields = pick(EstimateResult, record)
-                fields.update({k: as_float(fields.get(k)) for k in estimate_floats})
-                fields.setdefault("counts", {})
-                fields.setdefault("extras", {})
-                result = EstimateResult(**fill_required(EstimateResult, fields))
-            fields = pick(HypothesisResult, record)
-            fields.pop("result", None)
-            hypotheses.append(HypothesisResult(**fill_required(HypothesisResult, fields), result=result))
         return cls(study=payload.get("study") or "", oca_version=payload.get("oca_version") or "",
-                   hypotheses=tuple(hypotheses), contracts=tuple(payload.get("contracts") or ()),
-                   data=payload.get("data") or {}, multiple_testing=tuple(payload.get("multiple_testing") or ()))
+                   hypotheses=tuple(HypothesisResult.from_dict(record) for record in payload.get("hypotheses") or []),
+                   contracts=tuple(payload.get("contracts") or ()), data=payload.get("data") or {},
+                   multiple_testing=tuple(payload.get("multiple_testing") or ()))
 
     def to_dict(self) -> dict[str, Any]:
         return {

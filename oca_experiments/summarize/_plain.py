@@ -49,7 +49,16 @@ collected (the post wave's start).
 
 **Privacy.** Counts of people below the study's ``suppression_threshold`` are never shown ("fewer than 10
 people"); a subgroup whose result is suppressed in results.json stays hidden, and so does the difference between
-subgroups, because the hidden number could be worked out from it.
+subgroups, because the hidden number could be worked out from it. The threshold counts survey respondents: it applies
+to every estimator except those the caller names as series estimators (``series_estimators``: the registry's
+engagement estimators, whose units are Facebook pages or communities of practice). A series answer is shown with
+what it rests on ("7 pages (1 with the campaign), each observed over 6 months").
+
+**Slopes and contrasts.** An exposure-response estimate is a slope: "each extra unit of exposure (<what one unit
+is>, ``exposure:<id>`` in study.po) went with about X more/less on <outcome>", never "hardly changed" (its size
+depends on the exposure's unit), with the range of exposure the campaign places got. A spillover estimate compares
+comparison places near campaign places with far ones. Both count the estimator's own units and clusters (communities
+clustered by CSO), not the survey design's.
 """
 
 from __future__ import annotations
@@ -75,9 +84,9 @@ from babel.support import Translations
 
 from oca_experiments._layout import DEFAULT_SUPPRESSION_THRESHOLD
 from oca_experiments.errors import ReportError
-from oca_experiments.results.parts import (Diagnostics, GroupEffect, MeasurementInvariance, PosteriorSummary,
-                                           SurveyWeightsRecord,
-                                           lift_parts)
+from oca_experiments.results import EstimateResult, RunResult
+from oca_experiments.results.parts import (DecisionRule, Diagnostics, ExposureResponse, GroupEffect,
+                                           MeasurementInvariance, PosteriorSummary, Spillover, SurveyWeightsRecord)
 
 __all__ = ["LANGUAGES", "ResultRecord", "SummaryPage", "SummaryPicture", "TrainerSummary", "load_translations",
            "study_words", "trainer_summary"]
@@ -172,8 +181,10 @@ def _is_number(value: Any) -> bool:
 @dataclass(frozen=True)
 class ResultRecord:
     """One hypothesis of a run as the summaries read it: typed and frozen, built once from its results.json record
-    (``from_record``), so that every sentence below reads attributes; the extras' typed parts (posterior,
-    diagnostics, per-group effects) are ``results.parts`` types. Values are kept as recorded (None when absent)."""
+    (``from_record``), so that every sentence below reads attributes. ``result`` is the record's ``EstimateResult``
+    (read through ``RunResult.from_dict``): its parts (posterior, diagnostics, per-group effects, exposure-response,
+    spillover, decision rule) and scalar extras (``target``, ``bayesian``, ``mean_pre``, ...) are read by attribute,
+    never by key. Values are kept as recorded (None when absent)."""
 
     id: str
     status: Any = None
@@ -192,30 +203,66 @@ class ResultRecord:
     sesoi: Any = None
     n_clusters: Any = None
     units: Any = None  # the count of units (counts.units), else n
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    treated_units: Any = None  # counts.treated_units (series: campaign pages or communities)
+    periods: Any = None  # counts.periods (series: the periods every unit is observed in)
+    result: EstimateResult | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> ResultRecord:
-        names = [f.name for f in dataclasses.fields(cls) if f.name not in ("id", "units", "extras")]
-        extras = record.get("extras")
+        names = [f.name for f in dataclasses.fields(cls)
+                 if f.name not in ("id", "units", "treated_units", "periods", "result")]
+        counts = record.get("counts") if isinstance(record.get("counts"), Mapping) else {}
+        result = (RunResult.from_dict({"hypotheses": [dict(record)]}).hypotheses[0].result
+                  if record.get("status") == "estimated" else None)
         return cls(id=str(record.get("id")), **{name: record.get(name) for name in names},
-                   units=(record.get("counts") or {}).get("units", record.get("n")),
-                   extras=lift_parts(extras) if isinstance(extras, Mapping) else {})
+                   units=counts.get("units", record.get("n")),
+                   treated_units=next((counts[key] for key in ("treated_units", "units_treated", "campaigns")
+                                       if _is_number(counts.get(key))), None),
+                   periods=counts.get("periods"), result=result)
 
     @property
     def posterior(self) -> PosteriorSummary:
-        found = self.extras.get("posterior")
+        found = self.result.posterior if self.result is not None else None
         return found if isinstance(found, PosteriorSummary) else PosteriorSummary()
 
     @property
     def diagnostics(self) -> Diagnostics | None:
-        found = self.extras.get("diagnostics")
+        found = self.result.diagnostics if self.result is not None else None
         return found if isinstance(found, Diagnostics) else None
 
     @property
     def effect_by_group(self) -> Mapping[str, GroupEffect]:
-        groups = self.extras.get("effect_by_group")
+        groups = self.result.effect_by_group if self.result is not None else None
         return groups if isinstance(groups, Mapping) else {}
+
+    @property
+    def decision_rule(self) -> DecisionRule | None:
+        found = self.result.decision_rule if self.result is not None else None
+        return found if isinstance(found, DecisionRule) else None
+
+    @property
+    def exposure_response(self) -> ExposureResponse | None:
+        found = self.result.exposure_response if self.result is not None else None
+        return found if isinstance(found, ExposureResponse) else None
+
+    @property
+    def spillover(self) -> Spillover | None:
+        found = self.result.spillover if self.result is not None else None
+        return found if isinstance(found, Spillover) else None
+
+    @property
+    def survey_weights(self) -> SurveyWeightsRecord | None:
+        found = self.result.survey_weights if self.result is not None else None
+        return found if isinstance(found, SurveyWeightsRecord) else None
+
+    @property
+    def invariance(self) -> MeasurementInvariance | None:
+        found = self.result.invariance if self.result is not None else None
+        return found if isinstance(found, MeasurementInvariance) else None
+
+    def scalar(self, name: str) -> Any:
+        """A scalar extra of the estimate (``SCALAR_EXTRAS``: typed there, None when absent or mistyped)."""
+        return getattr(self.result, name) if self.result is not None else None
 
 
 @dataclass(frozen=True)
@@ -257,45 +304,33 @@ def _scale_of(spec: Mapping[str, Any] | None, declared: str | None = None) -> _S
     return _Scale("plain")
 
 
-# --- reading a result: small accessors, so that typed result parts can replace ``extras`` keys in one place --------
+# --- reading a result: small accessors over the typed parts ------------------------------------------------------
 
 def _index_comparability(h: ResultRecord) -> str | None:
-    """The measurement-invariance verdict of the hypothesis' index (``extras.invariance``), when it was tested."""
-    invariance = h.extras.get("invariance")
-    return invariance.verdict if isinstance(invariance, MeasurementInvariance) else None
+    """The measurement-invariance verdict of the hypothesis' index (its ``invariance`` part), when it was tested."""
+    invariance = h.invariance
+    return invariance.verdict if invariance is not None else None
 
 
 def _is_bayesian(h: ResultRecord) -> bool:
     """A posterior answer: the only kind that may be worded as how sure we are."""
-    return bool(h.extras.get("bayesian")) or bool(h.posterior) or h.se_type == "posterior_sd" or any(
-        _is_number(h.extras.get(key)) for key in ("prob_positive", "p_gt_0"))
+    return bool(h.scalar("bayesian")) or bool(h.posterior) or h.se_type == "posterior_sd"
 
 
 def _decision_probability(h: ResultRecord) -> tuple[float, bool]:
     """(registered posterior probability, whether the bar is the SESOI rather than zero)."""
-    rule = h.extras.get("decision_rule")
-    rule = rule if isinstance(rule, Mapping) else {}
-    probability = float(rule["probability"]) if _is_number(rule.get("probability")) else 0.95
-    return probability, rule.get("against", "sesoi") == "sesoi"
+    rule = h.decision_rule
+    probability = float(rule.probability) if rule is not None and _is_number(rule.probability) else 0.95
+    against = rule.against if rule is not None and rule.against is not None else "sesoi"
+    return probability, against == "sesoi"
 
 
 def _gain_means(h: ResultRecord) -> tuple[float, float] | None:
     """(mean before, mean after) of a relative pre/post change (knowledge_gain), else None."""
-    extras = h.extras
-    if h.estimator != "knowledge_gain" or not all(_is_number(extras.get(k)) for k in ("mean_pre",
-                                                                                             "mean_post")):
+    before, after = h.scalar("mean_pre"), h.scalar("mean_post")
+    if h.estimator != "knowledge_gain" or not (_is_number(before) and _is_number(after)):
         return None
-    return float(extras["mean_pre"]), float(extras["mean_post"])
-
-
-def _period(h: ResultRecord) -> tuple[date, date] | None:
-    period = h.extras.get("period")
-    if not isinstance(period, Mapping) or not period.get("start") or not period.get("end"):
-        return None
-    try:
-        return date.fromisoformat(str(period["start"])), date.fromisoformat(str(period["end"]))
-    except ValueError:
-        return None
+    return float(before), float(after)
 
 
 def _posterior_certainty(h: ResultRecord) -> tuple[float, bool] | None:
@@ -304,20 +339,18 @@ def _posterior_certainty(h: ResultRecord) -> tuple[float, bool] | None:
     The claim follows the registered direction (increase: effect > bar; decrease: effect < -bar; any: the more
     probable side), with the bar the decision rule uses: the SESOI when registered and ``against: sesoi``, else 0.
     """
-    posterior, extras = h.posterior, h.extras
+    posterior = h.posterior
     estimate = h.estimate
     sesoi = h.sesoi
     _, against_sesoi = _decision_probability(h)
     use_sesoi = against_sesoi and _is_number(sesoi) and sesoi > 0
     up, down = ((posterior.p_gt_sesoi, posterior.p_lt_minus_sesoi) if use_sesoi else
                 (posterior.p_gt_0, posterior.p_lt_0))
-    if not _is_number(up):  # older records: only P(effect > 0)
-        for value in (extras.get("prob_positive"), extras.get("p_gt_0"), posterior.p_gt_0):
-            if _is_number(value):
-                up, down, use_sesoi = float(value), 1.0 - float(value), False
-                break
-        else:
+    if not _is_number(up):  # a posterior without the SESOI probabilities: only P(effect > 0)
+        if not _is_number(posterior.p_gt_0):
             return None
+        up, use_sesoi = float(posterior.p_gt_0), False
+        down = posterior.p_lt_0 if _is_number(posterior.p_lt_0) else 1.0 - up
     down = float(down) if _is_number(down) else None
     direction = h.direction
     if direction == "increase":
@@ -341,6 +374,9 @@ _OWN_TREND = {"its", "bayes_its"}
 _STAGGERED = {"staggered_did"}
 _DOSE = {"exposure_response"}  # a slope across exposure levels, not the campaign's effect
 _SPILLOVER = {"spillover"}  # comparison places near campaign places against far ones
+_SYNTHETIC = {"synthetic_did", "synthetic_control"}  # one campaign unit against a weighted mix of comparison units
+
+
 DEFAULT_SIZES = (0.2, 0.5, 0.8)  # small / moderate / large for SD-unit indices unless the study declares others
 
 
@@ -377,13 +413,22 @@ class _Writer:
     """Builds the sentences for one language; every user-visible string goes through the catalogs."""
 
     def __init__(self, lang: str, words: _StudyWords, *, threshold: int,
-                 level_labels: Callable[[str, str], str | None] | None = None) -> None:
+                 level_labels: Callable[[str, str], str | None] | None = None,
+                 series_estimators: frozenset[str] = frozenset()) -> None:
         self.lang = lang
         self.level_labels = level_labels
         self.locale = Locale.parse(lang)
         self.t = load_translations(lang)
         self.words = words
         self.threshold = threshold
+        self.series_estimators = series_estimators
+
+    def rests_on_people(self, estimator: str) -> bool:
+        """Whether the estimate is built from survey respondents, so that the suppression threshold (a count of
+        people) applies. Series estimators (engagement pages, communities of practice: ``series_estimators``, from
+        the estimator registry's data kind) count pages, communities and periods, not people. Any other estimator,
+        known or not, is treated as survey data: privacy fails closed."""
+        return estimator not in self.series_estimators
 
     # numbers --------------------------------------------------------------------------------------------------
     def number(self, value: float, decimals: int) -> str:
@@ -473,7 +518,7 @@ class _Writer:
         n = int(n)
         if n < self.threshold:
             return self.people(n)  # small counts are hidden whatever the unit is
-        return self.words.count(f"unit:{column}", n, self.count(n))
+        return self.unit_count(column, n)
 
     def clusters(self, column: str | None, n: int) -> str:
         found = self.words.count(f"cluster:{column}", n, self.count(n)) if column else None
@@ -626,19 +671,32 @@ class _Writer:
         return text + " " + self.t.gettext("(the team asked for {percent} before calling it an answer).").format(
             percent=self.percent(required))
 
-    def interval(self, low: float, high: float, scale: _Scale, estimate: float, hid: str = "") -> str:
+    def interval(self, low: float, high: float, scale: _Scale, estimate: float, hid: str = "",
+                 what: str = "change", step: float | None = None) -> str:
         if scale.kind == "relative":
             low_text, high_text = self.signed_percent(low), self.signed_percent(high)
         else:
             # As many decimals as the rounded estimate shows, one more when a bound would otherwise read as zero.
             decimals = _decimals(_about(estimate * scale.factor))
+            bounds = [v * scale.factor for v in (low, high)]
+            if what != "change":  # a slope or contrast near zero: the bounds' size sets the decimals, not the estimate's
+                decimals = _decimals(_about(max(abs(v) for v in bounds))) + 1
             if scale.kind == "sd":
                 decimals = max(decimals, 2)
-            bounds = [v * scale.factor for v in (low, high)]
             while decimals < 3 and any(v != 0 and round(v, decimals) == 0 for v in bounds):
                 decimals += 1
             low_text, high_text = (self.signed(round(v, decimals), decimals) for v in bounds)
         unit = self.unit_label(scale, hid)
+        if unit and what == "slope" and _is_number(step) and step != 1:
+            return self.t.gettext("Most likely the amount per {step} extra units of exposure lies between {low} and "
+                                  "{high} ({unit}).").format(step=self.number(step, _decimals(step)), low=low_text,
+                                                             high=high_text, unit=unit)
+        if unit and what == "slope":
+            return self.t.gettext("Most likely the amount per extra unit of exposure lies between {low} and {high} "
+                                  "({unit}).").format(low=low_text, high=high_text, unit=unit)
+        if unit and what == "difference":
+            return self.t.gettext("Most likely the difference between near and far places lies between {low} and "
+                                  "{high} ({unit}).").format(low=low_text, high=high_text, unit=unit)
         if unit:
             return self.t.gettext("Most likely the change lies between {low} and {high} ({unit})."
                                   ).format(low=low_text, high=high_text, unit=unit)
@@ -655,17 +713,196 @@ class _Writer:
         unit = self.unit_label(scale, hid)
         return f"{shown} ({unit})" if unit else shown
 
+    # exposure-response (a slope) and spillover (near minus far) --------------------------------------------------
+    def slope_amount(self, magnitude: float, scale: _Scale, hid: str = "") -> str:
+        """'0.0076 index points', '0.3 points on a 1–5 scale': an amount per unit of exposure, with its unit."""
+        if scale.kind == "sd":
+            value = _about(magnitude)
+            # TRANSLATORS: an amount on a standardised index: "0.0076 index points".
+            return self.t.pgettext("slope amount", "{amount} index points").format(
+                amount=self.number(value, _decimals(value)))
+        return self.amount(magnitude, scale, hid)
+
+    def exposure_unit(self, h: ResultRecord) -> str:
+        """What one unit of exposure is, in the study's words (``exposure:<id>`` in study.po), else as recorded."""
+        found = self.words.text(f"exposure:{h.id}")
+        if found:
+            return found
+        part = h.exposure_response
+        return str(part.measure) if part is not None and part.measure else self.t.gettext("exposure to the campaign")
+
+    def dose_question(self, direction: str, subject: str) -> str:
+        if direction == "increase":
+            return self.t.gettext("Did {subject} rise more where more of the campaign reached people?").format(
+                subject=subject)
+        if direction == "decrease":
+            return self.t.gettext("Did {subject} fall more where more of the campaign reached people?").format(
+                subject=subject)
+        return self.t.gettext("Did the change in {subject} depend on how much of the campaign reached people?"
+                              ).format(subject=subject)
+
+    def dose_verdict(self, verdict: str | None, direction: str, subject: str, *, has_sesoi: bool) -> str | None:
+        verdict = str(verdict or "")
+        if verdict.startswith("unreliable"):
+            return self.t.gettext("No answer yet: the computer model behind it did not settle properly.")
+        if verdict == "supported":
+            return {"increase": self.t.gettext("Yes: the more of the campaign reached people, the more {subject} "
+                                               "rose."),
+                    "decrease": self.t.gettext("Yes: the more of the campaign reached people, the more {subject} "
+                                               "fell.")}.get(
+                direction, self.t.gettext("Yes: the change in {subject} depended on how much of the campaign "
+                                          "reached people.")).format(subject=subject)
+        if verdict == "not supported":
+            if has_sesoi:
+                return self.t.gettext("No: how much of the campaign reached people made no difference to {subject} "
+                                      "as large as would matter.").format(subject=subject)
+            return self.t.gettext("No: the change in {subject} did not depend on how much of the campaign reached "
+                                  "people.").format(subject=subject)
+        if verdict == "inconclusive":
+            return {"increase": self.t.gettext("Not clear: the data cannot tell whether {subject} rose more where more "
+                                               "of the campaign reached people."),
+                    "decrease": self.t.gettext("Not clear: the data cannot tell whether {subject} fell more where more "
+                                               "of the campaign reached people.")}.get(
+                direction, self.t.gettext("Not clear: the data cannot tell whether the change in {subject} depended "
+                                          "on how much of the campaign reached people.")).format(subject=subject)
+        return None
+
+    def dose_change(self, slope: float, scale: _Scale, subject: str, exposure: str, hid: str = "",
+                    step: float | None = None) -> str:
+        """'Each extra unit of exposure (interactions ... per follower) went with about 0.0076 index points more on
+        trust between neighbours.' A slope, never 'hardly changed': its size depends on the exposure's unit.
+        ``step``: the registered ``scale`` option, when the slope is reported per that many exposure units."""
+        amount = self.slope_amount(abs(slope), scale, hid)
+        if _is_number(step) and step != 1:
+            shown = self.number(step, _decimals(step))
+            text = (self.t.gettext("In these data, each extra {step} units of exposure (one unit: {exposure}) went "
+                                   "with about {amount} more on {subject}.") if slope >= 0 else
+                    self.t.gettext("In these data, each extra {step} units of exposure (one unit: {exposure}) went "
+                                   "with about {amount} less on {subject}."))
+            return text.format(step=shown, exposure=exposure, amount=amount, subject=subject)
+        if slope >= 0:
+            # TRANSLATORS: a dose-response slope. {exposure} says what one unit of exposure is.
+            text = self.t.gettext("In these data, each extra unit of exposure ({exposure}) went with about {amount} "
+                                  "more on {subject}.")
+        else:
+            text = self.t.gettext("In these data, each extra unit of exposure ({exposure}) went with about {amount} "
+                                  "less on {subject}.")
+        return text.format(exposure=exposure, amount=amount, subject=subject)
+
+    def dose_range(self, part: Any) -> str | None:
+        """How much exposure the places with the campaign got, so that 'per extra unit' can be read."""
+        doses = part.dose_range if part is not None else None
+        if not doses or len(doses) != 2 or not all(_is_number(v) for v in doses) or not _is_number(part.mean_dose):
+            return None
+        values = [_about(v) for v in (doses[0], doses[1], part.mean_dose)]
+        decimals = max(_decimals(v) for v in values)
+        shown = [self.number(v, decimals) for v in values]
+        return self.t.gettext("Among the places with the campaign, exposure ranged from {low} to {high} (on average "
+                              "{mean}).").format(low=shown[0], high=shown[1], mean=shown[2])
+
+    def spillover_question(self, direction: str, subject: str) -> str:
+        if direction == "increase":
+            return self.t.gettext("Did the campaign also raise {subject} in nearby places without it?").format(
+                subject=subject)
+        if direction == "decrease":
+            return self.t.gettext("Did the campaign also lower {subject} in nearby places without it?").format(
+                subject=subject)
+        return self.t.gettext("Did the campaign also change {subject} in nearby places without it?").format(
+            subject=subject)
+
+    def spillover_verdict(self, verdict: str | None, direction: str, subject: str, *,
+                          has_sesoi: bool) -> str | None:
+        verdict = str(verdict or "")
+        if verdict.startswith("unreliable"):
+            return self.t.gettext("No answer yet: the computer model behind it did not settle properly.")
+        if verdict == "supported":
+            return self.t.gettext("Yes: {subject} changed differently in places without the campaign near campaign "
+                                  "places than in those far from them, so the campaign seems to have reached its "
+                                  "neighbours.").format(subject=subject)
+        if verdict == "not supported":
+            if has_sesoi:
+                return self.t.gettext("No: places without the campaign near campaign places did not differ from "
+                                      "those far from them in {subject} by as much as would matter.").format(
+                    subject=subject)
+            return self.t.gettext("No: places without the campaign near campaign places did not differ from those "
+                                  "far from them in {subject}.").format(subject=subject)
+        if verdict == "inconclusive":
+            return {"increase": self.t.gettext("Not clear: the data cannot tell whether the campaign also raised "
+                                               "{subject} in nearby places without it."),
+                    "decrease": self.t.gettext("Not clear: the data cannot tell whether the campaign also lowered "
+                                               "{subject} in nearby places without it.")}.get(
+                direction, self.t.gettext("Not clear: the data cannot tell whether the campaign also changed "
+                                          "{subject} in nearby places without it.")).format(subject=subject)
+        return None
+
+    def spillover_change(self, difference: float, scale: _Scale, subject: str, hid: str = "") -> str:
+        """'In places without the campaign near campaign places, trust between neighbours changed by about 0.064
+        index points more than in those far from them.'"""
+        amount = self.slope_amount(abs(difference), scale, hid)
+        if difference >= 0:
+            text = self.t.gettext("In these data, {subject} changed by about {amount} more in places without the "
+                                  "campaign near campaign places than in those far from them.")
+        else:
+            text = self.t.gettext("In these data, {subject} changed by about {amount} less in places without the "
+                                  "campaign near campaign places than in those far from them.")
+        return text.format(subject=subject, amount=amount)
+
+    def spillover_counts(self, part: Any, column: str | None) -> str | None:
+        near, far = (part.near_units, part.far_units) if part is not None else (None, None)
+        if not (_is_number(near) and _is_number(far)):
+            return None
+        return self.t.gettext("Compared: {near} without the campaign near campaign places and {far} far from them."
+                              ).format(near=self.unit_count(column, int(near)), far=self.unit_count(column, int(far)))
+
+    # series: pages and communities, not people ---------------------------------------------------------------------
+    def unit_count(self, column: str | None, n: int) -> str:
+        """'7 pages', '8 communities': a count of units that are not people (no privacy threshold applies)."""
+        found = self.words.count(f"unit:{column}", n, self.count(n)) if column else None
+        return found or self.clusters(column, n)
+
+    def periods(self, period: str | None, n: int) -> str:
+        shown = self.count(n)
+        if period == "day":
+            return self.t.ngettext("{n} day", "{n} days", n).format(n=shown)
+        if period == "week":
+            return self.t.ngettext("{n} week", "{n} weeks", n).format(n=shown)
+        if period == "month":
+            return self.t.ngettext("{n} month", "{n} months", n).format(n=shown)
+        if period == "quarter":
+            return self.t.ngettext("{n} quarter", "{n} quarters", n).format(n=shown)
+        if period == "year":
+            return self.t.ngettext("{n} year", "{n} years", n).format(n=shown)
+        # TRANSLATORS: a count of time periods (days, weeks or months) a series is observed in.
+        return self.t.ngettext("{n} period", "{n} periods", n).format(n=shown)
+
+    def series_basis(self, units: str, treated: str | None, periods: str | None) -> str:
+        """What a series answer rests on: its units, how many had the campaign, and how long they were observed."""
+        if treated and periods:
+            return self.t.gettext("This answer rests on {units} ({treated} with the campaign), each observed over "
+                                  "{periods}.").format(units=units, treated=treated, periods=periods)
+        if treated:
+            return self.t.gettext("This answer rests on {units} ({treated} with the campaign).").format(
+                units=units, treated=treated)
+        if periods:
+            return self.t.gettext("This answer rests on {units}, each observed over {periods}.").format(
+                units=units, periods=periods)
+        return self.t.gettext("This answer rests on {units}.").format(units=units)
+
     def comparison(self, estimator: str, *, by: bool) -> str | None:
         """What the change is measured against: the design, never a blanket claim."""
         if estimator in _BEFORE_AFTER:
             return self.t.gettext("This compares the same people before and after. There was no comparison group, "
                                   "so part of the change may have other causes than the campaign.")
         if estimator in _OWN_TREND:
-            return self.t.gettext("Each campaign page is compared with what its own earlier trend and the "
-                                  "comparison pages predicted for the time after the campaign started.")
+            # neutral about the unit: ITS series are campaign pages (h5) or communities of practice (h9)
+            return self.t.gettext("Each campaign is compared with what its own earlier trend and the comparison "
+                                  "series predicted for the time after it started.")
         if estimator in _STAGGERED:
             return self.t.gettext("Pages are compared before and after their campaign started, against comparison "
                                   "pages without a campaign.")
+        if estimator in _SYNTHETIC:
+            return self.t.gettext("The campaign page is compared with a weighted mix of comparison pages that "
+                                  "followed it closely before the campaign started.")
         if estimator in _DOSE:
             return self.t.gettext("Places with the campaign are compared with each other by how much of the "
                                   "campaign reached them; places without it show the change that would have "
@@ -688,7 +925,7 @@ class _Writer:
             return self.t.gettext("how the effect differed {level} and {reference}").format(
                 level=self.among(by["column"], str(by.get("level"))),
                 reference=self.among(by["column"], str(by.get("reference"))))
-        target = h.extras.get("target")
+        target = h.scalar("target")
         if target == "weakest_group":
             return self.t.gettext("the organisation whose campaign worked least")
         estimator = str(h.estimator or "")
@@ -781,6 +1018,21 @@ def _lower_first(text: str) -> str:
     return text
 
 
+def _analysis_unit(h: ResultRecord, options: Mapping[str, Any], design: Mapping[str, Any]) -> str | None:
+    """The column whose units the estimate counts: exposure-response and spillover compare communities (their part
+    records it), an estimator option may set it, else the design's unit."""
+    for part in (h.exposure_response, h.spillover):
+        if part is not None and part.unit:
+            return str(part.unit)
+    return options.get("unit") or design.get("unit")
+
+
+def _period_name(h: ResultRecord, options: Mapping[str, Any]) -> str | None:
+    """The series' period (day, week, month, ...): the estimate records it, else the registered option."""
+    period = h.scalar("period")
+    return str(period) if period else (str(options["period"]) if options.get("period") else None)
+
+
 def _by_option(spec: Mapping[str, Any] | None) -> dict[str, Any] | None:
     options = ((spec or {}).get("estimator") or {}).get("options") or {}
     by = options.get("by")
@@ -792,7 +1044,7 @@ def _group_hidden(entry: Any, threshold: int) -> bool:
         return True
     if entry.suppressed or not _is_number(entry.estimate):
         return True
-    n = entry.n if "n" in entry else entry.other.get("n_units")  # older records counted units as n_units
+    n = entry.n if entry.n is not None else entry.other.get("n_units")  # older records counted units as n_units
     return _is_number(n) and n < threshold
 
 
@@ -819,8 +1071,14 @@ def _picture(writer: _Writer, estimate: float, low: float, high: float, scale: _
     factor = 100.0 if scale.kind == "relative" else scale.factor
     values = [v * factor for v in (estimate, low, high)]
     unit = writer.unit_label(scale, hid)
-    label = t.gettext("change before → after") if estimator in _BEFORE_AFTER else t.gettext(
-        "change compared with no campaign")
+    if estimator in _BEFORE_AFTER:
+        label = t.gettext("change before → after")
+    elif estimator in _DOSE:
+        label = t.gettext("amount per extra unit of exposure")
+    elif estimator in _SPILLOVER:
+        label = t.gettext("difference, near minus far places without the campaign")
+    else:
+        label = t.gettext("change compared with no campaign")
     shown = {key: format_decimal(round(v, 2), format="+#,##0.##;-#,##0.##", locale=writer.locale)
              for key, v in zip(("estimate", "low", "high"), values)}
     alt = t.gettext("Picture: the best guess of the change ({estimate}) and its most likely range ({low} to "
@@ -887,20 +1145,33 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
     by_names = (writer.among(by["column"], str(by.get("level"))), writer.among(by["column"], str(by.get("reference")))
                 ) if by else None
     direction = str(h.direction or "any")
-    question = writer.question(direction, subject, by_names)
+    estimator_name = str(h.estimator or ((spec or {}).get("estimator") or {}).get("name") or "")
+    if estimator_name in _DOSE and by_names is None:
+        question = writer.dose_question(direction, subject)
+    elif estimator_name in _SPILLOVER and by_names is None:
+        question = writer.spillover_question(direction, subject)
+    else:
+        question = writer.question(direction, subject, by_names)
     scale = _scale_of(spec, writer.words.scales.get(hid))
     sizes = writer.words.sizes.get(hid)
     sizes_declared = sizes is not None
     sizes = sizes or DEFAULT_SIZES
     design = (spec or {}).get("design") or {}
-    estimator = str(h.estimator or ((spec or {}).get("estimator") or {}).get("name") or "")
+    options = ((spec or {}).get("estimator") or {}).get("options") or {}
+    estimator = estimator_name
+    on_people = writer.rests_on_people(estimator)
+    # the columns the estimate counts: the estimator's own unit and cluster when it sets them (exposure-response
+    # compares communities clustered by CSO), else the design's
+    unit_column = _analysis_unit(h, options, design)
+    cluster_column = options.get("cluster") or design.get("cluster")
     details: list[str] = []
     caveats: list[str] = []
     picture = None
     estimate = h.estimate
     estimated = h.status == "estimated" and _is_number(estimate)
     units_n = h.units
-    hidden_for_privacy = estimated and _is_number(units_n) and units_n < writer.threshold
+    # the suppression threshold counts survey respondents; pages and communities of practice are not people
+    hidden_for_privacy = estimated and on_people and _is_number(units_n) and units_n < writer.threshold
     sesoi = h.sesoi
     has_sesoi = _is_number(sesoi) and sesoi > 0
     low, high = h.ci_low, h.ci_high
@@ -943,11 +1214,20 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
                 details.append(writer.interval(low, high, scale, estimate, hid))
                 picture = _picture(writer, estimate, low, high, scale, estimator=estimator, hid=hid)
     else:
-        if means is not None:
+        what = "slope" if estimator in _DOSE else "difference" if estimator in _SPILLOVER else "change"
+        if what == "slope":
+            step = h.exposure_response.scale if h.exposure_response is not None else None
+            effect = writer.dose_change(estimate, scale, subject, writer.exposure_unit(h), hid, step=step)
+            verdict = writer.dose_verdict(h.verdict, direction, subject, has_sesoi=has_sesoi)
+        elif what == "difference":
+            effect = writer.spillover_change(estimate, scale, subject, hid)
+            verdict = writer.spillover_verdict(h.verdict, direction, subject, has_sesoi=has_sesoi)
+        elif means is not None:
             effect = writer.relative_change(estimate, means, scale, subject)
+            verdict = writer.verdict(h.verdict, direction, subject, has_sesoi=has_sesoi)
         else:
             effect = writer.change(estimate, scale, subject, hid, sizes if scale.kind == "sd" else None)
-        verdict = writer.verdict(h.verdict, direction, subject, has_sesoi=has_sesoi)
+            verdict = writer.verdict(h.verdict, direction, subject, has_sesoi=has_sesoi)
         headline = " ".join(_capitalize(part) for part in (verdict, effect) if part)
         if _is_bayesian(h) and not _diagnostics_failed(h):  # only a posterior may be worded as certainty
             certainty = _posterior_certainty(h)
@@ -957,19 +1237,25 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
                 beyond = writer.threshold_amount(sesoi, scale, hid) if beyond_sesoi else None
                 headline = f"{headline} {writer.certainty(probability, estimate, direction, beyond, required)}"
         if has_interval:
-            details.append(writer.interval(low, high, answer_scale, estimate, hid))
+            details.append(writer.interval(low, high, answer_scale, estimate, hid, what=what,
+                                           step=h.exposure_response.scale if h.exposure_response else None))
             picture = _picture(writer, estimate, low, high, answer_scale, estimator=estimator, hid=hid)
-            if has_sesoi and means is None and -sesoi < low and high < sesoi:
+            if has_sesoi and means is None and what == "change" and -sesoi < low and high < sesoi:
                 details.append(writer.small_effect(sesoi, scale, hid))
-        if scale.kind == "sd" and means is None and not _negligible(estimate, scale):
+        if what == "slope":
+            details.append(writer.dose_range(h.exposure_response))
+        if what == "difference":
+            details.append(writer.spillover_counts(h.spillover, unit_column))
+        if scale.kind == "sd" and means is None and what == "change" and not _negligible(estimate, scale):
             details.append(writer.sizes_explained(sizes, sizes_declared))
+        details = [d for d in details if d]
 
     if estimated and not hidden_for_privacy:
         compared = writer.comparison(estimator, by=by is not None)
         if compared:
             details.append(compared)
-    weights = h.extras.get("survey_weights")
-    if estimated and isinstance(weights, SurveyWeightsRecord) and _is_number(weights.effective_n):
+    weights = h.survey_weights
+    if estimated and weights is not None and _is_number(weights.effective_n):
         details.append(t.gettext("The answers were weighted so that the people interviewed match the whole "
                                  "population in {columns}. Weighted, the {n} answers count like {effective} "
                                  "answers.").format(
@@ -994,9 +1280,16 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
         caveats.append(t.gettext("This answer is about groups of people within the study, which are smaller than "
                                  "the whole study, so it is less certain."))
     n_clusters = h.n_clusters
-    if estimated and _is_number(n_clusters) and n_clusters < FEW_CLUSTERS:
+    treated_n = h.treated_units
+    if estimated and not on_people:
+        # a series answer rests on its campaign units (pages, communities): say how few, in their own noun
+        if _is_number(treated_n) and treated_n < FEW_CLUSTERS:
+            caveats.append(t.gettext("Only {count} had the campaign. With so few, a bigger study could give a "
+                                     "different answer.").format(count=writer.unit_count(unit_column,
+                                                                                         int(treated_n))))
+    elif estimated and _is_number(n_clusters) and n_clusters < FEW_CLUSTERS:
         caveats.append(t.gettext("The study has only {count}. With so few, a bigger study could give a different "
-                                 "answer.").format(count=writer.clusters(design.get("cluster"), int(n_clusters))))
+                                 "answer.").format(count=writer.clusters(cluster_column, int(n_clusters))))
     if estimated and _diagnostics_failed(h):
         caveats.append(t.gettext("The computer model behind this answer did not settle properly. Do not rely on "
                                  "it until the team has rerun it."))
@@ -1012,20 +1305,24 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
                                  "answer until the team has checked the questions."))
 
     parts = []
-    if estimated:
-        unit_text = writer.units(design.get("unit"), units_n)
+    if estimated and not on_people and _is_number(units_n):
+        # pages and communities are not respondents: their count is shown whatever it is, with what it rests on
+        units_text = writer.unit_count(unit_column, int(units_n))
+        details.append(writer.series_basis(
+            units_text,
+            writer.count(int(treated_n)) if _is_number(treated_n) else None,
+            writer.periods(_period_name(h, options), int(h.periods)) if _is_number(h.periods) else None))
+        parts.append(units_text)
+    elif estimated:
+        unit_text = writer.units(unit_column, units_n)
         if unit_text:
             parts.append(unit_text)
         # a cluster count only when clusters differ from units (pages clustered by page are one count, not two)
-        if _is_number(n_clusters) and design.get("cluster") and design.get("cluster") != design.get("unit"):
-            parts.append(writer.clusters(design.get("cluster"), int(n_clusters)))
+        if _is_number(n_clusters) and cluster_column and cluster_column != unit_column:
+            parts.append(writer.clusters(cluster_column, int(n_clusters)))
     footer = []
     if parts:
         footer.append(t.gettext("Data: {parts}.").format(parts=format_list(parts, locale=writer.locale)))
-    period = _period(h)
-    if period is not None:
-        footer.append(t.gettext("Period: {start} to {end}").format(start=writer.day(period[0]),
-                                                                     end=writer.day(period[1])))
     footer.append(t.gettext("Study: {study}. Question code: {code}.").format(study=study, code=hid))
 
     headline = _capitalize(headline)
@@ -1033,6 +1330,10 @@ def _page(writer: _Writer, h: ResultRecord | Mapping[str, Any], spec: Mapping[st
     if by_names is not None:
         title = t.gettext("{subject}: {level} and {reference}").format(subject=title, level=by_names[0],
                                                                        reference=by_names[1])
+    elif estimator in _DOSE:  # the index lists it beside the campaign's effect on the same outcome: tell them apart
+        title = t.gettext("{subject}: by how much of the campaign reached people").format(subject=title)
+    elif estimator in _SPILLOVER:
+        title = t.gettext("{subject}: places without the campaign near it and far from it").format(subject=title)
     shown_details = [_capitalize(d) for d in details]
     return SummaryPage(
         hypothesis_id=hid, title=title, kind=f"{_capitalize(writer.kind_label(h, spec, locked_at)).rstrip('.')}.",
@@ -1051,11 +1352,15 @@ def trainer_summary(records: Sequence[ResultRecord | Mapping[str, Any]], *, lang
                     specs: Mapping[str, Mapping[str, Any]] | None = None,
                     threshold: int = DEFAULT_SUPPRESSION_THRESHOLD, words: _StudyWords | None = None,
                     locks: Mapping[str, str] | None = None,
-                    level_labels: Callable[[str, str], str | None] | None = None) -> TrainerSummary:
+                    level_labels: Callable[[str, str], str | None] | None = None,
+                    series_estimators: frozenset[str] | set[str] = frozenset()) -> TrainerSummary:
     """The summary of a run's hypotheses in ``lang``. ``specs``: the registered specs by id (as JSON); ``locks``:
     when the registry lock recorded each spec; ``threshold``: the study's suppression threshold; ``level_labels``:
-    (column, value) -> a subgroup's name in ``lang`` (the XLSForm's choice labels), used when study.po has none."""
-    writer = _Writer(lang, words or _StudyWords(), threshold=threshold, level_labels=level_labels)
+    (column, value) -> a subgroup's name in ``lang`` (the XLSForm's choice labels), used when study.po has none;
+    ``series_estimators``: the estimators whose data are series of pages or communities, not survey respondents
+    (the registry's ``data_kind``): the person-count privacy rule does not apply to them, every other is survey."""
+    writer = _Writer(lang, words or _StudyWords(), threshold=threshold, level_labels=level_labels,
+                     series_estimators=frozenset(series_estimators))
     t = writer.t
     specs = specs or {}
     locks = locks or {}

@@ -250,3 +250,55 @@ def test_parts_read_as_the_dicts_they_replace() -> None:
     assert pickle.loads(pickle.dumps(record)) == record
     with pytest.raises(TypeError):
         record["alpha"] = 0.9
+
+
+def test_results_pickle_and_come_back_equal_and_typed() -> None:
+    """Analysts send results through joblib/multiprocessing (pickle) and copy them: a run read from the demo's
+    results.json comes back with the same to_dict (and results.json), equal hypotheses, every part typed, and
+    still read-only."""
+    import copy
+    import pickle
+    from pathlib import Path
+    from types import MappingProxyType
+
+    from oca_experiments.results import ValidationResult
+
+    text = (Path(__file__).parent / "fixtures" / "results" / "demo_results.json").read_text(encoding="utf-8")
+    run = run_result_from_dict(json.loads(text))
+    for again in (pickle.loads(pickle.dumps(run)), copy.deepcopy(run)):
+        assert _json(again.to_dict()) == _json(run.to_dict())
+        for before, after in zip(run, again, strict=True):
+            if before.result is not None and math.isnan(before.result.p_value):  # Bayesian: NaN != NaN
+                assert _json(after.to_dict()) == _json(before.to_dict())
+            else:
+                assert after == before, before.id
+            if after.result is not None:
+                assert isinstance(after.result.extras, MappingProxyType)
+                assert {k: type(v) for k, v in after.result.extras.items()} == {
+                    k: type(v) for k, v in before.result.extras.items()}, before.id
+        assert isinstance(again.data, MappingProxyType)
+        with pytest.raises(TypeError):
+            again["h1_horizontal_trust"].result.extras["inference"] = {}  # type: ignore[index]
+    h1 = pickle.loads(pickle.dumps(run["h1_horizontal_trust"].result))
+    assert h1.inference.rule.fired is run["h1_horizontal_trust"].result.inference.rule.fired
+    validation = ValidationResult(study="s", contracts=({"passed": True},), data={"survey": {"rows": 3}})
+    assert pickle.loads(pickle.dumps(validation)) == validation
+
+
+def test_an_estimate_with_bootstrap_draws_pickles_and_keeps_them_read_only() -> None:
+    import pickle
+
+    import numpy as np
+
+    draws = np.array([0.1, -0.2, 0.3])
+    result = EstimateResult(estimate=0.2, std_error=0.1, ci_low=0.0, ci_high=0.4, ci_level=0.95, p_value=0.04,
+                            p_value_two_sided=0.04, df=20.0, n=100, n_clusters=24, se_type="CR1",
+                            counts={"units": 100}, extras={"inference": InferenceRecord.from_dict(INFERENCE),
+                                                           "model": "y ~ D"},
+                            artifacts={"artifacts/x.png": b"png"}, null_draws=(2.1, draws))
+    again = pickle.loads(pickle.dumps(result))
+    assert again == result and again.to_dict() == result.to_dict() and again.artifacts == result.artifacts
+    assert again.null_draws[0] == 2.1 and np.array_equal(again.null_draws[1], draws)
+    assert not again.null_draws[1].flags.writeable
+    assert type(again.inference) is InferenceRecord and again.inference.alternatives["wild_webb"].draws == 9999
+    assert _json(again.inference.to_dict()) == _json(INFERENCE)

@@ -78,8 +78,21 @@ def test_version_answers_before_the_command_line_is_imported() -> None:
     assert _heavy(modules) == []
 
 
+def test_first_help_is_typers_text_without_typer(tmp_path: Path) -> None:
+    """Pre-rendered at build time (``_cli_help``): the first call with an empty cache imports no typer either."""
+    for columns in ("97", "40", "250"):
+        env = {"XDG_CACHE_HOME": str(tmp_path), "COLUMNS": columns}
+        _, _, typer_out = _probe(["--help"], **env)
+        code, modules, first = _probe(["--help"], entry=True, **env)
+        assert code == 0 and first == typer_out and "Commands" in first
+        assert "typer" not in modules and "rich" not in modules and "click" not in modules
+        assert "oca_experiments.cli" not in modules and _heavy(modules) == []
+    assert not (tmp_path / "oca_experiments").exists()  # nothing cached: nothing to cache
+
+
 def test_help_is_typers_text_and_served_from_the_cache_without_typer(tmp_path: Path) -> None:
-    env = {"XDG_CACHE_HOME": str(tmp_path), "COLUMNS": "97"}
+    # 300 columns is beyond the pre-rendered widths: typer renders the first call and the cache serves the next
+    env = {"XDG_CACHE_HOME": str(tmp_path), "COLUMNS": "300"}
     _, _, typer_out = _probe(["--help"], **env)  # rendered by the typer app directly, no cache involved
     first_code, first_modules, first = _probe(["--help"], entry=True, **env)  # cache miss: typer renders it
     second_code, second_modules, second = _probe(["--help"], entry=True, **env)  # cache hit
@@ -91,17 +104,19 @@ def test_help_is_typers_text_and_served_from_the_cache_without_typer(tmp_path: P
     assert _heavy(second_modules) == []
     assert len(list((tmp_path / "oca_experiments" / "help").glob("*.txt"))) == 1
 
-    _, _, narrower = _probe(["--help"], entry=True, **{**env, "COLUMNS": "61"})  # another width: a new key
-    _, _, narrower_typer = _probe(["--help"], **{**env, "COLUMNS": "61"})
+    _, _, narrower = _probe(["--help"], entry=True, **{**env, "COLUMNS": "261"})  # another width: a new key
+    _, _, narrower_typer = _probe(["--help"], **{**env, "COLUMNS": "261"})
     assert narrower == narrower_typer != typer_out
     assert len(list((tmp_path / "oca_experiments" / "help").glob("*.txt"))) == 2
 
 
 def test_help_cache_follows_the_run_cache_settings(tmp_path: Path) -> None:
-    code, modules, out = _probe(["--help"], entry=True, XDG_CACHE_HOME=str(tmp_path), OCA_CACHE="off")
+    env = {"COLUMNS": "300"}  # not pre-rendered
+    code, modules, out = _probe(["--help"], entry=True, XDG_CACHE_HOME=str(tmp_path), OCA_CACHE="off", **env)
     assert code == 0 and "Commands" in out and "typer" in modules
     assert not (tmp_path / "oca_experiments").exists()
-    code, _, moved = _probe(["--help"], entry=True, XDG_CACHE_HOME=str(tmp_path), OCA_CACHE_DIR=str(tmp_path / "c"))
+    code, _, moved = _probe(["--help"], entry=True, XDG_CACHE_HOME=str(tmp_path), OCA_CACHE_DIR=str(tmp_path / "c"),
+                            **env)
     assert code == 0 and moved == out
     assert len(list((tmp_path / "c" / "help").glob("*.txt"))) == 1
 

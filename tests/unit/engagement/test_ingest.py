@@ -108,3 +108,23 @@ def test_ingest_reports_progress_on_a_terminal_only():
         quiet = build_daily_panel(_posts())
     assert "ingest: reading the posts export: 1/1" in tty.getvalue() and pipe.getvalue() == ""
     pd.testing.assert_frame_equal(shown.frame, quiet.frame)
+
+
+@pytest.mark.parametrize("order", [[0, 1], [1, 0]])
+def test_a_tied_re_export_keeps_the_same_copy_whatever_the_row_order(order: list[int]) -> None:
+    # Two copies of one post with the same interactions (11) and the same time but a different split: the copy
+    # with more reactions is kept, wherever it sits in the export (arg_max kept whichever copy came first).
+    copies = pd.DataFrame({"page_id": ["P1", "P1"], "post_id": ["a", "a"],
+                           "created_at": ["2026-03-01T10:00:00Z"] * 2, "reactions": [5, 9], "comments": [4, 1],
+                           "shares": [2, 1], "hostile_comments": [3, 0]}).iloc[order]
+    frame = build_daily_panel(copies.reset_index(drop=True)).frame
+    assert frame[["posts", "reactions", "comments", "shares", "hostile_comments"]].to_dict("records") == [
+        {"posts": 1, "reactions": 9, "comments": 1, "shares": 1, "hostile_comments": 0}]
+
+
+def test_latest_copy_wins_when_interactions_tie() -> None:
+    copies = pd.DataFrame({"page_id": ["P1", "P1"], "post_id": ["a", "a"],
+                           "created_at": ["2026-03-01T20:00:00Z", "2026-03-01T10:00:00Z"], "reactions": [3, 9],
+                           "comments": [4, 1], "shares": [4, 1], "hostile_comments": [0, 0]})
+    frame = build_daily_panel(copies).frame  # 20:00 UTC is 02:00 on 2026-03-02 in Bishkek
+    assert frame[["date", "reactions"]].to_dict("records") == [{"date": "2026-03-02", "reactions": 3}]

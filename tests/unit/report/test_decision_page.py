@@ -50,3 +50,31 @@ def test_interval_plot_is_on_its_own_scale_and_says_the_finding() -> None:
     small = interval_svg({"estimate": -0.055, "ci_low": -0.1, "ci_high": -0.009, "sesoi": 0.02,
                           "direction": "decrease"}, factor=100, unit=" pp")
     assert "Estimate -5.5 pp" in small
+
+
+def _css_px(page: str, selector: str, prop: str) -> str:
+    """The screen rule's value of ``prop`` for ``selector`` (print rules, inside @media, are cut off first)."""
+    screen = page.split("@media print")[0]
+    match = re.search(re.escape(selector) + r"\{([^}]*)\}", screen)
+    assert match, f"no CSS rule for {selector}"
+    return dict(part.split(":", 1) for part in match.group(1).split(";") if ":" in part)[prop]
+
+
+def test_plot_text_is_legible_at_100_percent_zoom(tmp_path: Path) -> None:
+    """The plot's tick labels were font-size 9-10 in a 260-wide viewBox squeezed into an 18% column (~190 px on a
+    1200 px screen): about 7 px. The picture is now never shrunk on screen (min-width = its own width, the plot
+    column at least that wide), so its text size in px is what is drawn, and that is at least 11 px."""
+    page = decision_page(_run(tmp_path))
+    svgs = re.findall(r'<svg width="(\d+)"[^>]*viewBox="0 0 (\d+) \d+" class="interval-plot">(.*?)</svg>', page)
+    assert svgs
+    min_width = _css_px(page, ".oca-decision svg.interval-plot", "min-width")
+    column = _css_px(page, ".oca-decision .c-plot", "width")
+    for width, viewbox_width, body in svgs:
+        assert width == viewbox_width and min_width == f"{width}px"  # drawn 1:1, never scaled down on screen
+        assert column.startswith(f"calc({width}px")
+        sizes = [float(s) for s in re.findall(r'<text [^>]*font-size="([\d.]+)"', body)]
+        assert sizes and min(sizes) >= 11
+        # the two bound labels do not overlap (about 0.62 em per character)
+        labels = re.findall(r'<text x="([\d.]+)" y="\d+" font-size="([\d.]+)"[^>]*>([^<]+)</text>', body)[:2]
+        (x1, size1, t1), (x2, size2, t2) = labels
+        assert float(x2) - float(x1) >= 0.62 * float(size1) * (len(t1) + len(t2)) / 2

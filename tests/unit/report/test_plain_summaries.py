@@ -135,7 +135,7 @@ def test_decrease_hypothesis_states_the_registered_claim(tmp_path: Path) -> None
 
 def test_a_posterior_is_worded_as_certainty(tmp_path: Path) -> None:
     run = _run(tmp_path, _hypothesis("h1_horizontal_trust", p_value_two_sided=None, p_value=None, sesoi=None,
-                                     verdict="inconclusive", extras={"prob_positive": 0.91}))
+                                     verdict="inconclusive", extras={"posterior": {"p_gt_0": 0.91}}))
     headline = plain_pages(run, lang="en")[0][0].headline
     assert "We are about 91% sure that it rose (the team asked for 95% before calling it an answer)." in headline
 
@@ -223,9 +223,11 @@ def test_pages_have_no_p_values_and_no_jargon(tmp_path: Path) -> None:
 
 
 def test_locale_formats_numbers_and_dates(tmp_path: Path) -> None:
+    # dates: the declared registration date (no estimator records a dated "period" extra: it is a period name)
+    specs = {**MANIFEST_SPECS, "h3_knowledge_gain": {**MANIFEST_SPECS["h3_knowledge_gain"],
+                                                     "registration_date": "2026-03-01"}}
     run = _run(tmp_path, _hypothesis("h3_knowledge_gain", estimate=0.1234, ci_low=0.05, ci_high=0.2,
-                                     counts={"units": 1250}, extras={"period": {"start": "2026-03-01",
-                                                                                 "end": "2026-10-15"}}))
+                                     counts={"units": 1250}), specs=specs)
     en = plain_pages(run, lang="en")[0][0]
     ru = plain_pages(run, lang="ru")[0][0]
     assert "by about 12 percentage points" in en.headline

@@ -3,6 +3,9 @@
 - The notebook's cells are one-line ``show_section`` calls, one per registered section, and read no results.
 - The sections read estimator parts by attribute, never by string key: checked in the source (no ``extras``) and
   at run time (a part's dict interface used from the sections module fails the test).
+- So do the portfolio page and the exposure and survey-weights sections (``report/_portfolio.py``, ``_exposure.py``,
+  ``_weights.py``): no ``extras`` in their source (the portfolio's demo truth.json has a field of that name, read in
+  ``_read_truth`` only), no part read by key when they render the demo.
 - The TWFE diagnostics section (Goodman-Bacon 2x2 table and weights, Sun-Abraham cohort shares and interaction
   weights) renders on small fitted examples, and an event study without a uniform band (Sun-Abraham) draws.
 """
@@ -24,8 +27,12 @@ REPO = Path(__file__).resolve().parents[3]
 NOTEBOOK = REPO / "reports" / "report.ipynb"
 SECTIONS_SOURCE = REPO / "oca_experiments" / "report" / "_sections.py"
 PLOTS_SOURCE = REPO / "oca_experiments" / "engagement" / "_plots.py"
-#: The other report modules that read estimates (decision page, gate): parts by attribute too.
-TYPED_READERS = [REPO / "oca_experiments" / "report" / f"_{name}.py" for name in ("decision", "gate")]
+#: The other report modules that read estimates (decision page, gate, portfolio, exposure, weights): parts by
+#: attribute too.
+TYPED_READERS = [REPO / "oca_experiments" / "report" / f"_{name}.py"
+                 for name in ("decision", "gate", "portfolio", "exposure", "weights")]
+#: Modules whose reads of a part through its dict interface fail the tests that render under ``no_part_key_reads``.
+GUARDED = tuple(str(Path("report", f"_{name}.py")) for name in ("sections", "portfolio", "exposure", "weights"))
 FIXTURE = REPO / "tests" / "unit" / "fixtures" / "results" / "demo_results.json"
 SETUP_CELL = "report = load_report(run_dir)"
 CALL = re.compile(r'^show_section\(report, "([a-z_]+)"\)$')
@@ -86,7 +93,11 @@ def test_notebook_cells_are_one_line_section_calls_and_cover_every_section() -> 
 
 @pytest.mark.parametrize("source", [SECTIONS_SOURCE, PLOTS_SOURCE, *TYPED_READERS], ids=lambda p: p.name)
 def test_sections_and_plots_never_touch_the_untyped_extras(source: Path) -> None:
-    assert not _mentions_extras(ast.parse(source.read_text(encoding="utf-8")))
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    if source.name == "_portfolio.py":  # the demo's truth.json (not a result) keeps its targets under "extras"
+        truth = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_read_truth")
+        truth.body = []
+    assert not _mentions_extras(tree)
 
 
 @pytest.fixture
@@ -97,8 +108,8 @@ def no_part_key_reads(monkeypatch):
 
         def read(self, *args, **kwargs):
             caller = sys._getframe(1).f_code.co_filename
-            assert not caller.endswith(str(Path("report", "_sections.py"))), (
-                f"report/_sections.py reads {type(self).__name__} by key {args[:1]}: read it by attribute")
+            assert not caller.endswith(GUARDED), (
+                f"{caller} reads {type(self).__name__} by key {args[:1]}: read it by attribute")
             return original(self, *args, **kwargs)
         return read
 
@@ -144,6 +155,33 @@ def test_every_section_renders_the_demo_reading_parts_by_attribute(tmp_path, no_
     assert "wild cluster bootstrap (Webb) (primary)" in rendered["inference"]
     assert r"h8\_engagement\_synthetic" in rendered["synthetic"]
     assert "Lee bounds" in rendered["attrition"]
+
+
+def test_portfolio_exposure_and_weights_read_the_demo_parts_by_attribute(tmp_path, no_part_key_reads) -> None:
+    """The exposure and survey-weights sections from typed hypotheses, from results.json records and from the
+    file, and the portfolio page of two runs, render the demo's records with no part read by key."""
+    from oca_experiments.report import build_portfolio, exposure_section, survey_weights_section
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    report = _demo_report(run_dir)
+    records = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))["hypotheses"]
+    exposure = exposure_section(report.hypotheses)
+    assert exposure == exposure_section(records)
+    assert "Dose-response slope" in exposure and "Treated minus far (spillover-robust effect)" in exposure
+    weights = survey_weights_section(run_dir)
+    assert weights == survey_weights_section(report.hypotheses)
+    assert "h10_horizontal_trust_weighted: survey weights" in weights and "Kish effective sample size" in weights
+    assert "raking adjustment changes the variance by" in weights
+    other = tmp_path / "other"
+    other.mkdir()
+    payload = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    (other / "results.json").write_text(json.dumps({**payload, "study": "a second study"}), encoding="utf-8")
+    portfolio = build_portfolio([run_dir, other], tmp_path / "portfolio", bayes=False)
+    pooled = {p["key"]: p for p in portfolio["pooled"]}
+    assert "h1_horizontal_trust" in pooled  # across the two runs
+    assert any(key.endswith("by CSO)") for key in pooled)  # per CSO, from by_group / disaggregation / by_campaign
+    assert any("already partially pooled" in s for s in portfolio["not_pooled"])
 
 
 def test_typed_sections_read_what_the_json_records_hold(tmp_path) -> None:
