@@ -2,7 +2,10 @@
 
     .venv/bin/python benchmarks/demo_speed_vs.py --baseline /path/to/old/checkout [--runs N]
 
-The baseline is a checkout with its own ``.venv`` (e.g. ``git clone . /tmp/old && git -C /tmp/old checkout REV &&
+The baseline is a checkout with its own ``.venv``; the current side is this checkout, run by its own ``.venv`` or,
+in a git worktree that shares another checkout's environment, by the interpreter running this script with the
+checkout first on ``PYTHONPATH`` (so that the worktree's code, not the environment's installed copy, is timed).
+The baseline is (e.g. ``git clone . /tmp/old && git -C /tmp/old checkout REV &&
 make -C /tmp/old demo``). Each round runs, alternately, the baseline's and this checkout's ``oca demo`` into a fresh
 folder with empty caches (*cold*: data generated, every hypothesis estimated, Bayesian kernels compiled and sampled,
 the report executed), then the same command again (*unchanged*: outputs reused). Times are whole-command wall-clock
@@ -30,14 +33,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _env(scratch: Path) -> dict[str, str]:
+def _interpreter(repo: Path) -> tuple[Path, str]:
+    """The checkout's own .venv (nothing on PYTHONPATH), else this interpreter with the checkout on PYTHONPATH."""
+    own = repo / ".venv" / "bin" / "python"
+    return (own, "") if own.exists() else (Path(sys.executable), str(repo))
+
+
+def _env(scratch: Path, repo: Path) -> dict[str, str]:
     # Empty caches for both sides: results and draws, numba's compiled kernels, PyTensor's compiled graphs.
     return {**os.environ, "OCA_CACHE_DIR": str(scratch / "oca-cache"), "NUMBA_CACHE_DIR": str(scratch / "numba"),
-            "PYTENSOR_FLAGS": f"base_compiledir={scratch / 'pytensor'}", "PYTHONPATH": ""}
+            "PYTENSOR_FLAGS": f"base_compiledir={scratch / 'pytensor'}", "PYTHONPATH": _interpreter(repo)[1]}
 
 
 def _demo(repo: Path, out: Path, env: dict[str, str]) -> float:
-    python = repo / ".venv" / "bin" / "python"
+    python = _interpreter(repo)[0]
     started = time.perf_counter()
     done = subprocess.run([str(python), "-m", "oca_experiments", "demo", "--out", str(out)], cwd=repo,
                           capture_output=True, text=True, check=False, env=env)
@@ -55,12 +64,17 @@ def _hypotheses(out: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, help="another checkout of oca with its own .venv")
+    parser.add_argument("--current", type=Path, default=REPO,
+                        help="the checkout to time against the baseline (default: this one)")
     parser.add_argument("--runs", type=int, default=1, help="rounds (each: both sides cold, then unchanged)")
     args = parser.parse_args()
     if args.baseline is None:
         print("demo_speed_vs: pass --baseline DIR (a checkout with its .venv) to compare; nothing to do")
         return 0
-    sides = {"baseline": args.baseline.resolve(), "current": REPO}
+    sides = {"baseline": args.baseline.resolve(), "current": args.current.resolve()}
+    for name, repo in sides.items():
+        python, path = _interpreter(repo)
+        print(f"{name}: {repo} run by {python}" + (f" with PYTHONPATH={path}" if path else ""))
     times: dict[tuple[str, str], list[float]] = {}
     counts: dict[str, int] = {}
     loads = [os.getloadavg()[0]]
@@ -69,10 +83,10 @@ def main() -> int:
         try:
             outs = {name: scratch / name / "demo" for name in sides}
             for name, repo in sides.items():  # cold, interleaved
-                times.setdefault((name, "cold"), []).append(_demo(repo, outs[name], _env(scratch / name)))
+                times.setdefault((name, "cold"), []).append(_demo(repo, outs[name], _env(scratch / name, repo)))
                 counts[name] = _hypotheses(outs[name])
             for name, repo in sides.items():  # unchanged, interleaved
-                times.setdefault((name, "unchanged"), []).append(_demo(repo, outs[name], _env(scratch / name)))
+                times.setdefault((name, "unchanged"), []).append(_demo(repo, outs[name], _env(scratch / name, repo)))
             loads.append(os.getloadavg()[0])
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

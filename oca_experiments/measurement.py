@@ -45,6 +45,9 @@ survey index with a negative residual variance has other problems first).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -339,9 +342,47 @@ def _part(fit: LevelFit, previous: LevelFit | None, holds: bool, labels: Sequenc
         factor_means={label: float(fit.factor_means[g]) for g, label in enumerate(labels)})
 
 
+#: Fitted invariance records kept in memory, keyed on the exact moments they were fitted to (``_moments_key``).
+#: A run builds each index twice (the testability check, then the estimate) and several hypotheses share an index
+#: on the same data (h1, h6 and h7a of the demo): the ML fits are the same function of the same numbers, so they
+#: are fitted once. Bounded (least recently used out) so that a long-lived process does not grow.
+INVARIANCE_CACHE_SIZE = 32
+_fitted: OrderedDict[str, MeasurementInvariance] = OrderedDict()
+_fitted_lock = threading.Lock()
+
+
+def _moments_key(groups: Sequence[GroupMoments], item_names: Sequence[str], note: str | None) -> str:
+    """SHA-256 of everything ``invariance_from_moments`` reads: labels, n, the exact bytes of means and
+    covariances, item names and the note."""
+    digest = hashlib.sha256()
+    for part in (*item_names, "\x1e", note or "", "\x1e"):
+        digest.update(part.encode() + b"\x1f")
+    for m in groups:
+        digest.update(f"{m.label}\x1f{m.n}\x1f{m.mean.shape}{m.cov.shape}".encode())
+        digest.update(np.ascontiguousarray(m.mean, dtype=np.float64).tobytes())
+        digest.update(np.ascontiguousarray(m.cov, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
 def invariance_from_moments(groups: Sequence[GroupMoments], item_names: Sequence[str], *,
                             note: str | None = None) -> MeasurementInvariance:
-    """Configural, metric and scalar fits, the Chen (2007) decisions and the verdict."""
+    """Configural, metric and scalar fits, the Chen (2007) decisions and the verdict. The same moments give the
+    same (frozen) record, fitted once per process while it stays among the last ``INVARIANCE_CACHE_SIZE``."""
+    key = _moments_key(groups, item_names, note)
+    with _fitted_lock:
+        if key in _fitted:
+            _fitted.move_to_end(key)
+            return _fitted[key]
+    found = _fit_invariance(groups, item_names, note=note)
+    with _fitted_lock:
+        _fitted[key] = found
+        while len(_fitted) > INVARIANCE_CACHE_SIZE:
+            _fitted.popitem(last=False)
+    return found
+
+
+def _fit_invariance(groups: Sequence[GroupMoments], item_names: Sequence[str], *,
+                    note: str | None = None) -> MeasurementInvariance:
     total = sum(m.n for m in groups)
     labels = [m.label for m in groups]
     fits = [fit_level(level, groups) for level in LEVELS]

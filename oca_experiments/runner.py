@@ -480,13 +480,21 @@ class Study:
                          multiple_testing=adjust_families(results, adjustments))
 
 
+#: Estimators whose campaign forecasts go through the numba-compiled batched filter (estimators/_its_batch.py).
+_BATCHED_ITS = frozenset({"staggered_did", "its"})
+
+
 def _start_kernel_warmup(plan: Plan) -> None:
-    """On the first run after an installation, compile the Bayesian kernels on the other core meanwhile."""
+    """On the first run after an installation, compile the Bayesian kernels and the batched ITS filter on the
+    other core meanwhile (each in a child process; a fit that gets there first waits for its child)."""
     from ._extras import missing
     from .bayes import start_kernel_warmup
+    from .estimators import precompile_its
 
     if missing("bayes"):  # a core installation: the Bayesian hypotheses will say which extra to install
         return
+    if any(task.estimator.name in _BATCHED_ITS for task in plan.tasks):
+        precompile_its()
     if any(task.estimator.bayesian
            and (task.spec.bayes is None or task.spec.bayes.sampler.backend == "kernel") for task in plan.tasks):
         start_kernel_warmup()

@@ -15,6 +15,7 @@ from ._engagement import fit_its, fit_staggered_did
 from ._exposure_response import LinkedFrame
 from ._inference import ClusterCounts, few_cluster_decision
 from ._its import fit_counterfactual, fit_intervention
+from ._its_batch import start_precompile as precompile_its
 from ._schema import estimator_schema, with_estimator_options
 from ._survey_did import NotTestable, fit_survey_did
 from ._twfe import fit_twfe
@@ -50,4 +51,5 @@ __all__ = ["CAPABILITIES", "CATALOG", "ClusterCounts", "FITTERS", "REGISTRY", "S
            "check_weight_margins",
            "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
            "fit_survey_did", "fit_twfe", "fit_counterfactual", "fit_intervention", "estimator_schema",
-           "with_estimator_options", "get_record", "lee_bounds", "register", "unit_table_for", "unregister"]
+           "with_estimator_options", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
+           "precompile_its"]

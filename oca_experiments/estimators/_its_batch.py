@@ -31,15 +31,20 @@ start value leads to (h9's demo campaign 2: statsmodels' default start stopped 0
 
 from __future__ import annotations
 
+import atexit
 import functools
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .._blas import small_blas
 
-__all__ = ["BatchMoments", "batch_supported", "fit_local_level_batch"]
+__all__ = ["BatchMoments", "batch_supported", "fit_local_level_batch", "start_precompile"]
 
 _GRID = np.linspace(np.log(1e-6), np.log(1e4), 13)  # log(q / h): where the score's sign change is searched
 
@@ -186,7 +191,85 @@ def _compiled_score_sums():
         from numba import njit
     except ModuleNotFoundError:  # pragma: no cover - exercised by tests/unit/test_core_install.py
         return None
+    _wait_for_precompile()  # the child's compiled code is then loaded from numba's cache, not compiled again
     return njit(cache=True, nogil=True, fastmath=False, error_model="numpy")(_score_sums_loop)
+
+
+# --------------------------------------------------------------------------- compiling ahead, on the other core
+# numba compiles the loop once per installation (about 6 s on an idle machine, most of the demo's staggered
+# hypothesis on a cold run) and caches it on disk. ``start_precompile`` (called by ``Study.run`` when the plan
+# holds an engagement hypothesis and the cache has no compiled loop) compiles it in a child process while the run
+# reads data, checks contracts and fits the survey hypotheses; the first batched fit waits for the child and
+# loads the result from the cache. Nothing depends on the child: if it fails or is killed, the fit compiles
+# in-process as before, and the compiled code is the same (bayes/_warmup.py does this for the Bayesian kernels).
+
+_precompile_child: subprocess.Popen[bytes] | None = None
+_PRECOMPILE = "from oca_experiments.estimators._its_batch import _compile_now; _compile_now()"
+
+
+def _compile_now() -> None:
+    """Compile (or load) the loop for the argument types a fit passes (C-contiguous float64, 3/2/1 dimensions)."""
+    compiled = _compiled_score_sums()
+    if compiled is not None:
+        compiled(np.ones((1, 3, 2)), np.ones((1, 3)), np.ones(1))
+
+
+def loop_cached() -> bool:
+    """True when numba's cache holds the compiled loop, newer than this file (a cheap file check)."""
+    source = Path(__file__)
+    try:
+        source_time = source.stat().st_mtime
+    except OSError:
+        return True
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        folders = [Path(os.environ["NUMBA_CACHE_DIR"])]
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        folders = [source.parent / "__pycache__", base / "numba"]
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        pattern = "_its_batch._score_sums_loop*.nbi" if folder.name == "__pycache__" else \
+            "**/_its_batch._score_sums_loop*.nbi"
+        try:
+            if any(index.stat().st_mtime >= source_time for index in folder.glob(pattern)):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def start_precompile() -> None:
+    """Compile the loop in a child process unless numba is missing, the loop is loaded or cached, or a child runs."""
+    global _precompile_child
+    if _precompile_child is not None or _compiled_score_sums.cache_info().currsize or loop_cached():
+        return
+    try:
+        import numba  # noqa: F401  (a core install has no compiled loop to prepare)
+    except ModuleNotFoundError:  # pragma: no cover - exercised by tests/unit/test_core_install.py
+        return
+    try:
+        _precompile_child = subprocess.Popen([sys.executable, "-c", _PRECOMPILE], stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:  # no child: the first batched fit compiles in-process
+        _precompile_child = None
+
+
+def _wait_for_precompile(timeout: float = 300.0) -> None:
+    global _precompile_child
+    child, _precompile_child = _precompile_child, None
+    if child is None:
+        return
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+
+
+@atexit.register
+def _stop_precompile() -> None:
+    if _precompile_child is not None and _precompile_child.poll() is None:
+        _precompile_child.kill()
 
 
 class _Series:

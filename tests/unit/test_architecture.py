@@ -144,7 +144,8 @@ EXPECTED_ALL = {
         "check_weight_margins",
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
         "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
-        "fit_twfe", "fit_counterfactual", "fit_intervention", "estimator_schema", "with_estimator_options"},
+        "fit_twfe", "fit_counterfactual", "fit_intervention", "estimator_schema", "with_estimator_options",
+        "precompile_its"},
     "oca_experiments.io": {
         "ReaderOptions", "escape_formula", "escape_formulas", "file_sha256", "read_table", "reader_options",
         "safe_csv_text", "write_table", "PERIODS", "SPACING_WORD", "holds_whole_numbers", "native_spacing",
