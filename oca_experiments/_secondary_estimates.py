@@ -114,8 +114,11 @@ def _cell_spec(spec: Any) -> Any:
 def _cell(fitter: Fitter, frame: pd.DataFrame, outcome: pd.Series, spec: Any, options: Any, *, level: str, n: int,
           file: str) -> dict[str, Any]:
     cell: dict[str, Any] = {"level": level, "n": n}
+    # A cell shows the primary estimate and inference only: a fitter that can skip the rest (the survey DiD's
+    # wild-bootstrap alternative and raw means) is asked to.
+    primary_only = {"alternatives": False} if getattr(fitter, "takes_alternatives", False) else {}
     try:
-        fitted = fitter(frame, outcome, spec, options, file=file)
+        fitted = fitter(frame, outcome, spec, options, file=file, **primary_only)
         cell.update({"status": "estimated", "estimate": fitted.estimate, "std_error": fitted.std_error,
                      "ci_low": fitted.ci_low, "ci_high": fitted.ci_high, "p_value": fitted.p_value,
                      "inference": fitted.se_type, "n_clusters": fitted.n_clusters})

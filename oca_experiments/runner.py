@@ -23,7 +23,7 @@ import hashlib
 import importlib.util
 import logging
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,11 +135,12 @@ def _preflight_columns(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
         check_weight_margins(task.spec, subset_rows(source.frame, task), file=source.display, where=task.spec_file)
 
 
-def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,
-                   show_values: bool) -> dict[str, dict[str, Any]]:
+def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *, show_values: bool,
+                   only: Collection[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Each loaded source's contract record, once per source (in study.yaml's order); ``only``: just these."""
     outcomes: dict[str, dict[str, Any]] = {}
     for source in plan.sources:
-        if source.name not in loaded:
+        if source.name not in loaded or (only is not None and source.name not in only):
             continue
         try:
             result: ContractResult = run_contract(source.contract, loaded[source.name].frame, source=source.name,
@@ -151,6 +152,25 @@ def _run_contracts(plan: Plan, loaded: Mapping[str, LoadedSource], *,
                       "n_evaluated": 0, "failures": [], "error": str(exc)}
         outcomes[source.name] = record
     return outcomes
+
+
+def _read_sources(tasks: Iterable[Task]) -> set[str]:
+    """The sources the tasks read: each one's outcome source and its linked sources."""
+    return {name for task in tasks for name in (task.source, *task.linked_sources)}
+
+
+def _contracts_for(task: Task, contracts: dict[str, dict[str, Any]], plan: Plan, loaded: Mapping[str, LoadedSource],
+                   *, show_values: bool) -> dict[str, dict[str, Any]]:
+    """``contracts`` completed with the sources ``task`` reads that were not checked yet (the registered version of a
+    changed spec may read a source no current spec reads); each source is still checked once per run."""
+    unchecked = _read_sources([task]) - set(contracts)
+    if unchecked:
+        contracts.update(_run_contracts(plan, loaded, show_values=show_values, only=unchecked))
+    return contracts
+
+
+def _ordered(contracts: Mapping[str, dict[str, Any]], plan: Plan) -> tuple[dict[str, Any], ...]:
+    return tuple(contracts[source.name] for source in plan.sources if source.name in contracts)
 
 
 def _contract_reason(record: Mapping[str, Any]) -> str:
@@ -463,7 +483,9 @@ class Study:
     def _run(self, data: Mapping[str, DataInput], *, show_values: bool) -> RunResult:
         loaded = _load_sources(self.plan, data)
         _preflight_columns(self.plan, loaded)
-        contracts = _run_contracts(self.plan, loaded, show_values=show_values)
+        # A source no hypothesis reads is not checked by the run (``oca validate`` checks every source given).
+        contracts = _run_contracts(self.plan, loaded, show_values=show_values,
+                                   only=_read_sources(self.plan.tasks))
         check = _testability_checker(self, loaded, show_values=show_values)
         threshold = self.config.suppression_threshold
         results = [hypothesis_finished(_run_task(hypothesis_started(task), contracts, loaded, testability=check,
@@ -471,12 +493,14 @@ class Study:
                    for task in self.plan.tasks]  # the command line prints each as it finishes
         # The lock decides what is confirmatory; changed locked specs also run in their registered version.
         results = apply_firewall(self.path, self.config, self.specs, self.plan, results,
-                                 run_task=lambda task: _run_task(task, contracts, loaded, preflight=True,
-                                                                 testability=check, threshold=threshold))
+                                 run_task=lambda task: _run_task(
+                                     task, _contracts_for(task, contracts, self.plan, loaded, show_values=show_values),
+                                     loaded, preflight=True, testability=check, threshold=threshold))
         # Multiple testing runs after every hypothesis, on the firewall's families (summarize/_multiple.py).
         adjustments = {task.id: task.spec.inference.adjustment for task in self.plan.tasks}
         return RunResult(study=self.config.name, oca_version=__version__, hypotheses=tuple(results),
-                         contracts=tuple(contracts.values()), data={k: v.fingerprint for k, v in loaded.items()},
+                         contracts=_ordered(contracts, self.plan),
+                         data={k: v.fingerprint for k, v in loaded.items()},
                          multiple_testing=adjust_families(results, adjustments))
 
 

@@ -251,11 +251,14 @@ def _analytic(design: WithinDesign, index: int, se_type: str, *, ci_level: float
 def regression_inference(design: WithinDesign, index: int, spec: HypothesisSpec, *,
                          cluster_labels: Sequence[str] | None, null_draws: bool = True,
                          arms: tuple[int, int] | None = None,
-                         randomization: Callable[[], RandomizationInterval] | None = None) -> PrimaryInference:
+                         randomization: Callable[[], RandomizationInterval] | None = None,
+                         all_alternatives: bool = True) -> PrimaryInference:
     """Primary inference for coefficient ``index`` of a fitted regression, following the registered rule.
 
     ``arms`` (treated, comparison clusters) lets the rule key on each arm; ``randomization`` computes the
     randomization test and its inverted interval when the rule picks it (None: not available for this contrast).
+    ``all_alternatives=False`` runs the wild cluster bootstrap only when the rule picks it as the primary (a table
+    cell that shows only the primary inference has no use for its 9,999 draws); the primary is the same.
     """
     inference, direction = spec.inference, spec.direction
     tails, level, alpha = inference.tails, inference.ci_level, inference.alpha
@@ -271,7 +274,7 @@ def regression_inference(design: WithinDesign, index: int, spec: HypothesisSpec,
     alternatives = {t: _analytic(design, index, t, ci_level=level, tails=tails, direction=direction) for t in types}
     draws_for_rw = None
     wild = None
-    if design.clusters is not None and cluster_labels is not None:
+    if design.clusters is not None and cluster_labels is not None and (all_alternatives or primary.startswith("wild_")):
         weights = primary.removeprefix("wild_") if primary.startswith("wild_") else "webb"
         boot = inference.bootstrap
         try:

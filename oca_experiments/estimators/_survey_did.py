@@ -124,7 +124,10 @@ def check_cluster_design(frame: pd.DataFrame, spec: HypothesisSpec, options: Any
 
 @small_blas
 def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec, options: SurveyDiDOptions, *,
-                   file: str) -> EstimateResult:
+                   file: str, alternatives: bool = True) -> EstimateResult:
+    """The registered DiD. ``alternatives=False`` (a subgroup table's cell, which shows only the primary estimate
+    and inference) skips what the cell would throw away: the wild-bootstrap alternative when it is not the primary,
+    and the raw means; every number the cell reads is the same."""
     design = spec.design
     counts: dict[str, int] = {"rows_in_source": len(frame)}
     wave_codes, wave_labels = id_codes(frame[design.time])
@@ -254,7 +257,8 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
     fixed_effects += [_dense(work[name].to_numpy()) for name in absorbed]
     if spec.weights is not None:
         return _fit_weighted(work, x, names, target_name, fixed_effects, spec, counts, extras, options, file=file,
-                             covariates=bool(cov_names), labels=(unit_labels, cluster_labels, by_labels))
+                             covariates=bool(cov_names), labels=(unit_labels, cluster_labels, by_labels),
+                             raw_means=alternatives)
     assignment = None
     clusters = None
     if design.cluster:
@@ -275,7 +279,8 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
         randomization = randomization_for_rule(spec, fit.y, regressors, target_name, assignment=assignment,
                                                fixed_effects=fixed_effects) if assignment else None
         primary = regression_inference(fit, target, spec, cluster_labels=assignment.labels if assignment else None,
-                                       arms=arms, randomization=randomization)
+                                       arms=arms, randomization=randomization,
+                                       all_alternatives=alternatives)
     except ValueError as exc:
         raise EstimationError(str(exc), hypothesis_id=spec.id) from None
     estimate = float(fit.params[target])
@@ -298,7 +303,7 @@ def fit_survey_did(frame: pd.DataFrame, outcome: pd.Series, spec: HypothesisSpec
                                       fixed_effects=fixed_effects, observed=estimate)
         if record is not None:
             primary.record["alternatives"]["randomization"] = record
-    if options.by is None:  # the report's raw picture (two waves, two arms); a subgroup contrast is not these means
+    if options.by is None and alternatives:  # the report's raw picture (two waves, two arms), not a subgroup contrast
         extras["raw_means"] = _raw_means(work, spec)
     extras["coefficients"] = {name: float(v) for name, v in zip(names, fit.params, strict=True)}
     extras["model"] = ("panel: y ~ D + post | " + " + ".join(["unit", *spec.fixed_effects]) if options.panel else
@@ -333,6 +338,8 @@ def subgroup_frame(frame: pd.DataFrame, spec: HypothesisSpec, options: SurveyDiD
 
 
 fit_survey_did.subgroup_frame = subgroup_frame  # type: ignore[attr-defined]  # read by _secondary_estimates
+#: The fitter takes ``alternatives=False`` (read by _secondary_estimates: table cells show only the primary).
+fit_survey_did.takes_alternatives = True  # type: ignore[attr-defined]
 
 
 def _raw_means(work: pd.DataFrame, spec: HypothesisSpec, weights: np.ndarray | None = None) -> RawMeans:
@@ -357,7 +364,8 @@ def _raw_means(work: pd.DataFrame, spec: HypothesisSpec, weights: np.ndarray | N
 def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_name: str,
                   fixed_effects: list[np.ndarray], spec: HypothesisSpec, counts: dict[str, int],
                   extras: dict[str, Any], options: SurveyDiDOptions, *, file: str,
-                  covariates: bool, labels: tuple[pd.Index, pd.Index | None, pd.Index | None]) -> EstimateResult:
+                  covariates: bool, labels: tuple[pd.Index, pd.Index | None, pd.Index | None],
+                  raw_means: bool = True) -> EstimateResult:
     """The registered survey weights: each wave of the estimation sample raked to the margins, weighted least
     squares (weighted within transformation for the absorbed effects), linearized variance (``_weights``)."""
     design = spec.design
@@ -397,7 +405,7 @@ def _fit_weighted(work: pd.DataFrame, x: np.ndarray, names: list[str], target_na
             options.by.level: GroupEffect(estimate=ref_effect + estimate, std_error=float(np.sqrt(level_var)),
                                           n=int(units_by.get(options.by.level, 0))),
         }
-    else:
+    elif raw_means:
         extras["raw_means"] = _raw_means(work, spec, calibration.weights)
     extras["coefficients"] = {name: float(v) for name, v in zip(names, fit.params, strict=True)}
     extras["model"] = ("weighted panel: y ~ D + post | " + " + ".join(["unit", *spec.fixed_effects])
