@@ -120,3 +120,16 @@ def test_a_missing_file_or_posterior_group_gives_no_draws(tmp_path: Path) -> Non
     with h5py.File(tmp_path / RELATIVE, "w") as f:
         f.create_group("prior")
     assert target_draws(report, result) is None
+
+
+@pytest.mark.parametrize("n, skew", [(12, 0.0), (4000, 0.0), (20000, 3.0)])
+def test_the_numpy_density_equals_scipys_gaussian_kde(n: int, skew: float) -> None:
+    """The density plot's KDE is scipy's gaussian_kde (Scott's rule) without importing scipy.stats in the kernel."""
+    from scipy.stats import gaussian_kde
+
+    from oca_experiments.report._sections import scott_kde
+
+    rng = np.random.default_rng(n)
+    draws = rng.normal(size=n) + skew * rng.exponential(size=n)
+    grid = np.linspace(draws.min() - 1, draws.max() + 1, 400)
+    np.testing.assert_allclose(scott_kde(draws, grid), gaussian_kde(draws)(grid), rtol=1e-9, atol=1e-14)
