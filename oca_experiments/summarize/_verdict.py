@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scipy import stats
 
 from oca_experiments._format import format_p
 
@@ -69,6 +68,8 @@ def frequentist_verdict(*, estimate: float, std_error: float, df: float | None, 
 
 
 def _t_band(estimate: float, std_error: float, df: float | None, alpha: float) -> tuple[float, float]:
+    from scipy import stats  # on first use: scipy.stats costs ~2 s to import, and the report kernel needs no verdict
+
     dist = stats.t(df) if df else stats.norm()
     crit = float(dist.ppf(1 - alpha))
     return estimate - crit * std_error, estimate + crit * std_error
