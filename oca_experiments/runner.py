@@ -8,7 +8,8 @@ Order of work for a run:
 1. parse the study and plan it (no data read; fails fast on any bad reference);
 2. read each data source once (a DataFrame given by the caller is copied, never mutated);
 3. preflight: every column a spec names exists in its source (else a one-line ``DataError``);
-4. run each source's contract suite (fail closed);
+4. run the contract suite of each source a hypothesis reads, once per source (fail closed; ``validate`` checks
+   every source it is given, read or not);
 5. estimate every hypothesis whose source passed and whose estimator is available;
 6. verdicts from the registered rule.
 
