@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -68,3 +69,19 @@ def test_a_source_the_run_reads_is_still_checked_and_fails_its_hypotheses(survey
     assert contract_calls == Counter({"survey": 1})
     assert [(r["source"], r["passed"]) for r in result.contracts] == [("survey", False)]
     assert {h.status for h in result.hypotheses} == {"contract_failed"}
+
+
+def test_a_registered_version_reading_an_unchecked_source_gets_it_checked_once(survey_only_study, demo,
+                                                                                contract_calls):
+    """The firewall re-runs a changed locked spec in its registered version, which may read a source no current spec
+    reads: that source is checked when first needed, and only once."""
+    study = oca.load_study(survey_only_study)
+    loaded = runner._load_sources(study.plan, {"survey": demo.survey, "engagement": demo.engagement})
+    contracts = runner._run_contracts(study.plan, loaded, show_values=False,
+                                      only=runner._read_sources(study.plan.tasks))
+    assert contract_calls == Counter({"survey": 1})
+    registered = SimpleNamespace(source="engagement", linked_sources=())  # what _contracts_for reads of a task
+    for _ in range(2):
+        runner._contracts_for(registered, contracts, study.plan, loaded, show_values=False)
+    assert contract_calls == Counter({"survey": 1, "engagement": 1})
+    assert [r["source"] for r in runner._ordered(contracts, study.plan)] == ["survey", "engagement"]
