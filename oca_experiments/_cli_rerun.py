@@ -65,7 +65,12 @@ def environment_stamp(path_entries: Iterable[str]) -> list[Any]:
     """The installed distributions: per folder on ``sys.path`` that holds any, its modification time and the names
     of its ``*.dist-info``/``*.egg-info``/``*.pth`` entries (a wheel's folder name carries its version)."""
     stamp = []
-    for entry in sorted({os.path.abspath(e or os.curdir) for e in path_entries}):
+    entries = sorted({os.path.abspath(e or os.curdir) for e in path_entries})
+    # A folder inside another entry belongs to a distribution that entry already versions: importing setuptools
+    # puts ``site-packages/setuptools/_vendor`` (full of dist-infos) on sys.path mid-process, and a stamp written
+    # after that must still match a fresh process.
+    roots = [e for e in entries if not any(e.startswith(other + os.sep) for other in entries if other != e)]
+    for entry in roots:
         try:
             names = sorted(n for n in os.listdir(entry) if n.endswith(_DIST_SUFFIXES))
             if names:

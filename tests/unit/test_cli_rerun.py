@@ -276,3 +276,17 @@ def test_old_stamps_are_pruned(workspace, calls, monkeypatch, capsys) -> None:
     assert len(_stamped(workspace)) == 2
     monkeypatch.setattr(sys, "argv", ["oca", *ARGS])
     assert _cli_rerun.answer_unchanged([*ARGS[:-2], "c", "--no-report"], str(workspace / "cache")) == 0
+
+
+def test_a_folder_nested_in_a_path_entry_does_not_change_the_environment(tmp_path: Path) -> None:
+    """Importing setuptools (a cold Bayesian run does) puts site-packages/setuptools/_vendor, full of dist-infos,
+    on sys.path mid-process: a stamp written after that must still match a fresh process (it failed in the full
+    suite, where an earlier test had imported setuptools)."""
+    site = tmp_path / "site-packages"
+    vendor = site / "setuptools" / "_vendor"
+    (site / "numpy-2.0.dist-info").mkdir(parents=True)
+    (vendor / "packaging-24.0.dist-info").mkdir(parents=True)
+    assert _cli_rerun.environment_stamp([str(site), str(vendor)]) == _cli_rerun.environment_stamp([str(site)])
+    other = tmp_path / "other"
+    (other / "pandas-3.0.dist-info").mkdir(parents=True)
+    assert _cli_rerun.environment_stamp([str(site), str(other)]) != _cli_rerun.environment_stamp([str(site)])
