@@ -263,3 +263,30 @@ def test_every_demo_page_is_built_reading_parts_by_attribute(no_part_key_reads, 
     assert set(pages) == {r["id"] for r in records}
     bayes = pages["h7a_horizontal_trust_bayes"].headline  # the decision rule and posterior, read by attribute
     assert ("sure" in bayes) if lang == "en" else ("уверены" in bayes)
+
+
+def test_the_built_in_series_estimators_are_the_registrys() -> None:
+    """The report kernel names series estimators without importing the registry; the names must be the registry's."""
+    from oca_experiments.estimators import REGISTRY
+    from oca_experiments.report._trainer_pages import BUILT_IN_SERIES_ESTIMATORS
+
+    assert BUILT_IN_SERIES_ESTIMATORS == {n for n, r in REGISTRY.items() if r.data_kind != "survey"}
+
+
+def test_the_report_sections_load_no_estimator(tmp_path) -> None:
+    """A fresh process that shows every section of the demo's report imports no fitter, numba or scipy.stats."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    runs = [Path(__file__).resolve().parents[1] / "fixtures" / "report"]
+    probe = ("import sys, json, matplotlib; matplotlib.use('Agg')\n"
+             "import IPython.display as d; d.display = lambda *a, **k: None\n"
+             "from oca_experiments.report import load_report, render_section, SECTIONS\n"
+             f"r = load_report({str(runs[0])!r})\n"
+             "for name in SECTIONS:\n"
+             "    try:\n        render_section(r, name)\n    except Exception:\n        pass\n"
+             "print(json.dumps([m for m in ('oca_experiments.estimators', 'numba', 'scipy.stats') if m in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
