@@ -65,7 +65,7 @@ class Benchmark:
 
 BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("startup.py", timeout_s=300),
-    Benchmark("demo_speed.py", ("--runs", "1"), timeout_s=900),
+    Benchmark("demo_speed.py", ("--runs", "3"), timeout_s=1200),  # a cold demo near its 30 s target: median of 3
     Benchmark("demo_speed_vs.py", ("--runs", "1"), timeout_s=1800, needs_baseline=True),
     Benchmark("survey_scale.py", timeout_s=1800),
     Benchmark("panel_scale.py", timeout_s=1200),
