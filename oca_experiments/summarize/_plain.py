@@ -225,10 +225,14 @@ class ResultRecord:
         found = self.result.posterior if self.result is not None else None
         return found if isinstance(found, PosteriorSummary) else PosteriorSummary()
 
+    def _part(self, name: str, kind: type) -> Any:
+        """The estimate's typed part ``name`` when it is a ``kind``, else None (no estimate, or an old record)."""
+        found = getattr(self.result, name) if self.result is not None else None
+        return found if isinstance(found, kind) else None
+
     @property
     def diagnostics(self) -> Diagnostics | None:
-        found = self.result.diagnostics if self.result is not None else None
-        return found if isinstance(found, Diagnostics) else None
+        return self._part("diagnostics", Diagnostics)
 
     @property
     def effect_by_group(self) -> Mapping[str, GroupEffect]:
@@ -237,28 +241,23 @@ class ResultRecord:
 
     @property
     def decision_rule(self) -> DecisionRule | None:
-        found = self.result.decision_rule if self.result is not None else None
-        return found if isinstance(found, DecisionRule) else None
+        return self._part("decision_rule", DecisionRule)
 
     @property
     def exposure_response(self) -> ExposureResponse | None:
-        found = self.result.exposure_response if self.result is not None else None
-        return found if isinstance(found, ExposureResponse) else None
+        return self._part("exposure_response", ExposureResponse)
 
     @property
     def spillover(self) -> Spillover | None:
-        found = self.result.spillover if self.result is not None else None
-        return found if isinstance(found, Spillover) else None
+        return self._part("spillover", Spillover)
 
     @property
     def survey_weights(self) -> SurveyWeightsRecord | None:
-        found = self.result.survey_weights if self.result is not None else None
-        return found if isinstance(found, SurveyWeightsRecord) else None
+        return self._part("survey_weights", SurveyWeightsRecord)
 
     @property
     def invariance(self) -> MeasurementInvariance | None:
-        found = self.result.invariance if self.result is not None else None
-        return found if isinstance(found, MeasurementInvariance) else None
+        return self._part("invariance", MeasurementInvariance)
 
     def scalar(self, name: str) -> Any:
         """A scalar extra of the estimate (``SCALAR_EXTRAS``: typed there, None when absent or mistyped)."""
