@@ -38,9 +38,19 @@ print("\\n@@MODULES@@" + json.dumps({"code": code, "modules": sorted(sys.modules
 """
 
 
+def _without_renderer_settings(environ: os._Environ[str] | dict[str, str]) -> dict[str, str]:
+    """The environment minus what typer/click/rich read beyond the width (``CI``, ``NO_COLOR``, ``TYPER_*``...).
+
+    A CI runner sets ``CI=true``; the entry point then rightly refuses the pre-rendered help and asks typer, so the
+    probes start from a neutral environment and the tests that want those variables pass them explicitly."""
+    from oca_experiments._cli_help import _UNSERVED_ENV, _UNSERVED_PREFIXES
+
+    return {k: v for k, v in environ.items() if k not in _UNSERVED_ENV and not k.startswith(_UNSERVED_PREFIXES)}
+
+
 def _probe(cli_args: list[str], entry: bool = False, **extra_env: str) -> tuple[int, set[str], str]:
     """Exit code, loaded modules and stdout of one fresh interpreter running the CLI with ``cli_args``."""
-    env = {**os.environ, **extra_env}
+    env = {**_without_renderer_settings(os.environ), **extra_env}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(["entry" if entry else "oca", *cli_args])],
@@ -88,6 +98,16 @@ def test_first_help_is_typers_text_without_typer(tmp_path: Path) -> None:
         assert "typer" not in modules and "rich" not in modules and "click" not in modules
         assert "oca_experiments.cli" not in modules and _heavy(modules) == []
     assert not (tmp_path / "oca_experiments").exists()  # nothing cached: nothing to cache
+
+
+@pytest.mark.parametrize("setting", [{"CI": "true"}, {"GITHUB_ACTIONS": "true"}, {"NO_COLOR": "1"}],
+                         ids=["ci", "github-actions", "no-color"])
+def test_a_renderer_setting_falls_back_to_typer_and_prints_the_same(tmp_path: Path, setting: dict[str, str]) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path), "COLUMNS": "97", "OCA_CACHE": "off", **setting}
+    _, _, typer_out = _probe(["--help"], **env)
+    code, modules, first = _probe(["--help"], entry=True, **env)
+    assert code == 0 and first == typer_out and "Commands" in first
+    assert "typer" in modules  # not served from the file: typer was asked
 
 
 def test_help_is_typers_text_and_served_from_the_cache_without_typer(tmp_path: Path) -> None:
