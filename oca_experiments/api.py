@@ -46,9 +46,20 @@ def _write_artifacts(run: RunResult, stage: Path) -> None:
             atomic_write_bytes(target, content)
 
 
+def _start_report_kernel(study: Study, cwd: Path) -> Any:
+    """The report's kernel, started now so that its start-up and the notebook's imports overlap the fits
+    (``report.ReportKernel``; ``None`` when warm-up is off or it cannot start: the report then starts its own)."""
+    from .report import ReportKernel, study_notebook
+
+    settings = study.settings if study.settings is not None else RunSettings.from_environment()
+    if not settings.warmup:
+        return None
+    return ReportKernel.start(study_notebook(study.path, study.config.report), cwd=cwd)
+
+
 def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html: bool,
                        annotate: Mapping[str, Any] | None, data: Mapping[str, DataInput] | None = None,
-                       run_dir: Path | None = None) -> None:
+                       run_dir: Path | None = None, kernel: Any = None) -> None:
     """results.json, artifacts/, manifest.json and report/ into ``stage`` (a fresh folder nobody reads yet)."""
     from . import _output_set
     from .report import build_report, collect_manifest, finish_manifest, study_notebook
@@ -65,7 +76,8 @@ def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html:
     atomic_write_json(stage / MANIFEST_FILE, manifest)
     _output_set.fault_point("manifest_written")
     if build_html:
-        build_report(stage, notebook=study_notebook(study.path, study.config.report), out_dir=stage / REPORT_DIR)
+        build_report(stage, notebook=study_notebook(study.path, study.config.report), out_dir=stage / REPORT_DIR,
+                     kernel=kernel)
         _output_set.fault_point("report_built")
     finish_manifest(manifest, stage, build_html=build_html)
     _output_set.fault_point("manifest_finished")
@@ -96,10 +108,15 @@ def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str |
                 reused = reuse_outputs(study, data, outputs.out, build_html=build_html, annotate=annotate)
                 if reused is not None:
                     return reused
-            run = study.run(data, show_values=show_values)
-            with outputs.new_version() as version:
-                _write_run_outputs(study, run, version, build_html=build_html, annotate=annotate, data=data,
-                                   run_dir=outputs.out)
+            kernel = _start_report_kernel(study, outputs.out) if build_html else None
+            try:
+                run = study.run(data, show_values=show_values)
+                with outputs.new_version() as version:
+                    _write_run_outputs(study, run, version, build_html=build_html, annotate=annotate, data=data,
+                                       run_dir=outputs.out, kernel=kernel)
+            finally:
+                if kernel is not None:
+                    kernel.close()  # unless the report took it (a failed run: the kernel is not needed)
     except BaseException:
         outputs.discard_if_created()  # a first run that failed leaves no empty output folder
         raise
@@ -122,13 +139,18 @@ def run_demo(out_dir: str | Path, *, study_dir: str | Path | None = None, seed: 
         if reused is not None:
             return reused
     with staged_directory(out_dir) as stage:
-        files = generate_demo(stage / "data", seed=DEFAULT_SEED if seed is None else seed)
-        data = {"survey": files.survey, "engagement": files.engagement, "community": files.community}
-        run = study.run(data)
-        truth = json.loads(Path(files.truth).read_text(encoding="utf-8"))
-        annotate = {"truth": truth.get("hypotheses", {}), "demo_seed": truth.get("seed")}
-        _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data,
-                           run_dir=Path(out_dir))
+        kernel = _start_report_kernel(study, stage) if build_html else None
+        try:
+            files = generate_demo(stage / "data", seed=DEFAULT_SEED if seed is None else seed)
+            data = {"survey": files.survey, "engagement": files.engagement, "community": files.community}
+            run = study.run(data)
+            truth = json.loads(Path(files.truth).read_text(encoding="utf-8"))
+            annotate = {"truth": truth.get("hypotheses", {}), "demo_seed": truth.get("seed")}
+            _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data,
+                               run_dir=Path(out_dir), kernel=kernel)
+        finally:
+            if kernel is not None:
+                kernel.close()
     return run
 
 

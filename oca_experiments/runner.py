@@ -479,10 +479,12 @@ class Study:
         with using(self.settings if self.settings is not None else RunSettings.from_environment()) as settings:
             if settings.warmup:
                 _start_kernel_warmup(self.plan)
-            return self._run(data, show_values=show_values)
+            return self._run(data, show_values=show_values, warmup=settings.warmup)
 
-    def _run(self, data: Mapping[str, DataInput], *, show_values: bool) -> RunResult:
+    def _run(self, data: Mapping[str, DataInput], *, show_values: bool, warmup: bool = False) -> RunResult:
         loaded = _load_sources(self.plan, data)
+        if warmup:
+            _start_its_precompile(self.plan, loaded)
         _preflight_columns(self.plan, loaded)
         # A source no hypothesis reads is not checked by the run (``oca validate`` checks every source given).
         contracts = _run_contracts(self.plan, loaded, show_values=show_values,
@@ -509,17 +511,29 @@ class Study:
 _BATCHED_ITS = frozenset({"staggered_did", "its"})
 
 
+def _start_its_precompile(plan: Plan, loaded: Mapping[str, LoadedSource]) -> None:
+    """On the first large run after an installation, compile the batched ITS filter's loop on the other core
+    (a child process; the first batched fit waits for it). Only for a source big enough for the fits to use the
+    compiled loop (``compiled_worth_it``): the demo's pages never do, so its cold run compiles nothing here."""
+    from ._extras import missing
+    from .estimators import compiled_its_worth_it, precompile_its
+
+    if missing("bayes"):  # a core installation has no numba: the numpy recursion serves every size
+        return
+    if any(task.estimator.name in _BATCHED_ITS and task.source in loaded
+           and compiled_its_worth_it(len(loaded[task.source].frame)) for task in plan.tasks):
+        precompile_its()
+
+
 def _start_kernel_warmup(plan: Plan) -> None:
-    """On the first run after an installation, compile the Bayesian kernels and the batched ITS filter on the
-    other core meanwhile (each in a child process; a fit that gets there first waits for its child)."""
+    """On the first run after an installation, compile the Bayesian kernels on the other core meanwhile (a child
+    process; a fit that gets there first waits for it). The ITS loop's warm-up waits for the data's size
+    (``_start_its_precompile``)."""
     from ._extras import missing
     from .bayes import start_kernel_warmup
-    from .estimators import precompile_its
 
     if missing("bayes"):  # a core installation: the Bayesian hypotheses will say which extra to install
         return
-    if any(task.estimator.name in _BATCHED_ITS for task in plan.tasks):
-        precompile_its()
     if any(task.estimator.bayesian
            and (task.spec.bayes is None or task.spec.bayes.sampler.backend == "kernel") for task in plan.tasks):
         start_kernel_warmup()

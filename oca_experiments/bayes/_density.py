@@ -109,6 +109,15 @@ class _Density:
                            make_initial_point_fn=self.initial_point)
 
 
+def _entry_points(model: str) -> tuple[Any, Any]:
+    """``model``'s C entry points, once a warm-up child (first run after an installation) has cached them."""
+    from . import _warmup
+    from ._kernels import entry_points
+
+    _warmup.wait(model)
+    return entry_points(model)
+
+
 def _string_coords(coords: Mapping[str, Any]) -> dict[str, list[str]]:
     return {k: [str(v) for v in values] for k, values in coords.items()}
 
@@ -241,8 +250,7 @@ class DidDensity(_Density):
         return did_logp
 
     def _cfuncs(self) -> tuple[Any, Any]:
-        from ._kernels import did_expand_c, did_logp_c
-        return did_logp_c, did_expand_c
+        return _entry_points("did")
 
     def _parts(self) -> list[Any]:
         args = self._args()
@@ -358,8 +366,7 @@ class OrdinalDensity(_Density):
         return float(np.sum(gammaln(counts.sum(axis=-1) + 1.0)) - np.sum(gammaln(counts + 1.0)))
 
     def _cfuncs(self) -> tuple[Any, Any]:
-        from ._kernels import ordinal_expand_c, ordinal_logp_c
-        return ordinal_logp_c, ordinal_expand_c
+        return _entry_points("ordinal")
 
     def _parts(self) -> list[Any]:
         counts, n_clusters, n_cat, treated, scales, first, gaps, gap_sd, constant = self._args()
@@ -457,8 +464,7 @@ class ItsDensity(_Density):
         return float(np.sum(gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)))
 
     def _cfuncs(self) -> tuple[Any, Any]:
-        from ._kernels import its_expand_c, its_logp_c
-        return its_logp_c, its_expand_c
+        return _entry_points("its")
 
     def _parts(self) -> list[Any]:
         a = self._args()

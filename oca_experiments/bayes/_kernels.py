@@ -14,6 +14,7 @@ included) and that the gradient equals finite differences. The layouts of the un
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -409,7 +410,6 @@ def _finish(lp: float, grad: np.ndarray, dim: int, out_: Any, logp_: Any) -> int
     return 0
 
 
-@cfunc(_LOGP_SIG, cache=True)
 def did_logp_c(dim: int, x_: Any, out_: Any, logp_: Any, data: Any) -> int:
     b = _buffer(data)
     x = carray(x_, (dim,))
@@ -440,7 +440,6 @@ def did_expand(x: np.ndarray, out: np.ndarray, n_groups: int, hierarchical: bool
     out[k], out[k + 1] = math.exp(x[rest]), math.exp(x[rest + 1])
 
 
-@cfunc(_EXPAND_SIG, cache=True)
 def did_expand_c(dim: int, n_out: int, x_: Any, out_: Any, data: Any) -> int:
     b = _buffer(data)
     did_expand(carray(x_, (dim,)), carray(out_, (n_out,)), int(_part(b, 7)[0]), _part(b, 8)[0] > 0.5,
@@ -448,7 +447,6 @@ def did_expand_c(dim: int, n_out: int, x_: Any, out_: Any, data: Any) -> int:
     return 0
 
 
-@cfunc(_LOGP_SIG, cache=True)
 def ordinal_logp_c(dim: int, x_: Any, out_: Any, logp_: Any, data: Any) -> int:
     b = _buffer(data)
     shape = _part(b, 1)
@@ -480,7 +478,6 @@ def ordinal_expand(x: np.ndarray, out: np.ndarray, n_clusters: int, n_categories
     _copy(x, i + 5 + n_clusters, out, k + 5 + n_clusters, n_clusters)
 
 
-@cfunc(_EXPAND_SIG, cache=True)
 def ordinal_expand_c(dim: int, n_out: int, x_: Any, out_: Any, data: Any) -> int:
     b = _buffer(data)
     shape = _part(b, 1)
@@ -488,7 +485,6 @@ def ordinal_expand_c(dim: int, n_out: int, x_: Any, out_: Any, data: Any) -> int
     return 0
 
 
-@cfunc(_LOGP_SIG, cache=True)
 def its_logp_c(dim: int, x_: Any, out_: Any, logp_: Any, data: Any) -> int:
     b = _buffer(data)
     sizes = _part(b, 10)
@@ -515,10 +511,27 @@ def its_expand(x: np.ndarray, out: np.ndarray, basis: np.ndarray, n_units: int, 
     out[i + 8] = math.exp(x[i + 7])
 
 
-@cfunc(_EXPAND_SIG, cache=True)
 def its_expand_c(dim: int, n_out: int, x_: Any, out_: Any, data: Any) -> int:
     b = _buffer(data)
     sizes = _part(b, 10)
     its_expand(carray(x_, (dim,)), carray(out_, (n_out,)), _part(b, 9), int(sizes[0]),
                int(sizes[1]))
     return 0
+
+
+# --------------------------------------------------------------------------- C entry points, one model at a time
+# numba compiles a ``cfunc`` when it is created, so creating all six at import compiled (or loaded) every model
+# before any could be used: the warm-up child's 7-9 s on a first run sat in front of the first Bayesian fit
+# whatever its model. ``entry_points(model)`` creates one model's pair on first use; the warm-up child creates
+# them model by model (``_warmup``), and a fit waits only until its own model's pair is in numba's cache. The
+# functions stay in this file, so numba's cache is still invalidated by any edit to it.
+_ENTRY_POINT_FUNCTIONS = {"did": (did_logp_c, did_expand_c), "ordinal": (ordinal_logp_c, ordinal_expand_c),
+                          "its": (its_logp_c, its_expand_c)}
+MODELS = tuple(_ENTRY_POINT_FUNCTIONS)
+
+
+@functools.cache
+def entry_points(model: str) -> tuple[Any, Any]:
+    """``model``'s log density and expansion as C callbacks for nutpie (compiled, or loaded from the cache)."""
+    logp, expand = _ENTRY_POINT_FUNCTIONS[model]
+    return cfunc(_LOGP_SIG, cache=True)(logp), cfunc(_EXPAND_SIG, cache=True)(expand)

@@ -212,9 +212,7 @@ def _nuts(compiled: Any, settings: SamplerSettings) -> dict[str, Any]:
 
 
 def _kernel_draws(density: Any, settings: SamplerSettings, with_prior: bool) -> dict[str, Any]:
-    from . import _warmup
-
-    _warmup.wait()  # a background compilation of the kernels (first run after an installation) must finish first
+    # density.compiled() waits for a background compilation of this model's kernels (_warmup), if one runs
     groups = _nuts(density.compiled(), settings)
     # nutpie takes string coordinates only: put the typed ones back (e.g. integer step numbers)
     groups["posterior"] = groups["posterior"].assign_coords(

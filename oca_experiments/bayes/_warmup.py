@@ -1,14 +1,16 @@
 """Compile the Bayesian kernels in a background process while a run does its other work.
 
-numba compiles ``_kernels.py`` once per installation (about 9 s) and caches the result on disk. On that first run
-the compilation would sit on the critical path just before the first Bayesian hypothesis. ``start()`` (called by
-``Study.run`` when the plan holds a Bayesian hypothesis on the kernel backend) instead compiles it in a child
-process on the other core while this process loads data, runs the contracts and fits the frequentist hypotheses;
-``wait()`` (called before the first kernel is used) waits for the child, and the import then loads the compiled
-code from numba's cache.
+numba compiles ``_kernels.py`` once per installation (about 9 s for the three models) and caches the result on
+disk. On that first run the compilation would sit on the critical path just before the first Bayesian
+hypothesis. ``start()`` (called by ``Study.run`` when the plan holds a Bayesian hypothesis on the kernel backend)
+instead compiles the models one after another (DiD, ordinal, ITS: ``_kernels.entry_points``) in a child process
+on the other core while this process loads data, runs the contracts and fits the frequentist hypotheses;
+``wait(model)`` (called before a model's entry points are created) waits only until that model is in numba's
+cache, so the first DiD fit does not wait for the ITS model's compilation; its import then loads the compiled
+code from the cache.
 
-Nothing depends on the child: if it fails or is killed, the import compiles in-process as it would have anyway,
-and the compiled code is the same. When the cache already holds the kernels, no child is started.
+Nothing depends on the child: if it fails or is killed, the entry points compile in-process as they would have
+anyway, and the compiled code is the same. When the cache already holds the kernels, no child is started.
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ import atexit
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 __all__ = ["kernels_cached", "start", "wait"]
 
 _KERNELS = Path(__file__).with_name("_kernels.py")
-#: The C entry points: their cache entries exist only once the whole module has been compiled.
-_ENTRY_POINTS = ("did_logp_c", "did_expand_c", "ordinal_logp_c", "ordinal_expand_c", "its_logp_c", "its_expand_c")
+#: Each model's C entry points (``_kernels.entry_points``): a model is compiled once both are in the cache.
+_MODEL_ENTRY_POINTS = {"did": ("did_logp_c", "did_expand_c"), "ordinal": ("ordinal_logp_c", "ordinal_expand_c"),
+                       "its": ("its_logp_c", "its_expand_c")}
+_ENTRY_POINTS = tuple(name for names in _MODEL_ENTRY_POINTS.values() for name in names)
+#: What the child runs: every model, in the order the demo's hypotheses need them.
+_COMPILE_ALL = ("from oca_experiments.bayes._kernels import MODELS, entry_points\n"
+                "for model in MODELS:\n    entry_points(model)")
+_POLL_SECONDS = 0.05
 _child: subprocess.Popen[bytes] | None = None
 
 
@@ -35,8 +44,10 @@ def _cache_folders() -> list[Path]:
     return [_KERNELS.parent / "__pycache__", base / "numba"]
 
 
-def kernels_cached() -> bool:
-    """True when every entry point has a cache index newer than the kernels' source (a cheap file check)."""
+def kernels_cached(model: str | None = None) -> bool:
+    """True when every entry point (of ``model``, else of all models) has a cache index newer than the kernels'
+    source (a cheap file check)."""
+    wanted = set(_MODEL_ENTRY_POINTS[model] if model is not None else _ENTRY_POINTS)
     try:
         source_time = _KERNELS.stat().st_mtime
     except OSError:
@@ -49,36 +60,43 @@ def kernels_cached() -> bool:
         for index in folder.glob(pattern):
             name = index.name.split(".")[1].rsplit("-", 1)[0]
             try:
-                if name in _ENTRY_POINTS and index.stat().st_mtime >= source_time:
+                if name in wanted and index.stat().st_mtime >= source_time:
                     found.add(name)
             except OSError:
                 continue
-    return found >= set(_ENTRY_POINTS)
+    return found >= wanted
 
 
 def start() -> None:
-    """Compile the kernels in a child process unless they are cached, the child runs already or this process
-    has loaded them."""
+    """Compile the kernels in a child process unless they are cached or the child runs already."""
     global _child
-    if _child is not None or "oca_experiments.bayes._kernels" in sys.modules or kernels_cached():
+    if _child is not None or kernels_cached():
         return
     try:
-        _child = subprocess.Popen([sys.executable, "-c", "import oca_experiments.bayes._kernels"],
+        _child = subprocess.Popen([sys.executable, "-c", _COMPILE_ALL],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:  # no child: the first kernel use compiles in-process
         _child = None
 
 
-def wait(timeout: float = 300.0) -> None:
-    """Wait for the child (if any) so that the kernels load from the cache instead of compiling twice."""
+def wait(model: str | None = None, timeout: float = 300.0) -> None:
+    """Wait for the child (if any) so that the kernels load from the cache instead of compiling twice: until
+    ``model``'s entry points are cached (the child goes on with the other models), or until it is done."""
     global _child
-    if _child is None:
+    child = _child
+    if child is None:
         return
-    try:
-        _child.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _child.kill()
+    deadline = time.monotonic() + timeout
+    if model is not None:
+        while child.poll() is None and not kernels_cached(model) and time.monotonic() < deadline:
+            time.sleep(_POLL_SECONDS)
+        if child.poll() is None and kernels_cached(model):
+            return
     _child = None
+    try:
+        child.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        child.kill()
 
 
 @atexit.register

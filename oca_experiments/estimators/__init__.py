@@ -15,6 +15,7 @@ from ._engagement import fit_its, fit_staggered_did
 from ._exposure_response import LinkedFrame
 from ._inference import ClusterCounts, few_cluster_decision
 from ._its import fit_counterfactual, fit_intervention
+from ._its_batch import compiled_worth_it as compiled_its_worth_it
 from ._its_batch import start_precompile as precompile_its
 from ._schema import estimator_schema, with_estimator_options
 from ._survey_did import NotTestable, fit_survey_did
@@ -52,4 +53,4 @@ __all__ = ["CAPABILITIES", "CATALOG", "ClusterCounts", "FITTERS", "REGISTRY", "S
            "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
            "fit_survey_did", "fit_twfe", "fit_counterfactual", "fit_intervention", "estimator_schema",
            "with_estimator_options", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
-           "precompile_its"]
+           "precompile_its", "compiled_its_worth_it"]

@@ -44,7 +44,8 @@ from numpy.typing import NDArray
 
 from .._blas import small_blas
 
-__all__ = ["BatchMoments", "batch_supported", "fit_local_level_batch", "start_precompile"]
+__all__ = ["COMPILED_FROM_CELLS", "BatchMoments", "batch_supported", "compiled_worth_it", "fit_local_level_batch",
+           "start_precompile"]
 
 _GRID = np.linspace(np.log(1e-6), np.log(1e4), 13)  # log(q / h): where the score's sign change is searched
 
@@ -196,11 +197,11 @@ def _compiled_score_sums():
 
 
 # --------------------------------------------------------------------------- compiling ahead, on the other core
-# numba compiles the loop once per installation (about 6 s on an idle machine, most of the demo's staggered
-# hypothesis on a cold run) and caches it on disk. ``start_precompile`` (called by ``Study.run`` when the plan
-# holds an engagement hypothesis and the cache has no compiled loop) compiles it in a child process while the run
-# reads data, checks contracts and fits the survey hypotheses; the first batched fit waits for the child and
-# loads the result from the cache. Nothing depends on the child: if it fails or is killed, the fit compiles
+# numba compiles the loop once per installation (about 6 s on an idle machine) and caches it on disk.
+# ``start_precompile`` (called by ``Study.run`` when a batched-ITS hypothesis reads a source of at least
+# ``COMPILED_FROM_CELLS`` rows, i.e. a fit that will use the loop, and the cache has no compiled loop) compiles it
+# in a child process while the run checks contracts and fits the survey hypotheses; the first batched fit waits
+# for the child and loads the result from the cache. Nothing depends on the child: if it fails or is killed, the fit compiles
 # in-process as before, and the compiled code is the same (bayes/_warmup.py does this for the Bayesian kernels).
 
 _precompile_child: subprocess.Popen[bytes] | None = None
@@ -272,12 +273,26 @@ def _stop_precompile() -> None:
         _precompile_child.kill()
 
 
+#: Series x periods of one batched fit from which the numba loop is used (and, for a source of that many rows,
+#: compiled ahead). Below it the numpy recursion is as fast or nearly (measured: 11 series x 180 days 0.06 s, 1,000
+#: x 365 0.8 s against 0.2 s compiled) and a first compilation (about 6 s of CPU, once per installation) would
+#: cost more than it saves: the demo's engagement fits (11 series) never compile. Both paths agree to about 1e-13
+#: relative (tests/unit/engagement/test_its_batch.py), and the choice depends on the data's size only, so one
+#: installation gives the same numbers on a cold and a warm run.
+COMPILED_FROM_CELLS = 250_000
+
+
+def compiled_worth_it(cells: int) -> bool:
+    """Whether a batch (or a source) of ``cells`` series x periods goes through the compiled loop."""
+    return cells >= COMPILED_FROM_CELLS
+
+
 class _Series:
     """The chunk's data in the layout each path reads fastest: time first for the numpy recursion, series first
     for the compiled loop."""
 
-    def __init__(self, z: NDArray, seen: NDArray) -> None:
-        self.compiled = _compiled_score_sums()
+    def __init__(self, z: NDArray, seen: NDArray, *, compiled: bool = True) -> None:
+        self.compiled = _compiled_score_sums() if compiled else None
         if self.compiled is not None:
             self.z, self.seen = np.ascontiguousarray(z.transpose(1, 0, 2)), np.ascontiguousarray(seen.T)
         else:
@@ -349,12 +364,12 @@ def _refine(data: _Series, m, points, values, scores, *, rounds: int = 3, split:
     return points, values, scores
 
 
-def _root(z, seen, m) -> tuple[NDArray, NDArray[np.bool_]]:  # z, seen: time first
+def _root(z, seen, m, *, compiled: bool = True) -> tuple[NDArray, NDArray[np.bool_]]:  # z, seen: time first
     """Each series' maximiser q / h of the profile likelihood, and whether it was found (False: leave the series
     to statsmodels). A score that is negative from the smallest ratio on puts the maximum at q = 0 (a fixed
-    level), returned as 0."""
+    level), returned as 0. ``compiled``: the numba loop when available, else the numpy recursion."""
     series = z.shape[1]
-    data = _Series(z, seen)
+    data = _Series(z, seen, compiled=compiled)
     values, scores = zip(*(_profile(data, m, np.full(series, g)) for g in _GRID), strict=True)
     points = np.broadcast_to(_GRID, (series, _GRID.size))
     points, values, scores = _refine(data, m, points, np.stack(values, axis=1), np.stack(scores, axis=1))
@@ -405,13 +420,14 @@ def fit_local_level_batch(y: NDArray[np.float64], exog: NDArray[np.float64], fit
     fitted periods and the smoothed components (a placebo needs neither). ``None`` for a series the batched path
     leaves to statsmodels (too few observations, or no maximum found). Series go in chunks to bound memory."""
     out: list[BatchMoments | None] = []
+    compiled = compiled_worth_it(y.shape[0] * y.shape[1])  # the whole batch decides, so every chunk agrees
     for lo in range(0, y.shape[0], chunk):
         part = slice(lo, lo + chunk)
-        out.extend(_fit_chunk(y[part], exog[part], fit_end[part], seasonal, components[part]))
+        out.extend(_fit_chunk(y[part], exog[part], fit_end[part], seasonal, components[part], compiled=compiled))
     return out
 
 
-def _fit_chunk(y, exog, fit_end, seasonal, components) -> list[BatchMoments | None]:
+def _fit_chunk(y, exog, fit_end, seasonal, components, *, compiled: bool = True) -> list[BatchMoments | None]:
     series, n = y.shape
     x = _design(n, seasonal, np.asarray(exog, dtype=np.float64).reshape(series, n, -1))
     d = x.shape[2]
@@ -424,7 +440,7 @@ def _fit_chunk(y, exog, fit_end, seasonal, components) -> list[BatchMoments | No
     z = np.ascontiguousarray(np.concatenate([np.where(mask, y, 0.0)[:, :, None], x], axis=2)[idx]
                              .transpose(1, 0, 2))
     seen = np.ascontiguousarray(mask[idx].T.astype(np.float64))
-    ratio, found = _root(z, seen, m[idx])
+    ratio, found = _root(z, seen, m[idx], compiled=compiled)
     cross, _, kept = _filter(z, seen, ratio, keep=True)
     pred, pred_p, scaled = (np.moveaxis(k, 0, 1) for k in kept)
     z, seen = z.transpose(1, 0, 2), seen.T

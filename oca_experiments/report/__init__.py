@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the names as type checkers and import-linter see them
     from oca_experiments.report._exposure import dose_response_figure, exposure_section
     from oca_experiments.report._gate import CHECKS, CheckOutcome, GateResult, run_gate, write_junit
     from oca_experiments.report._invariance import invariance_section
+    from oca_experiments.report._kernel import ReportKernel
     from oca_experiments.report._manifest import (
         collect_manifest,
         finish_manifest,
@@ -46,6 +47,7 @@ _SOURCES: dict[str, str] = {name: module for module, names in {
     "_exposure": ("dose_response_figure", "exposure_section"),
     "_gate": ("CHECKS", "CheckOutcome", "GateResult", "run_gate", "write_junit"),
     "_invariance": ("invariance_section",),
+    "_kernel": ("ReportKernel",),
     "_manifest": ("collect_manifest", "finish_manifest", "read_manifest", "reuse_demo_outputs",
                   "reuse_outputs", "run_result_from_dict", "sha256_file"),
     "_sections": ("SECTIONS", "ReportInputs", "load_report", "render_section", "show_section"),
@@ -64,7 +66,7 @@ __all__ = ["CHECKS", "CheckOutcome", "Difference", "GateResult", "VerifyResult",
            "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section",
            "dose_response_figure", "exposure_section", "survey_weights_section", "survey_weights_table",
            "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation",
-           "PlainPage", "plain_pages", "write_summaries"]
+           "PlainPage", "plain_pages", "write_summaries", "ReportKernel"]
 
 
 def __getattr__(name: str) -> Any:

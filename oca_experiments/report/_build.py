@@ -17,19 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import zmq
 from jinja2 import DictLoader
-from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
-from traitlets import default
 
 from oca_experiments._atomic import staged_directory
 from oca_experiments._layout import INDEX_HTML, RESULTS_FILE
 from oca_experiments.errors import ReportError
 from oca_experiments.report._decision import DECISION_HTML, write_decision_page
+from oca_experiments.report._kernel import CurrentInterpreterKernelManager, ReportKernel, before_first_cell
 
 __all__ = ["build_report", "default_notebook", "study_notebook"]
 
@@ -91,7 +88,7 @@ def study_notebook(study_dir: Path, configured: str | None) -> Path:
 
 def build_report(
     run_dir: Path, *, notebook: Path, out_dir: Path | None = None, timeout: int = 600,
-    reuse_execution: bool = True,
+    reuse_execution: bool = True, kernel: ReportKernel | None = None,
 ) -> Path:
     """Execute ``notebook`` on ``run_dir``'s artifacts and write ``out_dir/index.html``; return its path.
 
@@ -103,6 +100,10 @@ def build_report(
     the same inputs (``execution_key``: the run's results, manifest and artifacts, the notebook with its
     injected parameters, and the installed package's version and source): the executed notebook is reused and
     exported again, which gives the same HTML because execution is deterministic.
+
+    ``kernel``: a kernel started earlier for this notebook (``ReportKernel.start``, while the run was still
+    estimating); the notebook runs on it, with the same result as on a kernel started here. It is shut down
+    afterwards, or unused and shut down when the execution is reused.
     """
     run_dir = Path(run_dir).resolve()
     notebook = Path(notebook).resolve()
@@ -122,8 +123,11 @@ def build_report(
     reused = _reusable_execution(out_dir / EXECUTED_NOTEBOOK, key) if reuse_execution else None
     if reused is not None:
         nb = reused
+        if kernel is not None:
+            kernel.close()
     else:
-        _execute(nb, notebook=notebook, cwd=run_dir, timeout=timeout, injected_index=injected_index)
+        manager = kernel.take(notebook) if kernel is not None else None
+        _execute(nb, notebook=notebook, cwd=run_dir, timeout=timeout, injected_index=injected_index, manager=manager)
         _strip_volatile_metadata(nb)
         nb.metadata[EXECUTION_KEY] = key
 
@@ -254,33 +258,10 @@ def _inject_parameters(nb: nbformat.NotebookNode, *, run_dir: Path) -> int:
     return index
 
 
-class _CurrentInterpreterKernelSpecManager(KernelSpecManager):
-    """Resolves every kernel name to ipykernel on this interpreter.
-
-    An installed "python3" kernelspec (user or system wide) may point at another Python without the
-    report's dependencies; the report must run in the environment that called build_report.
-    """
-
-    def get_kernel_spec(self, kernel_name: str, *args: Any, **kwargs: Any) -> KernelSpec:
-        from ipykernel.kernelspec import get_kernel_dict
-
-        # frozen_modules=off silences debugpy's start-up warning on Python >= 3.11.
-        return KernelSpec(name=kernel_name, **get_kernel_dict(python_arguments=["-Xfrozen_modules=off"]))
-
-
-class _CurrentInterpreterKernelManager(AsyncKernelManager):
-    @default("kernel_spec_manager")
-    def _kernel_spec_manager_default(self) -> KernelSpecManager:
-        return _CurrentInterpreterKernelSpecManager()
-
-    @default("transport_encryption")
-    def _transport_encryption_default(self) -> str:
-        # Outputs can hold survey data, so encrypt the local TCP link when libzmq can (CurveZMQ); this also
-        # keeps ipykernel from warning about plain-text transport on stderr.
-        return "auto" if zmq.has("curve") else "disabled"
-
-
-def _execute(nb: nbformat.NotebookNode, *, notebook: Path, cwd: Path, timeout: int, injected_index: int) -> None:
+def _execute(nb: nbformat.NotebookNode, *, notebook: Path, cwd: Path, timeout: int, injected_index: int,
+             manager: CurrentInterpreterKernelManager | None = None) -> None:
+    """Run every cell on a new kernel in ``cwd``, or on ``manager``'s running kernel (moved to ``cwd`` silently
+    first); either way the kernel is shut down at the end."""
     progress: dict[str, Any] = {"cell_index": None, "error_name": None}
 
     from .._progress import step
@@ -294,17 +275,24 @@ def _execute(nb: nbformat.NotebookNode, *, notebook: Path, cwd: Path, timeout: i
     def on_cell_error(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
         progress["error_name"] = execute_reply.get("content", {}).get("ename")
 
+    async def move_to_run_folder(notebook: Any) -> None:
+        # silent: no execution count, no history, no output; a kernel started here would have begun in cwd
+        assert client.kc is not None
+        await client.async_wait_for_reply(client.kc.execute(before_first_cell(cwd), silent=True, store_history=False))
+
     client = NotebookClient(
         nb,
+        km=manager,
         timeout=timeout,
         startup_timeout=KERNEL_START_TIMEOUT,
         kernel_name="python3",
-        kernel_manager_class=_CurrentInterpreterKernelManager,
+        kernel_manager_class=CurrentInterpreterKernelManager,
         resources={"metadata": {"path": str(cwd)}},  # the kernel's working directory
         record_timing=False,
         allow_errors=False,
         on_cell_start=on_cell_start,
         on_cell_error=on_cell_error,
+        on_notebook_start=move_to_run_folder if manager is not None else None,
     )
 
     def failing_cell() -> str:
@@ -318,7 +306,7 @@ def _execute(nb: nbformat.NotebookNode, *, notebook: Path, cwd: Path, timeout: i
     # Errors are re-raised "from None" and carry no evalue or traceback: both can quote survey data.
     try:
         with cells as cells_progress:
-            client.execute()
+            client.execute(cleanup_kc=True)  # also shuts a prestarted kernel down (nbclient keeps those by default)
     except CellTimeoutError:
         raise ReportError(f"{failing_cell()} did not finish within {timeout} s", path=str(notebook),
                           fix="raise the timeout or make the cell faster") from None

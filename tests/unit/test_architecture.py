@@ -145,7 +145,7 @@ EXPECTED_ALL = {
         "enumerable", "enumerated_weights", "few_cluster_decision", "fit_its", "fit_staggered_did",
         "fit_survey_did", "get_record", "lee_bounds", "register", "unit_table_for", "unregister",
         "fit_twfe", "fit_counterfactual", "fit_intervention", "estimator_schema", "with_estimator_options",
-        "precompile_its"},
+        "precompile_its", "compiled_its_worth_it"},
     "oca_experiments.io": {
         "ReaderOptions", "escape_formula", "escape_formulas", "file_sha256", "read_table", "reader_options",
         "safe_csv_text", "write_table", "PERIODS", "SPACING_WORD", "holds_whole_numbers", "native_spacing",
@@ -166,7 +166,7 @@ EXPECTED_ALL = {
         "SECTIONS", "ReportInputs", "load_report", "render_section", "show_section",
         "dose_response_figure", "exposure_section", "survey_weights_section", "survey_weights_table",
         "VALIDATION_HTML", "VALIDATION_JSON", "validation_html", "write_validation",
-        "PlainPage", "plain_pages", "write_summaries"},
+        "PlainPage", "plain_pages", "write_summaries", "ReportKernel"},
     "oca_experiments.results": {
         "PART_TYPES", "RESULTS_SCHEMA_VERSION", "STABLE_KEYS", "STATUSES", "Attrition", "Diagnostics",
         "EstimateResult", "EventStudy", "HypothesisResult", "InferenceRecord", "Part", "PosteriorSummary",

@@ -66,13 +66,14 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return dataclasses.replace(fixed, data={name: {"sha256": _cli_rerun.sha256_file(str(path))}
                                                 for name, path in data.items()})
 
-    def fake_report(run_dir, *, notebook, out_dir, timeout=600):
+    def fake_report(run_dir, *, notebook, out_dir, timeout=600, kernel=None):
         out_dir.mkdir()
         (out_dir / "index.html").write_text("<html>report</html>\n", encoding="utf-8")
         return out_dir / "index.html"
 
     monkeypatch.setattr(runner.Study, "run", fake_run)
     monkeypatch.setattr("oca_experiments.report.build_report", fake_report)
+    monkeypatch.setattr(api, "_start_report_kernel", lambda study, cwd: None)  # the stub report runs no kernel
     monkeypatch.setattr(api, "_write_artifacts", lambda run, stage: None)
     return counted
 

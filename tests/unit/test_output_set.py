@@ -47,7 +47,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(1)
         return fixed
 
-    def fake_report(run_dir, *, notebook, out_dir, timeout=600):
+    def fake_report(run_dir, *, notebook, out_dir, timeout=600, kernel=None):
         generation = json.loads((Path(run_dir) / "results.json").read_text(encoding="utf-8"))["generation"]
         out_dir.mkdir()
         (out_dir / "index.html").write_text(f"<html>generation {generation}</html>\n", encoding="utf-8")
@@ -60,6 +60,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(runner.Study, "run", fake_run)
     monkeypatch.setattr("oca_experiments.report.build_report", fake_report)
+    monkeypatch.setattr(api, "_start_report_kernel", lambda study, cwd: None)  # the stub report runs no kernel
     monkeypatch.setattr(api, "_write_artifacts", fake_artifacts)
     return calls
 

@@ -241,9 +241,28 @@ def test_core_install_path_fits_the_same(monkeypatch: pytest.MonkeyPatch) -> Non
 
     y, x = _series(12)
     ends = np.array([110])
+    monkeypatch.setattr(_its_batch, "COMPILED_FROM_CELLS", 0)  # one short series: force the compiled loop
     compiled = fit_local_level_batch(y[None], x[None], ends, (7,), components=np.array([True]))[0]
     monkeypatch.setattr(_its_batch, "_compiled_score_sums", lambda: None)
     plain = fit_local_level_batch(y[None], x[None], ends, (7,), components=np.array([True]))[0]
     assert plain.params == pytest.approx(compiled.params, rel=1e-9)
     np.testing.assert_allclose(plain.cov, compiled.cov, rtol=1e-8)
     np.testing.assert_allclose(plain.predicted, compiled.predicted, rtol=1e-8)
+
+
+def test_only_a_batch_big_enough_goes_through_the_compiled_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few series (the demo's 11 x 180 days) take the numpy recursion: compiling the loop (seconds, once per
+    installation) would cost more than it saves. The whole batch decides, so all its chunks take one path."""
+    from oca_experiments.estimators import _its_batch
+
+    asked: list[int] = []
+    monkeypatch.setattr(_its_batch, "_compiled_score_sums", lambda: asked.append(1))  # None: numpy recursion
+    rng = np.random.default_rng(8)
+    y = np.cumsum(rng.normal(size=(6, 80)), axis=1)
+    x, ends, parts = np.zeros((6, 80, 0)), np.full(6, 60), np.zeros(6, bool)
+    fit_local_level_batch(y, x, ends, (), components=parts)
+    assert asked == [] and not _its_batch.compiled_worth_it(6 * 80)
+    monkeypatch.setattr(_its_batch, "COMPILED_FROM_CELLS", 6 * 80)
+    fit_local_level_batch(y, x, ends, (), components=parts, chunk=4)  # two chunks, both on the compiled path
+    assert asked and _its_batch.compiled_worth_it(6 * 80)
+    assert _its_batch.compiled_worth_it(5000 * 365)  # the 5,000-page panel uses the compiled loop

@@ -1,7 +1,8 @@
 """The batched ITS filter's numba loop is compiled ahead, in a child process, on a cold run (issue 14 acceptance 5,
 issue 21 cold demo): the demo's staggered hypothesis spent most of its cold time compiling it on the critical path.
 Not timed: the child must leave a cache entry that a later fit *loads* (numba counts cache hits and misses per
-signature), the plan must start it for the estimators that use the filter, and nothing else must."""
+signature), the plan must start it for the estimators that use the filter on a source big enough for the compiled loop
+(``COMPILED_FROM_CELLS``), and nothing else must."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 _FIT_AFTER = """
 import json, numpy as np
 from oca_experiments.estimators import _its_batch
+_its_batch.COMPILED_FROM_CELLS = 0  # two short series: take the compiled path as a big batch would
 rng = np.random.default_rng(3)
 n = 60
 y = np.cumsum(rng.normal(0, 1, (2, n)), axis=1)
@@ -56,22 +58,29 @@ def test_the_child_leaves_the_loop_a_fit_loads_from_the_cache(tmp_path: Path, mo
     assert counts == {"hits": 1, "misses": 0}  # the fit's signature is the one the child compiled
 
 
-def test_the_plan_starts_it_for_engagement_estimators_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_plan_starts_it_for_big_engagement_sources_only(monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[str] = []
     monkeypatch.setattr("oca_experiments.estimators.precompile_its", lambda: started.append("its"))
     monkeypatch.setattr("oca_experiments.bayes.start_kernel_warmup", lambda: started.append("bayes"))
 
     class _Task:
-        def __init__(self, name: str) -> None:
+        def __init__(self, name: str, source: str = "engagement") -> None:
             self.estimator = type("E", (), {"name": name, "bayesian": False})()
             self.spec = None
+            self.source = source
 
     class _Plan:
         def __init__(self, *names: str) -> None:
             self.tasks = [_Task(n) for n in names]
 
-    runner._start_kernel_warmup(_Plan("survey_did", "twfe"))
+    def loaded(rows: int) -> dict[str, object]:
+        return {"engagement": type("L", (), {"frame": range(rows)})()}
+
+    big, small = loaded(_its_batch.COMPILED_FROM_CELLS), loaded(_its_batch.COMPILED_FROM_CELLS - 1)
+    runner._start_kernel_warmup(_Plan("survey_did", "staggered_did", "its"))  # the data's size is not known yet
+    runner._start_its_precompile(_Plan("survey_did", "twfe"), big)
+    runner._start_its_precompile(_Plan("staggered_did"), small)  # the demo's 7 pages x 180 days
     assert started == []
-    runner._start_kernel_warmup(_Plan("survey_did", "staggered_did"))
-    runner._start_kernel_warmup(_Plan("its"))
+    runner._start_its_precompile(_Plan("survey_did", "staggered_did"), big)
+    runner._start_its_precompile(_Plan("its"), big)
     assert started == ["its", "its"]
