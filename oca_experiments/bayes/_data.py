@@ -124,6 +124,15 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     labels. Factorises the raw column once and converts only its distinct values to strings: the same codes as
     factorising ``values.astype("string")`` with ``sort=True``, at a fraction of the cost on 10^5+ rows."""
     raw_codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if isinstance(uniques, np.ndarray) and uniques.dtype.kind in "iu":
+        # Integer identifiers (the common export): distinct integers have distinct decimal strings, so the codes
+        # are the ranks of those strings; numpy sorts them without pandas' string machinery (about 0.1-0.3 s of
+        # a first call on 10^5 respondents, issue 21's Bayesian benchmark). Same codes and labels as below.
+        text = uniques.astype(np.str_)
+        order = np.argsort(text, kind="stable")
+        rank = np.empty(order.size, dtype=np.int64)
+        rank[order] = np.arange(order.size, dtype=np.int64)
+        return np.append(rank, -1)[raw_codes], np.asarray(text[order].tolist(), dtype=object)
     as_text = pd.Series(uniques, dtype=object).astype("string")
     text_codes, labels = pd.factorize(as_text, sort=True)  # distinct raw values may read as the same string
     lookup = np.append(text_codes.astype(np.int64), -1)  # raw code -1 (missing) stays -1

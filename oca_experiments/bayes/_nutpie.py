@@ -19,7 +19,7 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["import_nutpie"]
+__all__ = ["defer_dask_probe", "import_nutpie"]
 
 
 class _ArvizStandIn(types.ModuleType):
@@ -38,8 +38,55 @@ class _ArvizStandIn(types.ModuleType):
         return getattr(importlib.import_module("arviz"), name)
 
 
+class _DaskArrayTypeOnceLoaded:
+    """xarray's record of the ``dask`` duck-array module, probed lazily.
+
+    xarray asks every new ``DataArray``'s data ``isinstance(data, array_type("dask"))``; the first ask imports
+    ``dask.array`` (0.2-0.4 s cold) just to answer "no" when dask is installed but unused, as in every Bayesian
+    fit here (nutpie's draws become DataArrays). An object can only be a dask array once ``dask.array`` has been
+    imported, so until then the answer is the empty type tuple without importing it; from then on (or when any
+    other attribute is asked) this is xarray's own record. ``tests/unit/bayes/test_nutpie_import.py`` checks that
+    a real dask array is still recognised.
+    """
+
+    def __init__(self, make_real: Any) -> None:
+        self._make_real = make_real
+
+    def _real(self) -> Any:
+        from xarray.namedarray import pycompat
+
+        real = self._make_real("dask")
+        if pycompat._cached_duck_array_modules.get("dask") is self:
+            pycompat._cached_duck_array_modules["dask"] = real
+        return real
+
+    @property
+    def type(self) -> tuple[type, ...]:
+        return self._real().type if "dask.array" in sys.modules else ()
+
+    def __getattr__(self, name: str) -> Any:  # module, version, available: xarray's own answer
+        return getattr(self._real(), name)
+
+
+def defer_dask_probe() -> None:
+    """Let xarray answer "not a dask array" without importing dask.array while nothing has imported it (see
+    ``_DaskArrayTypeOnceLoaded``). Does nothing when xarray's internals are not as expected."""
+    if "dask.array" in sys.modules:
+        return
+    try:
+        from xarray.namedarray import pycompat
+    except ImportError:
+        return
+    cache = getattr(pycompat, "_cached_duck_array_modules", None)
+    make_real = getattr(pycompat, "DuckArrayModule", None)
+    if isinstance(cache, dict) and make_real is not None and "dask" not in cache:
+        cache["dask"] = _DaskArrayTypeOnceLoaded(make_real)
+
+
 def import_nutpie() -> types.ModuleType:
-    """``import nutpie``, with ``nutpie.sample``'s ``arviz`` bound to the stand-in when ArviZ is not loaded yet."""
+    """``import nutpie``, with ``nutpie.sample``'s ``arviz`` bound to the stand-in when ArviZ is not loaded yet
+    (and xarray's dask probe deferred: ``defer_dask_probe``)."""
+    defer_dask_probe()
     if "nutpie" in sys.modules or "arviz" in sys.modules:
         import nutpie
         return nutpie

@@ -44,3 +44,28 @@ def test_nutpie_imported_without_arviz_meta_package(script: str) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+_DASK = r"""
+import sys
+import numpy as np
+import xarray as xr
+from oca_experiments.bayes._nutpie import defer_dask_probe
+defer_dask_probe()
+a = xr.DataArray(np.zeros((2, 3)), dims=("chain", "draw"))   # nutpie's draws become DataArrays like this
+assert "dask.array" not in sys.modules                        # answered without importing dask.array
+import dask.array as da
+lazy = xr.DataArray(da.zeros((4, 4), chunks=2), dims=("a", "b"))
+assert lazy.chunks == ((2, 2), (2, 2)) and not isinstance(lazy.data, np.ndarray)  # still a lazy dask array
+from xarray.namedarray import pycompat
+assert pycompat.array_type("dask") == (da.Array,) and pycompat.mod_version("dask") > pycompat.Version("0")
+assert type(pycompat._cached_duck_array_modules["dask"]) is pycompat.DuckArrayModule  # xarray's own record now
+print("ok")
+"""
+
+
+def test_xarray_asks_for_dask_only_once_dask_is_imported() -> None:
+    pytest.importorskip("dask.array")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", _DASK], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
