@@ -13,6 +13,12 @@ times, interpreter start included; the ratio is current / baseline per round, an
 the load average, so a busy machine slows both sides alike. The two demos need not run the same hypotheses (the
 demo grows): the count of each side's hypotheses is printed beside its time.
 
+``--same-hypotheses`` compares like with like when the demo has grown: both sides run ``oca run`` (not
+``oca demo``) on the baseline's hypotheses only. The current side's study is this checkout's demo study reduced to
+the hypothesis files the baseline has (same file names), with its own fresh lock (``oca prereg lock``); each side
+reads the survey and engagement data its own generator writes (``generate_demo``, outside the timer). Cold and
+unchanged are as above; the report is built on both sides.
+
 Without ``--baseline`` it prints how to run it and exits 0 (``make benchmarks`` runs every script without
 arguments).
 """
@@ -56,6 +62,57 @@ def _demo(repo: Path, out: Path, env: dict[str, str]) -> float:
     return elapsed
 
 
+_STUDY_PARTS = ("study.yaml", "hypotheses", "data_contracts", "analysis", "reports", "design", "locale")
+_SOURCES_READ = ("survey", "engagement")  # what the baseline's hypotheses read (h1-h7d)
+
+
+def _same_hypotheses_study(baseline: Path, current: Path, scratch: Path) -> Path:
+    """This checkout's demo study with only the baseline's hypothesis files, locked afresh."""
+    study = scratch / "current-study"
+    study.mkdir(parents=True)
+    keep = {p.name for p in (baseline / "hypotheses").glob("*.yaml")}
+    for part in _STUDY_PARTS:
+        source = current / part
+        if source.is_dir():
+            shutil.copytree(source, study / part, ignore=shutil.ignore_patterns("__pycache__", "registry.lock.json"))
+        elif source.is_file():
+            shutil.copy2(source, study / part)
+    for spec in (study / "hypotheses").glob("*.yaml"):
+        if spec.name not in keep:
+            spec.unlink()
+    python, path = _interpreter(current)
+    done = subprocess.run([str(python), "-m", "oca_experiments", "prereg", "lock", str(study)], capture_output=True,
+                          text=True, check=False, env={**os.environ, "PYTHONPATH": path})
+    if done.returncode != 0:
+        sys.exit(f"oca prereg lock failed on the reduced study: {done.stderr.strip()[-1500:]}")
+    return study
+
+
+def _demo_data(repo: Path, target: Path) -> dict[str, Path]:
+    """The side's own demo data (its generator, default seed), written outside the timer."""
+    python, path = _interpreter(repo)
+    script = "import sys; from oca_experiments.demo import generate_demo; generate_demo(sys.argv[1])"
+    done = subprocess.run([str(python), "-c", script, str(target)], capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": path})
+    if done.returncode != 0:
+        sys.exit(f"generate_demo in {repo} failed: {done.stderr.strip()[-1500:]}")
+    return {name: target / f"{name}.csv" for name in _SOURCES_READ}
+
+
+def _run(repo: Path, study: Path, data: dict[str, Path], out: Path, env: dict[str, str]) -> float:
+    python = _interpreter(repo)[0]
+    command = [str(python), "-m", "oca_experiments", "run", str(study)]
+    for name, file in data.items():
+        command += ["-d", f"{name}={file}"]
+    started = time.perf_counter()
+    done = subprocess.run([*command, "--out", str(out)], cwd=repo, capture_output=True, text=True, check=False,
+                          env=env)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"oca run in {repo} failed with exit code {done.returncode}: {done.stderr.strip()[-1500:]}")
+    return elapsed
+
+
 def _hypotheses(out: Path) -> int:
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     return len(results.get("hypotheses") or [])
@@ -67,6 +124,8 @@ def main() -> int:
     parser.add_argument("--current", type=Path, default=REPO,
                         help="the checkout to time against the baseline (default: this one)")
     parser.add_argument("--runs", type=int, default=1, help="rounds (each: both sides cold, then unchanged)")
+    parser.add_argument("--same-hypotheses", action="store_true",
+                        help="both sides run the baseline's hypotheses only (oca run on each side's demo data)")
     args = parser.parse_args()
     if args.baseline is None:
         print("demo_speed_vs: pass --baseline DIR (a checkout with its .venv) to compare; nothing to do")
@@ -78,18 +137,33 @@ def main() -> int:
     times: dict[tuple[str, str], list[float]] = {}
     counts: dict[str, int] = {}
     loads = [os.getloadavg()[0]]
-    for _ in range(args.runs):
-        scratch = Path(tempfile.mkdtemp(prefix="oca-vs-"))
-        try:
-            outs = {name: scratch / name / "demo" for name in sides}
-            for name, repo in sides.items():  # cold, interleaved
-                times.setdefault((name, "cold"), []).append(_demo(repo, outs[name], _env(scratch / name, repo)))
-                counts[name] = _hypotheses(outs[name])
-            for name, repo in sides.items():  # unchanged, interleaved
-                times.setdefault((name, "unchanged"), []).append(_demo(repo, outs[name], _env(scratch / name, repo)))
-            loads.append(os.getloadavg()[0])
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+    prepared = Path(tempfile.mkdtemp(prefix="oca-vs-inputs-"))
+    try:
+        if args.same_hypotheses:
+            studies = {"baseline": sides["baseline"],
+                       "current": _same_hypotheses_study(sides["baseline"], sides["current"], prepared)}
+            data = {name: _demo_data(repo, prepared / f"{name}-data") for name, repo in sides.items()}
+
+        def once(name: str, out: Path, scratch: Path) -> float:
+            repo = sides[name]
+            if args.same_hypotheses:
+                return _run(repo, studies[name], data[name], out, _env(scratch, repo))
+            return _demo(repo, out, _env(scratch, repo))
+
+        for _ in range(args.runs):
+            scratch = Path(tempfile.mkdtemp(prefix="oca-vs-"))
+            try:
+                outs = {name: scratch / name / "demo" for name in sides}
+                for name in sides:  # cold, interleaved
+                    times.setdefault((name, "cold"), []).append(once(name, outs[name], scratch / name))
+                    counts[name] = _hypotheses(outs[name])
+                for name in sides:  # unchanged, interleaved
+                    times.setdefault((name, "unchanged"), []).append(once(name, outs[name], scratch / name))
+                loads.append(os.getloadavg()[0])
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    finally:
+        shutil.rmtree(prepared, ignore_errors=True)
     print(f"{args.runs} round(s); load average (1 min) {min(loads):.2f}-{max(loads):.2f}")
     for kind in ("cold", "unchanged"):
         base, current = times[("baseline", kind)], times[("current", kind)]
@@ -102,8 +176,11 @@ def main() -> int:
     med = {key: statistics.median(values) for key, values in times.items()}
     ratio = {kind: statistics.median(c / b for c, b in zip(times[("current", kind)], times[("baseline", kind)],
                                                             strict=True)) for kind in ("cold", "unchanged")}
-    emit(what=f"whole demo against the baseline checkout {args.baseline.name}, interleaved, empty caches",
-         command=f"benchmarks/demo_speed_vs.py --baseline DIR --runs {args.runs}",
+    same = " --same-hypotheses" if args.same_hypotheses else ""
+    what = (f"the baseline's {counts['baseline']} hypotheses on both sides (oca run, report built)"
+            if args.same_hypotheses else "whole demo")
+    emit(what=f"{what} against the baseline checkout {args.baseline.name}, interleaved, empty caches",
+         command=f"benchmarks/demo_speed_vs.py --baseline DIR --runs {args.runs}{same}",
          result=(f"cold {med[('current', 'cold')]:.1f} s ({counts['current']} hypotheses) vs "
                  f"{med[('baseline', 'cold')]:.1f} s ({counts['baseline']}) = {ratio['cold']:.2f}x; unchanged "
                  f"{med[('current', 'unchanged')]:.1f} s vs {med[('baseline', 'unchanged')]:.1f} s = "

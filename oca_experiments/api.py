@@ -46,15 +46,27 @@ def _write_artifacts(run: RunResult, stage: Path) -> None:
             atomic_write_bytes(target, content)
 
 
-def _start_report_kernel(study: Study, cwd: Path) -> Any:
-    """The report's kernel, started now so that its start-up and the notebook's imports overlap the fits
-    (``report.ReportKernel``; ``None`` when warm-up is off or it cannot start: the report then starts its own)."""
-    from .report import ReportKernel, study_notebook
+class _ReportKernelLauncher:
+    """Starts the report's kernel once the run's inputs have passed their checks (``Study.run`` calls ``start``
+    after the data are read and the contracts run, before the first hypothesis), so that its start-up and the
+    notebook's imports overlap the fits, not the contract checks, and bad input never starts one
+    (``report.ReportKernel``). Nothing starts when warm-up is off; ``close`` shuts an unused kernel down."""
 
-    settings = study.settings if study.settings is not None else RunSettings.from_environment()
-    if not settings.warmup:
-        return None
-    return ReportKernel.start(study_notebook(study.path, study.config.report), cwd=cwd)
+    def __init__(self, study: Study, cwd: Path) -> None:
+        settings = study.settings if study.settings is not None else RunSettings.from_environment()
+        self._study, self._cwd, self._enabled = study, cwd, settings.warmup
+        self.kernel: Any = None
+
+    def start(self) -> None:
+        if not self._enabled or self.kernel is not None:
+            return
+        from .report import ReportKernel, study_notebook
+
+        self.kernel = ReportKernel.start(study_notebook(self._study.path, self._study.config.report), cwd=self._cwd)
+
+    def close(self) -> None:
+        if self.kernel is not None:
+            self.kernel.close()
 
 
 def _write_run_outputs(study: Study, run: RunResult, stage: Path, *, build_html: bool,
@@ -108,15 +120,16 @@ def run_to_directory(study: Study, data: Mapping[str, DataInput], out_dir: str |
                 reused = reuse_outputs(study, data, outputs.out, build_html=build_html, annotate=annotate)
                 if reused is not None:
                     return reused
-            kernel = _start_report_kernel(study, outputs.out) if build_html else None
+            launcher = _ReportKernelLauncher(study, outputs.out) if build_html else None
             try:
-                run = study.run(data, show_values=show_values)
+                run = study.run(data, show_values=show_values,
+                                on_inputs_checked=launcher.start if launcher is not None else None)
                 with outputs.new_version() as version:
                     _write_run_outputs(study, run, version, build_html=build_html, annotate=annotate, data=data,
-                                       run_dir=outputs.out, kernel=kernel)
+                                       run_dir=outputs.out, kernel=launcher.kernel if launcher else None)
             finally:
-                if kernel is not None:
-                    kernel.close()  # unless the report took it (a failed run: the kernel is not needed)
+                if launcher is not None:
+                    launcher.close()  # unless the report took it (a failed run: the kernel is not needed)
     except BaseException:
         outputs.discard_if_created()  # a first run that failed leaves no empty output folder
         raise
@@ -139,18 +152,18 @@ def run_demo(out_dir: str | Path, *, study_dir: str | Path | None = None, seed: 
         if reused is not None:
             return reused
     with staged_directory(out_dir) as stage:
-        kernel = _start_report_kernel(study, stage) if build_html else None
+        launcher = _ReportKernelLauncher(study, stage) if build_html else None
         try:
             files = generate_demo(stage / "data", seed=DEFAULT_SEED if seed is None else seed)
             data = {"survey": files.survey, "engagement": files.engagement, "community": files.community}
-            run = study.run(data)
+            run = study.run(data, on_inputs_checked=launcher.start if launcher is not None else None)
             truth = json.loads(Path(files.truth).read_text(encoding="utf-8"))
             annotate = {"truth": truth.get("hypotheses", {}), "demo_seed": truth.get("seed")}
             _write_run_outputs(study, run, stage, build_html=build_html, annotate=annotate, data=data,
-                               run_dir=Path(out_dir), kernel=kernel)
+                               run_dir=Path(out_dir), kernel=launcher.kernel if launcher else None)
         finally:
-            if kernel is not None:
-                kernel.close()
+            if launcher is not None:
+                launcher.close()
     return run
 
 

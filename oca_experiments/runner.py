@@ -474,14 +474,19 @@ class Study:
                                 data={k: v.fingerprint for k, v in loaded.items()}, problems=tuple(problems),
                                 testability=testability)
 
-    def run(self, data: Mapping[str, DataInput], *, show_values: bool = False) -> RunResult:
-        """Run every hypothesis. Returns a read-only ``RunResult``; writes no output (caches as ``settings`` say)."""
+    def run(self, data: Mapping[str, DataInput], *, show_values: bool = False,
+            on_inputs_checked: Callable[[], None] | None = None) -> RunResult:
+        """Run every hypothesis. Returns a read-only ``RunResult``; writes no output (caches as ``settings`` say).
+        ``on_inputs_checked`` is called once the data are read and their contracts have run, before the first
+        hypothesis (the api starts the report's kernel there: bad input never gets that far)."""
         with using(self.settings if self.settings is not None else RunSettings.from_environment()) as settings:
             if settings.warmup:
                 _start_kernel_warmup(self.plan)
-            return self._run(data, show_values=show_values, warmup=settings.warmup)
+            return self._run(data, show_values=show_values, warmup=settings.warmup,
+                             on_inputs_checked=on_inputs_checked)
 
-    def _run(self, data: Mapping[str, DataInput], *, show_values: bool, warmup: bool = False) -> RunResult:
+    def _run(self, data: Mapping[str, DataInput], *, show_values: bool, warmup: bool = False,
+             on_inputs_checked: Callable[[], None] | None = None) -> RunResult:
         loaded = _load_sources(self.plan, data)
         if warmup:
             _start_its_precompile(self.plan, loaded)
@@ -489,6 +494,8 @@ class Study:
         # A source no hypothesis reads is not checked by the run (``oca validate`` checks every source given).
         contracts = _run_contracts(self.plan, loaded, show_values=show_values,
                                    only=_read_sources(self.plan.tasks))
+        if on_inputs_checked is not None:
+            on_inputs_checked()
         check = _testability_checker(self, loaded, show_values=show_values)
         threshold = self.config.suppression_threshold
         results = [hypothesis_finished(_run_task(hypothesis_started(task), contracts, loaded, testability=check,

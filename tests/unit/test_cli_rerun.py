@@ -61,7 +61,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     counted: list[int] = []
     fixed = run_result_from_dict(json.loads(FIXTURE.read_text(encoding="utf-8")))
 
-    def fake_run(self, data, *, show_values=False):
+    def fake_run(self, data, *, show_values=False, on_inputs_checked=None):  # no kernel: the report is a stub
         counted.append(1)  # the data as the loader would have read them (the stamp checks the files still match)
         return dataclasses.replace(fixed, data={name: {"sha256": _cli_rerun.sha256_file(str(path))}
                                                 for name, path in data.items()})
@@ -73,7 +73,6 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(runner.Study, "run", fake_run)
     monkeypatch.setattr("oca_experiments.report.build_report", fake_report)
-    monkeypatch.setattr(api, "_start_report_kernel", lambda study, cwd: None)  # the stub report runs no kernel
     monkeypatch.setattr(api, "_write_artifacts", lambda run, stage: None)
     return counted
 
@@ -221,8 +220,8 @@ def test_a_data_file_that_no_longer_hashes_as_it_was_read_is_not_stamped(workspa
                                                                          capsys) -> None:
     real = runner.Study.run
 
-    def run_then_edit(self, data, *, show_values=False):
-        result = real(self, data, show_values=show_values)
+    def run_then_edit(self, data, *, show_values=False, on_inputs_checked=None):
+        result = real(self, data, show_values=show_values, on_inputs_checked=on_inputs_checked)
         (workspace / "survey.csv").write_text("id,y\n9,9\n", encoding="utf-8")  # edited after it was read...
         _age(workspace / "survey.csv")  # ...by a tool that keeps the old modification time
         return result

@@ -28,3 +28,22 @@ def test_a_worktree_without_a_venv_runs_its_own_code(tmp_path: Path) -> None:
     env = demo_speed_vs._env(tmp_path / "scratch", tmp_path)
     assert env["PYTHONPATH"] == str(tmp_path)
     assert env["NUMBA_CACHE_DIR"] == str(tmp_path / "scratch" / "numba")
+
+
+def test_same_hypotheses_keeps_the_baselines_specs_and_locks_them(tmp_path: Path) -> None:
+    """``--same-hypotheses``: the current side runs this checkout's study reduced to the baseline's hypothesis
+    files, with a fresh lock of exactly those (a stale lock would make the firewall run every locked spec)."""
+    import json
+
+    repo = SCRIPT.parents[1]
+    baseline = tmp_path / "baseline"
+    (baseline / "hypotheses").mkdir(parents=True)
+    kept = sorted(p.name for p in (repo / "hypotheses").glob("*.yaml"))[:2]
+    for name in kept:
+        (baseline / "hypotheses" / name).write_text("# the baseline's version\n")
+    study = demo_speed_vs._same_hypotheses_study(baseline, repo, tmp_path / "scratch")
+    assert sorted(p.name for p in (study / "hypotheses").glob("*.yaml")) == kept
+    assert (study / "hypotheses" / kept[0]).read_text() == (repo / "hypotheses" / kept[0]).read_text()  # current
+    lock = json.loads((study / "hypotheses" / "registry.lock.json").read_text())
+    assert sorted(e["spec_file"] for e in lock["entries"]) == [f"hypotheses/{name}" for name in kept]
+    assert (study / "study.yaml").is_file() and (study / "reports").is_dir()

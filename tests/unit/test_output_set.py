@@ -43,7 +43,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     fixed = run_result_from_dict(json.loads(FIXTURE.read_text(encoding="utf-8")))
 
-    def fake_run(self, data, *, show_values=False):
+    def fake_run(self, data, *, show_values=False, on_inputs_checked=None):  # no kernel: the report is a stub
         calls.append(1)
         return fixed
 
@@ -60,7 +60,6 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(runner.Study, "run", fake_run)
     monkeypatch.setattr("oca_experiments.report.build_report", fake_report)
-    monkeypatch.setattr(api, "_start_report_kernel", lambda study, cwd: None)  # the stub report runs no kernel
     monkeypatch.setattr(api, "_write_artifacts", fake_artifacts)
     return calls
 
@@ -251,7 +250,7 @@ def test_the_lock_holds_against_another_process(study, stubbed, tmp_path):
 def test_a_run_that_fails_before_writing_leaves_no_empty_folder(study, stubbed, tmp_path, monkeypatch):
     from oca_experiments.errors import DataError
 
-    def bad_data(self, data, *, show_values=False):
+    def bad_data(self, data, *, show_values=False, on_inputs_checked=None):
         raise DataError("the data file does not exist", file="survey.csv")
 
     monkeypatch.setattr(runner.Study, "run", bad_data)

@@ -115,16 +115,31 @@ def test_the_warm_up_imports_what_the_notebook_imports() -> None:
                                     ("matplotlib.pyplot", [])]
 
 
-def test_a_failed_run_shuts_the_prestarted_kernel_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       study_copy: Path) -> None:
-    closed: list[str] = []
+def test_bad_input_starts_no_kernel_and_a_failed_run_shuts_it_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    study_copy: Path, demo_data) -> None:
+    """The kernel starts once the data are read and their contracts have run (``on_inputs_checked``): a missing
+    file starts none; a run that fails later shuts the started one down."""
+    events: list[str] = []
 
     class Spy:
         def close(self) -> None:
-            closed.append("closed")
+            events.append("closed")
 
-    monkeypatch.setattr(ReportKernel, "start", classmethod(lambda cls, notebook, cwd: Spy()))
+    def start(cls, notebook, cwd):
+        events.append("started")
+        return Spy()
+
+    monkeypatch.setattr(ReportKernel, "start", classmethod(start))
     study = api.load_study(study_copy)
     with pytest.raises(DataError):
         api.run_to_directory(study, {"survey": tmp_path / "missing.csv"}, tmp_path / "out")
-    assert closed == ["closed"]
+    assert events == []
+
+    def failing_fit(task, *args, **kwargs):
+        raise KeyboardInterrupt  # a run stopped midway (an internal error would become a result instead)
+
+    monkeypatch.setattr("oca_experiments.runner._run_task", failing_fit)
+    data = {"survey": demo_data.survey, "engagement": demo_data.engagement, "community": demo_data.community}
+    with pytest.raises(KeyboardInterrupt):
+        api.run_to_directory(study, data, tmp_path / "out")
+    assert events == ["started", "closed"]
