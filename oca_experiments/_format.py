@@ -65,6 +65,11 @@ _METHOD_WORDS = {
 }
 
 
+def inference_method(se_type: str | None) -> str:
+    """The method behind an ``se_type`` in words (``CR2`` -> "cluster-robust CR2 (Bell-McCaffrey)")."""
+    return _METHOD_WORDS.get(str(se_type), str(se_type or "inference not recorded"))
+
+
 def inference_label(se_type: str | None, inference: Any = None) -> str:
     """Which inference produced the interval and p-value: e.g. ``wild cluster bootstrap (Webb weights), 9,999
     draws, replacing the registered CR1 (24 clusters < 30)``. ``inference`` is the estimate's ``extras['inference']``

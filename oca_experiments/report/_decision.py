@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from oca_experiments._display import posterior_claim
-from oca_experiments._format import format_p, inference_label
+from oca_experiments._format import format_p, inference_label, inference_method
 from oca_experiments.report._trainer_pages import run_summary
 from oca_experiments.results import EstimateResult, RunResult
 
@@ -223,13 +223,17 @@ def _not_tested(hypotheses: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _quality_flags(results: Mapping[str, Any]) -> list[str]:
     flags = []
     for contract in results.get("contracts") or []:
         if isinstance(contract, Mapping) and not contract.get("passed"):
             flags.append(f"The {contract.get('source')} data failed {len(contract.get('failures') or [])} of its "
                          f"{contract.get('n_expectations')} data-contract checks.")
-    few = []
+    few: dict[str, list[str]] = {}  # what replaced the registered standard errors -> the hypotheses
     records = [h for h in results.get("hypotheses") or [] if isinstance(h, Mapping)]
     for h, result in zip(records, _estimates({"hypotheses": records}), strict=True):
         if h.get("status") != "estimated" or result is None:
@@ -239,7 +243,7 @@ def _quality_flags(results: Mapping[str, Any]) -> list[str]:
             flags.append(f"{h.get('title')}: the Bayesian model missed a registered diagnostics threshold.")
         rule = result.inference.rule if result.inference is not None else None
         if rule is not None and rule.fired:
-            few.append(str(h.get("title")))
+            few.setdefault(inference_method(h.get("se_type")), []).append(str(h.get("title")))
         invariance = result.invariance
         if invariance is not None and invariance.verdict in ("only metric", "not comparable"):
             flags.append(f"{h.get('title')}: the index is {invariance.verdict} across arms and waves "
@@ -250,9 +254,12 @@ def _quality_flags(results: Mapping[str, Any]) -> list[str]:
             flags.append(f"{h.get('title')}: attrition differs between arms "
                          f"({format_p(p_value)}); see the bounds in the technical report.")
     if few:
-        flags.append(f"Few clusters: for {len(few)} hypotheses the registered rule replaced cluster-robust standard "
-                     "errors with the wild cluster bootstrap (intervals and p-values come from it): "
-                     + "; ".join(few) + ".")
+        # the rule picks the replacement per hypothesis (wild bootstrap, CR2, randomization): name each one
+        count = sum(len(titles) for titles in few.values())
+        replaced = "; ".join(f"{method} for {', '.join(titles)}" for method, titles in few.items())
+        flags.append(f"Few clusters: for {_count(count, 'hypothesis', 'hypotheses')} the registered rule replaced "
+                     f"the registered standard errors (intervals and p-values come from the replacement): "
+                     f"{replaced}.")
     return flags
 
 
@@ -291,7 +298,8 @@ def decision_section(run_dir: str | Path, *, study_dir: str | Path | None = None
     sub = f"h{heading_level + 1}"
     out = [f'<div class="oca-decision"><style>{_STYLE}</style>',
            f'<{h} id="decision-summary">Decision summary</{h}>',
-           (f"<p>{len(rows)} confirmatory questions answered: {html.escape(tally)}. Each row gives the answer the "
+           (f"<p>{_count(len(rows), 'confirmatory question', 'confirmatory questions')} answered: "
+            f"{html.escape(tally)}. Each row gives the answer the "
             "registered rule reached, the change in the outcome's own units with the range it most likely lies in, "
             "and what it means for the programme. The plot shows each result on its own scale: dot = estimate, bar "
             "= interval, dashed line = no effect, shaded band = smallest effect that matters.</p>" if rows else

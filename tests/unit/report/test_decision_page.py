@@ -78,3 +78,25 @@ def test_plot_text_is_legible_at_100_percent_zoom(tmp_path: Path) -> None:
         labels = re.findall(r'<text x="([\d.]+)" y="\d+" font-size="([\d.]+)"[^>]*>([^<]+)</text>', body)[:2]
         (x1, size1, t1), (x2, size2, t2) = labels
         assert float(x2) - float(x1) >= 0.62 * float(size1) * (len(t1) + len(t2)) / 2
+
+
+def test_the_few_cluster_flag_names_what_replaced_the_registered_errors(tmp_path: Path) -> None:
+    """Off the demo's path (an `oca init` study with 8 communities): the rule chose CR2, not the wild bootstrap,
+    and the flag used to say "wild cluster bootstrap" whatever the rule chose; counts of one read in the singular."""
+    from oca_experiments.report._decision import _quality_flags
+
+    def record(hid: str, title: str, se_type: str) -> dict:
+        rule = {"name": "few_clusters", "threshold": 30, "method": se_type.lower(), "n_clusters": 8,
+                "registered_se": "CR1", "fired": True, "valid": True}
+        return {"id": hid, "title": title, "status": "estimated", "type": "confirmatory", "estimator": "survey_did",
+                "estimate": 0.5, "std_error": 0.1, "ci_low": 0.3, "ci_high": 0.7, "p_value": 0.01, "n": 320,
+                "n_clusters": 8, "se_type": se_type, "verdict": "supported",
+                "extras": {"inference": {"primary": se_type, "registered_se": "CR1", "rule": rule}}}
+
+    one = _quality_flags({"hypotheses": [record("h1", "Knowledge", "CR2")]})
+    assert one == ["Few clusters: for 1 hypothesis the registered rule replaced the registered standard errors "
+                   "(intervals and p-values come from the replacement): cluster-robust CR2 (Bell-McCaffrey) for "
+                   "Knowledge."]
+    two = _quality_flags({"hypotheses": [record("h1", "Knowledge", "CR2"), record("h2", "Trust", "wild_webb")]})
+    assert "for 2 hypotheses" in two[0]
+    assert "cluster-robust CR2 (Bell-McCaffrey) for Knowledge; wild cluster bootstrap (Webb weights) for Trust" in two[0]
